@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# README command 1: set everything up, then run the chapter's pipeline (quick profile).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/forecastlab reproduce --profile quick --out runs/quick "$@"

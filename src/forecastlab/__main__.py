@@ -1,0 +1,3 @@
+from forecastlab.cli import main
+
+main()

@@ -1,0 +1,95 @@
+"""The typed series every later step consumes: timestamps, a float array, names, units, provenance."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from forecastlab.errors import ForecastlabError
+
+_UNIT = re.compile(r"^(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
+
+
+def split_unit(column: str) -> tuple[str, str | None]:
+    """'T (degC)' -> ('T', 'degC'); 'load' -> ('load', None). Jena headers carry units this way."""
+    m = _UNIT.match(column)
+    return (m["name"], m["unit"]) if m else (column, None)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the numbers came from, so a saved model can say what it was trained on."""
+
+    source: str  # "jena", "synthetic" or "file"
+    path: str | None = None
+    sha256: str | None = None
+    rows: int | None = None
+    variant: str | None = None  # e.g. "book-420451" for the Jena file
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Series:
+    """A multivariate time series, aligned on one time axis.
+
+    values[i, j] is column j at timestamps[i]. `target` names the column to forecast.
+    `quality` holds the loader's report (gaps, duplicates, sentinels, cleaning done).
+    """
+
+    timestamps: np.ndarray  # datetime64[ns], shape (rows,)
+    values: np.ndarray  # float32, shape (rows, columns)
+    columns: list[str]
+    target: str
+    provenance: Provenance
+    units: list[str | None] = field(default_factory=list)
+    quality: dict = field(default_factory=dict)
+    # Row indices i where the time step from row i-1 to row i is longer than the series' frequency:
+    # a hole in the grid. Windows can be told never to straddle one (see forecastlab.windows).
+    breaks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 2 or len(self.timestamps) != len(self.values):
+            raise ValueError(
+                f"values must be (rows, columns) aligned with timestamps; got {self.values.shape} "
+                f"and {len(self.timestamps)} timestamps"
+            )
+        if len(self.columns) != self.values.shape[1]:
+            raise ValueError(f"{len(self.columns)} column names for {self.values.shape[1]} columns")
+        if not self.units:
+            self.units = [split_unit(c)[1] for c in self.columns]
+        if self.target not in self.columns:
+            raise ForecastlabError(
+                f"target column {self.target!r} is not in the series",
+                where=f"{self.provenance.path or self.provenance.source}, header",
+                fix=f"choose --target from: {', '.join(self.columns)}",
+            )
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def target_index(self) -> int:
+        return self.columns.index(self.target)
+
+    @property
+    def target_unit(self) -> str | None:
+        return self.units[self.target_index]
+
+    def column(self, name: str) -> np.ndarray:
+        try:
+            return self.values[:, self.columns.index(name)]
+        except ValueError:
+            raise ForecastlabError(
+                f"no column named {name!r}",
+                where=f"{self.provenance.path or self.provenance.source}, header",
+                fix=f"use one of: {', '.join(self.columns)}",
+            ) from None
+
+    @property
+    def targets(self) -> np.ndarray:
+        return self.values[:, self.target_index]
