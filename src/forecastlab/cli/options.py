@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,3 +74,68 @@ def print_json(obj: Any) -> None:
     """JSON on stdout, nothing else, so `--json | jq` always works."""
     json.dump(obj, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
+
+
+_DATA_OPTIONS: dict[str, tuple[Any, Any]] = {
+    # parameter name -> (annotation, default); names match DataArgs' fields.
+    "data": (DataOpt, "auto"),
+    "time_col": (TimeColOpt, None),
+    "target": (TargetOpt, None),
+    "features": (FeaturesOpt, None),
+    "freq": (FreqOpt, None),
+    "gaps": (GapsOpt, "interpolate"),
+    "no_clean": (NoCleanOpt, False),
+    "data_dir": (DataDirOpt, None),
+}
+_WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "sequence_length": (SequenceLengthOpt, 120),
+    "sampling_rate": (SamplingRateOpt, 6),
+    "horizon": (HorizonOpt, 24),
+    "batch_size": (BatchSizeOpt, 256),
+}
+
+
+@dataclass
+class WindowArgs:
+    """The window options; `spec()` gives the forecastlab.windows.WindowSpec."""
+
+    sequence_length: int = 120
+    sampling_rate: int = 6
+    horizon: int = 24
+    batch_size: int = 256
+
+    def spec(self):
+        from forecastlab.windows import WindowSpec
+
+        return WindowSpec(self.sequence_length, self.sampling_rate, self.horizon)
+
+
+def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory):
+    """Decorator factory: append `options` to a typer command's signature and hand them to the
+    command bundled as one object, so every command declares (and spells) them identically."""
+
+    def decorator(func):
+        sig = inspect.signature(func)
+        # Resolve string annotations (PEP 563) here: typer reads the signature we build, not func's.
+        hints = {k: v for k, v in typing.get_type_hints(func, include_extras=True).items() if k != arg_name}
+        own = [p.replace(annotation=hints.get(p.name, p.annotation))
+               for p in sig.parameters.values() if p.name != arg_name]
+        extra = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+            for name, (annotation, default) in options.items()
+        ]
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            bundled = factory(**{name: kwargs.pop(name) for name in options})
+            return func(*args, **{arg_name: bundled}, **kwargs)
+
+        wrapper.__signature__ = sig.replace(parameters=own + extra)
+        wrapper.__annotations__ = hints | {name: ann for name, (ann, _) in options.items()}
+        return wrapper
+
+    return decorator
+
+
+with_data_options = _inject(_DATA_OPTIONS, "data_args", DataArgs)
+with_window_options = _inject(_WINDOW_OPTIONS, "window_args", WindowArgs)
