@@ -1,0 +1,192 @@
+"""The chapter's window settings as one value, and the three datasets of code 10-7 built in one call."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from forecastlab.errors import ForecastlabError
+from forecastlab.windows.dataset import WindowDataset, timeseries_dataset_from_array
+from forecastlab.windows.split import Normalizer, chronological_split
+
+_SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """How windows are cut: `sequence_length` sampled steps, one row in every `sampling_rate`, predicting
+    the target `horizon` sampled steps after the last input step (Jena: 120 hourly steps = 5 days,
+    predicting 24 hours ahead)."""
+
+    sequence_length: int = 120
+    sampling_rate: int = 6
+    horizon: int = 24
+
+    def __post_init__(self) -> None:
+        for name in ("sequence_length", "sampling_rate", "horizon"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise ForecastlabError(
+                    f"{name} must be a whole number of 1 or more, got {value!r}",
+                    fix=f"pass --{name.replace('_', '-')} 1 or more",
+                )
+
+    @property
+    def delay(self) -> int:
+        """Rows from a window's first input row to its target row, the book's
+        `sampling_rate * (sequence_length + delay_steps - 1)`: 6 * (120 + 24 - 1) = 858 for Jena."""
+        return self.sampling_rate * (self.sequence_length + self.horizon - 1)
+
+    @property
+    def span_rows(self) -> int:
+        """Rows covered by one window's inputs, first to last inclusive: (120-1)*6 + 1 = 715."""
+        return (self.sequence_length - 1) * self.sampling_rate + 1
+
+    @property
+    def rows_per_window(self) -> int:
+        """Rows from a window's first input row to its target row inclusive (delay + 1)."""
+        return self.delay + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> WindowSpec:
+        return cls(**{k: int(d[k]) for k in ("sequence_length", "sampling_rate", "horizon")})
+
+    def check_rows(self, n: int, sizes: tuple[int, int, int]) -> None:
+        """ForecastlabError unless each split of n rows holds at least one window."""
+        need = {"train": self.span_rows, "val": self.span_rows, "test": self.span_rows + self.delay}
+        short = [(name, size, need[name]) for name, size in zip(_SPLITS, sizes, strict=True) if size < need[name]]
+        if not short:
+            return
+        detail = "; ".join(f"{name} has {size} rows and needs {want}" for name, size, want in short)
+        raise ForecastlabError(
+            f"the series has {n} rows, too few for one window per split ({detail}). One window spans "
+            f"{self.span_rows} rows of input ((sequence_length-1)*sampling_rate+1) and its target lies "
+            f"{self.delay} rows after its first input row (the delay); the test split needs both",
+            where=f"{n} rows split {sizes[0]}/{sizes[1]}/{sizes[2]}",
+            fix=f"use at least {self.min_rows(sizes, n)} rows, or lower --sequence-length, "
+            "--sampling-rate or --horizon",
+        )
+
+    def min_rows(self, sizes: tuple[int, int, int], n: int) -> int:
+        """Smallest row count whose split (same fractions as `sizes` of n) holds a window in each split."""
+        fractions = (sizes[0] / n, sizes[1] / n) if n else (0.5, 0.25)
+        f_test = 1 - fractions[0] - fractions[1]
+        guess = max(self.span_rows / fractions[0], self.span_rows / fractions[1], self.rows_per_window / f_test)
+        m = max(int(guess) - 2, 1)
+        while not self._fits(chronological_split(m, fractions)):
+            m += 1
+        return m
+
+    def _fits(self, sizes: tuple[int, int, int]) -> bool:
+        return sizes[0] >= self.span_rows and sizes[1] >= self.span_rows and sizes[2] >= self.delay + self.span_rows
+
+    def make_datasets(
+        self,
+        values,
+        targets,
+        *,
+        batch_size: int = 256,
+        shuffle_train: bool = True,
+        seed: int | None = None,
+        fractions: tuple[float, ...] = (0.5, 0.25, 0.25),
+        normalize: bool = True,
+        breaks=None,
+        drop_gap_windows: bool = False,
+        shuffle_eval: bool = False,
+        prefetch: bool = False,
+    ) -> SplitDatasets:
+        """Train, val and test datasets exactly as the book's code 10-7 builds them.
+
+        Inputs are `values` normalized with train-only statistics (unless normalize=False); targets stay
+        in their raw units. Each dataset is `timeseries_dataset_from_array(data[:-delay],
+        targets=targets[delay:], ...)` with start/end indices at the split boundaries, so a window whose
+        first input row is a has target row a + delay. With `breaks` (rows where the step from the
+        previous row is a hole) and drop_gap_windows=True, windows whose rows a..a+delay straddle a
+        break are dropped (counted in each dataset's `dropped_windows`).
+        """
+        values = np.asarray(values)
+        n = len(values)
+        if values.ndim != 2 or len(targets) != n:
+            raise ForecastlabError(
+                f"values must be (rows, columns) with one target per row; got values {values.shape} "
+                f"and {len(targets)} targets",
+                fix="pass series.values and series.targets (or use make_datasets_from_series)",
+            )
+        sizes = chronological_split(n, fractions)
+        self.check_rows(n, sizes)
+        normalizer = Normalizer().fit(values, end=sizes[0]) if normalize else None
+        data = normalizer.transform(values) if normalizer else values.astype(np.float32, copy=False)
+        bounds = {
+            "train": (0, sizes[0]),
+            "val": (sizes[0], sizes[0] + sizes[1]),
+            "test": (sizes[0] + sizes[1], None),
+        }
+        datasets = {}
+        for name, (start, end) in bounds.items():
+            ds = timeseries_dataset_from_array(
+                data[: -self.delay],
+                targets=targets[self.delay :],
+                sampling_rate=self.sampling_rate,
+                sequence_length=self.sequence_length,
+                shuffle=shuffle_train if name == "train" else shuffle_eval,
+                batch_size=batch_size,
+                seed=seed,
+                start_index=start,
+                end_index=end,
+                prefetch=prefetch,
+            )
+            if drop_gap_windows and breaks is not None and len(breaks):
+                ds = ds.drop_windows_crossing(breaks, span=self.delay)
+                if ds.num_windows == 0:
+                    raise ForecastlabError(
+                        f"every window of the {name} split crosses a gap in the series",
+                        where=f"rows {start}..{(end or n) - 1}",
+                        fix="fill the gaps (--gaps interpolate), use shorter windows, or keep gap windows",
+                    )
+            datasets[name] = ds
+        return SplitDatasets(**datasets, normalizer=normalizer, spec=self, sizes=sizes)
+
+
+@dataclass
+class SplitDatasets:
+    """The three datasets of one run, with what is needed to undo and describe them."""
+
+    train: WindowDataset
+    val: WindowDataset
+    test: WindowDataset
+    normalizer: Normalizer | None
+    spec: WindowSpec
+    sizes: tuple[int, int, int]  # rows (num_train, num_val, num_test)
+
+    @property
+    def num_train(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def num_val(self) -> int:
+        return self.sizes[1]
+
+    @property
+    def num_test(self) -> int:
+        return self.sizes[2]
+
+    def summary(self) -> dict:
+        """Rows, windows and batches per split, for reports and --json output."""
+        return {
+            "spec": self.spec.to_dict() | {"delay": self.spec.delay},
+            "splits": {
+                name: {"rows": rows} | getattr(self, name).summary()
+                for name, rows in zip(_SPLITS, self.sizes, strict=True)
+            },
+        }
+
+
+def make_datasets_from_series(series, spec: WindowSpec | None = None, **kwargs) -> SplitDatasets:
+    """spec.make_datasets on a forecastlab Series: its values, its target column and its gap breaks."""
+    spec = spec or WindowSpec()
+    kwargs.setdefault("breaks", series.breaks)
+    return spec.make_datasets(series.values, series.targets, **kwargs)

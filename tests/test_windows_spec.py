@@ -1,0 +1,210 @@
+"""The chapter's helpers: the split, train-only normalization, WindowSpec and the datasets of code 10-7."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from forecastlab.data.series import Provenance, Series
+from forecastlab.errors import ForecastlabError
+from forecastlab.windows import (
+    Normalizer,
+    WindowSpec,
+    chronological_split,
+    make_datasets_from_series,
+    timeseries_dataset_from_array,
+)
+
+JENA_ROWS = 420_451
+
+
+@pytest.fixture(scope="module")
+def jena_like():
+    """Jena-sized float32 values whose column 1 (the book's temperature) is the row number."""
+    values = np.zeros((JENA_ROWS, 14), dtype=np.float32)
+    values[:, 1] = np.arange(JENA_ROWS)
+    values[:, 0] = np.sin(np.arange(JENA_ROWS) / 100.0)
+    return values
+
+
+# -- split --------------------------------------------------------------------------------------------
+
+
+def test_chronological_split_is_the_books():
+    assert chronological_split(JENA_ROWS) == (210_225, 105_112, 105_114)
+    assert chronological_split(10, (0.6, 0.2)) == (6, 2, 2)
+    assert chronological_split(0) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("fractions", [(0.5, 0.5), (0.5, 0.25, 0.1), (0.0, 0.5, 0.5), (1.0,)])
+def test_chronological_split_rejects_bad_fractions(fractions):
+    with pytest.raises(ForecastlabError, match="fractions"):
+        chronological_split(100, fractions)
+
+
+# -- the book's counts --------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:columns")
+def test_book_settings_give_the_issue_counts(jena_like):
+    spec = WindowSpec()
+    assert (spec.delay, spec.span_rows, spec.rows_per_window) == (858, 715, 859)
+    sets = spec.make_datasets(jena_like, jena_like[:, 1], seed=0)
+    got = {name: (getattr(sets, name).num_windows, len(getattr(sets, name))) for name in ("train", "val", "test")}
+    assert got == {"train": (209_511, 819), "val": (104_398, 408), "test": (103_542, 405)}
+    assert sets.sizes == (210_225, 105_112, 105_114)
+    assert sets.train.shuffle and not sets.val.shuffle and not sets.test.shuffle
+    assert sets.summary()["splits"]["val"]["windows"] == 104_398
+
+
+def test_datasets_are_those_of_code_10_7(jena_like):
+    """Same windows as calling timeseries_dataset_from_array the way the book does, on book-normalized data."""
+    raw, temperature = jena_like, jena_like[:, 1]
+    num_train, num_val, _ = chronological_split(len(raw))
+    mean = raw[:num_train].astype(np.float64).mean(axis=0)
+    std = raw[:num_train].astype(np.float64).std(axis=0)
+    std[std == 0] = 1.0
+    data = ((raw - mean) / std).astype(np.float32)
+    delay = 6 * (120 + 24 - 1)
+    book_val = timeseries_dataset_from_array(
+        data[:-delay],
+        targets=temperature[delay:],
+        sampling_rate=6,
+        sequence_length=120,
+        shuffle=False,
+        batch_size=256,
+        start_index=num_train,
+        end_index=num_train + num_val,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the all-zero columns are constant
+        sets = WindowSpec().make_datasets(jena_like, temperature, seed=0)
+    for ours, book in zip(sets.val, book_val, strict=True):
+        assert torch.allclose(ours[0], book[0], atol=1e-5) and torch.equal(ours[1], book[1])
+    x, y = next(iter(sets.test))
+    # targets stay raw: the window starting at row a has the temperature of row a + delay
+    assert y[:3].tolist() == [float(r + delay) for r in sets.test.start_rows[:3]]
+    # the temperature column, denormalized, reads back the rows of the window
+    first = sets.normalizer.inverse_transform_column(x[0, :, 1], 1)
+    assert first.round().tolist() == [float(num_train + num_val + 6 * k) for k in range(120)]
+
+
+def test_normalization_uses_training_rows_only():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(4000, 3)).astype(np.float32)
+    values[2000:] += 100.0  # val and test drift far away: they must not move the statistics
+    sets = WindowSpec(sequence_length=10, sampling_rate=2, horizon=3).make_datasets(values, values[:, 0])
+    np.testing.assert_allclose(sets.normalizer.mean_, values[:2000].astype(np.float64).mean(axis=0))
+    np.testing.assert_allclose(sets.normalizer.std_, values[:2000].astype(np.float64).std(axis=0))
+    x, _ = next(iter(sets.val))
+    assert x.mean() > 50  # val inputs normalized with train stats, so the drift shows
+
+
+# -- normalizer ---------------------------------------------------------------------------------------
+
+
+def test_normalizer_round_trip_and_json():
+    values = np.random.default_rng(1).normal(5.0, 3.0, size=(500, 4)).astype(np.float32)
+    norm = Normalizer().fit(values, end=300)
+    z = norm.transform(values)
+    assert z.dtype == np.float32 and abs(z[:300].mean()) < 1e-5 and abs(z[:300].std() - 1) < 1e-4
+    np.testing.assert_allclose(norm.inverse_transform(z), values, atol=1e-4)
+    back = Normalizer.from_dict(json.loads(json.dumps(norm.to_dict())))
+    np.testing.assert_allclose(back.transform(values), z)
+    col = back.inverse_transform_column(torch.from_numpy(z[:, 2]), 2)
+    np.testing.assert_allclose(col.numpy(), values[:, 2], atol=1e-4)
+
+
+def test_normalizer_constant_column_warns_and_keeps_scale():
+    values = np.ones((50, 2), dtype=np.float32)
+    values[:, 1] = np.arange(50)
+    with pytest.warns(UserWarning, match=r"columns \[0\] are constant"):
+        norm = Normalizer().fit(values)
+    assert norm.std_[0] == 1.0 and norm.constant_columns_ == [0]
+    assert np.all(norm.transform(values)[:, 0] == 0)
+
+
+def test_normalizer_errors():
+    bad = np.ones((10, 2), dtype=np.float32)
+    bad[4, 1] = np.nan
+    with pytest.raises(ForecastlabError, match="NaN") as err:
+        Normalizer().fit(bad)
+    assert err.value.where == "row 4, column 1"
+    with pytest.raises(ForecastlabError, match="not been fitted"):
+        Normalizer().transform(bad)
+
+
+# -- WindowSpec ---------------------------------------------------------------------------------------
+
+
+def test_window_spec_validates_and_round_trips():
+    with pytest.raises(ForecastlabError, match="--horizon"):
+        WindowSpec(horizon=0)
+    with pytest.raises(ForecastlabError, match="--sampling-rate"):
+        WindowSpec(sampling_rate=1.5)
+    spec = WindowSpec(sequence_length=30, sampling_rate=2, horizon=5)
+    assert WindowSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert spec.delay == 2 * (30 + 5 - 1)
+
+
+def test_too_short_series_says_how_many_rows_are_needed():
+    spec = WindowSpec()
+    with pytest.raises(ForecastlabError) as err:
+        spec.make_datasets(np.zeros((3000, 2), np.float32), np.zeros(3000, np.float32))
+    need = spec.min_rows(chronological_split(3000), 3000)
+    message = str(err.value)
+    assert "3000 rows" in message and "test has 750 rows and needs 1573" in message
+    assert f"use at least {need} rows" in message and "--sequence-length" in message
+    # the suggestion is exact: one row fewer fails, that many works
+    with pytest.raises(ForecastlabError):
+        spec.make_datasets(np.zeros((need - 1, 2), np.float32), np.zeros(need - 1, np.float32), normalize=False)
+    sets = spec.make_datasets(np.zeros((need, 2), np.float32), np.zeros(need, np.float32), normalize=False)
+    assert min(sets.train.num_windows, sets.val.num_windows, sets.test.num_windows) == 1
+
+
+# -- gaps and series ----------------------------------------------------------------------------------
+
+
+def _series(n: int, breaks) -> Series:
+    values = np.zeros((n, 3), dtype=np.float32)
+    values[:, 1] = np.arange(n)
+    values[:, 0] = np.cos(np.arange(n))
+    values[:, 2] = np.sin(np.arange(n) / 7)
+    return Series(
+        timestamps=np.arange(n).astype("datetime64[h]").astype("datetime64[ns]"),
+        values=values,
+        columns=["a", "T (degC)", "c"],
+        target="T (degC)",
+        provenance=Provenance(source="synthetic"),
+        breaks=np.asarray(breaks, dtype=np.int64),
+    )
+
+
+def test_series_with_gaps_drops_every_window_that_straddles_one():
+    spec = WindowSpec(sequence_length=8, sampling_rate=3, horizon=4)  # delay 33: rows a..a+33 per window
+    series = _series(1200, breaks=[100, 700, 1000])
+    kept = make_datasets_from_series(series, spec, drop_gap_windows=True, seed=0)
+    every = make_datasets_from_series(series, spec, seed=0)
+    for name in ("train", "val", "test"):
+        k, e = getattr(kept, name), getattr(every, name)
+        assert k.dropped_windows == e.num_windows - k.num_windows > 0
+        starts = k.start_rows
+        for b in series.breaks:
+            assert not np.any((starts < b) & (b <= starts + spec.delay))
+    # each break removes the delay's worth of windows (33) when it lies inside a split's windows
+    assert kept.train.dropped_windows == 33 and kept.val.dropped_windows == 33 and kept.test.dropped_windows == 33
+    # targets follow the kept windows: temperature is the row number, target row = start + delay
+    _, y = next(iter(kept.val))
+    assert y.tolist() == [float(a + spec.delay) for a in kept.val.start_rows[: len(y)]]
+    assert every.train.dropped_windows == 0
+
+
+def test_split_whose_windows_all_cross_gaps_is_an_error():
+    spec = WindowSpec(sequence_length=8, sampling_rate=3, horizon=4)
+    series = _series(400, breaks=list(range(1, 400, 10)))
+    with pytest.raises(ForecastlabError, match="every window of the train split crosses a gap"):
+        make_datasets_from_series(series, spec, drop_gap_windows=True)
