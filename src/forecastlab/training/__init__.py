@@ -1,0 +1,13 @@
+"""Train a model on windowed data, keep the best checkpoint, resume, and use the result later.
+
+    result = train("lstm", datasets, epochs=10, out_dir="runs/lstm")   # fit (book recipe)
+    run = load_run("runs/lstm")                                         # later: rebuild + best weights
+    predict(run, raw_values, last=1)                                    # next forecast, target units
+"""
+
+from forecastlab.training.config import describe_series
+from forecastlab.training.device import select_device
+from forecastlab.training.engine import TrainResult, train
+from forecastlab.training.loading import LoadedRun, load_run, predict
+
+__all__ = ["LoadedRun", "TrainResult", "describe_series", "load_run", "predict", "select_device", "train"]

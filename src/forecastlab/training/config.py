@@ -1,0 +1,169 @@
+"""config.json: everything needed to rebuild a run (model, windows, data, normalization, training
+options, software versions), and the check that a resumed run is the same run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from torch import nn
+
+from forecastlab.errors import ForecastlabError
+from forecastlab.training.run_dir import versions
+
+CONFIG_FORMAT = 1
+# What must match for `--resume` to continue the same run; epochs may grow (train longer).
+_RESUME_KEYS = (
+    ("model", "name"), ("model", "class"), ("model", "config"), ("window",),
+    ("training", "optimizer"), ("training", "lr"), ("training", "seed"), ("training", "lr_schedule"),
+    ("training", "early_stopping"), ("training", "max_steps_per_epoch"), ("normalizer",),
+)
+
+
+def resolve_model(model: nn.Module | str, datasets, params: dict | None) -> tuple[nn.Module, str | None]:
+    """(module, registry name) for a model given by name (built for these datasets) or as a module."""
+    if isinstance(model, str):
+        from forecastlab.models import build_model
+
+        spec = getattr(datasets, "spec", None)
+        seq_len = getattr(spec, "sequence_length", None)
+        return build_model(model, n_features(datasets), sequence_length=seq_len, **(params or {})), model
+    if params:
+        raise ForecastlabError(
+            "model parameters were given for a model that is already built",
+            where="train(model=<nn.Module>, model_params=...)",
+            fix="pass the model by name to build it with these parameters, or drop model_params",
+        )
+    return model, registry_name(model)
+
+
+def registry_name(model: nn.Module) -> str | None:
+    """The name `model` is registered under, when its config says so or its class is registered."""
+    cfg = model_config(model) or {}
+    if isinstance(cfg.get("name"), str):
+        return cfg["name"]
+    try:
+        from forecastlab.models import MODELS
+    except ImportError:
+        return None
+    names = [name for name, cls in MODELS.items() if cls is type(model)]
+    return names[0] if len(names) == 1 else None
+
+
+def model_config(model: nn.Module) -> dict | None:
+    get = getattr(model, "get_config", None)
+    return get() if callable(get) else None
+
+
+def count_params(model: nn.Module) -> int:
+    try:
+        from forecastlab.models import count_params as registry_count
+    except ImportError:
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return int(registry_count(model))
+
+
+def n_features(datasets) -> int:
+    """Input columns of the windows: from the train data when it is exposed, else from one batch."""
+    data = getattr(datasets.train, "data", None)
+    if data is not None and getattr(data, "ndim", 0) == 2:
+        return int(data.shape[1])
+    x, _ = next(iter(datasets.val))
+    return int(x.shape[-1])
+
+
+def window_config(datasets) -> dict:
+    spec = getattr(datasets, "spec", None)
+    out = {}
+    if spec is not None:
+        out = dataclasses.asdict(spec) if dataclasses.is_dataclass(spec) else dict(vars(spec))
+        delay = getattr(spec, "delay", None)
+        if delay is not None:
+            out["delay"] = int(delay)
+    out["batch_size"] = getattr(datasets.train, "batch_size", None)
+    out["train_shuffle_seed"] = getattr(datasets.train, "seed", None)
+    return out
+
+
+def data_config(datasets, extra: dict | None) -> dict:
+    """What the data was: taken from the datasets where they carry it, completed by extra['data']."""
+    out = {}
+    for key in ("target", "target_unit", "columns", "features", "units", "provenance", "sizes"):
+        value = getattr(datasets, key, None)
+        if value is not None:
+            out[key] = value.to_dict() if hasattr(value, "to_dict") else value
+    out.update((extra or {}).get("data", {}))
+    return out
+
+
+def describe_series(series) -> dict:
+    """What config.json records about a forecastlab Series: where it came from and what it holds.
+
+    Pass it as train(..., extra_config={"data": describe_series(series)}).
+    """
+    return {
+        "provenance": series.provenance.to_dict(),
+        "target": series.target,
+        "target_unit": series.target_unit,
+        "columns": list(series.columns),
+        "units": list(series.units),
+        "rows": len(series),
+        "first_timestamp": str(series.timestamps[0]) if len(series) else None,
+        "last_timestamp": str(series.timestamps[-1]) if len(series) else None,
+    }
+
+
+def build_config(model, model_name, datasets, *, epochs, optimizer, lr, seed, early_stopping, lr_schedule,
+                 max_steps_per_epoch, device, extra) -> dict:
+    normalizer = getattr(datasets, "normalizer", None)
+    cls = type(model)
+    config = {
+        "format": CONFIG_FORMAT,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": versions(),
+        "model": {
+            "name": model_name,
+            "class": f"{cls.__module__}:{cls.__qualname__}",
+            "config": model_config(model),
+            "params": count_params(model),
+        },
+        "window": window_config(datasets),
+        "training": {
+            "epochs": epochs, "optimizer": optimizer, "lr": lr, "seed": seed, "loss": "mse", "metric": "mae",
+            "early_stopping": early_stopping, "lr_schedule": lr_schedule,
+            "max_steps_per_epoch": max_steps_per_epoch, "device": str(device),
+        },
+        "data": data_config(datasets, extra),
+        "normalizer": normalizer.to_dict() if normalizer is not None and hasattr(normalizer, "to_dict") else None,
+        "extra": {k: v for k, v in (extra or {}).items() if k != "data"},
+    }
+    # Round-trip through JSON now, so the config compared on resume is exactly what the file holds.
+    return json.loads(json.dumps(config, default=str))
+
+
+def check_resume_config(saved: dict, new: dict, run_dir: Path) -> None:
+    """Refuse to resume a run with different settings: the result would be neither run."""
+    diffs = []
+    for path in _RESUME_KEYS:
+        a, b = _get(saved, path), _get(new, path)
+        if a != b:
+            diffs.append(f"{'.'.join(path)}: saved {_short(a)}, now {_short(b)}")
+    if diffs:
+        raise ForecastlabError(
+            "cannot resume: this run was started with different settings (" + "; ".join(diffs) + ")",
+            where=str(Path(run_dir) / "config.json"),
+            fix="resume with the original settings (the CLI reads them from config.json), or start a new run",
+        )
+
+
+def _get(d: dict, path: tuple[str, ...]):
+    for key in path:
+        d = d.get(key) if isinstance(d, dict) else None
+    return d
+
+
+def _short(value) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."

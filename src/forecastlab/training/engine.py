@@ -1,0 +1,356 @@
+"""The fit loop: train with MSE, track MAE in the target's units, validate every epoch, keep the best
+weights by val loss, write the run directory, resume exactly. One file you can read top to bottom."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from forecastlab.errors import ForecastlabError
+from forecastlab.evaluation.metrics import evaluate
+from forecastlab.training import run_dir as rd
+from forecastlab.training.checkpoint import load_checkpoint, save_checkpoint
+from forecastlab.training.config import build_config, check_resume_config, resolve_model
+from forecastlab.training.device import select_device
+from forecastlab.training.progress import EpochProgress
+from forecastlab.training.schedules import make_scheduler, should_stop, step_scheduler
+from forecastlab.training.seeding import rng_state, seed_everything, set_rng_state
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced. `model` holds the best epoch's weights (by val loss)."""
+
+    model: nn.Module
+    history: list[dict]  # per epoch: epoch, loss, mae, val_loss, val_mae, lr, seconds, train_seconds
+    best_epoch: int
+    val: dict  # {"mae", "mse", "n"} of the best epoch on the validation split
+    test: dict  # {"mae", "mse", "n"} of the best weights on the test split
+    run_dir: Path | None
+    seconds_per_epoch: float  # mean wall time of an epoch, validation included
+    train_seconds_per_epoch: float  # the same, training steps only
+    total_seconds: float  # all train() calls of this run together (resumes add up)
+    params: int
+    stopped_early: bool = False
+    config: dict = field(default_factory=dict)
+
+    def metrics(self) -> dict:
+        """The content of metrics.json."""
+        return {
+            "val_mae": self.val["mae"],
+            "val_mse": self.val["mse"],
+            "test_mae": self.test["mae"],
+            "test_mse": self.test["mse"],
+            "val_windows": self.val["n"],
+            "test_windows": self.test["n"],
+            "best_epoch": self.best_epoch,
+            "epochs_run": len(self.history),
+            "stopped_early": self.stopped_early,
+            "params": self.params,
+            "seconds_per_epoch": self.seconds_per_epoch,
+            "train_seconds_per_epoch": self.train_seconds_per_epoch,
+            "total_seconds": self.total_seconds,
+            "unit": self.config.get("data", {}).get("target_unit"),
+            "model": self.config.get("model", {}).get("name"),
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+        }
+
+
+@dataclass
+class _State:
+    """Everything that changes from epoch to epoch and must survive a resume."""
+
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_loss: float = math.inf
+    best_weights: dict | None = None  # in-memory copy when there is no run directory
+    elapsed: float = 0.0
+    stopped_early: bool = False
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history)
+
+
+def train(
+    model: nn.Module | str,
+    datasets,
+    *,
+    epochs: int,
+    optimizer: str = "rmsprop",
+    lr: float | None = None,
+    seed: int = 0,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    device: str | None = None,
+    early_stopping: int | None = None,
+    lr_schedule: str | None = None,
+    progress: bool = True,
+    max_steps_per_epoch: int | None = None,
+    model_params: dict | None = None,
+    extra_config: dict | None = None,
+) -> TrainResult:
+    """Fit `model` on `datasets.train`, validating on `datasets.val` every epoch; report test MAE.
+
+    The book's recipe (code 10-10): MSE loss, MAE metric in the target's units, Keras RMSprop, and
+    ModelCheckpoint(save_best_only=True) — at the end the best epoch's weights (lowest val loss) are
+    reloaded and scored on `datasets.test`.
+
+    model: an nn.Module mapping (batch, seq, features) -> (batch, 1), or a registered model name
+        built with forecastlab.models.build_model(name, n_features, sequence_length, **model_params).
+    datasets: a forecastlab.windows.SplitDatasets (train/val/test WindowDatasets, normalizer, spec).
+    out_dir: run directory for config.json, history.csv, best.pt, last.pt, curves.png, metrics.json.
+        None trains in memory only. A non-empty directory is refused unless `overwrite` (replace the
+        earlier run's files) or `resume` (continue from last.pt up to `epochs` epochs in total).
+    seed: seeds Python, NumPy and torch (weights, dropout masks); the train split's shuffle order
+        comes from its own seed and the epoch number, so the same seed gives the same numbers on CPU.
+    early_stopping: patience in epochs on val loss (off by default). lr_schedule: "plateau",
+        "cosine" or "exponential", optionally "name:key=value,..." (off by default).
+    max_steps_per_epoch: cap on training batches per epoch (quick profiles); val/test stay complete.
+    """
+    started = time.perf_counter()
+    _check_args(epochs, early_stopping, max_steps_per_epoch)
+    dev = select_device(device)
+    _configure_runtime(dev)
+    run_dir = _open_run_dir(out_dir, resume=resume, overwrite=overwrite)
+
+    seed_everything(seed)
+    model, model_name = resolve_model(model, datasets, model_params)
+    model.to(dev)
+    from forecastlab.optim import make_optimizer
+
+    opt = make_optimizer(optimizer, model.parameters(), lr)
+    scheduler = make_scheduler(lr_schedule, opt, epochs)
+    config = build_config(
+        model, model_name, datasets, epochs=epochs, optimizer=optimizer, lr=opt.param_groups[0]["lr"],
+        seed=seed, early_stopping=early_stopping, lr_schedule=lr_schedule,
+        max_steps_per_epoch=max_steps_per_epoch, device=dev, extra=extra_config,
+    )
+
+    state = _State()
+    if resume:
+        state = _restore(run_dir, config, model, opt, scheduler)
+    if run_dir is not None:
+        rd.write_config(run_dir, config)
+
+    bar = EpochProgress(epochs, enabled=progress)
+    with bar:
+        if resume and state.epoch:
+            bar.note(f"resuming {run_dir} after epoch {state.epoch} (best so far: epoch {state.best_epoch})")
+        while state.epoch < epochs and not state.stopped_early:
+            _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, epochs)
+            state.stopped_early = should_stop(state.epoch, state.best_epoch, early_stopping)
+            state.elapsed += _lap(started)
+            started = time.perf_counter()
+            if run_dir is not None:
+                _save_last(run_dir, state, model, opt, scheduler)
+            if state.stopped_early:
+                bar.note(f"early stopping: no better val loss for {early_stopping} epochs")
+    result = _finish(state, model, datasets, dev, run_dir, config)
+    result.total_seconds = state.elapsed + _lap(started)
+    if run_dir is not None:
+        _write_outputs(run_dir, result)
+    return result
+
+
+# -- one epoch ---------------------------------------------------------------------------------------
+
+
+def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, epochs) -> None:
+    epoch = state.epoch + 1
+    t0 = time.perf_counter()
+    if hasattr(datasets.train, "set_epoch"):
+        # The shuffle order depends on the epoch number, not on how many times the data was read,
+        # so a resumed run sees the same order an uninterrupted one would.
+        datasets.train.set_epoch(epoch - 1)
+    lr_now = opt.param_groups[0]["lr"]
+    loss, mae = _train_steps(model, opt, datasets.train, dev, bar, epoch, max_steps)
+    train_seconds = time.perf_counter() - t0
+    val = evaluate(model, datasets.val, dev)
+    if not math.isfinite(loss) or not math.isfinite(val["mse"]):
+        raise ForecastlabError(
+            f"training diverged at epoch {epoch}: loss {loss}, val loss {val['mse']}",
+            where=f"epoch {epoch}",
+            fix="lower --lr, or check the data for extreme values",
+        )
+    row = {
+        "epoch": epoch, "loss": loss, "mae": mae, "val_loss": val["mse"], "val_mae": val["mae"],
+        "lr": lr_now, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds,
+    }
+    state.history.append(row)
+    # Strictly better, like Keras's ModelCheckpoint: a tie keeps the earlier epoch.
+    improved = val["mse"] < state.best_val_loss
+    if improved:
+        state.best_epoch, state.best_val_loss = epoch, val["mse"]
+        state.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    step_scheduler(scheduler, val["mse"])
+    bar.end_epoch(row, best=improved)
+
+
+def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps) -> tuple[float, float]:
+    """One pass of optimizer steps; returns the epoch's loss and MAE, weighted by windows (as Keras)."""
+    steps = len(dataset) if max_steps is None else min(len(dataset), max_steps)
+    bar.start_epoch(epoch, steps)
+    model.train()
+    non_blocking = dev.type == "cuda"
+    # Sums stay on the device so a GPU step never waits for a .item(); read them when the bar redraws.
+    loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
+    abs_sum = torch.zeros((), dtype=torch.float64, device=dev)
+    n = 0
+    for step, (x, y) in enumerate(dataset, 1):
+        x = x.to(dev, non_blocking=non_blocking)
+        y = y.to(dev, non_blocking=non_blocking).reshape(-1)
+        pred = model(x).reshape(-1)
+        loss = nn.functional.mse_loss(pred, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            loss_sum += loss.detach().double() * y.numel()
+            abs_sum += (pred.detach() - y).abs().double().sum()
+        n += y.numel()
+        bar.step(step, lambda k=n: (loss_sum.item() / k, abs_sum.item() / k))  # noqa: B023 (called now)
+        if step >= steps:
+            break
+    if n == 0:
+        raise ForecastlabError(
+            "the training split has no windows", where="datasets.train",
+            fix="use more data or a shorter --sequence-length/--horizon",
+        )
+    return loss_sum.item() / n, abs_sum.item() / n
+
+
+# -- run directory, checkpoints, resume ----------------------------------------------------------------
+
+
+def _open_run_dir(out_dir, *, resume: bool, overwrite: bool) -> Path | None:
+    if out_dir is None:
+        if resume:
+            raise ForecastlabError(
+                "resume needs the run directory to continue", where="train(resume=True)",
+                fix="pass out_dir (CLI: --resume RUN_DIR)",
+            )
+        return None
+    return rd.prepare_run_dir(Path(out_dir), resume=resume, overwrite=overwrite)
+
+
+def _save_last(run_dir: Path, state: _State, model, opt, scheduler) -> None:
+    if state.best_epoch == state.epoch:
+        save_checkpoint(run_dir / rd.BEST, {
+            "model": state.best_weights, "epoch": state.best_epoch, "val_loss": state.best_val_loss,
+        })
+    save_checkpoint(run_dir / rd.LAST, {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "epoch": state.epoch,
+        "history": state.history,
+        "best_epoch": state.best_epoch,
+        "best_val_loss": state.best_val_loss,
+        # The best weights ride along, so resuming never depends on best.pt matching last.pt.
+        "best_model": state.best_weights,
+        "elapsed": state.elapsed,
+        "stopped_early": state.stopped_early,
+        "rng": rng_state(),
+    })
+    rd.write_history(run_dir, state.history)
+
+
+def _restore(run_dir: Path, config: dict, model, opt, scheduler) -> _State:
+    check_resume_config(rd.read_config(run_dir), config, run_dir)
+    ckpt = load_checkpoint(run_dir / rd.LAST)
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    if scheduler is not None and ckpt.get("scheduler") is not None:
+        scheduler.load_state_dict(ckpt["scheduler"])
+    set_rng_state(ckpt["rng"])
+    return _State(
+        history=list(ckpt["history"]),
+        best_epoch=ckpt["best_epoch"],
+        best_val_loss=ckpt["best_val_loss"],
+        best_weights=ckpt["best_model"],
+        elapsed=ckpt["elapsed"],
+        stopped_early=ckpt["stopped_early"],
+    )
+
+
+# -- the end of a run ------------------------------------------------------------------------------------
+
+
+def _finish(state: _State, model, datasets, dev, run_dir, config) -> TrainResult:
+    if state.best_weights is None:
+        raise ForecastlabError(
+            "no epoch was trained, so there is no model to report", where="train(epochs=...)",
+            fix="train for at least one epoch",
+        )
+    model.load_state_dict(state.best_weights)
+    model.eval()
+    best = state.history[state.best_epoch - 1]
+    # Evaluation is deterministic, so the best epoch's logged val numbers are the best model's.
+    val = {"mae": best["val_mae"], "mse": best["val_loss"], "n": _num_windows(datasets.val)}
+    test = evaluate(model, datasets.test, dev)
+    from forecastlab.training.config import count_params
+
+    epochs = len(state.history)
+    return TrainResult(
+        model=model,
+        history=state.history,
+        best_epoch=state.best_epoch,
+        val=val,
+        test=test,
+        run_dir=run_dir,
+        seconds_per_epoch=sum(r["seconds"] for r in state.history) / epochs,
+        train_seconds_per_epoch=sum(r["train_seconds"] for r in state.history) / epochs,
+        total_seconds=0.0,
+        params=count_params(model),
+        stopped_early=state.stopped_early,
+        config=config,
+    )
+
+
+def _write_outputs(run_dir: Path, result: TrainResult) -> None:
+    from forecastlab.reporting.curves import plot_curves
+
+    rd.write_history(run_dir, result.history)
+    model_name = result.config.get("model", {}).get("name") or "model"
+    plot_curves(
+        result.history, run_dir / rd.CURVES, best_epoch=result.best_epoch,
+        title=f"Training and validation MAE: {model_name}", unit=result.config.get("data", {}).get("target_unit"),
+    )
+    rd.write_metrics(run_dir, result.metrics())
+
+
+# -- small helpers -------------------------------------------------------------------------------------
+
+
+def _check_args(epochs: int, early_stopping: int | None, max_steps: int | None) -> None:
+    for name, value, minimum in (("epochs", epochs, 1), ("early-stopping", early_stopping, 1),
+                                 ("max-steps-per-epoch", max_steps, 1)):
+        if value is not None and (not isinstance(value, int) or value < minimum):
+            raise ForecastlabError(
+                f"--{name} must be an integer of at least {minimum}, got {value!r}",
+                where=f"--{name}", fix=f"pass --{name} {max(minimum, 1)} or more",
+            )
+
+
+def _configure_runtime(dev: torch.device) -> None:
+    from forecastlab.runtime import configure_cpu
+
+    # Denormal flushing matters on CPU even for a GPU run's host-side work; it never changes results
+    # beyond values below 1e-38.
+    configure_cpu()
+
+
+def _num_windows(dataset) -> int:
+    n = getattr(dataset, "num_windows", None)
+    return int(n) if n is not None else sum(len(y) for _, y in dataset)
+
+
+def _lap(since: float) -> float:
+    return time.perf_counter() - since
