@@ -1,5 +1,103 @@
-"""`forecastlab data ...`: fetch, synth, inspect. (Owned by the data-layer work.)"""
+"""`forecastlab data ...`: fetch, synth, inspect. A thin layer over forecastlab.data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from forecastlab.cli.options import DataArgs, DataDirOpt, JsonOpt, print_json, with_data_options
+from forecastlab.console import console
+from forecastlab.errors import ForecastlabError
+
 app = typer.Typer(no_args_is_help=True)
+
+DEFAULT_PLOTS = Path("forecastlab-inspect")
+DEFAULT_START = "01.01.2009 00:10:00"  # = synthetic.DEFAULT_START; a literal so --help needs no import
+
+
+@app.command()
+def fetch(
+    data_dir: DataDirOpt = None,
+    url: Annotated[str | None, typer.Option("--url", help="Download from this URL instead of the mirrors.")] = None,
+    sha256: Annotated[str | None, typer.Option("--sha256", help="Required sha256 of the downloaded file.")] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="Install a jena_climate_2009_2016.csv(.zip) you downloaded yourself (no network).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Download again even if a verified copy is cached.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait per connect/read.")] = 30,
+    json_out: JsonOpt = False,
+) -> None:
+    """Download the real Jena climate file (two mirrors in turn), verify it by content and cache it."""
+    from forecastlab.data.jena import fetch_jena, import_jena_file, read_sidecar
+
+    if file is not None:
+        if url or sha256:
+            raise ForecastlabError("--file cannot be combined with --url or --sha256", where="command line",
+                                   fix="use --file for a local copy, or --url [--sha256] to download")
+        path = import_jena_file(file, data_dir)
+    else:
+        path = fetch_jena(data_dir, url=url, sha256=sha256, timeout=timeout, progress=not json_out, force=force)
+    meta = (read_sidecar(data_dir) or {}) | {"path": str(path)}
+    if json_out:
+        print_json(meta)
+        return
+    typer.echo(f"Jena climate file ready: {path}")
+    typer.echo(f"variant {meta.get('variant')}, {meta.get('rows', 0):,} rows, sha256 {meta.get('sha256')}")
+    typer.echo(f"from {meta.get('source')} at {meta.get('fetched_at')}")
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same numbers.")] = 0,
+    start: Annotated[str, typer.Option("--start", help="First timestamp, dd.mm.yyyy HH:MM:SS.")] = DEFAULT_START,
+    end: Annotated[str | None, typer.Option("--end", help="Last timestamp (default: 420,451 rows).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write synthetic weather in exactly the Jena file's CSV format (header, dates, 2 decimals)."""
+    from forecastlab.data.jena import sha256_file
+    from forecastlab.data.synthetic import write_csv
+
+    path = write_csv(out, seed=seed, start=start, end=end, overwrite=overwrite)
+    with open(path, "rb") as f:
+        rows = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")) - 1
+    result = {"path": str(path), "rows": rows, "seed": seed, "start": start, "end": end,
+              "bytes": path.stat().st_size, "sha256": sha256_file(path), "synthetic": True}
+    if json_out:
+        print_json(result)
+        return
+    typer.echo(f"wrote {rows:,} rows of SYNTHETIC Jena-format data (seed {seed}) to {path}")
+
+
+@app.command("inspect")
+@with_data_options
+def inspect_cmd(
+    data_args: DataArgs,
+    path: Annotated[str | None, typer.Argument(help="A CSV/Parquet file: shorthand for --data PATH.")] = None,
+    plots: Annotated[Path, typer.Option("--plots", help="Folder for the two temperature PNGs.")] = DEFAULT_PLOTS,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNGs.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Report rows, time span, frequency, gaps, duplicates, NaN/sentinel counts and statistics,
+    and draw the chapter's two temperature plots (10-3 and 10-4)."""
+    from forecastlab.data import load_series
+    from forecastlab.data.inspect import format_report, inspect_series
+    from forecastlab.reporting.data_plots import plot_temperature
+
+    data = data_args.data
+    if path is not None:
+        if data not in ("auto", path):
+            raise ForecastlabError(f"two data sources given: {path!r} and --data {data!r}", where="command line",
+                                   fix="give the file either as PATH or as --data PATH, not both")
+        data = path
+    series = load_series(data, **data_args.load_kwargs())
+    report = inspect_series(series)
+    report["plots"] = [] if no_plots else [str(p) for p in plot_temperature(series, plots)]
+    if json_out:
+        print_json(report)
+        return
+    typer.echo(format_report(report))
+    if report["plots"]:
+        console.print(f"plots: {', '.join(report['plots'])}")

@@ -1,0 +1,158 @@
+"""Pick and parse a table's columns: the timestamp column, the target and the numeric features.
+
+Every failure names the file, the line and the column, and shows the offending text.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from forecastlab.data.readers import Table
+from forecastlab.errors import ForecastlabError
+
+JENA_TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
+JENA_TARGET = "T (degC)"
+_JENA_STAMP = re.compile(r"^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$")
+_TIME_NAME = re.compile(r"date|time|^ds$|^dt$|^when$", re.IGNORECASE)
+
+
+def _listing(columns) -> str:
+    return ", ".join(repr(str(c)) for c in columns)
+
+
+def _is_text(s: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(s) or s.dtype == object
+
+
+def find_time_column(table: Table, requested: str | None) -> str:
+    """`requested`, else a datetime-typed column, else one named like date/time, else the first text
+    column whose first values parse as timestamps."""
+    frame = table.frame
+    if requested is not None:
+        if requested not in frame.columns:
+            raise ForecastlabError(f"there is no column {requested!r} for --time-col", where=f"{table.where()}, header",
+                                   fix=f"choose one of: {_listing(frame.columns)}")
+        return requested
+    for name in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[name]):
+            return name
+    for name in frame.columns:
+        if _TIME_NAME.search(str(name)) and _is_text(frame[name]):
+            return name
+    for name in frame.columns:
+        if _is_text(frame[name]):
+            head = frame[name].dropna().head(20)
+            if len(head) and _to_datetime(head).notna().all():
+                return name
+    raise ForecastlabError("no timestamp column was found", where=f"{table.where()}, header",
+                           fix="pass --time-col with the column that holds the dates; columns: "
+                           + _listing(frame.columns))
+
+
+def _to_datetime(s: pd.Series) -> pd.Series:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format" is expected for odd columns
+        out = pd.to_datetime(s, errors="coerce", utc=True)
+    return out.dt.tz_convert(None)
+
+
+def parse_times(table: Table, name: str) -> np.ndarray:
+    """The column as datetime64[ns]; Jena's `dd.mm.yyyy HH:MM:SS` parsed with an explicit format (fast)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    s = table.frame[name]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        parsed = s.dt.tz_convert(None) if getattr(s.dt, "tz", None) is not None else s
+    elif pd.api.types.is_numeric_dtype(s):
+        raise ForecastlabError(f"the time column {name!r} holds numbers, not dates", where=table.where(column=name),
+                               fix="pass --time-col with a column of dates like 2024-01-31 12:00:00")
+    else:
+        first = s.dropna().head(1)
+        if len(first) and _JENA_STAMP.match(str(first.iloc[0])):
+            stamps = pc.strptime(pa.array(s.astype(object)), format=JENA_TIME_FORMAT, unit="ns", error_is_null=True)
+            parsed = pd.Series(stamps.to_numpy(zero_copy_only=False))
+        else:
+            parsed = _to_datetime(s)
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        row = int(bad[0])
+        raise ForecastlabError(f"the timestamp {s.iloc[row]!r} cannot be parsed",
+                               where=table.where(row, name),
+                               fix="fix or remove that line; dates like 2024-01-31 12:00:00 or Jena's "
+                               "31.01.2024 12:00:00 are understood")
+    return parsed.to_numpy().astype("datetime64[ns]")
+
+
+def to_numeric(table: Table, name: str, required: bool) -> np.ndarray | None:
+    """The column as float64 (blank cells become NaN). A column with no number in it at all is a text
+    column: None when not `required`, else an error; a numeric column with one bad cell is an error."""
+    s = table.frame[name]
+    if pd.api.types.is_numeric_dtype(s):
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        numbers = pd.to_numeric(s, errors="coerce")
+        present = s.notna().to_numpy() & (s.astype(str).str.strip() != "").to_numpy()
+        bad = np.flatnonzero(present & numbers.isna().to_numpy())
+        if len(bad) and len(bad) == present.sum():
+            if not required:
+                return None
+            raise ForecastlabError(f"column {name!r} is not numeric (first value {s.iloc[bad[0]]!r})",
+                                   where=table.where(int(bad[0]), name),
+                                   fix="choose numeric columns for --target and --features")
+        if len(bad):
+            row = int(bad[0])
+            text = str(s.iloc[row])
+            hint = " (decimal commas are not supported: use '.')" if re.fullmatch(r"-?\d+,\d+", text.strip()) else ""
+            raise ForecastlabError(f"the cell {text!r} is not a number{hint}", where=table.where(row, name),
+                                   fix="correct that cell, or leave it blank to mark it missing (blanks follow --gaps)")
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isnan(values).all():
+        raise ForecastlabError(f"column {name!r} has no values at all (every cell is missing)",
+                               where=table.where(column=name),
+                               fix="leave it out by listing the columns you want with --features")
+    return values
+
+
+def select_columns(
+    table: Table, time_col: str, target: str | None, features: list[str] | None
+) -> tuple[list[str], str, np.ndarray, list[str]]:
+    """(columns, target, float64 values (rows, columns), skipped text columns).
+
+    Columns are `features` (with the target appended if missing) or every numeric column but the time.
+    """
+    frame = table.frame
+    for name in [*(features or []), *([target] if target else [])]:
+        if name not in frame.columns:
+            what = "target" if name == target else "feature"
+            raise ForecastlabError(f"the {what} column {name!r} is not in the file", where=f"{table.where()}, header",
+                                   fix=f"choose from: {_listing(c for c in frame.columns if c != time_col)}")
+    names = list(features) if features else [c for c in frame.columns if c != time_col]
+    if target and target not in names:
+        names.append(target)
+    columns, arrays, skipped = [], [], []
+    for name in names:
+        values = to_numeric(table, name, required=bool(features) or name == target)
+        if values is None:
+            skipped.append(str(name))
+        else:
+            columns.append(str(name))
+            arrays.append(values)
+    if not columns:
+        raise ForecastlabError("the file has no numeric column to forecast", where=f"{table.where()}, header",
+                               fix="give a file with at least one numeric column besides the time")
+    target = target or _default_target(table, columns)
+    return columns, target, np.column_stack(arrays), skipped
+
+
+def _default_target(table: Table, columns: list[str]) -> str:
+    if JENA_TARGET in columns:
+        return JENA_TARGET
+    if len(columns) == 1:
+        return columns[0]
+    raise ForecastlabError("it is not clear which column to forecast", where=f"{table.where()}, header",
+                           fix=f"pass --target with one of: {_listing(columns)}")

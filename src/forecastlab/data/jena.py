@@ -1,0 +1,213 @@
+"""The real Jena climate file: download it, verify it by content, and keep it in the data cache.
+
+A byte size or hash alone does not pin the file (two copies with different row counts circulate), so
+every file is checked by what it contains: the exact 15-column header, a row count in the published
+range, and the first and last timestamps. Only a file that passes is moved into the cache, with a
+sidecar JSON saying which variant it is, its sha256 and where it came from. A download that fails
+half-way, a corrupted zip or a wrong file is removed and never looks like a good cache entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from forecastlab.data.cache import data_dir as cache_dir
+from forecastlab.errors import ForecastlabError
+
+MIRRORS: tuple[str, ...] = (
+    "https://s3.amazonaws.com/keras-datasets/jena_climate_2009_2016.csv.zip",
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/jena_climate_2009_2016.csv.zip",
+)
+MIRRORS_ENV = "FORECASTLAB_JENA_MIRRORS"  # comma-separated URLs tried instead of MIRRORS
+JENA_CSV = "jena_climate_2009_2016.csv"
+JENA_ZIP = JENA_CSV + ".zip"
+SIDECAR = JENA_CSV + ".json"
+
+# The two published row counts: the book prints 420,451 (its 50/25/25 split sizes add up to it),
+# pandas shows 420,551 for the TF tutorial's copy.
+ROWS_RANGE = (420_451, 420_551)
+FIRST_TIMESTAMP = "01.01.2009 00:10:00"
+LAST_TIMESTAMP = "01.01.2017 00:00:00"
+VARIANTS = {420_451: "book-420451", 420_551: "tf-420551"}
+
+
+def jena_columns() -> list[str]:
+    """The real file's 15 header names (defined once, next to the synthetic generator that mimics it)."""
+    from forecastlab.data.synthetic import JENA_COLUMNS
+
+    return list(JENA_COLUMNS)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_jena_csv(
+    path: str | os.PathLike,
+    *,
+    rows_range: tuple[int, int] = ROWS_RANGE,
+    first: str = FIRST_TIMESTAMP,
+    last: str = LAST_TIMESTAMP,
+) -> dict:
+    """Check that `path` really is the Jena climate CSV, by content; return what was found.
+
+    Checks: the exact 15-column header, every cell parses (timestamps as `dd.mm.yyyy HH:MM:SS`,
+    the rest as numbers), a row count within `rows_range`, and the first and last timestamps.
+    Returns {"variant", "rows", "sha256", "bytes", "first", "last"}; raises ForecastlabError
+    naming the first check that failed.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = Path(path)
+
+    def reject(what: str) -> ForecastlabError:
+        return ForecastlabError(
+            f"this is not the Jena climate file: {what}",
+            where=str(path),
+            fix="download it again (`forecastlab data fetch`), or check that you have "
+            f"{JENA_ZIP} from one of: {', '.join(MIRRORS)}",
+        )
+
+    columns = jena_columns()
+    with open(path, "rb") as f:
+        header = f.readline(4096).decode("utf-8", "replace").strip()
+    found = [h.strip().strip('"') for h in header.split(",")]
+    if found != columns:
+        raise reject(f"the header is {header[:200]!r}, expected the 15 columns {columns}")
+    types = {c: pa.float64() for c in columns[1:]} | {columns[0]: pa.string()}
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+    except (pa.ArrowInvalid, OSError) as err:
+        raise reject(f"it does not parse as the expected CSV ({str(err).splitlines()[0]}); "
+                     "the file may be truncated or corrupted") from None
+    rows = table.num_rows
+    if not rows_range[0] <= rows <= rows_range[1]:
+        raise reject(f"it has {rows:,} data rows, expected {rows_range[0]:,} to {rows_range[1]:,} "
+                     "(a truncated download has fewer)")
+    stamps = table.column(columns[0])
+    got_first, got_last = stamps[0].as_py(), stamps[rows - 1].as_py()
+    if (got_first, got_last) != (first, last):
+        raise reject(f"it runs from {got_first!r} to {got_last!r}, expected {first!r} to {last!r}")
+    return {
+        "variant": VARIANTS.get(rows, f"rows-{rows}"),
+        "rows": rows,
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        "first": got_first,
+        "last": got_last,
+    }
+
+
+def _read_sidecar(directory: Path) -> dict | None:
+    try:
+        return json.loads((directory / SIDECAR).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def read_sidecar(data_dir: str | os.PathLike | None = None) -> dict | None:
+    """The cache's record of the verified Jena file (variant, sha256, rows, source, fetched_at), if any."""
+    return _read_sidecar(cache_dir(data_dir))
+
+
+def _write_json_atomic(path: Path, obj: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def install_verified(csv: Path, directory: Path, *, source: str, extra: dict | None = None) -> Path:
+    """Verify `csv` (a temp file inside `directory`) and move it into the cache with its sidecar.
+
+    `csv` must be on the cache's file system so the move is an atomic rename: a reader sees either
+    no file or the whole verified one.
+    """
+    info = verify_jena_csv(csv)
+    target = directory / JENA_CSV
+    os.replace(csv, target)
+    meta = info | {"source": source, "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    _write_json_atomic(directory / SIDECAR, meta | (extra or {}))
+    return target
+
+
+def cached_jena(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The verified Jena CSV in the cache, or None when there is none.
+
+    A file placed in the cache by hand (the CSV or the zip, under its usual name) is verified on first
+    use and then recorded like a download. A file that fails verification raises: it is the user's
+    file, so it is reported, not deleted.
+    """
+    directory = cache_dir(data_dir)
+    csv, meta = directory / JENA_CSV, _read_sidecar(directory)
+    if csv.exists():
+        if meta and meta.get("bytes") == csv.stat().st_size:
+            return csv
+        with tempfile.TemporaryDirectory(dir=directory, prefix=".jena-import-") as tmp:
+            # Verify a copy so a bad hand-placed file stays exactly as the user left it.
+            staged = Path(tmp) / JENA_CSV
+            shutil.copyfile(csv, staged)
+            return install_verified(staged, directory, source="placed in the cache by hand")
+    if (directory / JENA_ZIP).exists():
+        return import_jena_file(directory / JENA_ZIP, data_dir)
+    return None
+
+
+def import_jena_file(path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Path:
+    """Verify a Jena zip or CSV you downloaded yourself and install it in the cache (`data fetch --file`)."""
+    from forecastlab.data.download import extract_csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise ForecastlabError("no such file", where=str(path), fix="give the path of the .csv.zip or .csv")
+    directory = cache_dir(data_dir)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".jena-import-") as tmp:
+        csv = extract_csv(path, Path(tmp))
+        return install_verified(csv, directory, source=f"file:{path.resolve()}")
+
+
+def mirrors_from_env() -> list[str]:
+    """$FORECASTLAB_JENA_MIRRORS (comma-separated) if set, else MIRRORS."""
+    env = os.environ.get(MIRRORS_ENV, "")
+    urls = [u.strip() for u in env.split(",") if u.strip()]
+    return urls or list(MIRRORS)
+
+
+def fetch_jena(
+    data_dir: str | os.PathLike | None = None,
+    url: str | None = None,
+    sha256: str | None = None,
+    timeout: float = 30,
+    progress: bool = True,
+    *,
+    mirrors: list[str] | None = None,
+    force: bool = False,
+) -> Path:
+    """Make sure the verified Jena CSV is in the cache and return its path.
+
+    A verified cached copy is returned at once with no network request, unless `force`. Otherwise the
+    zip is downloaded from `url`, or from `mirrors` (default $FORECASTLAB_JENA_MIRRORS, else MIRRORS)
+    tried in turn, with `timeout` seconds per connect/read. With `sha256`, the downloaded file must
+    have that hash. The file is unzipped and verified in a temp folder inside the cache, and only then
+    moved into place. Raises ForecastlabError (naming the cache path and how to install the file by
+    hand) when no mirror gives a valid file.
+    """
+    from forecastlab.data.download import download_first_valid
+
+    if not force and url is None:
+        found = cached_jena(data_dir)
+        if found is not None:
+            return found
+    directory = cache_dir(data_dir)
+    urls = [url] if url else (list(mirrors) if mirrors else mirrors_from_env())
+    return download_first_valid(urls, directory, sha256=sha256, timeout=timeout, progress=progress)

@@ -1,0 +1,176 @@
+"""What is wrong with a series (gaps, duplicates, missing cells, sentinels) and the documented cleaning.
+
+The report parts are plain dicts so they go straight into `Series.quality` and `--json`.
+
+Gap policy (`--gaps`):
+  error             any missing cell is an error naming its row and column
+  interpolate[:N]   runs of at most N consecutive missing cells in a column are bridged by linear
+                    interpolation in time (default N = DEFAULT_INTERPOLATE_LIMIT); a longer run, or
+                    one at the start or end, is never bridged: its rows are dropped, the hole is
+                    recorded in `Series.breaks` and listed under cleaning.unbridged_runs
+  drop              rows with any missing cell are dropped; the holes are recorded in `breaks`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecastlab.errors import ForecastlabError
+
+SENTINELS = (-9999.0,)  # exact values only: -9999 is the Jena logger's "no reading"
+DEFAULT_INTERPOLATE_LIMIT = 6  # rows: one hour of Jena's 10-minute data
+LISTED = 10  # how many gaps / runs the report spells out
+
+
+@dataclass(frozen=True)
+class GapPolicy:
+    mode: str  # "error", "interpolate" or "drop"
+    limit: int | None = None  # interpolate: longest run of missing cells that is bridged
+
+    @classmethod
+    def parse(cls, text: str) -> GapPolicy:
+        """'error', 'drop', 'interpolate' (limit DEFAULT_INTERPOLATE_LIMIT) or 'interpolate:N'."""
+        mode, _, limit = text.strip().lower().partition(":")
+        if mode in {"error", "drop"} and not limit:
+            return cls(mode)
+        if mode == "interpolate":
+            if not limit:
+                return cls(mode, DEFAULT_INTERPOLATE_LIMIT)
+            if limit.isdigit() and int(limit) >= 1:
+                return cls(mode, int(limit))
+        raise ForecastlabError(f"--gaps {text!r} is not a gap policy", where="--gaps",
+                               fix="use 'error', 'drop', 'interpolate' or 'interpolate:N' with N >= 1 rows")
+
+    def __str__(self) -> str:
+        return f"{self.mode}:{self.limit}" if self.limit else self.mode
+
+
+def stamp(ns: np.datetime64 | int) -> str:
+    return str(pd.Timestamp(np.datetime64(int(ns), "ns") if isinstance(ns, int | np.integer) else ns))
+
+
+def detect_step(ts: np.ndarray) -> int | None:
+    """The most common positive step between timestamps, in ns (None for fewer than two distinct times)."""
+    d = np.diff(ts.astype("datetime64[ns]").view(np.int64))
+    d = d[d > 0]
+    if not len(d):
+        return None
+    values, counts = np.unique(d, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+def freq_string(step_ns: int | None) -> str | None:
+    if step_ns is None:
+        return None
+    return pd.tseries.frequencies.to_offset(pd.Timedelta(step_ns, "ns")).freqstr
+
+
+def time_report(ts: np.ndarray, step_ns: int | None) -> dict:
+    """Gaps (steps longer than `step_ns`), duplicated timestamps, backward steps and irregular steps."""
+    t = ts.astype("datetime64[ns]").view(np.int64)
+    d = np.diff(t)
+    report = {
+        "rows": len(ts),
+        "first": stamp(t[0]) if len(t) else None,
+        "last": stamp(t[-1]) if len(t) else None,
+        "frequency": freq_string(step_ns),
+        "frequency_seconds": step_ns / 1e9 if step_ns else None,
+        "duplicates": int((d == 0).sum()),
+        "backward_steps": int((d < 0).sum()),
+    }
+    if not step_ns:
+        return report | {"gaps": {"count": 0, "missing_slots": 0, "largest": None, "first": []},
+                         "irregular_steps": 0, "complete_grid_rows": len(ts)}
+    starts = np.flatnonzero(d > step_ns) + 1
+    slots = np.rint(d[starts - 1] / step_ns).astype(np.int64) - 1
+
+    def gap(k: int) -> dict:
+        i = int(starts[k])
+        return {"row": i, "after": stamp(t[i - 1]), "before": stamp(t[i]), "missing_slots": int(slots[k])}
+
+    report["gaps"] = {
+        "count": len(starts),
+        "missing_slots": int(slots.sum()),
+        "largest": gap(int(np.argmax(slots))) if len(starts) else None,
+        "first": [gap(k) for k in range(min(LISTED, len(starts)))],
+    }
+    report["irregular_steps"] = int(((d > 0) & (d % step_ns != 0)).sum())
+    report["complete_grid_rows"] = int((t.max() - t.min()) // step_ns + 1)
+    return report
+
+
+def cell_counts(values: np.ndarray, columns: list[str]) -> dict:
+    """Missing (NaN) and sentinel cells per column, before any cleaning."""
+    nan = np.isnan(values).sum(axis=0)
+    sentinel = np.isin(values, SENTINELS).sum(axis=0)
+    return {
+        "nan": {c: int(n) for c, n in zip(columns, nan, strict=True)},
+        "sentinel": {c: int(n) for c, n in zip(columns, sentinel, strict=True)},
+        "sentinel_values": list(SENTINELS),
+    }
+
+
+def sentinels_to_missing(values: np.ndarray) -> int:
+    """Turn sentinel cells into NaN in place; return how many there were."""
+    mask = np.isin(values, SENTINELS)
+    values[mask] = np.nan
+    return int(mask.sum())
+
+
+def _runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) of each run of True."""
+    edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def apply_gap_policy(
+    values: np.ndarray, ts: np.ndarray, columns: list[str], policy: GapPolicy, where
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(values, timestamps, report) after `policy`; `where(row, column)` locates a cell for messages."""
+    missing = np.isnan(values)
+    report = {"gap_policy": str(policy), "interpolated": 0, "rows_dropped": 0, "unbridged_runs": [],
+              "unbridged_run_count": 0}
+    if not missing.any():
+        return values, ts, report
+    if policy.mode == "error":
+        row, col = (int(i) for i in np.argwhere(missing)[0])
+        raise ForecastlabError(
+            f"a value is missing at {stamp(ts[row])} ({int(missing.sum()):,} missing cells in all)",
+            where=where(row, columns[col]),
+            fix="fill it in, or choose --gaps interpolate[:N] (bridge short runs) or --gaps drop (drop rows)")
+    drop = missing.any(axis=1)
+    if policy.mode == "interpolate":
+        drop = np.zeros(len(values), dtype=bool)
+        t = ts.astype("datetime64[ns]").view(np.int64)
+        # Interpolate in time; where time does not strictly increase (kept Jena duplicates), by row.
+        x = (t - t[0]).astype(np.float64) if np.all(np.diff(t) > 0) else np.arange(len(t), dtype=np.float64)
+        runs = []
+        for j in np.flatnonzero(missing.any(axis=0)):
+            starts, ends = _runs(missing[:, j])
+            short = (ends - starts <= policy.limit) & (starts > 0) & (ends < len(values))
+            fill = np.zeros(len(values), dtype=bool)
+            for s, e, ok in zip(starts, ends, short, strict=True):
+                (fill if ok else drop)[s:e] = True
+                if not ok:
+                    runs.append((int(s), int(e), columns[j]))
+            ok_rows = ~missing[:, j]
+            values[fill, j] = np.interp(x[fill], x[ok_rows], values[ok_rows, j])
+            report["interpolated"] += int(fill.sum())
+        runs.sort()
+        report["unbridged_run_count"] = len(runs)
+        report["unbridged_runs"] = [
+            {"column": c, "row": s, "rows": e - s, "from": stamp(ts[s]), "to": stamp(ts[e - 1]),
+             "where": where(s, c)} for s, e, c in runs[:LISTED]]
+    report["rows_dropped"] = int(drop.sum())
+    return values[~drop], ts[~drop], report
+
+
+def breaks_from(ts: np.ndarray, step_ns: int | None) -> np.ndarray:
+    """Row indices i where the step from row i-1 to row i is longer than `step_ns`: holes in the grid."""
+    if not step_ns or len(ts) < 2:
+        return np.zeros(0, dtype=np.int64)
+    d = np.diff(ts.astype("datetime64[ns]").view(np.int64))
+    return (np.flatnonzero(d > step_ns) + 1).astype(np.int64)

@@ -1,0 +1,1 @@
+"""Plots and tables that report on data, runs and results."""

@@ -1,0 +1,183 @@
+"""Downloading, verifying and caching the Jena file, against a real HTTP server on 127.0.0.1.
+
+The good file has the real row count and the real first and last timestamps, so the real
+verification rules run unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import pytest
+
+from forecastlab.data import jena
+from forecastlab.errors import ForecastlabError
+from jena_files import HEADER, jena_like_csv, zip_bytes
+from loopback_server import LoopbackServer, closed_port_url
+
+NAME = "/jena_climate_2009_2016.csv.zip"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("jena-files")
+    good_csv = jena_like_csv(folder / "good.csv")
+    good = zip_bytes(good_csv)
+    corrupt = bytearray(good)
+    for i in range(len(good) // 2, len(good) // 2 + 64):
+        corrupt[i] ^= 0xFF
+    short_csv = jena_like_csv(folder / "short.csv", rows=1_000, slots=1_200)
+    wrong_csv = jena_like_csv(folder / "wrong.csv", rows=1_000, slots=1_200, header=HEADER.replace("T (degC)", "T"))
+    return {
+        "csv": good_csv,
+        "csv_sha256": hashlib.sha256(good_csv.read_bytes()).hexdigest(),
+        "zip": good,
+        "corrupt": bytes(corrupt),
+        "short": zip_bytes(short_csv),
+        "wrong": zip_bytes(wrong_csv),
+    }
+
+
+@pytest.fixture(scope="module")
+def server(files):
+    with LoopbackServer() as srv:
+        srv.add("/good" + NAME, files["zip"])
+        srv.add("/truncated" + NAME, files["zip"][: len(files["zip"]) // 2])
+        srv.add("/cut" + NAME, files["zip"][: len(files["zip"]) // 2], announce=len(files["zip"]))
+        srv.add("/corrupt" + NAME, files["corrupt"])
+        srv.add("/wrong" + NAME, files["wrong"])
+        srv.add("/short" + NAME, files["short"])
+        srv.add("/slow" + NAME, files["zip"], delay=3.0)
+        yield srv
+
+
+def assert_nothing_cached(directory):
+    assert not (directory / jena.JENA_CSV).exists()
+    assert not (directory / jena.SIDECAR).exists()
+    assert [p.name for p in directory.iterdir() if p.name.startswith(".jena")] == []
+
+
+def test_dead_first_mirror_falls_back_to_second_and_cache_hit_makes_no_request(server, files, tmp_path):
+    mirrors = [server.url("/dead" + NAME), server.url("/good" + NAME)]
+    path = jena.fetch_jena(tmp_path, mirrors=mirrors, progress=False)
+
+    assert path == tmp_path / jena.JENA_CSV
+    assert path.read_bytes() == files["csv"].read_bytes()
+    meta = json.loads((tmp_path / jena.SIDECAR).read_text())
+    assert meta["variant"] == "book-420451" and meta["rows"] == 420_451
+    assert meta["sha256"] == files["csv_sha256"]
+    assert meta["source"] == mirrors[1]
+    assert meta["download_sha256"] == hashlib.sha256(files["zip"]).hexdigest()
+    assert server.requests["/dead" + NAME] >= 1 and server.requests["/good" + NAME] >= 1
+
+    before = sum(server.requests.values())
+    assert jena.fetch_jena(tmp_path, mirrors=mirrors, progress=False) == path
+    assert jena.cached_jena(tmp_path) == path
+    assert sum(server.requests.values()) == before
+
+
+def test_matching_sha256_is_accepted_and_mismatch_rejected(server, files, tmp_path):
+    url = server.url("/good" + NAME)
+    with pytest.raises(ForecastlabError, match="sha256"):
+        jena.fetch_jena(tmp_path, url=url, sha256="0" * 64, progress=False)
+    assert_nothing_cached(tmp_path)
+
+    good = hashlib.sha256(files["zip"]).hexdigest()
+    assert jena.fetch_jena(tmp_path, url=url, sha256=good.upper(), progress=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("route", "words"),
+    [
+        ("/truncated", "truncated or corrupted"),
+        ("/cut", "truncated"),
+        ("/corrupt", "truncated or corrupted"),
+        ("/wrong", "header"),
+        ("/short", "1,000 data rows"),
+    ],
+)
+def test_bad_downloads_are_rejected_and_never_cached(server, tmp_path, route, words):
+    with pytest.raises(ForecastlabError) as err:
+        jena.fetch_jena(tmp_path, url=server.url(route + NAME), progress=False)
+    assert words in str(err.value)
+    assert "nothing was cached" in str(err.value)
+    assert_nothing_cached(tmp_path)
+
+
+def test_bad_mirror_is_skipped_for_a_good_one(server, tmp_path):
+    mirrors = [server.url("/corrupt" + NAME), server.url("/good" + NAME)]
+    assert jena.fetch_jena(tmp_path, mirrors=mirrors, progress=False).exists()
+    assert json.loads((tmp_path / jena.SIDECAR).read_text())["source"] == mirrors[1]
+
+
+def test_slow_mirror_times_out_fast_with_manual_instructions(server, tmp_path):
+    start = time.monotonic()
+    with pytest.raises(ForecastlabError) as err:
+        jena.fetch_jena(tmp_path, url=server.url("/slow" + NAME), timeout=0.5, progress=False)
+    assert time.monotonic() - start < 2.5
+    message = str(err.value)
+    assert "timed out" in message and str(tmp_path) in message and "--file" in message
+    assert_nothing_cached(tmp_path)
+
+
+def test_unreachable_mirrors_fail_fast_naming_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(jena.MIRRORS_ENV, f"{closed_port_url()},{closed_port_url()}")
+    start = time.monotonic()
+    with pytest.raises(ForecastlabError) as err:
+        jena.fetch_jena(tmp_path, progress=False)
+    assert time.monotonic() - start < 2
+    message = str(err.value)
+    assert "no mirror could be reached" in message and "connection refused" in message
+    assert str(tmp_path) in message and jena.JENA_ZIP in message
+    assert_nothing_cached(tmp_path)
+
+
+def test_env_mirrors_are_used(server, tmp_path, monkeypatch):
+    monkeypatch.setenv(jena.MIRRORS_ENV, server.url("/dead" + NAME) + " , " + server.url("/good" + NAME))
+    assert jena.mirrors_from_env() == [server.url("/dead" + NAME), server.url("/good" + NAME)]
+
+
+def test_bad_url_download_keeps_the_good_cached_copy(server, files, tmp_path):
+    path = jena.import_jena_file(files["csv"], tmp_path)
+    sidecar = (tmp_path / jena.SIDECAR).read_text()
+    with pytest.raises(ForecastlabError):
+        jena.fetch_jena(tmp_path, url=server.url("/wrong" + NAME), progress=False)
+    assert path.read_bytes() == files["csv"].read_bytes()
+    assert (tmp_path / jena.SIDECAR).read_text() == sidecar
+
+
+def test_local_zip_import_and_hand_placed_files(files, tmp_path):
+    local_zip = tmp_path / "download" / jena.JENA_ZIP
+    local_zip.parent.mkdir()
+    local_zip.write_bytes(files["zip"])
+    cache = tmp_path / "cache"
+    path = jena.import_jena_file(local_zip, cache)
+    assert json.loads((cache / jena.SIDECAR).read_text())["source"] == f"file:{local_zip}"
+
+    # A CSV dropped into a fresh cache by hand is verified on first use.
+    dropped = tmp_path / "dropped"
+    dropped.mkdir()
+    (dropped / jena.JENA_CSV).write_bytes(path.read_bytes())
+    assert jena.cached_jena(dropped) == dropped / jena.JENA_CSV
+    assert json.loads((dropped / jena.SIDECAR).read_text())["variant"] == "book-420451"
+
+
+def test_bad_hand_placed_file_is_reported_and_left_alone(tmp_path):
+    bad = tmp_path / jena.JENA_CSV
+    bad.write_text(HEADER + "01.01.2009 00:10:00" + ",1.0" * 14 + "\n")
+    with pytest.raises(ForecastlabError, match="1 data rows"):
+        jena.cached_jena(tmp_path)
+    assert bad.exists() and not (tmp_path / jena.SIDECAR).exists()
+
+
+def test_verify_rules_are_parameters_with_real_defaults(tmp_path):
+    small = jena_like_csv(tmp_path / "small.csv", rows=100, slots=144)
+    with pytest.raises(ForecastlabError, match="100 data rows"):
+        jena.verify_jena_csv(small)
+    info = jena.verify_jena_csv(small, rows_range=(100, 100), first="01.01.2009 00:10:00",
+                                last="02.01.2009 00:00:00")
+    assert info["variant"] == "rows-100" and info["sha256"] == hashlib.sha256(small.read_bytes()).hexdigest()
+    with pytest.raises(ForecastlabError, match="runs from"):
+        jena.verify_jena_csv(small, rows_range=(100, 100), first="01.01.2009 00:10:00", last="03.01.2009 00:00:00")
