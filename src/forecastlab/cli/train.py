@@ -62,14 +62,17 @@ def train_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Train a model: MSE loss, MAE in the target's units, best checkpoint by val loss, test MAE at the end."""
-    from forecastlab.training import describe_series, train
-    from forecastlab.training.run_dir import read_config
+    from forecastlab.training.run_dir import check_run_dir, read_config
 
     if resume is not None:
         setup = _resume_setup(read_config(resume), resume, epochs)
     else:
         setup = _new_setup(model, data_args, window_args, epochs, lr, optimizer, seed, params, out,
                            early_stopping, lr_schedule, max_steps_per_epoch)
+    # Before the (slow) data loading, so a refused run directory fails at once.
+    check_run_dir(setup["out"], resume=resume is not None, overwrite=overwrite)
+    from forecastlab.training import describe_series, train
+
     series, datasets = _load_datasets(setup["data_args"], setup["window_args"], setup["seed"])
     extra = {"data": describe_series(series), "cli": {
         "data_args": _jsonable(dataclasses.asdict(setup["data_args"])),
@@ -97,14 +100,15 @@ def train_command(
 
 def _new_setup(model, data_args, window_args, epochs, lr, optimizer, seed, params, out, early_stopping,
                lr_schedule, max_steps_per_epoch) -> dict:
-    from forecastlab.models import get_model_class
-
     if model is None:
         raise ForecastlabError("no model given", where="forecastlab train MODEL",
                                fix="name a model (e.g. `forecastlab train lstm`) or pass --resume RUN_DIR")
+    model_params = parse_params(params)
+    from forecastlab.models import get_model_class
+
     cls = get_model_class(model)
     return {
-        "model": model, "model_params": parse_params(params), "data_args": data_args,
+        "model": model, "model_params": model_params, "data_args": data_args,
         "window_args": window_args, "epochs": epochs or cls.book_epochs, "lr": lr, "optimizer": optimizer,
         "seed": seed, "out": out or Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}",
         "early_stopping": early_stopping, "lr_schedule": lr_schedule,

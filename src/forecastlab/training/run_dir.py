@@ -32,12 +32,8 @@ RUN_FILES = (CONFIG, HISTORY, BEST, LAST, CURVES, METRICS)
 HISTORY_FIELDS = ("epoch", "loss", "mae", "val_loss", "val_mae", "lr", "seconds", "train_seconds")
 
 
-def prepare_run_dir(out_dir: Path, *, resume: bool, overwrite: bool) -> Path:
-    """Create or check `out_dir` for a new run (or a resumed one), refusing to clobber results.
-
-    A new run needs a missing or empty directory. `overwrite=True` deletes the files a previous run
-    wrote (only those: anything else in the directory is left alone). `resume=True` needs last.pt.
-    """
+def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
+    """Raise the ForecastlabError prepare_run_dir would, without touching the disk (fail fast)."""
     out_dir = Path(out_dir)
     if resume:
         if not (out_dir / LAST).is_file():
@@ -47,18 +43,30 @@ def prepare_run_dir(out_dir: Path, *, resume: bool, overwrite: bool) -> Path:
                 fix="point --resume at the run directory of an earlier `forecastlab train`, "
                 "or start a new run with --out",
             )
-        return out_dir
+        return
     if out_dir.exists() and not out_dir.is_dir():
         raise ForecastlabError(
             "the run directory path is a file", where=str(out_dir), fix="choose another --out directory"
         )
-    if out_dir.is_dir() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise ForecastlabError(
-                "the run directory is not empty; refusing to overwrite an earlier run's results",
-                where=str(out_dir),
-                fix="choose another --out, continue it with --resume, or pass --overwrite to replace it",
-            )
+    if not overwrite and out_dir.is_dir() and any(out_dir.iterdir()):
+        raise ForecastlabError(
+            "the run directory is not empty; refusing to overwrite an earlier run's results",
+            where=str(out_dir),
+            fix="choose another --out, continue it with --resume, or pass --overwrite to replace it",
+        )
+
+
+def prepare_run_dir(out_dir: Path, *, resume: bool, overwrite: bool) -> Path:
+    """Create or check `out_dir` for a new run (or a resumed one), refusing to clobber results.
+
+    A new run needs a missing or empty directory. `overwrite=True` deletes the files a previous run
+    wrote (only those: anything else in the directory is left alone). `resume=True` needs last.pt.
+    """
+    out_dir = Path(out_dir)
+    check_run_dir(out_dir, resume=resume, overwrite=overwrite)
+    if resume:
+        return out_dir
+    if overwrite:
         for name in RUN_FILES:
             (out_dir / name).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,87 @@
+"""`forecastlab train / predict / evaluate` in real subprocesses, on a small Jena-format CSV."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecastlab.data.jena import jena_columns
+
+WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
+
+
+def _cli(*args, cwd):
+    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "forecastlab", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def jena_csv(tmp_path_factory):
+    """20 days of 10-minute rows with the real file's 15 headers and plausible values."""
+    path = tmp_path_factory.mktemp("cli-train") / "mini_jena.csv"
+    rows = 20 * 144
+    rng = np.random.default_rng(0)
+    t = np.arange(rows)
+    stamps = pd.date_range("2009-01-01 00:10", periods=rows, freq="10min")
+    frame = pd.DataFrame({"Date Time": stamps.strftime("%d.%m.%Y %H:%M:%S")})
+    for i, name in enumerate(jena_columns()[1:]):
+        frame[name] = np.round(5 + i + 4 * np.sin(2 * np.pi * (t / 144 + i / 14)) + rng.normal(0, 0.3, rows), 2)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_train_resume_predict_evaluate(jena_csv, tmp_path):
+    run = tmp_path / "run"
+    base = ["--data", jena_csv, *WINDOW, "--max-steps-per-epoch", "5", "--param", "units=4", "--out", run]
+    done = _cli("train", "lstm", *base, "--epochs", "2", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)
+    assert metrics["model"] == "lstm" and metrics["epochs_run"] == 2 and len(metrics["history"]) == 2
+    assert metrics["unit"] == "degC" and 0 < metrics["test_mae"] < 50
+    assert {p.name for p in run.iterdir()} == {"config.json", "history.csv", "best.pt", "last.pt",
+                                              "curves.png", "metrics.json"}
+    # Not a terminal: no live bar, one summary line per epoch on stderr.
+    assert [line.split()[:2] for line in done.stderr.splitlines() if line.startswith("epoch")] == [
+        ["epoch", "1/2"], ["epoch", "2/2"]]
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["provenance"]["source"] == "file" and config["data"]["target"] == "T (degC)"
+    assert config["model"]["config"]["units"] == 4 and config["extra"]["cli"]["model_params"] == {"units": 4}
+
+    again = _cli("train", "lstm", *base, "--epochs", "2", cwd=tmp_path)
+    assert again.returncode == 2 and "not empty" in again.stderr and "Traceback" not in again.stderr
+
+    resumed = _cli("train", "--resume", run, "--epochs", "3", "--json", "--no-progress", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    history = json.loads(resumed.stdout)["history"]
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert history[:2] == metrics["history"]
+
+    predicted = _cli("predict", run, "--last", "2", "--json", "--out", tmp_path / "p.csv", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    preds = json.loads(predicted.stdout)["predictions"]
+    assert len(preds) == 2 and all(np.isfinite(p["prediction"]) for p in preds)
+    # The last window ends at the last row and forecasts horizon * sampling_rate rows (6 hours) later.
+    assert pd.Timestamp(preds[-1]["forecast_for"]) - pd.Timestamp(preds[-1]["window_end"]) == pd.Timedelta("6h")
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 2
+
+    scored = _cli("evaluate", run, "--json", cwd=tmp_path)
+    assert scored.returncode == 0, scored.stderr
+    scores = json.loads(scored.stdout)
+    final = json.loads((run / "metrics.json").read_text())
+    assert scores["test"]["mae"] == pytest.approx(final["test_mae"], rel=1e-6)
+    assert scores["val"]["mae"] == pytest.approx(final["val_mae"], rel=1e-6)
+
+
+def test_cli_errors_are_one_clear_paragraph(jena_csv, tmp_path):
+    bad = _cli("train", "lstm", "--data", jena_csv, *WINDOW, "--param", "units", cwd=tmp_path)
+    assert bad.returncode == 2 and "bad --param 'units'" in bad.stderr and "KEY=VALUE" in bad.stderr
+    unknown = _cli("train", "lstm", "--data", jena_csv, *WINDOW, "--param", "colour=3", "--epochs", "1",
+                   "--out", tmp_path / "r", cwd=tmp_path)
+    assert unknown.returncode == 2 and "colour" in unknown.stderr and "Traceback" not in unknown.stderr
