@@ -31,10 +31,10 @@ class WindowRows:
 
     @classmethod
     def of(cls, dataset, spec) -> WindowRows:
-        # A window starting at row p ends at p + (sequence_length-1)*sampling_rate and, as in the
-        # book's `targets=temperature[delay:]`, predicts row p + delay.
-        start = np.asarray(dataset.start_positions, dtype=np.int64)
-        return cls(last_input=start + (spec.sequence_length - 1) * spec.sampling_rate, target=start + spec.delay)
+        # As in the book's `targets=temperature[delay:]`, the window whose first input is row r
+        # predicts row r + delay of the series.
+        start = np.asarray(dataset.start_rows, dtype=np.int64)
+        return cls(last_input=np.asarray(dataset.last_input_rows, dtype=np.int64), target=start + spec.delay)
 
 
 def _mae(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -63,7 +63,7 @@ def seasonal_persistence(target: np.ndarray, timestamps: np.ndarray, rows: Windo
 def climatology_table(target: np.ndarray, timestamps: np.ndarray, train_rows: int) -> pd.Series:
     """Mean target per (day of year, hour of day) over the train split only."""
     ts = pd.DatetimeIndex(timestamps[:train_rows])
-    frame = pd.DataFrame({"doy": ts.dayofyear, "hour": ts.hour, "y": target[:train_rows].astype(np.float64)})
+    frame = pd.DataFrame({"doy": ts.day_of_year, "hour": ts.hour, "y": target[:train_rows].astype(np.float64)})
     return frame.groupby(["doy", "hour"])["y"].mean()
 
 
@@ -75,8 +75,8 @@ def climatology(target: np.ndarray, timestamps: np.ndarray, rows: WindowRows, tr
     """
     table = climatology_table(target, timestamps, train_rows)
     ts = pd.DatetimeIndex(timestamps[rows.target])
-    keys = pd.MultiIndex.from_arrays([ts.dayofyear, ts.hour], names=["doy", "hour"])
-    pred = table.reindex(keys).to_numpy()
+    keys = pd.MultiIndex.from_arrays([ts.day_of_year, ts.hour], names=["doy", "hour"])
+    pred = table.reindex(keys).to_numpy(dtype=np.float64, copy=True)
     missing = np.isnan(pred)
     if missing.any():
         by_hour = table.groupby(level="hour").mean()
