@@ -181,3 +181,14 @@ def test_verify_rules_are_parameters_with_real_defaults(tmp_path):
     assert info["variant"] == "rows-100" and info["sha256"] == hashlib.sha256(small.read_bytes()).hexdigest()
     with pytest.raises(ForecastlabError, match="runs from"):
         jena.verify_jena_csv(small, rows_range=(100, 100), first="01.01.2009 00:10:00", last="03.01.2009 00:00:00")
+
+
+def test_auto_and_jena_load_the_verified_cache(files, tmp_path, capsys):
+    from forecastlab.data import load_series
+
+    jena.import_jena_file(files["csv"], tmp_path)
+    for data in ("auto", "jena"):
+        s = load_series(data, data_dir=tmp_path, download=False)
+        p = s.provenance
+        assert (p.source, p.variant, p.rows, p.sha256) == ("jena", "book-420451", 420_451, files["csv_sha256"])
+    assert "SYNTHETIC" not in capsys.readouterr().err

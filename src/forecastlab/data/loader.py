@@ -80,13 +80,16 @@ def build_series(
     faithful = jena and freq is None
     source_rows = np.arange(rows_read)
     if not faithful:
-        ts, values, source_rows, duplicates_dropped = _order(table, time_name, ts, values)
+        _require_increasing(table, time_name, ts)
     step = detect_step(ts)
     quality = {
         "format": table.info() | {"jena_format": jena, "rows_read": rows_read, "time_column": time_name},
         "time": time_report(ts, step),
         "cells": cell_counts(values, names),
     }
+    if not faithful:
+        keep = np.concatenate(([True], np.diff(ts.view(np.int64)) != 0))
+        ts, values, source_rows, duplicates_dropped = ts[keep], values[keep], np.flatnonzero(keep), (~keep).sum()
     quality["time"]["duplicates_action"] = ("kept, as the book does" if faithful
                                             else f"kept the first of each; dropped {duplicates_dropped}")
     cleaning = {"clean": clean, "sentinels_to_missing": sentinels_to_missing(values) if clean else 0,
@@ -115,17 +118,14 @@ def build_series(
                   target=target, provenance=provenance, quality=quality, breaks=breaks)
 
 
-def _order(table: Table, time_name: str, ts: np.ndarray, values: np.ndarray):
-    """Any non-Jena file: timestamps must not go backwards; of duplicated ones the first row is kept."""
-    d = np.diff(ts.view(np.int64))
-    back = np.flatnonzero(d < 0)
+def _require_increasing(table: Table, time_name: str, ts: np.ndarray) -> None:
+    """Any non-Jena file: timestamps must not go backwards (equal ones are duplicates, handled later)."""
+    back = np.flatnonzero(np.diff(ts.view(np.int64)) < 0)
     if len(back):
         row = int(back[0]) + 1
         raise ForecastlabError(
             f"the timestamps go backwards: {stamp(ts[row])} comes after {stamp(ts[row - 1])}",
             where=table.where(row, time_name), fix="sort the file by time (oldest first)")
-    keep = np.concatenate(([True], d != 0))
-    return ts[keep], values[keep], np.flatnonzero(keep), int((~keep).sum())
 
 
 def _resample(table: Table, ts: np.ndarray, values: np.ndarray, names: list[str], freq: str):
@@ -140,7 +140,7 @@ def _resample(table: Table, ts: np.ndarray, values: np.ndarray, names: list[str]
                                fix="use a pandas step such as '10min', '30min', '1h' or '1D'") from None
     counts = frame.iloc[:, 0].resample(step).size().to_numpy()
     out_ts = resampled.index.to_numpy().astype("datetime64[ns]")
-    return out_ts, resampled.to_numpy(dtype=np.float64), int(step_ns), int((counts == 0).sum())
+    return out_ts, resampled.to_numpy(dtype=np.float64, copy=True), int(step_ns), int((counts == 0).sum())
 
 
 def _warn_unbridged(cleaning: dict) -> None:

@@ -1,0 +1,87 @@
+"""`forecastlab data synth | inspect | fetch` through the real CLI, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from jena_files import jena_like_csv, zip_bytes
+from loopback_server import LoopbackServer, closed_port_url
+
+
+def run_cli(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "forecastlab", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120, env=os.environ | (env or {}))
+
+
+def test_synth_then_inspect_with_json(tmp_path):
+    out = tmp_path / "two_days.csv"
+    synth = run_cli("data", "synth", "--out", str(out), "--seed", "3", "--end", "03.01.2009 00:00:00", "--json",
+                    cwd=tmp_path)
+    assert synth.returncode == 0, synth.stderr
+    made = json.loads(synth.stdout)
+    assert made["path"] == str(out) and made["rows"] == len(out.read_text().splitlines()) - 1 > 200
+    assert out.read_text().startswith('"Date Time","p (mbar)"')
+
+    again = run_cli("data", "synth", "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
+
+    inspect = run_cli("data", "inspect", str(out), "--json", cwd=tmp_path)
+    assert inspect.returncode == 0, inspect.stderr
+    report = json.loads(inspect.stdout)
+    assert report["rows"] == made["rows"] and report["target"] == "T (degC)"
+    assert report["time"]["frequency"] == "10min" and report["input"]["format"]["jena_format"]
+    assert [os.path.basename(p) for p in report["plots"]] == ["temperature_whole_record.png",
+                                                              "temperature_first_10_days.png"]
+    assert all((tmp_path / p).is_file() for p in report["plots"])  # default folder, relative to the cwd
+
+
+def test_inspect_options_and_human_report(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("stamp;load (kW);temp\n" + "".join(
+        f"2024-01-01 {h:02d}:{m:02d};{h + m / 60:.2f};{'' if (h, m) == (3, 30) else 5}\n"
+        for h in range(6) for m in (0, 30)))
+    result = run_cli("data", "inspect", "--data", str(path), "--target", "load (kW)", "--freq", "1h",
+                     "--gaps", "drop", "--plots", str(tmp_path / "p"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "resampled  to 1h" in result.stdout and "*load (kW)" in result.stdout
+    assert (tmp_path / "p" / "temperature_first_10_days.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def jena_zip(tmp_path_factory):
+    return zip_bytes(jena_like_csv(tmp_path_factory.mktemp("cli-jena") / "j.csv"))
+
+
+def test_fetch_from_loopback_mirror_then_cache_hit(tmp_path, jena_zip):
+    with LoopbackServer() as server:
+        url = server.add("/jena_climate_2009_2016.csv.zip", jena_zip)
+        first = run_cli("data", "fetch", "--data-dir", str(tmp_path / "cache"), "--url", url, "--json", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        meta = json.loads(first.stdout)
+        assert meta["variant"] == "book-420451" and meta["source"] == url
+        requests = sum(server.requests.values())
+
+        env = {"FORECASTLAB_JENA_MIRRORS": url, "FORECASTLAB_DATA_DIR": str(tmp_path / "cache")}
+        second = run_cli("data", "fetch", cwd=tmp_path, env=env)
+        assert second.returncode == 0 and "book-420451" in second.stdout
+        assert sum(server.requests.values()) == requests
+
+
+def test_fetch_offline_fails_fast_and_file_import_works(tmp_path, jena_zip):
+    cache = tmp_path / "cache"
+    env = {"FORECASTLAB_JENA_MIRRORS": closed_port_url()}
+    offline = run_cli("data", "fetch", "--data-dir", str(cache), cwd=tmp_path, env=env)
+    assert offline.returncode == 2 and "Traceback" not in offline.stderr
+    message = offline.stderr.replace("\n", "")
+    assert "no mirror could be reached" in message and str(cache) in message and "--file" in message
+
+    local = tmp_path / "jena_climate_2009_2016.csv.zip"
+    local.write_bytes(jena_zip)
+    imported = run_cli("data", "fetch", "--data-dir", str(cache), "--file", str(local), "--json", cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)["source"] == f"file:{local}"

@@ -1,0 +1,174 @@
+"""load_series on real files: Jena faithfulness, cleaning, gap policy, resampling, any user's CSV/Parquet."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecastlab.data import load_series
+from forecastlab.data.quality import DEFAULT_INTERPOLATE_LIMIT, GapPolicy
+from forecastlab.errors import ForecastlabError
+from jena_files import jena_like_csv
+from loopback_server import closed_port_url
+
+
+def write(path, text: str):
+    path.write_text(text)
+    return path
+
+
+def hourly_csv(path, values, start="2024-01-01 00:00:00", name="load", skip=()):
+    """A one-column hourly CSV; `values` may hold None (blank cell); hours in `skip` are left out."""
+    times = pd.date_range(start, periods=len(values), freq="h")
+    rows = [f"{t},{'' if v is None else v}" for i, (t, v) in enumerate(zip(times, values, strict=True))
+            if i not in skip]
+    return write(path, f"timestamp,{name}\n" + "\n".join(rows) + "\n")
+
+
+def test_jena_format_rows_kept_sentinels_cleaned_and_reported(tmp_path):
+    path = jena_like_csv(tmp_path / "j.csv", rows=1_000, slots=1_010, sentinels={"wv (m/s)": [5, 500]})
+    s = load_series(path)
+
+    assert len(s) == 1_000 and s.target == "T (degC)" and s.values.dtype == np.float32
+    assert s.timestamps.dtype == np.dtype("datetime64[ns]")
+    assert s.units[s.columns.index("wv (m/s)")] == "m/s" and s.target_unit == "degC"
+    q = s.quality
+    assert q["format"]["jena_format"] and q["time"]["frequency"] == "10min"
+    assert q["time"]["gaps"]["count"] == 10 and q["time"]["gaps"]["missing_slots"] == 10
+    assert q["time"]["complete_grid_rows"] == 1_010
+    assert len(s.breaks) == 10  # holes are recorded, not filled: the book's rows as they are
+    assert q["cells"]["sentinel"]["wv (m/s)"] == 2
+    assert q["cleaning"]["sentinels_to_missing"] == 2 and q["cleaning"]["interpolated"] == 2
+    wv = s.column("wv (m/s)")
+    assert wv.min() > -100 and wv[5] == pytest.approx((wv[4] + wv[6]) / 2, abs=0.02)
+
+    raw = load_series(path, clean=False)
+    assert raw.column("wv (m/s)")[5] == -9999.0 and raw.quality["cleaning"]["sentinels_to_missing"] == 0
+    assert s.provenance.source == "file" and s.provenance.rows == 1_000 and len(s.provenance.sha256) == 64
+
+
+def test_full_size_synthetic_loads_fast_with_banner(capsys):
+    load_series("synthetic")  # first call may generate the cached file
+    capsys.readouterr()
+    start = time.perf_counter()
+    s = load_series("synthetic")
+    elapsed = time.perf_counter() - start
+    assert len(s) == 420_451 and s.provenance.source == "synthetic"
+    assert elapsed < 2.0, f"loading the full synthetic file took {elapsed:.2f} s"
+    assert "SYNTHETIC DATA" in capsys.readouterr().err
+
+
+def test_auto_without_real_jena_falls_back_to_synthetic_loudly(monkeypatch, capsys):
+    monkeypatch.setenv("FORECASTLAB_JENA_MIRRORS", closed_port_url())
+    s = load_series("auto")
+    assert s.provenance.source == "synthetic"
+    err = capsys.readouterr().err
+    assert "SYNTHETIC DATA" in err and "connection refused" in err
+
+
+def test_jena_without_cache_and_without_download_is_an_error(tmp_path):
+    with pytest.raises(ForecastlabError, match="not in the data cache") as err:
+        load_series("jena", data_dir=tmp_path, download=False)
+    assert str(tmp_path) in str(err.value)
+
+
+def test_generic_csv_autodetects_time_and_target(tmp_path):
+    s = load_series(hourly_csv(tmp_path / "h.csv", [1.0, 2.0, 3.0, 4.0]))
+    assert s.columns == ["load"] and s.target == "load" and s.units == [None]
+    assert s.quality["time"]["frequency"] == "h"
+    assert str(s.timestamps[0]) == "2024-01-01T00:00:00.000000000"
+
+
+def test_interpolate_bridges_short_runs_in_time_and_never_long_ones(tmp_path):
+    values = [0.0, None, None, 3.0, 4.0, None, None, None, 8.0, 9.0]
+    s = load_series(hourly_csv(tmp_path / "h.csv", values), gaps="interpolate:2")
+    c = s.quality["cleaning"]
+    assert c["interpolated"] == 2 and c["rows_dropped"] == 3 and c["unbridged_run_count"] == 1
+    assert c["unbridged_runs"][0]["where"].endswith("line 7, column 'load'")
+    np.testing.assert_allclose(s.targets, [0, 1, 2, 3, 4, 8, 9])
+    assert s.breaks.tolist() == [5]  # the dropped 3-hour hole
+
+    default = load_series(hourly_csv(tmp_path / "h.csv", values))
+    assert default.quality["cleaning"]["gap_policy"] == f"interpolate:{DEFAULT_INTERPOLATE_LIMIT}"
+    np.testing.assert_allclose(default.targets, np.arange(10))
+
+
+def test_interpolation_uses_time_not_row_position(tmp_path):
+    # Hours 0, 1, [2 missing], 5: time-linear gives 2.0 at hour 2, row-linear would give 3.0.
+    path = write(tmp_path / "t.csv", "time,x\n2024-01-01 00:00,0\n2024-01-01 01:00,1\n"
+                 "2024-01-01 02:00,\n2024-01-01 05:00,5\n")
+    assert load_series(path).targets.tolist() == [0, 1, 2, 5]
+
+
+def test_gaps_error_names_the_first_missing_cell(tmp_path):
+    path = hourly_csv(tmp_path / "h.csv", [1.0, 2.0, None, 4.0])
+    with pytest.raises(ForecastlabError) as err:
+        load_series(path, gaps="error")
+    assert "line 4, column 'load'" in str(err.value) and "2024-01-01 02:00:00" in str(err.value)
+
+
+def test_gaps_drop_drops_rows_and_records_breaks(tmp_path):
+    s = load_series(hourly_csv(tmp_path / "h.csv", [1.0, None, 3.0, 4.0]), gaps="drop")
+    assert s.targets.tolist() == [1, 3, 4] and s.breaks.tolist() == [1]
+    assert s.quality["cleaning"]["rows_dropped"] == 1
+
+
+def test_gap_policy_parsing():
+    assert GapPolicy.parse("interpolate:12") == GapPolicy("interpolate", 12)
+    assert str(GapPolicy.parse("Drop")) == "drop"
+    for bad in ("fill", "interpolate:0", "interpolate:x", "error:3"):
+        with pytest.raises(ForecastlabError, match="not a gap policy"):
+            GapPolicy.parse(bad)
+
+
+def test_freq_resamples_with_mean_and_empty_slots_follow_the_policy(tmp_path):
+    # 30-minute data with hour 2 entirely absent; resampled to 1h.
+    times = pd.date_range("2024-01-01", periods=10, freq="30min")
+    rows = [f"{t},{i}" for i, t in enumerate(times) if t.hour != 2]
+    path = write(tmp_path / "m.csv", "date,v\n" + "\n".join(rows) + "\n")
+    s = load_series(path, freq="1h")
+    np.testing.assert_allclose(s.targets, [0.5, 2.5, 4.5, 6.5, 8.5])  # hour 2 bridged from 2.5 and 6.5
+    c = s.quality["cleaning"]
+    assert c["resampled_to"] == "1h" and c["empty_slots_created"] == 1 and c["interpolated"] == 1
+    with pytest.raises(ForecastlabError, match="line|slot made by --freq"):
+        load_series(path, freq="1h", gaps="error")
+    with pytest.raises(ForecastlabError, match="not a fixed time step"):
+        load_series(path, freq="fortnightly")
+
+
+def test_duplicates_keep_first_and_are_reported(tmp_path):
+    path = write(tmp_path / "d.csv", "time,x\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n"
+                 "2024-01-01 01:00,99\n2024-01-01 02:00,3\n")
+    s = load_series(path)
+    assert s.targets.tolist() == [1, 2, 3]
+    assert s.quality["time"]["duplicates"] == 1 and "dropped 1" in s.quality["time"]["duplicates_action"]
+
+
+def test_features_target_and_text_columns(tmp_path):
+    path = write(tmp_path / "f.csv", "when,station,a (kW),b,c\n2024-01-01 00:00,x,1,2,3\n2024-01-01 01:00,y,4,5,6\n")
+    with pytest.raises(ForecastlabError, match="not clear which column") as err:
+        load_series(path)
+    assert "'a (kW)', 'b', 'c'" in str(err.value)
+    s = load_series(path, target="c", features=["a (kW)"])
+    assert s.columns == ["a (kW)", "c"] and s.target == "c" and s.units == ["kW", None]
+    s = load_series(path, target="b")
+    assert s.columns == ["a (kW)", "b", "c"] and s.quality["cleaning"]["skipped_text_columns"] == ["station"]
+
+
+def test_parquet_with_datetime_column(tmp_path):
+    frame = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=48, freq="h", tz="UTC"),
+                          "y": np.arange(48.0)})
+    frame.to_parquet(tmp_path / "p.parquet")
+    s = load_series(tmp_path / "p.parquet")
+    assert len(s) == 48 and s.target == "y" and s.quality["format"]["kind"] == "parquet"
+    assert str(s.timestamps[0]).startswith("2024-01-01T00:00")
+
+
+def test_semicolon_file_is_sniffed_and_reported(tmp_path):
+    path = write(tmp_path / "s.csv", "date;temp;rh\n2024-01-01 00:00;1.5;80\n2024-01-01 01:00;2.5;81\n")
+    s = load_series(path, target="temp")
+    assert s.columns == ["temp", "rh"] and s.targets.tolist() == [1.5, 2.5]
+    assert s.quality["format"]["delimiter"] == ";"
