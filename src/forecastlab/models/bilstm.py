@@ -1,0 +1,31 @@
+"""`bilstm`: the book's bidirectional LSTM (listing 10-24)."""
+
+from __future__ import annotations
+
+import torch
+
+from forecastlab.models.base import ForecastModel
+from forecastlab.models.layers import LSTM, Bidirectional, Dense
+from forecastlab.models.registry import register_model
+
+
+@register_model("bilstm")
+class BiLSTMModel(ForecastModel):
+    """Bidirectional(LSTM(16)) -> Dense(1), outputs of the two directions concatenated."""
+
+    book_code = "10-24"
+    book_epochs = 10
+
+    def __init__(self, n_features: int, sequence_length: int | None = None, units: int = 16,
+                 merge_mode: str = "concat", dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 recurrent_dropout_mode: str = "exact"):
+        super().__init__(n_features, sequence_length)
+        self.units, self.merge_mode, self.dropout = units, merge_mode, dropout
+        self.recurrent_dropout, self.recurrent_dropout_mode = recurrent_dropout, recurrent_dropout_mode
+        self.rnn = Bidirectional(LSTM(n_features, units, dropout, recurrent_dropout,
+                                      recurrent_dropout_mode=recurrent_dropout_mode), merge_mode)
+        self.out = Dense(self.rnn.units, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, 1)
+        self._check_input(x)
+        return self.out(self.rnn(x))

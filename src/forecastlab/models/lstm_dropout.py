@@ -1,0 +1,36 @@
+"""`lstm_dropout`: the book's dropout-regularized LSTM (listing 10-22)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from forecastlab.models.base import ForecastModel
+from forecastlab.models.layers import LSTM, Dense
+from forecastlab.models.registry import register_model
+
+
+@register_model("lstm_dropout")
+class LSTMDropoutModel(ForecastModel):
+    """LSTM(32, recurrent_dropout=0.25) -> Dropout(0.5) -> Dense(1).
+
+    `dropout` is the LSTM's input dropout (Keras's name); `output_dropout` is the Dropout layer.
+    """
+
+    book_code = "10-22"
+    book_epochs = 50
+
+    def __init__(self, n_features: int, sequence_length: int | None = None, units: int = 32,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.25, output_dropout: float = 0.5,
+                 recurrent_dropout_mode: str = "exact"):
+        super().__init__(n_features, sequence_length)
+        self.units, self.dropout, self.recurrent_dropout = units, dropout, recurrent_dropout
+        self.output_dropout, self.recurrent_dropout_mode = output_dropout, recurrent_dropout_mode
+        self.rnn = LSTM(n_features, units, dropout, recurrent_dropout,
+                        recurrent_dropout_mode=recurrent_dropout_mode)
+        self.drop = nn.Dropout(output_dropout)
+        self.out = Dense(units, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, 1)
+        self._check_input(x)
+        return self.out(self.drop(self.rnn(x)))

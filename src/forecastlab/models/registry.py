@@ -1,0 +1,64 @@
+"""Name -> model class registry, and building a model from a plain config."""
+
+from __future__ import annotations
+
+import inspect
+
+from torch import nn
+
+from forecastlab.errors import ForecastlabError
+
+MODELS: dict[str, type] = {}
+
+
+def register_model(name: str):
+    """Class decorator: register a ForecastModel subclass under `name` (also sets `cls.name`)."""
+    def decorate(cls):
+        if name in MODELS and MODELS[name] is not cls:
+            raise ValueError(f"model name {name!r} is already registered to {MODELS[name].__name__}")
+        cls.name = name
+        MODELS[name] = cls
+        return cls
+    return decorate
+
+
+def get_model_class(name: str) -> type:
+    """The registered class for `name`, or a ForecastlabError listing the known names."""
+    if name not in MODELS:
+        raise ForecastlabError(f"unknown model {name!r}", where="model name",
+                               fix=f"use one of: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def build_model(name: str, n_features: int, sequence_length: int | None = None, **params) -> nn.Module:
+    """Build model `name` with the book's hyperparameters, overridden by `params`.
+
+    >>> build_model("lstm_dropout", 14, 120, units=64, recurrent_dropout=0.3)
+    """
+    cls = get_model_class(name)
+    known = cls.hyperparameters()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ForecastlabError(f"model {name!r} has no parameter(s) {', '.join(unknown)}",
+                               where=f"model {name!r} config",
+                               fix=f"use some of: {', '.join(known) or '(none)'}")
+    try:
+        return cls(n_features, sequence_length, **params)
+    except (TypeError, ValueError) as exc:
+        raise ForecastlabError(f"bad parameters for model {name!r}: {exc}", where=f"model {name!r} config",
+                               fix=f"check the values of: {', '.join(params) or 'n_features, sequence_length'}"
+                               ) from exc
+
+
+def count_params(model: nn.Module) -> int:
+    """Trainable parameter count (equals Keras's `count_params()` for the registered models)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def describe(name: str) -> dict:
+    """A short description of model `name`: book listing, epochs, hyperparameter defaults, summary."""
+    cls = get_model_class(name)
+    doc = inspect.getdoc(cls) or ""
+    return {"name": name, "book_code": cls.book_code, "book_epochs": cls.book_epochs,
+            "needs_sequence_length": cls.needs_sequence_length,
+            "hyperparameters": cls.hyperparameters(), "summary": doc.split("\n")[0]}
