@@ -140,7 +140,8 @@ def apply_gap_policy(
         raise ForecastlabError(
             f"a value is missing at {stamp(ts[row])} ({int(missing.sum()):,} missing cells in all)",
             where=where(row, columns[col]),
-            fix="fill it in, or choose --gaps interpolate[:N] (bridge short runs) or --gaps drop (drop rows)")
+            fix="fill it in, or choose --gaps interpolate[:N] (bridge short runs) or --gaps drop (drop rows); "
+            "-9999 readings count as missing unless --no-clean keeps them raw")
     drop = missing.any(axis=1)
     if policy.mode == "interpolate":
         drop = np.zeros(len(values), dtype=bool)
