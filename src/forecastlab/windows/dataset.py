@@ -1,8 +1,14 @@
 """Lazy sliding windows over one array, batch by batch: Keras's `timeseries_dataset_from_array` on torch.
 
-Nothing per window is ever stored: the dataset keeps the data (one tensor view, no copy for float32
-input) and one int64 start position per window. Each batch is a single `index_select` with the
-(batch x sequence_length) row indices, so memory is O(rows x features) plus one batch.
+Nothing per window is ever stored: the dataset keeps the data (one view, no copy for float32 input) and
+one int64 start position per window. Each batch is a single vectorized gather (`np.take` along the row
+axis with the batch x sequence_length row indices), handed to torch without a copy, so memory is
+O(rows x features) plus one batch.
+
+Why np.take and not torch's index_select: on a small shared machine torch's intra-op thread pool makes
+this memory-bound gather slow whenever the other cores are busy (measured on 2 loaded cores: 5.2 s per
+pass with 2 torch threads, 0.83 s with 1, 0.27 s with np.take, which is single-threaded and never
+waits on a barrier). See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -124,8 +130,11 @@ class WindowDataset:
         self.seed = int(np.random.SeedSequence().entropy % 2**63) if shuffle and seed is None else seed
         self.prefetch = prefetch
         self.dropped_windows = dropped_windows
-        self._positions = torch.from_numpy(np.ascontiguousarray(positions, dtype=np.int64))
-        self._offsets = torch.arange(sequence_length, dtype=torch.int64) * sampling_rate
+        self._positions = np.ascontiguousarray(positions, dtype=np.int64)
+        self._offsets = np.arange(sequence_length, dtype=np.int64) * sampling_rate
+        # numpy views of the same memory, for the gather
+        self._data_np = data.numpy()
+        self._targets_np = None if targets is None else targets.numpy()
         self._epoch = 0
 
     # -- sizes ------------------------------------------------------------------------------------
@@ -148,7 +157,7 @@ class WindowDataset:
     @property
     def start_positions(self) -> np.ndarray:
         """Keras's start positions: chronological, relative to start_index."""
-        return self._positions.numpy().copy()
+        return self._positions.copy()
 
     @property
     def start_rows(self) -> np.ndarray:
@@ -163,19 +172,19 @@ class WindowDataset:
     def last_inputs(self, column: int) -> torch.Tensor:
         """data[last input row, column] for every window, chronological: the persistence baseline."""
         rows = self._positions + (self.span_rows - 1)
-        return self.data.index_select(0, rows)[:, column]
+        return torch.from_numpy(self._data_np[rows, column])
 
     def all_targets(self) -> torch.Tensor:
         """Every window's target, chronological, without gathering any samples."""
         self._require_targets()
-        return self.targets.index_select(0, self._positions)
+        return torch.from_numpy(np.take(self._targets_np, self._positions, axis=0))
 
     def iter_targets(self) -> Iterator[torch.Tensor]:
         """Target batches in chronological order (batch_size windows each); does not advance the epoch."""
         self._require_targets()
         step = self.batch_size or 1
         for i in range(0, self.num_windows, step):
-            y = self.targets.index_select(0, self._positions[i : i + step])
+            y = torch.from_numpy(np.take(self._targets_np, self._positions[i : i + step], axis=0))
             yield y if self.batch_size else y[0]
 
     # -- epochs -------------------------------------------------------------------------------------
@@ -200,7 +209,7 @@ class WindowDataset:
     # -- iteration ----------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Batch]:
         # Not a generator function: the epoch must advance when iter() is called, not at first next().
-        order = torch.from_numpy(self.order(self._epoch))
+        order = self.order(self._epoch)
         self._epoch += 1
         if self.batch_size is None:
             return self._single_windows(order)
@@ -209,15 +218,16 @@ class WindowDataset:
             return _prefetched(self.gather, chunks)
         return map(self.gather, chunks)
 
-    def gather(self, positions: torch.Tensor) -> Batch:
-        """The batch of windows starting at these positions (relative to start_index): one index_select."""
+    def gather(self, positions: np.ndarray) -> Batch:
+        """The batch of windows starting at these positions (relative to start_index): one gather."""
         rows = (positions[:, None] + self._offsets).reshape(-1)  # (batch * sequence_length,)
-        samples = self.data.index_select(0, rows).view(len(positions), self.sequence_length, *self.data.shape[1:])
-        if self.targets is None:
+        samples = np.take(self._data_np, rows, axis=0)  # (batch * sequence_length, *features), new memory
+        samples = torch.from_numpy(samples.reshape(len(positions), self.sequence_length, *self._data_np.shape[1:]))
+        if self._targets_np is None:
             return samples
-        return samples, self.targets.index_select(0, positions)
+        return samples, torch.from_numpy(np.take(self._targets_np, positions, axis=0))
 
-    def _single_windows(self, order: torch.Tensor) -> Iterator[Batch]:
+    def _single_windows(self, order: np.ndarray) -> Iterator[Batch]:
         chunk = 1024  # gathered in blocks so unbatched iteration is not one gather per window
         for i in range(0, len(order), chunk):
             batch = self.gather(order[i : i + chunk])
@@ -277,8 +287,8 @@ class WindowDataset:
             raise ValueError("this dataset was built with targets=None, so it has no targets")
 
 
-def _prefetched(gather, chunks: list[torch.Tensor]) -> Iterator[Batch]:
-    """Gather batch i+1 in a thread while the caller works on batch i (index_select releases the GIL)."""
+def _prefetched(gather, chunks: list[np.ndarray]) -> Iterator[Batch]:
+    """Gather batch i+1 in a thread while the caller works on batch i (np.take releases the GIL)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-prefetch") as pool:
         pending = pool.submit(gather, chunks[0]) if chunks else None
         for chunk in chunks[1:]:
