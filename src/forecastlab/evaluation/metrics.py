@@ -16,20 +16,39 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def _batches_on(dataset: Iterable, device: torch.device):
+# Inference keeps no activations for backward, so batches far larger than training's 256 fit, and they
+# cut the per-batch overhead of the recurrent loops (measured in docs/training.md).
+EVAL_BATCH = 1024
+
+
+def _batches_on(dataset: Iterable, device: torch.device, batch_size: int | None):
+    """The dataset's (inputs, targets) on `device`, chronological, regrouped into larger batches when the
+    dataset can gather arbitrary windows (a forecastlab WindowDataset can)."""
     non_blocking = device.type == "cuda"
-    for x, y in dataset:
+    gather = getattr(dataset, "gather", None)
+    positions = getattr(dataset, "start_positions", None)
+    if gather is not None and positions is not None and batch_size != 0:
+        size = max(batch_size or EVAL_BATCH, getattr(dataset, "batch_size", None) or 1)
+        order = torch.from_numpy(positions)
+        batches = (gather(order[i : i + size]) for i in range(0, len(order), size))
+    else:
+        batches = iter(dataset)
+    for x, y in batches:
         yield x.to(device, non_blocking=non_blocking), y.to(device, non_blocking=non_blocking)
 
 
-def evaluate(model: nn.Module, dataset: Iterable, device: str | torch.device | None = None) -> dict:
+def evaluate(
+    model: nn.Module, dataset: Iterable, device: str | torch.device | None = None, batch_size: int | None = None
+) -> dict:
     """MAE, MSE and window count of `model` over every window of `dataset`.
 
     Exact over all windows, the partial last batch included: the sums of absolute and squared errors
     are divided by the number of windows (a mean of per-batch means would overweight the last batch).
     Runs under torch.inference_mode() with the model in eval mode (dropout off), and puts the model's
-    train/eval mode back afterwards. `dataset` yields (inputs (batch, seq, features), targets (batch,))
-    and is read in order; the validation and test splits are never shuffled.
+    train/eval mode back afterwards. `dataset` yields (inputs (batch, seq, features), targets (batch,)).
+    A WindowDataset is read chronologically in batches of `batch_size` windows (default EVAL_BATCH, never
+    fewer than the dataset's own); batch_size=0 keeps the dataset's own batches. The sums do not depend
+    on the batching beyond float rounding.
     """
     device = torch.device(device) if device is not None else model_device(model)
     was_training = model.training
@@ -39,7 +58,7 @@ def evaluate(model: nn.Module, dataset: Iterable, device: str | torch.device | N
     n = 0
     try:
         with torch.inference_mode():
-            for x, y in _batches_on(dataset, device):
+            for x, y in _batches_on(dataset, device, batch_size):
                 err = model(x).reshape(-1).double() - y.reshape(-1).double()
                 abs_sum += err.abs().sum()
                 sq_sum += err.square().sum()
@@ -52,16 +71,17 @@ def evaluate(model: nn.Module, dataset: Iterable, device: str | torch.device | N
 
 
 def predict_dataset(
-    model: nn.Module, dataset: Iterable, device: str | torch.device | None = None
+    model: nn.Module, dataset: Iterable, device: str | torch.device | None = None, batch_size: int | None = None
 ) -> np.ndarray:
-    """Predictions (in target units) for every window of `dataset`, in order, as a float32 array."""
+    """Predictions (in target units) for every window of `dataset`, as a float32 array: chronological
+    for a WindowDataset (see evaluate for the batching), else in the dataset's own order."""
     device = torch.device(device) if device is not None else model_device(model)
     was_training = model.training
     model.eval()
     out = []
     try:
         with torch.inference_mode():
-            for x, _ in _batches_on(dataset, device):
+            for x, _ in _batches_on(dataset, device, batch_size):
                 out.append(model(x).reshape(-1).float().cpu())
     finally:
         model.train(was_training)
