@@ -170,6 +170,15 @@ def test_too_short_series_says_how_many_rows_are_needed():
     assert min(sets.train.num_windows, sets.val.num_windows, sets.test.num_windows) == 1
 
 
+def test_engine_errors_become_forecastlab_errors():
+    values = np.zeros((3000, 2), np.float32)
+    with pytest.raises(ForecastlabError, match="cannot cut the train windows.*batch_size") as err:
+        WindowSpec(sequence_length=10, sampling_rate=2, horizon=3).make_datasets(
+            values, values[:, 0], batch_size=0, normalize=False
+        )
+    assert "--batch-size" in str(err.value)
+
+
 # -- gaps and series ----------------------------------------------------------------------------------
 
 

@@ -127,18 +127,25 @@ class WindowSpec:
         }
         datasets = {}
         for name, (start, end) in bounds.items():
-            ds = timeseries_dataset_from_array(
-                data[: -self.delay],
-                targets=targets[self.delay :],
-                sampling_rate=self.sampling_rate,
-                sequence_length=self.sequence_length,
-                shuffle=shuffle_train if name == "train" else shuffle_eval,
-                batch_size=batch_size,
-                seed=seed,
-                start_index=start,
-                end_index=end,
-                prefetch=prefetch,
-            )
+            try:
+                ds = timeseries_dataset_from_array(
+                    data[: -self.delay],
+                    targets=targets[self.delay :],
+                    sampling_rate=self.sampling_rate,
+                    sequence_length=self.sequence_length,
+                    shuffle=shuffle_train if name == "train" else shuffle_eval,
+                    batch_size=batch_size,
+                    seed=seed,
+                    start_index=start,
+                    end_index=end,
+                    prefetch=prefetch,
+                )
+            except ValueError as err:  # extreme settings the row check above cannot see, e.g. batch_size=0
+                raise ForecastlabError(
+                    f"cannot cut the {name} windows: {err}",
+                    where=f"rows {start}..{(end or n) - 1}",
+                    fix="check --batch-size, --sampling-rate and the split fractions",
+                ) from err
             if drop_gap_windows and breaks is not None and len(breaks):
                 ds = ds.drop_windows_crossing(breaks, span=self.delay)
                 if ds.num_windows == 0:
