@@ -1,0 +1,66 @@
+"""`forecastlab reproduce` and `forecastlab baseline` as a user runs them: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from forecastlab.data.synthetic import write_csv
+
+
+@pytest.fixture(scope="module")
+def jena_60_days(tmp_path_factory):
+    # 60 days of Jena-format rows: enough for the book's 120x6 windows and 858-row delay in every split.
+    path = tmp_path_factory.mktemp("data") / "jena60.csv"
+    return write_csv(path, seed=4, start="01.01.2009 00:10:00", end="02.03.2009 00:00:00")
+
+
+def cli(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "forecastlab", *args], capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def test_baseline_json_on_a_user_csv(jena_60_days):
+    out = json.loads(cli("baseline", "--data", str(jena_60_days), "--json").stdout)
+    assert set(out["baselines"]) == {"persistence", "seasonal_persistence", "climatology"}
+    assert out["target"] == "T (degC)" and out["unit"] == "degC"
+    assert out["windows"]["val"] > 0 and 0.3 < out["baselines"]["persistence"]["test_mae"] < 6
+
+
+def test_reproduce_writes_leaderboard_plots_and_runs_and_refuses_to_overwrite(jena_60_days, tmp_path):
+    out = tmp_path / "rep"
+    proc = cli("reproduce", "--profile", "quick", "--models", "dense,lstm", "--data", str(jena_60_days),
+               "--out", str(out), "--no-progress", "--json")
+    result = json.loads(proc.stdout)
+    assert set(result["models"]) == {"dense", "lstm"}
+    board = json.loads((out / "leaderboard.json").read_text())
+    names = [r["name"] for r in board["rows"]]
+    assert names[:3] == ["persistence", "seasonal_persistence", "climatology"]
+    assert set(names[3:]) == {"dense", "lstm"}
+    md = (out / "leaderboard.md").read_text()
+    assert "| persistence | baseline |" in md and "| lstm | model |" in md
+    for name in ("dense", "lstm"):
+        run = out / "models" / name
+        assert (run / "best.pt").exists() and (run / "curves.png").exists()
+        assert json.loads((run / "metrics.json").read_text())["test_mae"] == pytest.approx(
+            result["models"][name]["test_mae"])
+    assert (out / "leaderboard.png").stat().st_size > 5000
+    assert len(list((out / "plots").glob("*.png"))) == 2
+    assert "total_seconds" in result
+
+    again = cli("reproduce", "--models", "dense", "--data", str(jena_60_days), "--out", str(out), check=False)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "--overwrite" in again.stderr
+
+
+def test_reproduce_rejects_unknown_models_and_profiles(jena_60_days, tmp_path):
+    bad = cli("reproduce", "--models", "transformer", "--data", str(jena_60_days), "--out", str(tmp_path / "a"),
+              check=False)
+    assert bad.returncode == 2 and "transformer" in bad.stderr and "lstm" in bad.stderr
+    bad = cli("reproduce", "--profile", "fast", "--out", str(tmp_path / "b"), check=False)
+    assert bad.returncode == 2 and "quick" in bad.stderr
