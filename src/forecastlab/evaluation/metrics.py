@@ -29,8 +29,7 @@ def _batches_on(dataset: Iterable, device: torch.device, batch_size: int | None)
     positions = getattr(dataset, "start_positions", None)
     if gather is not None and positions is not None and batch_size != 0:
         size = max(batch_size or EVAL_BATCH, getattr(dataset, "batch_size", None) or 1)
-        order = torch.from_numpy(positions)
-        batches = (gather(order[i : i + size]) for i in range(0, len(order), size))
+        batches = (gather(positions[i : i + size]) for i in range(0, len(positions), size))
     else:
         batches = iter(dataset)
     for x, y in batches:
