@@ -29,7 +29,7 @@ ModelArg = Annotated[
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option("--param", help="Model hyperparameter KEY=VALUE, repeatable: --param units=64 "
-                 "--param recurrent_dropout=0.1 (see `forecastlab models`)."),
+                 "--param recurrent_dropout=0.1 (unknown keys list the valid ones)."),
 ]
 RunDirArg = Annotated[Path, typer.Argument(help="Run directory written by `forecastlab train`.")]
 
