@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from forecastlab.cli.train import parse_params
 from forecastlab.data.jena import jena_columns
+from forecastlab.errors import ForecastlabError
 
 WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
 
@@ -40,10 +43,10 @@ def jena_csv(tmp_path_factory):
 def test_train_resume_predict_evaluate(jena_csv, tmp_path):
     run = tmp_path / "run"
     base = ["--data", jena_csv, *WINDOW, "--max-steps-per-epoch", "5", "--param", "units=4", "--out", run]
-    done = _cli("train", "lstm", *base, "--epochs", "2", "--json", cwd=tmp_path)
+    done = _cli("train", "dense", *base, "--epochs", "2", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     metrics = json.loads(done.stdout)
-    assert metrics["model"] == "lstm" and metrics["epochs_run"] == 2 and len(metrics["history"]) == 2
+    assert metrics["model"] == "dense" and metrics["epochs_run"] == 2 and len(metrics["history"]) == 2
     assert metrics["unit"] == "degC" and 0 < metrics["test_mae"] < 50
     assert {p.name for p in run.iterdir()} == {"config.json", "history.csv", "best.pt", "last.pt",
                                               "curves.png", "metrics.json"}
@@ -54,7 +57,7 @@ def test_train_resume_predict_evaluate(jena_csv, tmp_path):
     assert config["data"]["provenance"]["source"] == "file" and config["data"]["target"] == "T (degC)"
     assert config["model"]["config"]["units"] == 4 and config["extra"]["cli"]["model_params"] == {"units": 4}
 
-    again = _cli("train", "lstm", *base, "--epochs", "2", cwd=tmp_path)
+    again = _cli("train", "dense", *base, "--epochs", "2", cwd=tmp_path)
     assert again.returncode == 2 and "not empty" in again.stderr and "Traceback" not in again.stderr
 
     resumed = _cli("train", "--resume", run, "--epochs", "3", "--json", "--no-progress", cwd=tmp_path)
@@ -79,9 +82,38 @@ def test_train_resume_predict_evaluate(jena_csv, tmp_path):
     assert scores["val"]["mae"] == pytest.approx(final["val_mae"], rel=1e-6)
 
 
+def test_a_killed_run_resumes_from_its_last_completed_epoch(jena_csv, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "dense", "--data", jena_csv, *WINDOW, "--max-steps-per-epoch", "3", "--param", "units=4",
+            "--out", run, "--epochs", "500", "--no-progress"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "forecastlab", *map(str, args)], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while not (run / "history.csv").is_file() or len((run / "history.csv").read_text().splitlines()) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it was killed"
+            time.sleep(0.05)
+    finally:
+        proc.kill()  # SIGKILL: no cleanup code runs, as in a power cut
+        proc.wait()
+    done_before = pd.read_csv(run / "history.csv")
+    assert 2 <= len(done_before) < 500
+    resumed = _cli("train", "--resume", run, "--epochs", len(done_before) + 1, "--json", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    history = pd.DataFrame(json.loads(resumed.stdout)["history"])
+    assert list(history["epoch"]) == list(range(1, len(done_before) + 2))
+    # The epochs finished before the kill are kept as they were (a killed epoch is simply redone).
+    pd.testing.assert_frame_equal(history.iloc[: len(done_before)][done_before.columns], done_before,
+                                  check_dtype=False)
+    assert not list(run.glob(".*.tmp"))
+
+
 def test_cli_errors_are_one_clear_paragraph(jena_csv, tmp_path):
-    bad = _cli("train", "lstm", "--data", jena_csv, *WINDOW, "--param", "units", cwd=tmp_path)
-    assert bad.returncode == 2 and "bad --param 'units'" in bad.stderr and "KEY=VALUE" in bad.stderr
-    unknown = _cli("train", "lstm", "--data", jena_csv, *WINDOW, "--param", "colour=3", "--epochs", "1",
+    with pytest.raises(ForecastlabError, match="bad --param 'units'"):
+        parse_params(["units"])
+    assert parse_params(["units=64", "recurrent_dropout=0.1", "mode=weight", "flag=true"]) == {
+        "units": 64, "recurrent_dropout": 0.1, "mode": "weight", "flag": True}
+    unknown = _cli("train", "dense", "--data", jena_csv, *WINDOW, "--param", "colour=3", "--epochs", "1",
                    "--out", tmp_path / "r", cwd=tmp_path)
     assert unknown.returncode == 2 and "colour" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -107,6 +107,9 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(values, tmp_path):
     for key, tensor in straight.model.state_dict().items():
         assert torch.equal(tensor, resumed.model.state_dict()[key]), key
     assert [r["epoch"] for r in read_history(tmp_path / "b")] == [1, 2, 3]
+    # Resuming a finished run trains nothing more and reports the same result.
+    again = train("lstm", _datasets(values, seed=3), epochs=3, out_dir=tmp_path / "b", resume=True, **kw)
+    assert again.history == resumed.history and again.test == straight.test
 
 
 def test_resume_refuses_other_settings_or_a_missing_checkpoint(values, tmp_path):

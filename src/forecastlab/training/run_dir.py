@@ -64,6 +64,10 @@ def prepare_run_dir(out_dir: Path, *, resume: bool, overwrite: bool) -> Path:
     """
     out_dir = Path(out_dir)
     check_run_dir(out_dir, resume=resume, overwrite=overwrite)
+    if out_dir.is_dir():
+        # A run killed in the middle of a write leaves its temporary file (the target stays intact).
+        for stale in out_dir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
     if resume:
         return out_dir
     if overwrite:
