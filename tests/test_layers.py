@@ -272,3 +272,17 @@ def test_deepcopy_keeps_layer_usable():
     clone = copy.deepcopy(layer)
     assert clone(torch.randn(2, 3, 3)).shape == (2, 4)
     assert math.isclose(float(clone.bias.detach()[4]), 1.0)
+
+
+def test_configure_cpu_flushes_denormals():
+    from forecastlab.runtime import configure_cpu, pick_device
+
+    previous = torch.get_num_threads()
+    try:
+        configure_cpu(threads=1)
+        assert torch.get_num_threads() == 1
+        assert torch.tensor([1e-39], dtype=torch.float32).item() == 0.0  # denormal flushed to zero
+    finally:
+        torch.set_flush_denormal(False)
+        torch.set_num_threads(previous)
+    assert pick_device("cpu").type == "cpu" and pick_device().type in ("cpu", "cuda")
