@@ -14,3 +14,11 @@ def isolated_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("FORECASTLAB_DATA_DIR", str(path))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return path
+
+
+def pytest_configure(config):
+    # Two cores shared by the test process and the CLI subprocesses it starts: one intra-op thread
+    # per process avoids OpenMP threads fighting over them (steps were seen to get 3-10x slower).
+    import torch
+
+    torch.set_num_threads(1)

@@ -94,6 +94,7 @@ def reproduce(
     seed: int = 0,
     progress: bool = True,
     overwrite: bool = False,
+    drop_gap_windows: bool = False,
     data_kwargs: dict | None = None,
 ) -> ReproduceResult:
     """Run chapter 10 end to end and write plots, per-model run directories and the leaderboard.
@@ -105,7 +106,7 @@ def reproduce(
     from forecastlab.evaluation.baselines import compute_baselines
     from forecastlab.reporting.data_plots import plot_temperature
     from forecastlab.reporting.leaderboard import build_rows, write_leaderboard
-    from forecastlab.training import train
+    from forecastlab.training import describe_series, train
     from forecastlab.windows import WindowSpec, make_datasets_from_series
 
     if profile not in PROFILES:
@@ -120,7 +121,8 @@ def reproduce(
     series = load_series(data, **(data_kwargs or {}))
     plots = plot_temperature(series, out / "plots")
     spec = WindowSpec()
-    datasets = make_datasets_from_series(series, spec, batch_size=prof.batch_size, seed=seed)
+    datasets = make_datasets_from_series(series, spec, batch_size=prof.batch_size, seed=seed,
+                                         drop_gap_windows=drop_gap_windows)
     baselines = compute_baselines(series, datasets)
     console.print(
         f"[bold]baselines[/] persistence val {baselines['persistence']['val_mae']:.2f}, "
@@ -133,7 +135,7 @@ def reproduce(
         run = train(
             name, datasets, epochs=prof.epochs or _book_epochs(name), seed=seed,
             out_dir=out / "models" / name, progress=progress, max_steps_per_epoch=prof.max_steps_per_epoch,
-            overwrite=overwrite,
+            overwrite=overwrite, extra_config={"data": describe_series(series)},
         )
         result.models[name] = {
             "val_mae": run.val["mae"], "test_mae": run.test["mae"], "params": run.params,

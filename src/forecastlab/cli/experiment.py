@@ -9,6 +9,7 @@ import typer
 
 from forecastlab.cli.options import (
     DataArgs,
+    DropGapWindowsOpt,
     JsonOpt,
     WindowArgs,
     print_json,
@@ -27,13 +28,14 @@ def baseline(data_args: DataArgs, window_args: WindowArgs, json_out: JsonOpt = F
     from forecastlab.windows import make_datasets_from_series
 
     series = load_series(data_args.data, **data_args.load_kwargs())
-    datasets = make_datasets_from_series(series, window_args.spec(), batch_size=window_args.batch_size)
+    datasets = make_datasets_from_series(series, window_args.spec(), **window_args.dataset_kwargs())
     scores = compute_baselines(series, datasets)
     unit = series.target_unit or ""
     if json_out:
         print_json({
             "baselines": scores, "unit": unit, "target": series.target,
-            "windows": {"val": datasets.val.num_windows, "test": datasets.test.num_windows},
+            "windows": {"val": datasets.val.num_windows, "test": datasets.test.num_windows,
+                        "dropped_crossing_gaps": {s: getattr(datasets, s).dropped_windows for s in ("val", "test")}},
             "data": series.provenance.to_dict(),
         })
         return
@@ -52,6 +54,7 @@ def reproduce(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in an existing --out.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+    drop_gap_windows: DropGapWindowsOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Run chapter 10 end to end: data, plots, baselines, the seven models and the leaderboard."""
@@ -59,7 +62,7 @@ def reproduce(
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     result = run(profile, models=names, data=data_args.data, out_dir=out, seed=seed, progress=not no_progress,
-                 overwrite=overwrite, data_kwargs=data_args.load_kwargs())
+                 overwrite=overwrite, drop_gap_windows=drop_gap_windows, data_kwargs=data_args.load_kwargs())
     if json_out:
         print_json(result.to_dict())
     else:

@@ -42,6 +42,10 @@ SequenceLengthOpt = Annotated[int, typer.Option("--sequence-length", help="Sampl
 SamplingRateOpt = Annotated[int, typer.Option("--sampling-rate", help="Keep one row in every N.")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", help="Forecast this many sampled steps ahead.")]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Windows per batch.")]
+DropGapWindowsOpt = Annotated[
+    bool,
+    typer.Option("--drop-gap-windows", help="Drop every window whose span crosses a hole in the time grid."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
@@ -92,6 +96,7 @@ _WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
     "sampling_rate": (SamplingRateOpt, 6),
     "horizon": (HorizonOpt, 24),
     "batch_size": (BatchSizeOpt, 256),
+    "drop_gap_windows": (DropGapWindowsOpt, False),
 }
 
 
@@ -103,11 +108,16 @@ class WindowArgs:
     sampling_rate: int = 6
     horizon: int = 24
     batch_size: int = 256
+    drop_gap_windows: bool = False
 
     def spec(self):
         from forecastlab.windows import WindowSpec
 
         return WindowSpec(self.sequence_length, self.sampling_rate, self.horizon)
+
+    def dataset_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for forecastlab.windows.make_datasets_from_series."""
+        return {"batch_size": self.batch_size, "drop_gap_windows": self.drop_gap_windows}
 
 
 def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory):

@@ -158,8 +158,7 @@ def _load_datasets(data_args: DataArgs, window_args: WindowArgs, seed: int):
     from forecastlab.windows import make_datasets_from_series
 
     series = load_series(data_args.data, **data_args.load_kwargs())
-    datasets = make_datasets_from_series(series, window_args.spec(), batch_size=window_args.batch_size,
-                                         seed=seed)
+    datasets = make_datasets_from_series(series, window_args.spec(), seed=seed, **window_args.dataset_kwargs())
     return series, datasets
 
 
