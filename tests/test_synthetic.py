@@ -305,7 +305,7 @@ def test_refuses_to_overwrite_unless_asked(tmp_path):
 
 def test_embedded_default_is_cached_versioned_and_equals_the_seed_0_file(csv_path, isolated_data_dir):
     path = embedded_default()
-    assert path == isolated_data_dir / "synthetic" / "jena_synthetic_v1_seed0.csv"
+    assert path == isolated_data_dir / "synthetic" / "jena_synthetic_v2_seed0.csv"
     assert path.read_bytes() == csv_path.read_bytes()
     stamp = path.stat().st_mtime_ns
     assert embedded_default() == path and path.stat().st_mtime_ns == stamp
@@ -313,7 +313,7 @@ def test_embedded_default_is_cached_versioned_and_equals_the_seed_0_file(csv_pat
 
 def test_embedded_default_honours_an_explicit_data_dir(tmp_path):
     path = embedded_default(data_dir=tmp_path, seed=5)
-    assert path == tmp_path / "synthetic" / "jena_synthetic_v1_seed5.csv"
+    assert path == tmp_path / "synthetic" / "jena_synthetic_v2_seed5.csv"
     assert len(path.read_bytes().split(b"\n")) == 1 + 420_451 + 1
 
 
@@ -330,3 +330,10 @@ def test_unwritable_destinations_are_user_errors(tmp_path):
     with pytest.raises(ForecastlabError) as err:
         write_csv(blocker / "out.csv", rows=500)
     assert str(blocker / "out.csv") in err.value.where
+
+
+def test_wind_stays_physically_plausible(frame):
+    # v1's log-normal tail produced 52 m/s winds and 88 m/s gusts; the real record stays under 30 m/s.
+    for col in ("wv (m/s)", "max. wv (m/s)"):
+        v = frame[col].to_numpy()
+        assert v[v > -9000].max() < 30.0
