@@ -3,5 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# With the optional Keras reference venv (scripts/keras-venv.sh), the Keras parity tests run too.
+if [ -z "${FORECASTLAB_KERAS_PYTHON:-}" ] && [ -x .keras-venv/bin/python ]; then
+    export FORECASTLAB_KERAS_PYTHON="$PWD/.keras-venv/bin/python"
+fi
 .venv/bin/ruff check src tests benchmarks
 exec .venv/bin/python -m pytest -q "$@"
