@@ -35,3 +35,12 @@ def test_markdown_and_json_carry_the_same_numbers(tmp_path):
     assert data["profile"] == "quick"
     assert {r["name"]: r["test_mae"] for r in data["rows"]}["dense"] == 2.7
     assert files["plot"].stat().st_size > 5000
+
+
+def test_markdown_opens_with_a_synthetic_warning_and_the_command(tmp_path):
+    meta = {"data": {"source": "synthetic"}, "profile": "quick", "profile_description": "short",
+            "command": "forecastlab reproduce --profile quick"}
+    files = write_leaderboard(build_rows(BASE, MODELS), meta, tmp_path)
+    head = files["markdown"].read_text().split("| model |")[0]
+    assert head.startswith("**SYNTHETIC DATA**")
+    assert "`forecastlab reproduce --profile quick`" in head and "Profile `quick`: short." in head

@@ -58,11 +58,15 @@ def reproduce(
     json_out: JsonOpt = False,
 ) -> None:
     """Run chapter 10 end to end: data, plots, baselines, the seven models and the leaderboard."""
+    import shlex
+    import sys
+
     from forecastlab.reproduce import reproduce as run
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     result = run(profile, models=names, data=data_args.data, out_dir=out, seed=seed, progress=not no_progress,
-                 overwrite=overwrite, drop_gap_windows=drop_gap_windows, data_kwargs=data_args.load_kwargs())
+                 overwrite=overwrite, drop_gap_windows=drop_gap_windows, data_kwargs=data_args.load_kwargs(),
+                 command=shlex.join(["forecastlab", *sys.argv[1:]]))
     if json_out:
         print_json(result.to_dict())
     else:

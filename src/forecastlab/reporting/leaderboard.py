@@ -112,11 +112,29 @@ def plot_comparison(rows: list[Row], path: Path) -> Path:
     return path
 
 
+def context_lines(meta: dict) -> list[str]:
+    """What a reader must know before comparing numbers: which data, which profile, which command."""
+    lines = []
+    data = meta.get("data") or {}
+    if data.get("source") == "synthetic":
+        lines.append("**SYNTHETIC DATA**: forecastlab's built-in Jena-format generator, not the real record; "
+                     "the book's columns are the real record's numbers, for reference only.")
+    elif data:
+        lines.append(f"Data: {data.get('source')} ({data.get('path')}, sha256 {str(data.get('sha256'))[:12]}..., "
+                     f"{data.get('rows')} rows).")
+    if meta.get("profile"):
+        lines.append(f"Profile `{meta['profile']}`: {meta.get('profile_description', '')}.")
+    if meta.get("command"):
+        lines.append(f"Command: `{meta['command']}`.")
+    return lines
+
+
 def write_leaderboard(rows: list[Row], meta: dict, out_dir: Path, unit: str = "°C") -> dict[str, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / "leaderboard.md"
-    md.write_text(to_markdown(rows, unit))
+    notes = "".join(f"{line}\n\n" for line in context_lines(meta))
+    md.write_text(notes + to_markdown(rows, unit))
     js = out_dir / "leaderboard.json"
     js.write_text(json.dumps(to_json(rows, meta), indent=2, default=str))
     png = plot_comparison(rows, out_dir / "leaderboard.png")
