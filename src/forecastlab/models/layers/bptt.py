@@ -3,8 +3,16 @@
 Autograd over a 120-step Python loop records ~20 nodes per step and replays them one by one; here the
 forward runs without a graph into preallocated buffers and the backward needs ~7 tensor ops per step:
 everything that does not depend on the incoming gradient (gate derivatives, their products) is
-computed for all timesteps at once before the backward loop. Weight gradients are one batched matmul
-over all timesteps after it. Layout is time-major: (T, G, B, u), so every per-step slice is contiguous.
+computed for all timesteps at once before the backward loop.
+
+Layouts, chosen so that no step of training copies a full-size tensor (docs/speed.md):
+- the input projections `xp` and their gradient are (T, B, G, u): exactly the rows and columns of the
+  one (T*B, F) x (F, G*u) input matmul, so neither direction needs a transpose copy;
+- the masked states `hm` and the pre-activation gradients are (T, B, G, u) too, which makes the
+  recurrent-weight gradient one batched matmul over the G gates, contracting all T*B rows at once;
+- activations are (T, G, B, u), so every per-step gate slice is contiguous.
+tanh is computed as 2*sigmoid(2x) - 1 inside the loops: the same function (within float rounding), but
+torch's CPU tanh costs ~5x more per element than its sigmoid, and the loops call it at every step.
 
 Both functions are checked against the plain autograd loops in `loops.py` (tests/test_layers.py).
 """
@@ -14,11 +22,17 @@ from __future__ import annotations
 import torch
 
 
+def _tanh_(x):
+    """tanh in place as 2*sigmoid(2x) - 1 (see the module docstring for why)."""
+    return x.mul_(2).sigmoid_().mul_(2).sub_(1)
+
+
 def _weight_grad(dpre, hm):
-    """d w_hh (G*u, u) = sum over t, b of dpre^T hm per gate, as one batched matmul with no copies."""
-    T, G, B, u = dpre.shape
-    per_step = torch.bmm(dpre.view(T * G, B, u).transpose(1, 2), hm.view(T * G, B, u))
-    return per_step.view(T, G * u, u).sum(0)
+    """d w_hh (G*u, u): for each gate, sum over t and b of dpre^T hm, as one batched matmul."""
+    T, B, G, u = dpre.shape
+    d = dpre.view(T * B, G, u).transpose(0, 1)  # (G, T*B, u), strided: no copy
+    h = hm.view(T * B, G, u).transpose(0, 1)
+    return torch.bmm(d.transpose(1, 2), h).reshape(G * u, u)
 
 
 class MaskedLSTM(torch.autograd.Function):
@@ -26,24 +40,26 @@ class MaskedLSTM(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, w_hh, masks):
-        # xp (T, 4, B, u): input projections incl. bias; w_hh (4u, u); masks (4, B, u)
-        T, G, B, u = xp.shape
+        # xp (T, B, 4, u): input projections incl. bias; w_hh (4u, u); masks (4, B, u)
+        T, B, G, u = xp.shape
         w = w_hh.view(4, u, u)
         rk = w.transpose(1, 2)
-        hm = xp.new_empty(T, G, B, u)  # masked h(t-1), per gate
+        hm = xp.new_empty(T, B, G, u)  # masked h(t-1), per gate
         act = xp.new_empty(T, G, B, u)  # i, f, g, o after their activations
         c = xp.new_zeros(T + 1, B, u)  # c[t + 1] is c(t); c[0] = 0
         tc = xp.new_empty(T, B, u)  # tanh(c(t))
         hs = xp.new_empty(T, B, u)
         h = xp.new_zeros(B, u)
         for t in range(T):
-            torch.mul(h, masks, out=hm[t])
-            gates = torch.baddbmm(xp[t], hm[t], rk)
+            hm_t = hm[t].transpose(0, 1)
+            torch.mul(h, masks, out=hm_t)
+            gates = torch.baddbmm(xp[t].transpose(0, 1), hm_t, rk)
+            gates[2].mul_(2)  # g = tanh(x) = 2*sigmoid(2x) - 1, all four gates in one sigmoid
             a = act[t]
             torch.sigmoid(gates, out=a)
-            torch.tanh(gates[2], out=a[2])
+            a[2].mul_(2).sub_(1)
             torch.addcmul(a[1] * c[t], a[0], a[2], out=c[t + 1])
-            torch.tanh(c[t + 1], out=tc[t])
+            _tanh_(torch.mul(c[t + 1], 1, out=tc[t]))
             h = torch.mul(a[3], tc[t], out=hs[t])
         ctx.save_for_backward(w, masks, hm, act, c, tc)
         return hs
@@ -57,15 +73,16 @@ class MaskedLSTM(torch.autograd.Function):
         P = torch.stack([g * i * (1 - i), c[:-1] * f * (1 - f), i * (1 - g * g)], 1)
         Q = tc * o * (1 - o)
         K = o * (1 - tc * tc)
-        dpre = act.new_empty(T, G, B, u)
+        dpre = act.new_empty(T, B, G, u)
         dh_rec = act.new_zeros(B, u)
         dc_carry = act.new_zeros(B, u)
         for t in range(T - 1, -1, -1):
             dh = dhs[t] + dh_rec
             dc = torch.addcmul(dc_carry, dh, K[t])
-            torch.mul(dc, P[t], out=dpre[t, :3])
-            torch.mul(dh, Q[t], out=dpre[t, 3])
-            dh_rec = (torch.bmm(dpre[t], w) * masks).sum(0)
+            d = dpre[t].transpose(0, 1)  # (4, B, u) view
+            torch.mul(dc, P[t], out=d[:3])
+            torch.mul(dh, Q[t], out=d[3])
+            dh_rec = (torch.bmm(d, w) * masks).sum(0)
             dc_carry = dc * f[t]
         return dpre, _weight_grad(dpre, hm), None
 
@@ -75,22 +92,24 @@ class MaskedGRU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xp, w_hh, b_hh, masks):
-        # xp (T, 3, B, u) incl. input bias; w_hh (3u, u); b_hh (3u,); masks (3, B, u)
-        T, G, B, u = xp.shape
+        # xp (T, B, 3, u) incl. input bias; w_hh (3u, u); b_hh (3u,); masks (3, B, u)
+        T, B, G, u = xp.shape
         w = w_hh.view(3, u, u)
         rk = w.transpose(1, 2)
         rb = b_hh.view(3, 1, u)
-        hm = xp.new_empty(T, G, B, u)
+        hm = xp.new_empty(T, B, G, u)
         act = xp.new_empty(T, G, B, u)  # r, z, n after activations
         rec_n = xp.new_empty(T, B, u)  # recurrent n-gate term before the reset gate multiplies it
         hs = xp.new_zeros(T + 1, B, u)  # hs[t + 1] is h(t); hs[0] = 0
         for t in range(T):
-            torch.mul(hs[t], masks, out=hm[t])
-            rec = torch.baddbmm(rb, hm[t], rk)
+            hm_t = hm[t].transpose(0, 1)
+            torch.mul(hs[t], masks, out=hm_t)
+            rec = torch.baddbmm(rb, hm_t, rk)
             a = act[t]
-            torch.sigmoid(xp[t, :2] + rec[:2], out=a[:2])
+            x_t = xp[t].transpose(0, 1)
+            torch.sigmoid(torch.add(x_t[:2], rec[:2], out=a[:2]), out=a[:2])
             rec_n[t] = rec[2]
-            torch.tanh(torch.addcmul(xp[t, 2], a[0], rec[2]), out=a[2])
+            _tanh_(torch.addcmul(x_t[2], a[0], rec[2], out=a[2]))
             torch.addcmul(a[2], a[1], hs[t] - a[2], out=hs[t + 1])
         ctx.save_for_backward(w, masks, hm, act, rec_n, hs)
         return hs[1:]
@@ -105,12 +124,13 @@ class MaskedGRU(torch.autograd.Function):
         a_z = (hs[:-1] - n) * z * (1 - z)
         coef_x = torch.stack([a_r, a_z, a_n], 1)  # d xp = dh * coef_x
         coef_rec = torch.stack([a_r, a_z, a_n * r], 1)  # d (recurrent term) = dh * coef_rec
-        dxp = act.new_empty(T, G, B, u)
-        drec = act.new_empty(T, G, B, u)
+        dxp = act.new_empty(T, B, G, u)
+        drec = act.new_empty(T, B, G, u)
         dh_rec = act.new_zeros(B, u)
         for t in range(T - 1, -1, -1):
             dh = dhs[t] + dh_rec
-            torch.mul(dh, coef_x[t], out=dxp[t])
-            torch.mul(dh, coef_rec[t], out=drec[t])
-            dh_rec = torch.addcmul((torch.bmm(drec[t], w) * masks).sum(0), dh, z[t])
-        return dxp, _weight_grad(drec, hm), drec.sum((0, 2)).view(G * u), None
+            torch.mul(dh, coef_x[t], out=dxp[t].transpose(0, 1))
+            d = drec[t].transpose(0, 1)
+            torch.mul(dh, coef_rec[t], out=d)
+            dh_rec = torch.addcmul((torch.bmm(d, w) * masks).sum(0), dh, z[t])
+        return dxp, _weight_grad(drec, hm), drec.sum((0, 1)).view(G * u), None

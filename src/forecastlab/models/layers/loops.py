@@ -2,7 +2,8 @@
 
 Shapes: x is time-major (T, B, F); masks are (G, B, n), one per gate in torch gate order, drawn once
 per batch and reused at every step, as Keras's `DropoutRNNCell` does. The input projection for all
-timesteps is one matmul. `lstm_loop`/`gru_loop` run the hand-written BPTT of `bptt.py`; the
+timesteps is one matmul, kept in its natural (T, B, G, u) layout (no transpose copy; see bptt.py).
+`lstm_loop`/`gru_loop` run the hand-written BPTT of `bptt.py`; the
 `*_reference` loops are plain autograd (walking `unbind` views, since `xp[t]` indexing makes autograd
 zero a full-size gradient buffer at every step) and serve as the tests' ground truth.
 """
@@ -15,15 +16,15 @@ from forecastlab.models.layers.bptt import MaskedGRU, MaskedLSTM
 
 
 def project_inputs(x, w_ih, bias, gates: int, in_masks=None):
-    """x (T,B,F) -> input projections (T, G, B, u), with optional per-gate input masks."""
+    """x (T,B,F) -> input projections (T, B, G, u), with optional per-gate input masks (G, B, F)."""
     T, B, F = x.shape
     units = w_ih.shape[0] // gates
     if in_masks is None:
         xp = torch.addmm(bias, x.reshape(T * B, F), w_ih.t())  # (T*B, G*u)
-        return xp.view(T, B, gates, units).transpose(1, 2).contiguous()
+        return xp.view(T, B, gates, units)
     w = w_ih.view(gates, units, F).transpose(1, 2)  # (G, F, u)
     xm = x.unsqueeze(1) * in_masks  # (T, G, B, F)
-    return torch.matmul(xm, w) + bias.view(gates, 1, units)
+    return (torch.matmul(xm, w) + bias.view(gates, 1, units)).transpose(1, 2)
 
 
 def _finish(hs, return_sequences):
@@ -53,7 +54,7 @@ def lstm_loop_reference(x, w_ih, w_hh, bias, rec_masks, in_masks=None, return_se
     rk = w_hh.view(4, units, units).transpose(1, 2)
     h = c = x.new_zeros(x.shape[1], units)
     outputs = []
-    for xp_t in xp.unbind(0):
+    for xp_t in xp.transpose(1, 2).unbind(0):
         gates = torch.baddbmm(xp_t, h.unsqueeze(0) * rec_masks, rk)  # (4, B, u)
         i, f, _, o = torch.sigmoid(gates).unbind(0)
         c = torch.addcmul(f * c, i, torch.tanh(gates[2]))
@@ -70,7 +71,7 @@ def gru_loop_reference(x, w_ih, w_hh, b_ih, b_hh, rec_masks, in_masks=None, retu
     rb = b_hh.view(3, 1, units)
     h = x.new_zeros(x.shape[1], units)
     outputs = []
-    for xp_t in xp.unbind(0):
+    for xp_t in xp.transpose(1, 2).unbind(0):
         rec = torch.baddbmm(rb, h.unsqueeze(0) * rec_masks, rk)  # (3, B, u)
         r, z = torch.sigmoid(xp_t[:2] + rec[:2]).unbind(0)
         n = torch.tanh(torch.addcmul(xp_t[2], r, rec[2]))
