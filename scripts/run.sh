@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/forecastlab reproduce --profile quick --out runs/quick "$@"
+# No --out: each run gets its own timestamped folder under runs/, so a rerun never overwrites one.
+exec .venv/bin/forecastlab reproduce --profile quick "$@"

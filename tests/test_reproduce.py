@@ -64,3 +64,15 @@ def test_reproduce_rejects_unknown_models_and_profiles(jena_60_days, tmp_path):
     assert bad.returncode == 2 and "transformer" in bad.stderr and "lstm" in bad.stderr
     bad = cli("reproduce", "--profile", "fast", "--out", str(tmp_path / "b"), check=False)
     assert bad.returncode == 2 and "quick" in bad.stderr
+
+
+def test_reproduce_takes_the_shared_window_options_and_reports_rows_in_json(jena_60_days, tmp_path):
+    out = tmp_path / "w"
+    result = json.loads(cli("reproduce", "--models", "simple_rnn", "--data", str(jena_60_days), "--out", str(out),
+                            "--sequence-length", "48", "--sampling-rate", "3", "--horizon", "12",
+                            "--batch-size", "64", "--no-progress", "--json").stdout)
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert board["window"] == {"sequence_length": 48, "sampling_rate": 3, "horizon": 12,
+                               "delay": 3 * (48 + 12 - 1), "batch_size": 64}
+    assert [r["name"] for r in result["leaderboard"]] == [r["name"] for r in board["rows"]]
+    assert "improvement_pct" in result["leaderboard"][-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -48,9 +48,11 @@ class ReproduceResult:
     models: dict[str, dict] = field(default_factory=dict)
     total_seconds: float = 0.0
     files: dict[str, str] = field(default_factory=dict)
+    leaderboard: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
+            "leaderboard": self.leaderboard,
             "out_dir": str(self.out_dir),
             "profile": self.profile,
             "data": self.data,
@@ -99,7 +101,9 @@ def reproduce(
     seed: int = 0,
     progress: bool = True,
     overwrite: bool = False,
-    drop_gap_windows: bool = False,
+    drop_gap_windows: bool | None = None,
+    spec=None,
+    batch_size: int | None = None,
     data_kwargs: dict | None = None,
     command: str | None = None,
 ) -> ReproduceResult:
@@ -126,8 +130,9 @@ def reproduce(
 
     series = load_series(data, **(data_kwargs or {}))
     plots = plot_temperature(series, out / "plots")
-    spec = WindowSpec()
-    datasets = make_datasets_from_series(series, spec, batch_size=prof.batch_size, seed=seed,
+    spec = spec or WindowSpec()  # the book's 120 x 6 rows, 24 hours ahead
+    batch_size = batch_size or prof.batch_size
+    datasets = make_datasets_from_series(series, spec, batch_size=batch_size, seed=seed,
                                          drop_gap_windows=drop_gap_windows)
     baselines = compute_baselines(series, datasets)
     console.print(
@@ -155,11 +160,12 @@ def reproduce(
     meta = {
         "profile": profile, "profile_description": prof.description, "data": result.data,
         "window": {"sequence_length": spec.sequence_length, "sampling_rate": spec.sampling_rate,
-                   "horizon": spec.horizon, "delay": spec.delay, "batch_size": prof.batch_size},
+                   "horizon": spec.horizon, "delay": spec.delay, "batch_size": batch_size},
         "seed": seed, "total_seconds": round(result.total_seconds, 1), "command": command,
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
     }
     files = write_leaderboard(rows, meta, out, unit=series.target_unit or "")
+    result.leaderboard = [asdict(r) for r in rows]
     result.files = {k: str(v) for k, v in files.items()} | {f"plot_{p.stem}": str(p) for p in plots}
     (out / "reproduce.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     console.print(f"[bold green]done[/] in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}")

@@ -9,7 +9,6 @@ import typer
 
 from forecastlab.cli.options import (
     DataArgs,
-    DropGapWindowsOpt,
     JsonOpt,
     WindowArgs,
     print_json,
@@ -45,16 +44,17 @@ def baseline(data_args: DataArgs, window_args: WindowArgs, json_out: JsonOpt = F
         typer.echo(f"{name:22s} val MAE {s['val_mae']:.2f} {unit}   test MAE {s['test_mae']:.2f} {unit}")
 
 
+@with_window_options
 @with_data_options
 def reproduce(
     data_args: DataArgs,
+    window_args: WindowArgs,
     profile: Annotated[str, typer.Option("--profile", help="'quick' (< 10 min here) or 'book' (exact).")] = "quick",
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/reproduce-...).")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in an existing --out.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
-    drop_gap_windows: DropGapWindowsOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Run chapter 10 end to end: data, plots, baselines, the seven models and the leaderboard."""
@@ -65,7 +65,8 @@ def reproduce(
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     result = run(profile, models=names, data=data_args.data, out_dir=out, seed=seed, progress=not no_progress,
-                 overwrite=overwrite, drop_gap_windows=drop_gap_windows, data_kwargs=data_args.load_kwargs(),
+                 overwrite=overwrite, drop_gap_windows=window_args.drop_gap_windows, spec=window_args.spec(),
+                 batch_size=window_args.batch_size, data_kwargs=data_args.load_kwargs(),
                  command=shlex.join(["forecastlab", *sys.argv[1:]]))
     if json_out:
         print_json(result.to_dict())

@@ -2,7 +2,10 @@
 
 - persistence (the book's code 10-9): the last target value inside the window, carried
   `horizon` steps ahead. "The temperature 24 hours from now equals the temperature now."
-- seasonal persistence: the target value one day before the target time.
+- seasonal persistence: the target value one day before the target time. With the book's
+  24-hour horizon that row is exactly the window's last row, so it matches persistence except
+  where rows are missing; it earns its place at other horizons (e.g. 6 h ahead, where persistence
+  carries the wrong time of day).
 - climatology: the train split's mean for the target's (day of year, hour of day).
 
 All three are computed from the raw (un-normalized) target column at the windows'
