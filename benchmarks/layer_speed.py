@@ -1,10 +1,11 @@
 """Time one training step (forward + backward + Keras RMSprop step) per model at the book's shapes.
 
-    .venv/bin/python benchmarks/layer_speed.py [--models lstm,gru_stacked] [--steps 30] [--threads 2]
+    .venv/bin/python benchmarks/layer_speed.py [--models lstm,gru_stacked] [--steps 30] [--threads 1,2]
 
 Prints the median ms/step over `--steps` timed steps after `--warmup` untimed ones, with the torch
 thread count and the machine load (other processes share these cores). Batches are random tensors
-already in memory: this isolates the model from the input pipeline.
+already in memory: this isolates the model from the input pipeline. `--threads 1,2` alternates the
+thread counts model by model in one process (`--rounds` times), so background load hits each alike.
 """
 
 from __future__ import annotations
@@ -49,26 +50,33 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--seq", type=int, default=120)
     ap.add_argument("--features", type=int, default=14)
-    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--threads", default=None, help="torch threads, or a comma list to compare")
+    ap.add_argument("--rounds", type=int, default=1, help="alternations per model when comparing threads")
     ap.add_argument("--mode", default="exact", help="recurrent_dropout_mode for the dropout models")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    configure_cpu(args.threads)
+    counts = [int(t) for t in args.threads.split(",")] if args.threads else [None]
+    configure_cpu(counts[0])
     load = os.getloadavg()[0]
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, load avg (1 min) {load:.2f}, "
-          f"batch {args.batch} x {args.seq} x {args.features}, median of {args.steps} steps")
+    print(f"torch {torch.__version__}, threads {args.threads or torch.get_num_threads()}, load avg (1 min) "
+          f"{load:.2f}, batch {args.batch} x {args.seq} x {args.features}, median of {args.steps} steps")
     results = {}
     for name in args.models.split(","):
         params = {}
         if "recurrent_dropout_mode" in MODELS[name].hyperparameters():
             params["recurrent_dropout_mode"] = args.mode
-        r = time_model(name, args.steps, args.warmup, args.batch, args.seq, args.features, **params)
-        results[name] = r
-        print(f"{name:14s} {r['step_ms_median']:8.1f} ms/step (min {r['step_ms_min']:.1f})  "
-              f"params {r['params']}", flush=True)
+        for rnd in range(args.rounds):
+            for n in counts:
+                if n is not None:
+                    torch.set_num_threads(n)
+                r = time_model(name, args.steps, args.warmup, args.batch, args.seq, args.features, **params)
+                results.setdefault(name, {})[f"threads={torch.get_num_threads()},round={rnd}"] = r
+                print(f"{name:14s} threads {torch.get_num_threads()}  {r['step_ms_median']:8.1f} ms/step "
+                      f"(min {r['step_ms_min']:.1f})  params {r['params']}  load {os.getloadavg()[0]:.2f}",
+                      flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"threads": torch.get_num_threads(), "load": load, "models": results}, f, indent=1)
+            json.dump({"threads": args.threads, "load": load, "models": results}, f, indent=1)
 
 
 if __name__ == "__main__":

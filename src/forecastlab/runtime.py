@@ -17,7 +17,8 @@ _configured = False
 _malloc_tuned = False
 
 # glibc mallopt parameters (malloc.h): without them, buffers above the dynamic mmap threshold are
-# mmap'ed fresh and page-faulted on every training step (bilstm: 45 -> 24 ms/step when kept).
+# mmap'ed fresh and page-faulted on every training step (lstm_dropout: ~1150 -> ~380 minor faults per
+# step; the step-time gain is small and within this shared machine's noise, see docs/speed.md).
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # glibc's ceiling on 64-bit

@@ -13,18 +13,85 @@ Layouts, chosen so that no step of training copies a full-size tensor (docs/spee
 - activations are (T, G, B, u), so every per-step gate slice is contiguous.
 tanh is computed as 2*sigmoid(2x) - 1 inside the loops: the same function (within float rounding), but
 torch's CPU tanh costs ~5x more per element than its sigmoid, and the loops call it at every step.
+The per-timestep loops are TorchScript functions: the same ops, dispatched without Python's per-op cost.
 
 Both functions are checked against the plain autograd loops in `loops.py` (tests/test_layers.py).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 
-def _tanh_(x):
-    """tanh in place as 2*sigmoid(2x) - 1 (see the module docstring for why)."""
-    return x.mul_(2).sigmoid_().mul_(2).sub_(1)
+def _script(fn):
+    """torch.jit.script, quietly: 2.13 marks it deprecated, but it still runs these loops faster than
+    Python does (and torch.compile would need a C++ toolchain and a compile per sequence length)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.jit.script(fn)
+
+
+@_script
+def _lstm_forward_loop(xp, rk, masks, hm, act, c, tc, hs):
+    """The LSTM recurrence into preallocated buffers. TorchScript: the loop runs ~10 small ops per
+    timestep, and the interpreter's per-op cost is lower than Python's (measured in docs/speed.md)."""
+    h = torch.zeros_like(hs[0])
+    for t in range(xp.shape[0]):
+        hm_t = hm[t].transpose(0, 1)
+        torch.mul(h, masks, out=hm_t)
+        gates = torch.baddbmm(xp[t].transpose(0, 1), hm_t, rk)
+        gates[2].mul_(2.0)  # g = tanh(x) = 2*sigmoid(2x) - 1, all four gates in one sigmoid
+        a = act[t]
+        torch.sigmoid(gates, out=a)
+        a[2].mul_(2.0).sub_(1.0)
+        torch.addcmul(a[1] * c[t], a[0], a[2], out=c[t + 1])
+        tc_t = tc[t]
+        torch.mul(c[t + 1], 2.0, out=tc_t)
+        tc_t.sigmoid_().mul_(2.0).sub_(1.0)  # tanh(c)
+        h = torch.mul(a[3], tc_t, out=hs[t])
+
+
+@_script
+def _lstm_backward_loop(dhs, w, masks, P, Q, K, f, dpre):
+    """dpre (T, B, 4, u) from dh(t); dc flows through the forget gate, dh through the masked matmul."""
+    dh_rec = torch.zeros_like(dhs[0])
+    dc_carry = torch.zeros_like(dhs[0])
+    for t in range(dhs.shape[0] - 1, -1, -1):
+        dh = dhs[t] + dh_rec
+        dc = torch.addcmul(dc_carry, dh, K[t])
+        d = dpre[t].transpose(0, 1)  # (4, B, u) view
+        torch.mul(dc, P[t], out=d[:3])
+        torch.mul(dh, Q[t], out=d[3])
+        dh_rec = (torch.bmm(d, w) * masks).sum(0)
+        dc_carry = dc * f[t]
+
+
+@_script
+def _gru_forward_loop(xp, rk, rb, masks, hm, act, rec_n, hs):
+    for t in range(xp.shape[0]):
+        hm_t = hm[t].transpose(0, 1)
+        torch.mul(hs[t], masks, out=hm_t)
+        rec = torch.baddbmm(rb, hm_t, rk)
+        a = act[t]
+        x_t = xp[t].transpose(0, 1)
+        torch.sigmoid(torch.add(x_t[:2], rec[:2], out=a[:2]), out=a[:2])
+        rec_n[t] = rec[2]
+        n = torch.addcmul(x_t[2], a[0], rec[2], out=a[2])
+        n.mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)  # tanh
+        torch.addcmul(n, a[1], hs[t] - n, out=hs[t + 1])
+
+
+@_script
+def _gru_backward_loop(dhs, w, masks, coef_x, coef_rec, z, dxp, drec):
+    dh_rec = torch.zeros_like(dhs[0])
+    for t in range(dhs.shape[0] - 1, -1, -1):
+        dh = dhs[t] + dh_rec
+        torch.mul(dh, coef_x[t], out=dxp[t].transpose(0, 1))
+        d = drec[t].transpose(0, 1)
+        torch.mul(dh, coef_rec[t], out=d)
+        dh_rec = torch.addcmul((torch.bmm(d, w) * masks).sum(0), dh, z[t])
 
 
 def _weight_grad(dpre, hm):
@@ -49,18 +116,7 @@ class MaskedLSTM(torch.autograd.Function):
         c = xp.new_zeros(T + 1, B, u)  # c[t + 1] is c(t); c[0] = 0
         tc = xp.new_empty(T, B, u)  # tanh(c(t))
         hs = xp.new_empty(T, B, u)
-        h = xp.new_zeros(B, u)
-        for t in range(T):
-            hm_t = hm[t].transpose(0, 1)
-            torch.mul(h, masks, out=hm_t)
-            gates = torch.baddbmm(xp[t].transpose(0, 1), hm_t, rk)
-            gates[2].mul_(2)  # g = tanh(x) = 2*sigmoid(2x) - 1, all four gates in one sigmoid
-            a = act[t]
-            torch.sigmoid(gates, out=a)
-            a[2].mul_(2).sub_(1)
-            torch.addcmul(a[1] * c[t], a[0], a[2], out=c[t + 1])
-            _tanh_(torch.mul(c[t + 1], 1, out=tc[t]))
-            h = torch.mul(a[3], tc[t], out=hs[t])
+        _lstm_forward_loop(xp, rk, masks, hm, act, c, tc, hs)
         ctx.save_for_backward(w, masks, hm, act, c, tc)
         return hs
 
@@ -74,16 +130,7 @@ class MaskedLSTM(torch.autograd.Function):
         Q = tc * o * (1 - o)
         K = o * (1 - tc * tc)
         dpre = act.new_empty(T, B, G, u)
-        dh_rec = act.new_zeros(B, u)
-        dc_carry = act.new_zeros(B, u)
-        for t in range(T - 1, -1, -1):
-            dh = dhs[t] + dh_rec
-            dc = torch.addcmul(dc_carry, dh, K[t])
-            d = dpre[t].transpose(0, 1)  # (4, B, u) view
-            torch.mul(dc, P[t], out=d[:3])
-            torch.mul(dh, Q[t], out=d[3])
-            dh_rec = (torch.bmm(d, w) * masks).sum(0)
-            dc_carry = dc * f[t]
+        _lstm_backward_loop(dhs, w, masks, P, Q, K, f, dpre)
         return dpre, _weight_grad(dpre, hm), None
 
 
@@ -101,16 +148,7 @@ class MaskedGRU(torch.autograd.Function):
         act = xp.new_empty(T, G, B, u)  # r, z, n after activations
         rec_n = xp.new_empty(T, B, u)  # recurrent n-gate term before the reset gate multiplies it
         hs = xp.new_zeros(T + 1, B, u)  # hs[t + 1] is h(t); hs[0] = 0
-        for t in range(T):
-            hm_t = hm[t].transpose(0, 1)
-            torch.mul(hs[t], masks, out=hm_t)
-            rec = torch.baddbmm(rb, hm_t, rk)
-            a = act[t]
-            x_t = xp[t].transpose(0, 1)
-            torch.sigmoid(torch.add(x_t[:2], rec[:2], out=a[:2]), out=a[:2])
-            rec_n[t] = rec[2]
-            _tanh_(torch.addcmul(x_t[2], a[0], rec[2], out=a[2]))
-            torch.addcmul(a[2], a[1], hs[t] - a[2], out=hs[t + 1])
+        _gru_forward_loop(xp, rk, rb, masks, hm, act, rec_n, hs)
         ctx.save_for_backward(w, masks, hm, act, rec_n, hs)
         return hs[1:]
 
@@ -126,11 +164,5 @@ class MaskedGRU(torch.autograd.Function):
         coef_rec = torch.stack([a_r, a_z, a_n * r], 1)  # d (recurrent term) = dh * coef_rec
         dxp = act.new_empty(T, B, G, u)
         drec = act.new_empty(T, B, G, u)
-        dh_rec = act.new_zeros(B, u)
-        for t in range(T - 1, -1, -1):
-            dh = dhs[t] + dh_rec
-            torch.mul(dh, coef_x[t], out=dxp[t].transpose(0, 1))
-            d = drec[t].transpose(0, 1)
-            torch.mul(dh, coef_rec[t], out=d)
-            dh_rec = torch.addcmul((torch.bmm(d, w) * masks).sum(0), dh, z[t])
+        _gru_backward_loop(dhs, w, masks, coef_x, coef_rec, z, dxp, drec)
         return dxp, _weight_grad(drec, hm), drec.sum((0, 1)).view(G * u), None
