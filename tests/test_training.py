@@ -17,7 +17,6 @@ from forecastlab.training.checkpoint import load_checkpoint
 from forecastlab.training.run_dir import RUN_FILES, read_config, read_history, read_metrics
 from forecastlab.windows import WindowSpec
 
-torch.set_num_threads(1)
 SPEC = WindowSpec(sequence_length=8, sampling_rate=2, horizon=2)
 
 
@@ -199,6 +198,19 @@ def test_bad_options_are_clear_errors(values):
         train("dense", _datasets(values), epochs=0, progress=False)
     with pytest.raises(ForecastlabError, match="unknown optimizer"):
         train("dense", _datasets(values), epochs=1, optimizer="adagrad", progress=False)
+
+
+@pytest.mark.parametrize(("model", "options", "message"), [
+    ("dense", {"lr": -1.0}, "learning rate must be positive"),
+    ("dense", {"lr_schedule": "bogus"}, "unknown learning-rate schedule"),
+    ("dense", {"model_params": {"colour": 3}}, "no parameter"),
+    ("dense", {"optimizer": "nadam"}, "unknown optimizer"),
+    ("conv1d", {}, "too short"),  # SPEC's 8-step windows are shorter than the book's kernels
+])
+def test_a_bad_option_fails_before_the_run_directory_is_created(values, tmp_path, model, options, message):
+    with pytest.raises(ForecastlabError, match=message):
+        train(model, _datasets(values), epochs=1, out_dir=tmp_path / "new" / "run", progress=False, **options)
+    assert not (tmp_path / "new").exists()
 
 
 def test_max_steps_per_epoch_caps_training_but_not_evaluation(values):

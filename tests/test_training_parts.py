@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
 import pytest
 import torch
+from rich.console import Console
 from torch import nn
 
 from forecastlab.errors import ForecastlabError
@@ -17,8 +19,6 @@ from forecastlab.training import select_device, train
 from forecastlab.training.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
 from forecastlab.training.progress import EpochProgress, format_epoch
 from forecastlab.windows import WindowSpec, timeseries_dataset_from_array
-
-torch.set_num_threads(1)
 
 
 class Linear(nn.Module):
@@ -125,6 +125,20 @@ def test_epoch_line_and_quiet_progress(capsys):
         bar.step(5, lambda: (1.0, 1.0))
         bar.end_epoch(row, best=False)
     assert capsys.readouterr().err == ""
+
+
+def test_live_bar_shows_a_dash_until_the_first_step():
+    out = io.StringIO()
+    term = Console(file=out, force_terminal=True, width=140, color_system=None)
+    with EpochProgress(10, console=term) as bar:
+        bar.start_epoch(1, 5)
+        bar._bar.refresh()
+        before = out.getvalue()
+        bar.step(1, lambda: (1.5, 0.25))
+        bar._bar.refresh()
+        after = out.getvalue()[len(before):]
+    assert "loss —  mae —" in before and "nan" not in before
+    assert "loss 1.5000  mae 0.2500" in after
 
 
 def test_curves_png_has_the_books_two_series(tmp_path):

@@ -10,10 +10,8 @@ See docs/synthetic.md for the model and the measured calibration.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import secrets
 from itertools import accumulate
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from forecastlab.atomic import atomic_write_bytes
 from forecastlab.errors import ForecastlabError
 
 JENA_COLUMNS: list[str] = [
@@ -324,29 +323,16 @@ def write_csv(
             "the output file already exists", where=str(path), fix="pass --overwrite, or choose another --out"
         )
     data = csv_bytes(generate(seed=seed, start=start, end=end, rows=rows))
-    # Opened with "x" (not mkstemp) so the file gets the user's normal permissions, not 0600.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "xb") as out:
-            out.write(data)
-        os.replace(tmp, path)
+        atomic_write_bytes(path, data)
     except OSError as exc:
-        _discard(tmp)
         raise ForecastlabError(
             f"cannot write the synthetic data file ({exc.strerror or exc})",
             where=str(path),
             fix="choose a writable --out path with enough free space (about 43 MB for the full span)",
         ) from exc
-    except BaseException:
-        _discard(tmp)
-        raise
     return path
-
-
-def _discard(tmp: Path) -> None:
-    with contextlib.suppress(OSError):
-        tmp.unlink(missing_ok=True)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

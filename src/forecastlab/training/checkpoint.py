@@ -1,58 +1,22 @@
-"""Atomic file writes and checkpoint save/load.
-
-Every write goes to a temporary file in the destination's own directory and is then moved into place
-with os.replace, which is atomic on POSIX and Windows: a crash mid-write leaves the previous file intact,
-never a half-written one, which is what makes `--resume` safe after a kill.
-"""
+"""Checkpoint save/load, written atomically (forecastlab.atomic), which is what makes `--resume` safe
+after a kill: a crash mid-write leaves the previous checkpoint intact, never a half-written one."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
 
 import torch
 
+# Re-exported: the run directory and the plots write through these.
+from forecastlab.atomic import atomic_write, atomic_write_bytes, atomic_write_json, atomic_write_text
 from forecastlab.errors import ForecastlabError
 
-
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Clean up on any failure, KeyboardInterrupt included, so no temp file is left behind.
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically."""
-    _atomic_write(path, lambda fh: fh.write(data))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write UTF-8 `text` to `path` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write `obj` as indented JSON to `path` atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "load_checkpoint", "save_checkpoint"]
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """torch.save `state` to `path` atomically."""
-    _atomic_write(path, lambda fh: torch.save(state, fh))
+    atomic_write(path, lambda fh: torch.save(state, fh))
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:

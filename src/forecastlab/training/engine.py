@@ -120,7 +120,6 @@ def train(
     from forecastlab.runtime import configure_cpu
 
     configure_cpu()  # flush denormals: decaying RNN states otherwise halve CPU speed after ~400 steps
-    run_dir = _open_run_dir(out_dir, resume=resume, overwrite=overwrite)
 
     seed_everything(seed)
     model, model_name = resolve_model(model, datasets, model_params)
@@ -129,6 +128,8 @@ def train(
 
     opt = make_optimizer(optimizer, model.parameters(), lr)
     scheduler = make_scheduler(lr_schedule, opt, epochs)
+    # Only now, once model, optimizer and schedule are known to build: a bad option leaves no empty run dir.
+    run_dir = _open_run_dir(out_dir, resume=resume, overwrite=overwrite)
     config = build_config(
         model, model_name, datasets, epochs=epochs, optimizer=optimizer, lr=opt.param_groups[0]["lr"],
         seed=seed, early_stopping=early_stopping, lr_schedule=lr_schedule,

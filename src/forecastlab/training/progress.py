@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,8 +16,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from forecastlab.console import console
+from forecastlab.console import console as _stderr
 
+# Shown for the running loss and MAE until the first step has finished (rather than "nan").
+NO_VALUE = "—"
 # Reading the running loss forces a device sync (and a .item()); doing it a few times a second is plenty.
 _REFRESH_S = 0.25
 
@@ -25,24 +28,25 @@ class EpochProgress:
     """Report training progress. `enabled=False` is silent; without a terminal only the summary lines
     are printed (a live bar in a log file is noise)."""
 
-    def __init__(self, total_epochs: int, *, enabled: bool = True):
+    def __init__(self, total_epochs: int, *, enabled: bool = True, console: Console | None = None):
         self.total_epochs = total_epochs
         self.enabled = enabled
+        self.console = console or _stderr
         self._bar: Progress | None = None
         self._task = None
         self._last = 0.0
 
     def __enter__(self) -> EpochProgress:
-        if self.enabled and console.is_terminal:
+        if self.enabled and self.console.is_terminal:
             self._bar = Progress(
                 TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}  mae {task.fields[mae]:.4f}"),
+                TextColumn("loss {task.fields[loss]}  mae {task.fields[mae]}"),
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
-                console=console,
+                console=self.console,
                 transient=True,
             )
             self._bar.start()
@@ -57,7 +61,7 @@ class EpochProgress:
             if self._task is not None:
                 self._bar.remove_task(self._task)
             self._task = self._bar.add_task(
-                "train", total=steps, epoch=epoch, epochs=self.total_epochs, loss=float("nan"), mae=float("nan")
+                "train", total=steps, epoch=epoch, epochs=self.total_epochs, loss=NO_VALUE, mae=NO_VALUE
             )
             self._last = 0.0
 
@@ -70,16 +74,16 @@ class EpochProgress:
             return
         self._last = now
         loss, mae = running()
-        self._bar.update(self._task, completed=done, loss=loss, mae=mae)
+        self._bar.update(self._task, completed=done, loss=f"{loss:.4f}", mae=f"{mae:.4f}")
 
     def end_epoch(self, row: dict, *, best: bool) -> None:
         if not self.enabled:
             return
-        console.print(format_epoch(row, self.total_epochs, best=best), soft_wrap=True)
+        self.console.print(format_epoch(row, self.total_epochs, best=best), soft_wrap=True)
 
     def note(self, message: str) -> None:
         if self.enabled:
-            console.print(message, soft_wrap=True)
+            self.console.print(message, soft_wrap=True)
 
 
 def format_epoch(row: dict, total_epochs: int, *, best: bool = False) -> str:

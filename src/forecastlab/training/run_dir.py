@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
+from forecastlab.atomic import atomic_write_json, atomic_write_text
 from forecastlab.errors import ForecastlabError
-from forecastlab.training.checkpoint import atomic_write_json, atomic_write_text
 
 CONFIG = "config.json"
 HISTORY = "history.csv"
