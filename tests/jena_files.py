@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from forecastlab.data.jena import FIRST_ROW
 from forecastlab.data.synthetic import JENA_COLUMNS
 
 HEADER = ",".join(f'"{c}"' for c in JENA_COLUMNS) + "\n"
@@ -24,8 +25,8 @@ FULL_GRID = 420_768  # 10-minute slots from 01.01.2009 00:10:00 to 01.01.2017 00
 def jena_like_csv(path: Path, rows: int = 420_451, start: str = "2009-01-01T00:10", header: str = HEADER,
                   sentinels: dict[str, list[int]] | None = None, slots: int = FULL_GRID) -> Path:
     """A Jena-format CSV: `rows` of the `slots`-long 10-minute grid from `start` (interior rows dropped
-    evenly, first and last kept), numbers from a smooth daily cycle. `sentinels` puts -9999 in
-    {column: [rows]}."""
+    evenly, first and last kept), numbers from a smooth daily cycle after the real record's first row
+    (public data, checked by verification). `sentinels` puts -9999 in {column: [rows]}."""
     grid = np.datetime64(start, "m") + np.arange(slots) * np.timedelta64(10, "m")
     keep = np.ones(slots, dtype=bool)
     keep[np.linspace(1, slots - 2, slots - rows).astype(int)] = False
@@ -35,6 +36,7 @@ def jena_like_csv(path: Path, rows: int = 420_451, start: str = "2009-01-01T00:1
     columns = {"Date Time": pc.strftime(pa.array(times.astype("datetime64[s]")), format="%d.%m.%Y %H:%M:%S")}
     for k, name in enumerate(JENA_COLUMNS[1:]):
         values = np.round(10 + k + 5 * np.sin(phase + k), 2)
+        values[0] = FIRST_ROW[k]
         for row in (sentinels or {}).get(name, []):
             values[row] = -9999.0
         columns[name] = pa.array(values)

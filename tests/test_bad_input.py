@@ -58,6 +58,22 @@ def test_decimal_comma_gets_a_hint(tmp_path):
     assert "'2,5'" in err.what and "decimal commas" in err.what and "line 3" in err.where
 
 
+def test_decimal_commas_throughout_a_semicolon_file_are_read_as_numbers(tmp_path):
+    text = ('"Date Time";"p (mbar)";"T (degC)"\n01.01.2009 00:10:00;990,00;5,00\n'
+            "01.01.2009 00:20:00;991,50;-5,25\n01.01.2009 00:30:00;992;\n01.01.2009 00:40:00;993,00;4,75\n")
+    s = load_series(write(tmp_path / "eu.csv", text))
+    assert s.columns == ["p (mbar)", "T (degC)"] and s.quality["format"]["decimal"] == ","
+    assert s.column("p (mbar)").tolist() == [990.0, 991.5, 992.0, 993.0]
+    assert s.targets.tolist() == [5.0, -5.25, -0.25, 4.75]  # the blank is interpolated
+
+
+def test_decimal_commas_in_a_comma_file_get_the_hint_not_a_guess(tmp_path):
+    # With ',' separators, "1,000" may be a thousands separator: not converted, but explained.
+    text = 'time,p,T\n2024-01-01 00:00,"990,00","5,00"\n2024-01-01 01:00,"991,00","6,00"\n'
+    err = error_for(write(tmp_path / "q.csv", text))
+    assert "no numeric column" in err.what and "'990,00'" in err.what and "decimal commas" in err.what
+
+
 def test_unparseable_timestamp_names_its_line(tmp_path):
     bad = GOOD.replace("2024-01-01 02:00", "yesterday")
     err = error_for(write(tmp_path / "t.csv", bad), target="x")

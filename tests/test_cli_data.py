@@ -85,3 +85,9 @@ def test_fetch_offline_fails_fast_and_file_import_works(tmp_path, jena_zip):
     imported = run_cli("data", "fetch", "--data-dir", str(cache), "--file", str(local), "--json", cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["source"] == f"file:{local}"
+
+
+def test_inspect_help_says_the_plots_are_replaced(tmp_path):
+    result = run_cli("data", "inspect", "--help", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert result.returncode == 0
+    assert "replaced on every run" in " ".join(result.stdout.replace("│", " ").split())

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -80,9 +83,12 @@ def test_dead_first_mirror_falls_back_to_second_and_cache_hit_makes_no_request(s
 
 def test_matching_sha256_is_accepted_and_mismatch_rejected(server, files, tmp_path):
     url = server.url("/good" + NAME)
-    with pytest.raises(ForecastlabError, match="sha256"):
+    with pytest.raises(ForecastlabError, match="sha256") as err:
         jena.fetch_jena(tmp_path, url=url, sha256="0" * 64, progress=False)
     assert_nothing_cached(tmp_path)
+    message = str(err.value)  # said whole, in our words, and about --url/--sha256, not the mirrors
+    assert "0" * 64 in message and hashlib.sha256(files["zip"]).hexdigest() in message
+    assert "…" not in message and "s3.amazonaws" not in message and "leave --sha256 out" in err.value.fix
 
     good = hashlib.sha256(files["zip"]).hexdigest()
     assert jena.fetch_jena(tmp_path, url=url, sha256=good.upper(), progress=False).exists()
@@ -192,3 +198,39 @@ def test_auto_and_jena_load_the_verified_cache(files, tmp_path, capsys):
         p = s.provenance
         assert (p.source, p.variant, p.rows, p.sha256) == ("jena", "book-420451", 420_451, files["csv_sha256"])
     assert "SYNTHETIC" not in capsys.readouterr().err
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "forecastlab", *args], capture_output=True, text=True,
+                          timeout=120, env=os.environ | (env or {}))
+
+
+def test_broken_cached_file_is_named_and_fetch_replaces_it(server, files, tmp_path):
+    cached = jena.import_jena_file(files["csv"], tmp_path)
+    data = cached.read_bytes()
+    cached.write_bytes(data[: len(data) // 2])  # cut off, e.g. by a full disk
+
+    inspect = run_cli("data", "inspect", "--data", "jena", "--data-dir", str(tmp_path), "--no-plots")
+    assert inspect.returncode == 2
+    assert f"Where: {cached}." in inspect.stderr and ".jena-import" not in inspect.stderr
+    assert "fetch --force" in inspect.stderr and "changed since it was verified" in inspect.stderr
+
+    fetch = run_cli("data", "fetch", "--data-dir", str(tmp_path), "--json",
+                    env={jena.MIRRORS_ENV: server.url("/good" + NAME)})
+    assert fetch.returncode == 0, fetch.stderr
+    bad = tmp_path / (jena.JENA_CSV + ".bad")
+    assert f"moved it aside to {bad}" in fetch.stderr
+    assert bad.read_bytes() == data[: len(data) // 2]  # kept, not deleted
+    assert cached.read_bytes() == data and json.loads(fetch.stdout)["variant"] == "book-420451"
+
+
+def test_synthetic_data_is_never_taken_for_the_real_record(server, tmp_path):
+    from forecastlab.data.synthetic import embedded_default
+
+    synthetic = embedded_default()  # 420,451 rows on the real grid: only its numbers give it away
+    server.add("/synthetic" + NAME, zip_bytes(synthetic))
+    with pytest.raises(ForecastlabError) as err:
+        jena.fetch_jena(tmp_path, url=server.url("/synthetic" + NAME), progress=False)
+    assert "looks like forecastlab's synthetic data" in str(err.value)
+    assert "the real record's is 996.52,-8.02,265.40" in str(err.value)
+    assert_nothing_cached(tmp_path)

@@ -97,10 +97,12 @@ def test_interpolate_bridges_short_runs_in_time_and_never_long_ones(tmp_path):
 
 
 def test_interpolation_uses_time_not_row_position(tmp_path):
-    # Hours 0, 1, [2 missing], 5: time-linear gives 2.0 at hour 2, row-linear would give 3.0.
+    # Hours 0, 1, [2 missing], 5, with the 2-hour hole (3, 4) longer than the limit so it stays a hole:
+    # time-linear gives 2.0 at hour 2, row-linear would give 3.0.
     path = write(tmp_path / "t.csv", "time,x\n2024-01-01 00:00,0\n2024-01-01 01:00,1\n"
                  "2024-01-01 02:00,\n2024-01-01 05:00,5\n")
-    assert load_series(path).targets.tolist() == [0, 1, 2, 5]
+    s = load_series(path, gaps="interpolate:1")
+    assert s.targets.tolist() == [0, 1, 2, 5] and s.breaks.tolist() == [3]
 
 
 def test_gaps_error_names_the_first_missing_cell(tmp_path):

@@ -219,5 +219,5 @@ def test_series_with_gaps_drops_every_window_that_straddles_one():
 def test_split_whose_windows_all_cross_gaps_is_an_error():
     spec = WindowSpec(sequence_length=8, sampling_rate=3, horizon=4)
     series = _series(400, breaks=list(range(1, 400, 10)))
-    with pytest.raises(ForecastlabError, match="every window of the train split crosses a gap"):
+    with pytest.raises(ForecastlabError, match="every window of the train split crosses a hole"):
         make_datasets_from_series(series, spec, drop_gap_windows=True)

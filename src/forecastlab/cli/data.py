@@ -76,7 +76,10 @@ def synth(
 def inspect_cmd(
     data_args: DataArgs,
     path: Annotated[str | None, typer.Argument(help="A CSV/Parquet file: shorthand for --data PATH.")] = None,
-    plots: Annotated[Path, typer.Option("--plots", help="Folder for the two temperature PNGs.")] = DEFAULT_PLOTS,
+    plots: Annotated[Path, typer.Option(
+        "--plots", help="Folder for the two temperature PNGs (created if needed). Their two files, "
+        "temperature_whole_record.png and temperature_first_10_days.png, are replaced on every run without "
+        "asking; nothing else in the folder is touched.")] = DEFAULT_PLOTS,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNGs.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

@@ -43,8 +43,13 @@ SamplingRateOpt = Annotated[int, typer.Option("--sampling-rate", help="Keep one 
 HorizonOpt = Annotated[int, typer.Option("--horizon", help="Forecast this many sampled steps ahead.")]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Windows per batch.")]
 DropGapWindowsOpt = Annotated[
-    bool,
-    typer.Option("--drop-gap-windows", help="Drop every window whose span crosses a hole in the time grid."),
+    bool | None,
+    typer.Option(
+        "--drop-gap-windows/--keep-gap-windows",
+        help="Drop, or keep, the windows whose span crosses a hole in the time grid. Default: drop them, "
+        "except on Jena-format data used row for row, where they are kept as the book does.",
+        show_default=False,
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
@@ -96,7 +101,7 @@ _WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
     "sampling_rate": (SamplingRateOpt, 6),
     "horizon": (HorizonOpt, 24),
     "batch_size": (BatchSizeOpt, 256),
-    "drop_gap_windows": (DropGapWindowsOpt, False),
+    "drop_gap_windows": (DropGapWindowsOpt, None),
 }
 
 
@@ -108,7 +113,7 @@ class WindowArgs:
     sampling_rate: int = 6
     horizon: int = 24
     batch_size: int = 256
-    drop_gap_windows: bool = False
+    drop_gap_windows: bool | None = None  # None: auto (see forecastlab.windows.make_datasets_from_series)
 
     def spec(self):
         from forecastlab.windows import WindowSpec

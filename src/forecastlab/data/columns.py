@@ -107,7 +107,8 @@ def to_numeric(table: Table, name: str, required: bool) -> np.ndarray | None:
         if len(bad):
             row = int(bad[0])
             text = str(s.iloc[row])
-            hint = " (decimal commas are not supported: use '.')" if re.fullmatch(r"-?\d+,\d+", text.strip()) else ""
+            hint = (" (decimal commas are read only in a ';'- or tab-separated file whose column uses them in "
+                    "every number; otherwise write '.')") if re.fullmatch(r"-?\d+,\d+", text.strip()) else ""
             raise ForecastlabError(f"the cell {text!r} is not a number{hint}", where=table.where(row, name),
                                    fix="correct that cell, or leave it blank to mark it missing (blanks follow --gaps)")
         values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -143,10 +144,21 @@ def select_columns(
             columns.append(str(name))
             arrays.append(values)
     if not columns:
-        raise ForecastlabError("the file has no numeric column to forecast", where=f"{table.where()}, header",
+        raise ForecastlabError("the file has no numeric column to forecast" + _decimal_comma_hint(table, skipped),
+                               where=f"{table.where()}, header",
                                fix="give a file with at least one numeric column besides the time")
     target = target or _default_target(table, columns)
     return columns, target, np.column_stack(arrays), skipped
+
+
+def _decimal_comma_hint(table: Table, skipped: list[str]) -> str:
+    for name in skipped:
+        value = str(table.frame[name].dropna().astype(str).head(1).str.strip().iloc[0]) \
+            if table.frame[name].notna().any() else ""
+        if re.fullmatch(r"-?\d+,\d+", value):
+            return (f" (column {name!r} holds values like {value!r}, with decimal commas: they are read as numbers "
+                    "when the file is separated by ';' or tabs; with ',' separators, write them with '.')")
+    return ""
 
 
 def _default_target(table: Table, columns: list[str]) -> str:

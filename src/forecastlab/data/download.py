@@ -109,8 +109,18 @@ def _reason(err: BaseException, timeout: float) -> tuple[str, str]:
             return "network", "the host name could not be resolved (offline, or no DNS)"
         return "network", f"cannot connect ({text[:160]})"
     if isinstance(err, ValueError) and "hash" in text.lower():
-        return "hash", f"its sha256 does not match the one given ({text[:200]})"
+        return "hash", _hash_mismatch(text)
     return "other", f"{type(err).__name__}: {text[:200]}"
+
+
+def _hash_mismatch(text: str) -> str:
+    """pooch's long hash message, reworded whole: what was expected, what arrived, what became of it."""
+    import re
+
+    expected = re.search(r"expected (?:\w+:)?([0-9a-fA-F]{64})", text)
+    got = re.search(r"got (?:\w+:)?([0-9a-fA-F]{64})", text)
+    return (f"the downloaded file's sha256 is {got[1] if got else 'different'}, not the "
+            f"{expected[1] if expected else 'given'} given with --sha256; the download was deleted")
 
 
 def _download(url: str, folder: Path, *, sha256: str | None, timeout: float, progress: bool) -> Path:
@@ -129,9 +139,11 @@ def _download(url: str, folder: Path, *, sha256: str | None, timeout: float, pro
 
 
 def download_first_valid(
-    urls: list[str], directory: Path, *, sha256: str | None, timeout: float, progress: bool
+    urls: list[str], directory: Path, *, sha256: str | None, timeout: float, progress: bool,
+    custom_url: bool = False,
 ) -> Path:
-    """Try each URL in turn; install and return the first download that verifies as the Jena CSV."""
+    """Try each URL in turn; install and return the first download that verifies as the Jena CSV.
+    `custom_url`: the URL is the user's own (--url), so the advice is about it, not the mirrors."""
     import requests
 
     from forecastlab.data.jena import install_verified, sha256_file
@@ -143,16 +155,29 @@ def download_first_valid(
                 got = _download(url, Path(tmp), sha256=sha256, timeout=timeout, progress=progress)
                 csv = extract_csv(got, Path(tmp) / "unzipped")
                 extra = {"download_sha256": sha256_file(got), "download_bytes": got.stat().st_size}
-                return install_verified(csv, directory, source=url, extra=extra)
+                return install_verified(csv, directory, source=url, extra=extra, shown_as=url)
             except ForecastlabError as err:
                 failures.append((url, "content", err.what))
             except (requests.RequestException, ValueError, OSError) as err:
                 failures.append((url, *_reason(err, timeout)))
-    raise _failure(failures, directory)
+    raise _failure(failures, directory, custom_url=custom_url)
 
 
-def _failure(failures: list[tuple[str, str, str]], directory: Path) -> ForecastlabError:
+def _failure(failures: list[tuple[str, str, str]], directory: Path, *, custom_url: bool = False) -> ForecastlabError:
     details = "; ".join(f"{url}: {text}" for url, _, text in failures)
+    if custom_url:
+        url, kind, text = failures[0]
+        if kind == "hash":
+            fix = ("check the --sha256 value against the one published for that file, or leave --sha256 out: "
+                   "the file is verified by its content anyway")
+        elif kind == "network":
+            fix = ("check the URL and your connection, or leave --url out to try the standard mirrors; a file "
+                   "you already have installs with `forecastlab data fetch --file PATH`")
+        else:
+            fix = ("check that --url points at jena_climate_2009_2016.csv.zip (or the .csv), or leave --url out "
+                   "to try the standard mirrors; a file you already have installs with --file PATH")
+        return ForecastlabError(f"the download from --url {url} failed, so nothing was cached: {text}",
+                                where=f"data cache {directory}", fix=fix)
     if all(kind == "network" for _, kind, _ in failures):
         what = f"cannot download the Jena climate file: no mirror could be reached ({details})"
     else:

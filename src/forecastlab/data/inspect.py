@@ -93,6 +93,10 @@ def format_report(report: dict) -> str:
         f"policy {c.get('gap_policy')}: {c.get('interpolated', 0):,} cells interpolated, "
         f"{c.get('rows_dropped', 0):,} rows dropped; breaks recorded: {t['breaks']:,}",
     ]
+    if c.get("grid_holes"):
+        lines.append(f"grid       {c['grid_holes']:,} holes ({c['grid_missing_timestamps']:,} missing timestamps): "
+                     f"{c['grid_slots_filled']:,} timestamps filled in, {c['grid_holes_left_count']:,} holes "
+                     "left as breaks")
     if c.get("resampled_to"):
         lines.append(f"resampled  to {c['resampled_to']}: {c['empty_slots_created']:,} empty slots created")
     if c.get("skipped_text_columns"):

@@ -35,6 +35,10 @@ ROWS_RANGE = (420_451, 420_551)
 FIRST_TIMESTAMP = "01.01.2009 00:10:00"
 LAST_TIMESTAMP = "01.01.2017 00:00:00"
 VARIANTS = {420_451: "book-420451", 420_551: "tf-420551"}
+# The real record's first data row (01.01.2009 00:10:00), as printed in the book and in both copies.
+# A file with the right layout but other numbers here (forecastlab's own synthetic data, for one) is
+# not the real record and must never be cached as it.
+FIRST_ROW = (996.52, -8.02, 265.40, -8.90, 93.30, 3.33, 3.11, 0.22, 1.94, 3.12, 1307.75, 1.03, 1.75, 152.30)
 
 
 def jena_columns() -> list[str]:
@@ -58,11 +62,14 @@ def verify_jena_csv(
     rows_range: tuple[int, int] = ROWS_RANGE,
     first: str = FIRST_TIMESTAMP,
     last: str = LAST_TIMESTAMP,
+    first_row: tuple[float, ...] | None = FIRST_ROW,
+    shown_as: str | None = None,
 ) -> dict:
     """Check that `path` really is the Jena climate CSV, by content; return what was found.
 
     Checks: the exact 15-column header, every cell parses (timestamps as `dd.mm.yyyy HH:MM:SS`,
-    the rest as numbers), a row count within `rows_range`, and the first and last timestamps.
+    the rest as numbers), a row count within `rows_range`, the first and last timestamps, and the first
+    row's 14 numbers (`first_row`, None to skip). `shown_as` is the name messages give the file.
     Returns {"variant", "rows", "sha256", "bytes", "first", "last"}; raises ForecastlabError
     naming the first check that failed.
     """
@@ -74,7 +81,7 @@ def verify_jena_csv(
     def reject(what: str) -> ForecastlabError:
         return ForecastlabError(
             f"this is not the Jena climate file: {what}",
-            where=str(path),
+            where=shown_as or str(path),
             fix="download it again (`forecastlab data fetch`), or check that you have "
             f"{JENA_ZIP} from one of: {', '.join(MIRRORS)}",
         )
@@ -99,6 +106,13 @@ def verify_jena_csv(
     got_first, got_last = stamps[0].as_py(), stamps[rows - 1].as_py()
     if (got_first, got_last) != (first, last):
         raise reject(f"it runs from {got_first!r} to {got_last!r}, expected {first!r} to {last!r}")
+    if first_row is not None:
+        got_row = tuple(table.column(c)[0].as_py() for c in columns[1:])
+        if any(g is None or abs(g - want) > 0.005 for g, want in zip(got_row, first_row, strict=True)):
+            raise reject(
+                f"its first data row is {_row_text(got_row)}, but the real record's is {_row_text(first_row)}; "
+                "a file with the real layout and other numbers looks like forecastlab's synthetic data "
+                "(`forecastlab data synth`) or an edited copy, and is never used as the real record")
     return {
         "variant": VARIANTS.get(rows, f"rows-{rows}"),
         "rows": rows,
@@ -107,6 +121,10 @@ def verify_jena_csv(
         "first": got_first,
         "last": got_last,
     }
+
+
+def _row_text(row) -> str:
+    return ",".join("?" if v is None else f"{v:.2f}" for v in row)
 
 
 def _read_sidecar(directory: Path) -> dict | None:
@@ -127,13 +145,15 @@ def _write_json_atomic(path: Path, obj: dict) -> None:
     os.replace(tmp, path)
 
 
-def install_verified(csv: Path, directory: Path, *, source: str, extra: dict | None = None) -> Path:
+def install_verified(csv: Path, directory: Path, *, source: str, extra: dict | None = None,
+                     shown_as: str | None = None) -> Path:
     """Verify `csv` (a temp file inside `directory`) and move it into the cache with its sidecar.
 
     `csv` must be on the cache's file system so the move is an atomic rename: a reader sees either
-    no file or the whole verified one.
+    no file or the whole verified one. Messages name the file as `shown_as` (the user's path, not the
+    temp copy that is gone by the time they read it).
     """
-    info = verify_jena_csv(csv)
+    info = verify_jena_csv(csv, shown_as=shown_as)
     target = directory / JENA_CSV
     os.replace(csv, target)
     meta = info | {"source": source, "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -145,22 +165,57 @@ def cached_jena(data_dir: str | os.PathLike | None = None) -> Path | None:
     """The verified Jena CSV in the cache, or None when there is none.
 
     A file placed in the cache by hand (the CSV or the zip, under its usual name) is verified on first
-    use and then recorded like a download. A file that fails verification raises: it is the user's
-    file, so it is reported, not deleted.
+    use and then recorded like a download. A cached file that fails verification (a hand-placed one,
+    or our own copy changed since it was verified) raises BrokenCachedFile naming it; it is left as it
+    is (`fetch_jena` moves it aside, saying so, before downloading a fresh copy).
     """
     directory = cache_dir(data_dir)
     csv, meta = directory / JENA_CSV, _read_sidecar(directory)
     if csv.exists():
         if meta and meta.get("bytes") == csv.stat().st_size:
             return csv
-        with tempfile.TemporaryDirectory(dir=directory, prefix=".jena-import-") as tmp:
-            # Verify a copy so a bad hand-placed file stays exactly as the user left it.
-            staged = Path(tmp) / JENA_CSV
-            shutil.copyfile(csv, staged)
-            return install_verified(staged, directory, source="placed in the cache by hand")
+        try:
+            with tempfile.TemporaryDirectory(dir=directory, prefix=".jena-import-") as tmp:
+                # Verify a copy so a bad hand-placed file stays exactly as the user left it.
+                staged = Path(tmp) / JENA_CSV
+                shutil.copyfile(csv, staged)
+                return install_verified(staged, directory, source="placed in the cache by hand", shown_as=str(csv))
+        except ForecastlabError as err:
+            raise BrokenCachedFile(csv, err.what, ours=meta is not None) from None
     if (directory / JENA_ZIP).exists():
-        return import_jena_file(directory / JENA_ZIP, data_dir)
+        try:
+            return import_jena_file(directory / JENA_ZIP, data_dir)
+        except ForecastlabError as err:
+            raise BrokenCachedFile(directory / JENA_ZIP, err.what, ours=False) from None
     return None
+
+
+class BrokenCachedFile(ForecastlabError):
+    """The Jena file in the data cache fails verification; `path` is that file."""
+
+    def __init__(self, path: Path, reason: str, *, ours: bool):
+        self.path, self.reason = path, reason.removeprefix("this is not the Jena climate file: ")
+        whose = ("the cached copy has changed since it was verified" if ours
+                 else "it was placed in the cache by hand")
+        super().__init__(
+            f"the Jena file in the data cache fails verification ({whose}): {self.reason}",
+            where=str(path),
+            fix=f"run `forecastlab data fetch --force`: it moves this file aside as {path.name}.bad (nothing is "
+            "deleted) and downloads a fresh copy; or replace the file with a good copy yourself")
+
+
+def set_aside(broken: BrokenCachedFile) -> Path:
+    """Rename a broken cached file to `*.bad` (and drop the sidecar that described it); say so on stderr."""
+    from forecastlab.console import console
+
+    bad = broken.path.with_name(broken.path.name + ".bad")
+    os.replace(broken.path, bad)
+    if broken.path.name == JENA_CSV:
+        (broken.path.parent / SIDECAR).unlink(missing_ok=True)
+    console.print(f"[bold yellow]warning:[/] the cached Jena file {broken.path} fails verification "
+                  f"({broken.reason}); moved it aside to {bad} (not deleted) and fetching a fresh copy.",
+                  soft_wrap=True)
+    return bad
 
 
 def import_jena_file(path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Path:
@@ -173,7 +228,7 @@ def import_jena_file(path: str | os.PathLike, data_dir: str | os.PathLike | None
     directory = cache_dir(data_dir)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".jena-import-") as tmp:
         csv = extract_csv(path, Path(tmp))
-        return install_verified(csv, directory, source=f"file:{path.resolve()}")
+        return install_verified(csv, directory, source=f"file:{path.resolve()}", shown_as=str(path))
 
 
 def mirrors_from_env() -> list[str]:
@@ -195,7 +250,8 @@ def fetch_jena(
 ) -> Path:
     """Make sure the verified Jena CSV is in the cache and return its path.
 
-    A verified cached copy is returned at once with no network request, unless `force`. Otherwise the
+    A verified cached copy is returned at once with no network request, unless `force` or `url`. A
+    cached file that fails verification is moved aside as `*.bad` (said on stderr) first. Otherwise the
     zip is downloaded from `url`, or from `mirrors` (default $FORECASTLAB_JENA_MIRRORS, else MIRRORS)
     tried in turn, with `timeout` seconds per connect/read. With `sha256`, the downloaded file must
     have that hash. The file is unzipped and verified in a temp folder inside the cache, and only then
@@ -204,10 +260,14 @@ def fetch_jena(
     """
     from forecastlab.data.download import download_first_valid
 
-    if not force and url is None:
+    try:
         found = cached_jena(data_dir)
-        if found is not None:
-            return found
+    except BrokenCachedFile as broken:
+        set_aside(broken)
+        found = None
+    if found is not None and not force and url is None:
+        return found
     directory = cache_dir(data_dir)
     urls = [url] if url else (list(mirrors) if mirrors else mirrors_from_env())
-    return download_first_valid(urls, directory, sha256=sha256, timeout=timeout, progress=progress)
+    return download_first_valid(urls, directory, sha256=sha256, timeout=timeout, progress=progress,
+                                custom_url=url is not None)

@@ -18,11 +18,15 @@ import pandas as pd
 
 from forecastlab.data import columns as cols
 from forecastlab.data.quality import (
+    LISTED,
     GapPolicy,
     apply_gap_policy,
     breaks_from,
     cell_counts,
     detect_step,
+    fill_grid,
+    freq_string,
+    grid_holes,
     sentinels_to_missing,
     stamp,
     time_report,
@@ -83,7 +87,8 @@ def build_series(
         _require_increasing(table, time_name, ts)
     step = detect_step(ts)
     quality = {
-        "format": table.info() | {"jena_format": jena, "rows_read": rows_read, "time_column": time_name},
+        "format": table.info() | {"jena_format": jena, "book_faithful": faithful, "rows_read": rows_read,
+                                  "time_column": time_name},
         "time": time_report(ts, step),
         "cells": cell_counts(values, names),
     }
@@ -98,16 +103,21 @@ def build_series(
         ts, values, step, created = _resample(table, ts, values, names, freq)
         source_rows = np.full(len(ts), -1)
         cleaning |= {"resampled_to": freq, "empty_slots_created": created}
+    elif not faithful:
+        ts, values, source_rows, grid = _grid_policy(table, time_name, ts, values, source_rows, step, policy)
+        cleaning |= grid
 
     def where(row: int, column: str) -> str:
         if source_rows[row] >= 0:
             return table.where(int(source_rows[row]), column)
-        return f"{table.path}, the {stamp(ts[row])} slot made by --freq, column {column!r}"
+        made_by = "--freq" if freq is not None else "--gaps to fill a hole in the time grid"
+        return f"{table.path}, the {stamp(ts[row])} slot made by {made_by}, column {column!r}"
 
     values, ts, policy_report = apply_gap_policy(values, ts, names, policy, where)
     cleaning |= policy_report
     quality["cleaning"] = cleaning
     _warn_unbridged(cleaning)
+    _warn_holes_left(cleaning, step)
     breaks = breaks_from(ts, step)
     quality["breaks"] = len(breaks)
     if len(ts) == 0:
@@ -116,6 +126,60 @@ def build_series(
     provenance = Provenance(**(provenance.to_dict() | {"rows": len(ts), "sha256": provenance.sha256 or table.sha256}))
     return Series(timestamps=ts.astype("datetime64[ns]"), values=values.astype(np.float32), columns=names,
                   target=target, provenance=provenance, quality=quality, breaks=breaks)
+
+
+def _grid_policy(table: Table, time_name: str, ts: np.ndarray, values: np.ndarray, source_rows: np.ndarray,
+                 step: int | None, policy: GapPolicy):
+    """Missing timestamps are missing values too: `error` names the first hole, `interpolate:N` inserts
+    the rows of holes up to N slots long (the gap policy then interpolates them), and every other hole
+    is left as a break that windows are kept from crossing."""
+    holes = grid_holes(ts, step)
+    report = {"grid_holes": len(holes), "grid_missing_timestamps": int(holes.missing.sum()),
+              "grid_slots_filled": 0, "grid_holes_left_count": 0, "grid_holes_left": []}
+    if not len(holes):
+        return ts, values, source_rows, report
+
+    def describe(k: int) -> dict:
+        row = int(holes.rows[k])
+        return {"missing_timestamps": int(holes.missing[k]), "after": stamp(ts[row - 1]), "before": stamp(ts[row]),
+                "where": table.where(int(source_rows[row]), time_name) + " (the first line after the hole)"}
+
+    if policy.mode == "error":
+        first = describe(0)
+        raise ForecastlabError(
+            f"{first['missing_timestamps']:,} timestamps are missing from the {_step_text(step)} time grid "
+            f"between {first['after']} and {first['before']} ({len(holes):,} holes, "
+            f"{report['grid_missing_timestamps']:,} missing timestamps in all)",
+            where=first["where"],
+            fix="add the missing rows, or choose --gaps interpolate:N to fill holes of up to N missing timestamps "
+            "by interpolation (longer holes stay breaks that windows do not cross), or --gaps drop to keep every "
+            "hole as a break")
+    limit = policy.limit if policy.mode == "interpolate" else 0
+    left = np.flatnonzero(~(holes.exact & (holes.missing <= limit)))
+    report["grid_holes_left_count"] = len(left)
+    report["grid_holes_left"] = [describe(int(k)) for k in left[:LISTED]]
+    ts, values, source_rows, report["grid_slots_filled"] = fill_grid(ts, values, source_rows, step, holes, limit)
+    return ts, values, source_rows, report
+
+
+def _step_text(step: int | None) -> str:
+    text = freq_string(step) or "?"
+    return text if text[0].isdigit() else "1" + text
+
+
+def _warn_holes_left(cleaning: dict, step: int | None) -> None:
+    n = cleaning.get("grid_holes_left_count", 0)
+    if n:
+        from forecastlab.console import console
+
+        first = cleaning["grid_holes_left"][0]
+        why = ("longer than the limit" if cleaning["gap_policy"].startswith("interpolate")
+               else "--gaps drop fills none")
+        console.print(
+            f"[bold yellow]warning:[/] {n:,} hole(s) in the {_step_text(step)} time grid were not filled "
+            f"({why}, --gaps {cleaning['gap_policy']}) and are kept as breaks that windows do not cross. "
+            f"First: {first['missing_timestamps']:,} missing timestamps between {first['after']} and "
+            f"{first['before']} ({first['where']}).", soft_wrap=True)
 
 
 def _require_increasing(table: Table, time_name: str, ts: np.ndarray) -> None:

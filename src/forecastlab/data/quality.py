@@ -175,3 +175,48 @@ def breaks_from(ts: np.ndarray, step_ns: int | None) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     d = np.diff(ts.astype("datetime64[ns]").view(np.int64))
     return (np.flatnonzero(d > step_ns) + 1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class GridHoles:
+    """Holes in a regular time grid: `rows[k]` is the row after hole k, `missing[k]` its missing slots.
+    A hole is `exact` when it is a whole number of steps, so the missing timestamps are known."""
+
+    rows: np.ndarray
+    missing: np.ndarray
+    exact: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def grid_holes(ts: np.ndarray, step_ns: int | None) -> GridHoles:
+    """Every step longer than `step_ns` in increasing timestamps `ts`."""
+    t = ts.astype("datetime64[ns]").view(np.int64)
+    d = np.diff(t)
+    if not step_ns or not len(d):
+        empty = np.zeros(0, dtype=np.int64)
+        return GridHoles(empty, empty, empty.astype(bool))
+    after = np.flatnonzero(d > step_ns)
+    steps = d[after]
+    return GridHoles(after + 1, steps // step_ns - 1 + (steps % step_ns != 0), steps % step_ns == 0)
+
+
+def fill_grid(ts: np.ndarray, values: np.ndarray, source_rows: np.ndarray, step_ns: int, holes: GridHoles,
+              limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Insert the missing timestamps of every exact hole of at most `limit` slots, with NaN values (the
+    gap policy then interpolates them) and source row -1. Returns (ts, values, source_rows, slots added)."""
+    fill = holes.exact & (holes.missing <= limit)
+    extra = np.zeros(len(ts), dtype=np.int64)
+    extra[holes.rows[fill] - 1] = holes.missing[fill]
+    if not extra.any():
+        return ts, values, source_rows, 0
+    repeat = extra + 1
+    first = np.cumsum(repeat) - repeat  # where each original row lands
+    offset = np.arange(int(repeat.sum())) - np.repeat(first, repeat)
+    t = np.repeat(ts.astype("datetime64[ns]").view(np.int64), repeat) + offset * step_ns
+    out = np.full((len(t), values.shape[1]), np.nan)
+    out[first] = values
+    rows = np.full(len(t), -1, dtype=np.int64)
+    rows[first] = source_rows
+    return t.view("datetime64[ns]"), out, rows, int(extra.sum())

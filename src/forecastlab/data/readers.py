@@ -35,6 +35,7 @@ class Table:
     compression: str | None  # "gzip", "zip" or None
     delimiter: str | None
     sha256: str
+    decimal: str = "."  # "," when the file writes numbers with decimal commas (see _decimal_commas)
 
     def where(self, row: int | None = None, column: str | None = None) -> str:
         """'data.csv, line 17, column 'T'' for data row 16 (0-based; line 1 is the CSV header)."""
@@ -46,7 +47,8 @@ class Table:
         return ", ".join(parts)
 
     def info(self) -> dict:
-        return {"kind": self.kind, "compression": self.compression, "delimiter": self.delimiter}
+        return {"kind": self.kind, "compression": self.compression, "delimiter": self.delimiter,
+                "decimal": self.decimal}
 
 
 def read_table(path: str | Path) -> Table:
@@ -66,7 +68,9 @@ def read_table(path: str | Path) -> Table:
         return Table(_read_parquet(raw, path), path, "parquet", compression, None, sha)
     delimiter, encoding = _sniff(raw, path)
     frame = _read_csv(raw, path, delimiter, encoding)
-    table = Table(frame, path, "csv", compression, delimiter, sha)
+    # With ',' as the delimiter, '1,000' in quotes is more likely a thousands separator: not guessed.
+    decimal = "," if delimiter != "," and _decimal_commas(frame) else "."
+    table = Table(frame, path, "csv", compression, delimiter, sha, decimal)
     _check_shape(table)
     return table
 
@@ -143,6 +147,27 @@ def _read_csv(raw: bytes, path: Path, delimiter: str, encoding: str) -> pd.DataF
         raise ForecastlabError(what, where=where,
                                fix=f"make every line have the header's fields, separated by {delimiter!r}"
                                " (a cut-off last line means the file is truncated: copy it again)") from None
+
+
+DECIMAL_COMMA = r"-?\d+,\d+"
+
+
+def _decimal_commas(frame: pd.DataFrame) -> list[str]:
+    """Convert, in place, the text columns whose every value is a number written with a decimal comma
+    ('990,00', as European spreadsheets save with ';' separators) or a whole number; return their names."""
+    converted = []
+    for name in frame.columns:
+        s = frame[name]
+        if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+            continue
+        text = s.dropna().astype(str).str.strip()
+        text = text[text != ""]
+        commas = text.str.fullmatch(DECIMAL_COMMA)
+        if len(text) and commas.any() and (commas | text.str.fullmatch(r"-?\d+")).all():
+            frame[name] = pd.to_numeric(s.astype(str).str.strip().str.replace(",", ".", regex=False),
+                                        errors="coerce")
+            converted.append(str(name))
+    return converted
 
 
 def _first_ragged_line(raw: bytes, delimiter: str, encoding: str) -> tuple[int, int, int] | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from forecastlab.errors import ForecastlabError
 from forecastlab.windows.dataset import WindowDataset, timeseries_dataset_from_array
+from forecastlab.windows.positions import crossing_mask
 from forecastlab.windows.split import Normalizer, chronological_split
 
 _SPLITS = ("train", "val", "test")
@@ -55,8 +56,9 @@ class WindowSpec:
     def from_dict(cls, d: dict) -> WindowSpec:
         return cls(**{k: int(d[k]) for k in ("sequence_length", "sampling_rate", "horizon")})
 
-    def check_rows(self, n: int, sizes: tuple[int, int, int]) -> None:
-        """ForecastlabError unless each split of n rows holds at least one window."""
+    def check_rows(self, n: int, sizes: tuple[int, int, int], source: str | None = None) -> None:
+        """ForecastlabError unless each split of n rows holds at least one window (`source`, e.g. the
+        file, is named in the message)."""
         need = {"train": self.span_rows, "val": self.span_rows, "test": self.span_rows + self.delay}
         short = [(name, size, need[name]) for name, size in zip(_SPLITS, sizes, strict=True) if size < need[name]]
         if not short:
@@ -66,7 +68,7 @@ class WindowSpec:
             f"the series has {n} rows, too few for one window per split ({detail}). One window spans "
             f"{self.span_rows} rows of input ((sequence_length-1)*sampling_rate+1) and its target lies "
             f"{self.delay} rows after its first input row (the delay); the test split needs both",
-            where=f"{n} rows split {sizes[0]}/{sizes[1]}/{sizes[2]}",
+            where=f"{_place(source)}{n} rows split {sizes[0]}/{sizes[1]}/{sizes[2]}",
             fix=f"use at least {self.min_rows(sizes, n)} rows, or lower --sequence-length, "
             "--sampling-rate or --horizon",
         )
@@ -98,6 +100,7 @@ class WindowSpec:
         drop_gap_windows: bool = False,
         shuffle_eval: bool = False,
         prefetch: bool = False,
+        source: str | None = None,
     ) -> SplitDatasets:
         """Train, val and test datasets exactly as the book's code 10-7 builds them.
 
@@ -106,7 +109,8 @@ class WindowSpec:
         targets=targets[delay:], ...)` with start/end indices at the split boundaries, so a window whose
         first input row is a has target row a + delay. With `breaks` (rows where the step from the
         previous row is a hole) and drop_gap_windows=True, windows whose rows a..a+delay straddle a
-        break are dropped (counted in each dataset's `dropped_windows`).
+        break are dropped (counted in each dataset's `dropped_windows`); either way the result's
+        `gap_windows` counts them. `source` (e.g. the file) is named in error messages.
         """
         values = np.asarray(values)
         n = len(values)
@@ -117,7 +121,7 @@ class WindowSpec:
                 fix="pass series.values and series.targets (or use make_datasets_from_series)",
             )
         sizes = chronological_split(n, fractions)
-        self.check_rows(n, sizes)
+        self.check_rows(n, sizes, source)
         normalizer = Normalizer().fit(values, end=sizes[0]) if normalize else None
         data = normalizer.transform(values) if normalizer else values.astype(np.float32, copy=False)
         bounds = {
@@ -125,7 +129,7 @@ class WindowSpec:
             "val": (sizes[0], sizes[0] + sizes[1]),
             "test": (sizes[0] + sizes[1], None),
         }
-        datasets = {}
+        datasets, gap_windows = {}, {}
         for name, (start, end) in bounds.items():
             try:
                 ds = timeseries_dataset_from_array(
@@ -143,19 +147,24 @@ class WindowSpec:
             except ValueError as err:  # extreme settings the row check above cannot see, e.g. batch_size=0
                 raise ForecastlabError(
                     f"cannot cut the {name} windows: {err}",
-                    where=f"rows {start}..{(end or n) - 1}",
+                    where=f"{_place(source)}rows {start}..{(end or n) - 1}",
                     fix="check --batch-size, --sampling-rate and the split fractions",
                 ) from err
-            if drop_gap_windows and breaks is not None and len(breaks):
-                ds = ds.drop_windows_crossing(breaks, span=self.delay)
-                if ds.num_windows == 0:
-                    raise ForecastlabError(
-                        f"every window of the {name} split crosses a gap in the series",
-                        where=f"rows {start}..{(end or n) - 1}",
-                        fix="fill the gaps (--gaps interpolate), use shorter windows, or keep gap windows",
-                    )
+            if breaks is not None and len(breaks):
+                crossing = int(crossing_mask(ds.start_rows, self.delay, np.asarray(breaks)).sum())
+                gap_windows[name] = {"straddling": crossing, "windows": ds.num_windows}
+                if drop_gap_windows and crossing:
+                    ds = ds.drop_windows_crossing(breaks, span=self.delay)
+                    if ds.num_windows == 0:
+                        raise ForecastlabError(
+                            f"every window of the {name} split crosses a hole in the time grid",
+                            where=f"{_place(source)}rows {start}..{(end or n) - 1}",
+                            fix="fill the holes (--gaps interpolate:N with a larger N), use shorter windows, "
+                            "or keep those windows with --keep-gap-windows",
+                        )
             datasets[name] = ds
-        return SplitDatasets(**datasets, normalizer=normalizer, spec=self, sizes=sizes)
+        return SplitDatasets(**datasets, normalizer=normalizer, spec=self, sizes=sizes, gap_windows=gap_windows,
+                             gap_windows_dropped=bool(drop_gap_windows))
 
 
 @dataclass
@@ -168,6 +177,9 @@ class SplitDatasets:
     normalizer: Normalizer | None
     spec: WindowSpec
     sizes: tuple[int, int, int]  # rows (num_train, num_val, num_test)
+    # Per split, windows whose rows straddle a break, and how many windows there were before any drop.
+    gap_windows: dict[str, dict[str, int]] = field(default_factory=dict)
+    gap_windows_dropped: bool = False
 
     @property
     def num_train(self) -> int:
@@ -189,11 +201,48 @@ class SplitDatasets:
                 name: {"rows": rows} | getattr(self, name).summary()
                 for name, rows in zip(_SPLITS, self.sizes, strict=True)
             },
+            "gap_windows": self.gap_windows | {"dropped": self.gap_windows_dropped},
         }
 
 
-def make_datasets_from_series(series, spec: WindowSpec | None = None, **kwargs) -> SplitDatasets:
-    """spec.make_datasets on a forecastlab Series: its values, its target column and its gap breaks."""
+def _place(source: str | None) -> str:
+    return f"{source}, " if source else ""
+
+
+def make_datasets_from_series(
+    series, spec: WindowSpec | None = None, *, drop_gap_windows: bool | None = None, **kwargs
+) -> SplitDatasets:
+    """spec.make_datasets on a forecastlab Series: its values, its target column and its gap breaks.
+
+    `drop_gap_windows=None` (auto) drops the windows that straddle a hole in the time grid, so no window
+    mixes data from both sides of one, except for Jena-format data used row for row as the book does
+    (no --freq), where they are kept for a faithful reproduction. Either way, when any window straddles
+    a hole, one line on stderr says how many and what was done.
+    """
     spec = spec or WindowSpec()
     kwargs.setdefault("breaks", series.breaks)
-    return spec.make_datasets(series.values, series.targets, **kwargs)
+    fmt = series.quality.get("format", {})
+    book = fmt.get("book_faithful", series.provenance.source in ("jena", "synthetic"))
+    drop = (not book) if drop_gap_windows is None else bool(drop_gap_windows)
+    kwargs.setdefault("source", series.provenance.path or series.provenance.source)
+    sets = spec.make_datasets(series.values, series.targets, drop_gap_windows=drop, **kwargs)
+    _report_gap_windows(sets, len(kwargs["breaks"]), auto_book=book and drop_gap_windows is None)
+    return sets
+
+
+def _report_gap_windows(sets: SplitDatasets, holes: int, *, auto_book: bool) -> None:
+    parts = [f"{g['straddling']:,} of {g['windows']:,} {name}" for name, g in sets.gap_windows.items()
+             if g["straddling"]]
+    if not parts:
+        return
+    from forecastlab.console import console
+
+    if sets.gap_windows_dropped:
+        done = ("dropped, so no window mixes data from both sides of a hole "
+                "(pass --keep-gap-windows to keep them)")
+    elif auto_book:
+        done = "kept, as the book does; pass --drop-gap-windows to drop them"
+    else:
+        done = "kept (--keep-gap-windows); pass --drop-gap-windows to drop them"
+    console.print(f"[bold yellow]gaps:[/] {', '.join(parts)} windows straddle a hole in the time grid "
+                  f"({holes:,} in the series); {done}", soft_wrap=True)
