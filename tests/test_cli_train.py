@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import os
+import re
+import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -12,9 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecastlab.cli.train import parse_params
+from forecastlab.cli.train import evaluate_command, parse_params, predict_command, refuse_resume_conflicts
 from forecastlab.data.jena import jena_columns
 from forecastlab.errors import ForecastlabError
+from forecastlab.training.run_dir import RUN_FILES, read_config
 
 WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
 
@@ -66,6 +72,12 @@ def test_train_resume_predict_evaluate(jena_csv, tmp_path):
     assert [row["epoch"] for row in history] == [1, 2, 3]
     assert history[:2] == metrics["history"]
 
+    # Not mkstemp's 0600: the run's files are readable like any other file the user makes.
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in run.iterdir()} == {
+        name: 0o666 & ~umask for name in RUN_FILES}
+
     predicted = _cli("predict", run, "--last", "2", "--json", "--out", tmp_path / "p.csv", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr
     preds = json.loads(predicted.stdout)["predictions"]
@@ -73,6 +85,13 @@ def test_train_resume_predict_evaluate(jena_csv, tmp_path):
     # The last window ends at the last row and forecasts horizon * sampling_rate rows (6 hours) later.
     assert pd.Timestamp(preds[-1]["forecast_for"]) - pd.Timestamp(preds[-1]["window_end"]) == pd.Timedelta("6h")
     assert len(pd.read_csv(tmp_path / "p.csv")) == 2
+    (tmp_path / "p.csv").write_text("keep me")
+    refused = _cli("predict", run, "--out", tmp_path / "p.csv", cwd=tmp_path)
+    assert refused.returncode == 2 and "already exists" in refused.stderr and "--overwrite" in refused.stderr
+    assert (tmp_path / "p.csv").read_text() == "keep me"
+    replaced = _cli("predict", run, "--last", "3", "--out", tmp_path / "p.csv", "--overwrite", cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 3
 
     scored = _cli("evaluate", run, "--json", cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr
@@ -117,3 +136,87 @@ def test_cli_errors_are_one_clear_paragraph(jena_csv, tmp_path):
     unknown = _cli("train", "dense", "--data", jena_csv, *WINDOW, "--param", "colour=3", "--epochs", "1",
                    "--out", tmp_path / "r", cwd=tmp_path)
     assert unknown.returncode == 2 and "colour" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+@pytest.fixture(scope="module")
+def relative_run(jena_csv, tmp_path_factory):
+    """A 1-epoch run trained with --data given relative to the working directory (its parent, `home`)."""
+    home = tmp_path_factory.mktemp("home")
+    shutil.copy(jena_csv, home / "mini.csv")
+    done = _cli("train", "dense", "--data", "mini.csv", *WINDOW, "--max-steps-per-epoch", "3", "--param", "units=4",
+                "--epochs", "1", "--out", "run", "--no-progress", cwd=home)
+    assert done.returncode == 0, done.stderr
+    return home, home / "run"
+
+
+def test_a_run_finds_its_data_from_elsewhere_and_one_data_option_keeps_the_rest(relative_run, tmp_path):
+    home, run = relative_run
+    config = read_config(run)
+    assert config["extra"]["cli"]["data_args"]["data"] == str(home / "mini.csv")
+    assert config["data"]["provenance"]["path"] == str(home / "mini.csv")
+    # From another directory, and with only --gaps given: the run's own --data is still used.
+    scored = _cli("evaluate", run, "--gaps", "drop", "--json", cwd=tmp_path)
+    assert scored.returncode == 0, scored.stderr
+    assert "SYNTHETIC" not in scored.stderr and f"--data {home / 'mini.csv'}" in scored.stderr
+    final = json.loads((run / "metrics.json").read_text())
+    assert json.loads(scored.stdout)["test"]["mae"] == pytest.approx(final["test_mae"], rel=1e-6)
+
+
+def test_resume_refuses_options_that_differ_from_the_run(relative_run, tmp_path, monkeypatch):
+    home, original = relative_run
+    run = shutil.copytree(original, tmp_path / "run")
+    last = (run / "last.pt").read_bytes()
+    mixed = _cli("train", "--resume", run, "--epochs", "3", "--lr", "0.5", "--batch-size", "32", cwd=tmp_path)
+    assert mixed.returncode == 2 and "Traceback" not in mixed.stderr
+    assert "--lr 0.5 (the run's: 0.001)" in mixed.stderr and "--batch-size 32 (the run's: 64)" in mixed.stderr
+    other_model = _cli("train", "lstm", "--resume", run, cwd=tmp_path)
+    assert other_model.returncode == 2 and "model lstm (the run's: dense)" in other_model.stderr
+    assert (run / "last.pt").read_bytes() == last  # nothing was trained
+
+    config = read_config(run)
+    with pytest.raises(ForecastlabError, match=r"--param units=8 \(the run's: 4\)"):
+        refuse_resume_conflicts(config, run, {"params": ["units=8"]})
+    with pytest.raises(ForecastlabError, match="--overwrite"):
+        refuse_resume_conflicts(config, run, {"overwrite": True})
+    # Options equal to the run's own (the data path relative to where it was typed) and the free ones pass.
+    monkeypatch.chdir(home)
+    refuse_resume_conflicts(config, run, {"params": ["units=4", "activation=\"relu\""], "data": "mini.csv",
+                                          "batch_size": 64, "lr": 1e-3, "epochs": 9, "device": "cpu"})
+
+
+def test_a_changed_data_file_is_named_with_both_hashes(relative_run, tmp_path):
+    home, original = relative_run
+    run = shutil.copytree(original, tmp_path / "run")
+    data = tmp_path / "mini.csv"
+    config_text = (run / "config.json").read_text().replace(str(home / "mini.csv"), str(data))
+    (run / "config.json").write_text(config_text)
+    lines = (home / "mini.csv").read_text().splitlines(keepends=True)
+    lines[5] = re.sub(r",(-?\d+)\.", lambda m: f",{int(m[1]) + 1}.", lines[5], count=1)
+    data.write_text("".join(lines))
+    trained_sha = json.loads(config_text)["data"]["provenance"]["sha256"]
+    now_sha = hashlib.sha256(data.read_bytes()).hexdigest()
+    assert trained_sha and trained_sha != now_sha
+
+    scored = _cli("evaluate", run, cwd=tmp_path)
+    flat = re.sub(r"[\s│]", "", scored.stderr)  # the warning is a boxed panel
+    assert scored.returncode == 0 and "DATACHANGED" in flat and trained_sha in flat and now_sha in flat
+    resumed = _cli("train", "--resume", run, "--epochs", "2", cwd=tmp_path)
+    assert resumed.returncode == 2 and "cannot resume" in resumed.stderr
+    assert trained_sha in resumed.stderr and now_sha in resumed.stderr
+
+
+def test_a_failed_new_run_leaves_no_folder_behind(jena_csv, tmp_path):
+    zero = _cli("train", "dense", "--data", jena_csv, "--epochs", "0", "--out", tmp_path / "zero", cwd=tmp_path)
+    assert zero.returncode == 2 and "--epochs must be 1 or more, got 0" in zero.stderr
+    assert not (tmp_path / "zero").exists()
+    # Diverges in epoch 1, after the run directory was made: what this command created goes, the rest stays.
+    (tmp_path / "mine").mkdir()
+    diverged = _cli("train", "dense", "--data", jena_csv, *WINDOW, "--max-steps-per-epoch", "3", "--lr", "1e30",
+                    "--epochs", "1", "--out", tmp_path / "mine" / "a" / "b", cwd=tmp_path)
+    assert diverged.returncode == 2 and "diverged" in diverged.stderr
+    assert (tmp_path / "mine").is_dir() and not list((tmp_path / "mine").iterdir())
+
+
+def test_predict_and_evaluate_pick_the_device_like_train():
+    for command in (predict_command, evaluate_command):
+        assert inspect.signature(command).parameters["device"].default is None  # None: auto, GPU if present

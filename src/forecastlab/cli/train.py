@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import math
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +40,7 @@ RunDirArg = Annotated[Path, typer.Argument(help="Run directory written by `forec
 @with_window_options
 @with_data_options
 def train_command(
+    ctx: typer.Context,
     data_args: DataArgs,
     window_args: WindowArgs,
     model: ModelArg = None,
@@ -46,7 +50,9 @@ def train_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed for weights, dropout and shuffling.")] = 0,
     params: ParamOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: runs/MODEL-TIME).")] = None,
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue this run directory.")] = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", help="Continue this run directory with its own settings (only --epochs and --device may be given)."
+    )] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results in --out.")] = False,
     early_stopping: Annotated[
         int | None, typer.Option("--early-stopping", help="Stop after N epochs without a better val loss.")
@@ -64,8 +70,12 @@ def train_command(
     """Train a model: MSE loss, MAE in the target's units, best checkpoint by val loss, test MAE at the end."""
     from forecastlab.training.run_dir import check_run_dir, read_config
 
+    _check_epochs(epochs)
+    options = dict(ctx.params) | dataclasses.asdict(data_args) | dataclasses.asdict(window_args)
     if resume is not None:
-        setup = _resume_setup(read_config(resume), resume, epochs)
+        config = read_config(resume)
+        refuse_resume_conflicts(config, resume, {k: options[k] for k in given_options(ctx) if k in options})
+        setup = _resume_setup(config, resume, epochs)
     else:
         setup = _new_setup(model, data_args, window_args, epochs, lr, optimizer, seed, params, out,
                            early_stopping, lr_schedule, max_steps_per_epoch)
@@ -74,18 +84,21 @@ def train_command(
     from forecastlab.training import describe_series, train
 
     series, datasets = _load_datasets(setup["data_args"], setup["window_args"], setup["seed"])
+    if resume is not None:
+        _refuse_changed_data(config, series, resume)
     extra = {"data": describe_series(series), "cli": {
         "data_args": _jsonable(dataclasses.asdict(setup["data_args"])),
         "window_args": dataclasses.asdict(setup["window_args"]),
         "model_params": setup["model_params"],
     }}
-    result = train(
-        setup["model"], datasets, epochs=setup["epochs"], optimizer=setup["optimizer"], lr=setup["lr"],
-        seed=setup["seed"], out_dir=setup["out"], resume=resume is not None, overwrite=overwrite,
-        device=device, early_stopping=setup["early_stopping"], lr_schedule=setup["lr_schedule"],
-        progress=not no_progress, max_steps_per_epoch=setup["max_steps_per_epoch"],
-        model_params=setup["model_params"], extra_config=extra,
-    )
+    with _cleanup_failed_new_run(setup["out"], new=resume is None):
+        result = train(
+            setup["model"], datasets, epochs=setup["epochs"], optimizer=setup["optimizer"], lr=setup["lr"],
+            seed=setup["seed"], out_dir=setup["out"], resume=resume is not None, overwrite=overwrite,
+            device=device, early_stopping=setup["early_stopping"], lr_schedule=setup["lr_schedule"],
+            progress=not no_progress, max_steps_per_epoch=setup["max_steps_per_epoch"],
+            model_params=setup["model_params"], extra_config=extra,
+        )
     metrics = result.metrics()
     if json_out:
         print_json(metrics | {"history": result.history})
@@ -98,6 +111,14 @@ def train_command(
     )
 
 
+def _check_epochs(epochs: int | None) -> None:
+    if epochs is not None and epochs < 1:
+        raise ForecastlabError(
+            f"--epochs must be 1 or more, got {epochs}", where="--epochs",
+            fix="pass --epochs 1 or more, or leave it out for the book's count (10; 50 for the dropout models)",
+        )
+
+
 def _new_setup(model, data_args, window_args, epochs, lr, optimizer, seed, params, out, early_stopping,
                lr_schedule, max_steps_per_epoch) -> dict:
     if model is None:
@@ -108,16 +129,30 @@ def _new_setup(model, data_args, window_args, epochs, lr, optimizer, seed, param
 
     cls = get_model_class(model)
     return {
-        "model": model, "model_params": model_params, "data_args": data_args,
-        "window_args": window_args, "epochs": epochs or cls.book_epochs, "lr": lr, "optimizer": optimizer,
-        "seed": seed, "out": out or Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}",
+        "model": model, "model_params": model_params, "data_args": absolute_data_args(data_args),
+        "window_args": window_args, "epochs": cls.book_epochs if epochs is None else epochs, "lr": lr,
+        "optimizer": optimizer, "seed": seed, "out": out or Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}",
         "early_stopping": early_stopping, "lr_schedule": lr_schedule,
         "max_steps_per_epoch": max_steps_per_epoch,
     }
 
 
 def _resume_setup(config: dict, run_dir: Path, epochs: int | None) -> dict:
-    """Everything a resumed run needs, from its config.json (command-line data options are ignored)."""
+    """Everything a resumed run needs, from its config.json (refuse_resume_conflicts checked the options)."""
+    cli = _saved_cli(config, run_dir)
+    t = config["training"]
+    if epochs is not None:
+        _check_not_fewer_epochs(run_dir, epochs)
+    return {
+        "model": config["model"]["name"], "model_params": cli["model_params"],
+        "data_args": _saved_data_args(cli["data_args"]), "window_args": WindowArgs(**cli["window_args"]),
+        "epochs": t["epochs"] if epochs is None else epochs, "lr": t["lr"], "optimizer": t["optimizer"],
+        "seed": t["seed"], "out": run_dir, "early_stopping": t["early_stopping"],
+        "lr_schedule": t["lr_schedule"], "max_steps_per_epoch": t["max_steps_per_epoch"],
+    }
+
+
+def _saved_cli(config: dict, run_dir: Path) -> dict:
     cli = config.get("extra", {}).get("cli")
     if not cli:
         raise ForecastlabError(
@@ -125,16 +160,144 @@ def _resume_setup(config: dict, run_dir: Path, epochs: int | None) -> dict:
             where=str(run_dir / "config.json"),
             fix="resume it from Python: train(model, datasets, ..., out_dir=RUN_DIR, resume=True)",
         )
+    return cli
+
+
+def _check_not_fewer_epochs(run_dir: Path, epochs: int) -> None:
+    from forecastlab.training.run_dir import HISTORY, read_history
+
+    done = len(read_history(run_dir)) if (run_dir / HISTORY).is_file() else 0
+    if epochs < done:
+        raise ForecastlabError(
+            f"--epochs {epochs} is fewer than the {done} epochs this run has already trained",
+            where=f"--epochs, {run_dir / HISTORY}",
+            fix=f"pass --epochs {done + 1} or more to train it longer (or leave --epochs out to finish it)",
+        )
+
+
+# -- what the user typed, and what a resumed run must keep ---------------------------------------------
+
+# Options a resumed run may take freely; every other explicitly given option must match the run.
+_FREE_ON_RESUME = {"resume", "epochs", "device", "no_progress", "json_out"}
+
+
+def given_options(ctx: typer.Context) -> set[str]:
+    """Names of the parameters the user actually passed (on the command line or via the environment),
+    as opposed to those left at their defaults: a default is never a request."""
+    return {name for name in ctx.params
+            if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")}
+
+
+def refuse_resume_conflicts(config: dict, run_dir: Path, given: dict) -> None:
+    """Raise when an option given with --resume differs from the run's own setting: resuming keeps the
+    run's settings, so silently ignoring the option would train something the user did not ask for."""
+    saved = _saved_options(config, run_dir)
+    conflicts = []
+    for name, value in given.items():
+        if name in _FREE_ON_RESUME:
+            continue
+        if name == "params":
+            conflicts += _param_conflicts(config, saved["params"], parse_params(value))
+        elif name == "overwrite":
+            conflicts.append("--overwrite (a resumed run continues its files; it never replaces them)")
+        elif not _same(name, value, saved.get(name)):
+            conflicts.append(f"{_spelling(name)} {_shown(value)} (the run's: {_shown(saved.get(name))})")
+    if conflicts:
+        raise ForecastlabError(
+            "--resume continues a run with its own settings, but these options differ from them: "
+            + "; ".join(conflicts),
+            where=str(run_dir / "config.json"),
+            fix="drop those options (with --resume only --epochs, --device, --no-progress and --json may "
+            "be given), or start a new run with them: forecastlab train MODEL ... --out NEW_DIR",
+        )
+
+
+def _saved_options(config: dict, run_dir: Path) -> dict:
+    cli = _saved_cli(config, run_dir)
     t = config["training"]
-    data_args = DataArgs(**cli["data_args"])
-    if data_args.data_dir is not None:
-        data_args.data_dir = Path(data_args.data_dir)
-    return {
-        "model": config["model"]["name"], "model_params": cli["model_params"], "data_args": data_args,
-        "window_args": WindowArgs(**cli["window_args"]), "epochs": epochs or t["epochs"], "lr": t["lr"],
-        "optimizer": t["optimizer"], "seed": t["seed"], "out": run_dir, "early_stopping": t["early_stopping"],
-        "lr_schedule": t["lr_schedule"], "max_steps_per_epoch": t["max_steps_per_epoch"],
-    }
+    return {"model": config["model"]["name"], "out": str(run_dir), "params": cli["model_params"],
+            **{k: t[k] for k in ("lr", "optimizer", "seed", "early_stopping", "lr_schedule", "max_steps_per_epoch")},
+            **cli["data_args"], **cli["window_args"]}
+
+
+def _param_conflicts(config: dict, saved_params: dict, given: dict) -> list[str]:
+    # A key the run did not set explicitly still has a value: the one its model was built with.
+    built = (config.get("model") or {}).get("config") or {}
+    out = []
+    for key, value in given.items():
+        had = saved_params.get(key, built.get(key))
+        if value != had:
+            out.append(f"--param {key}={json.dumps(value)} (the run's: {json.dumps(had)})")
+    return out
+
+
+def _same(name: str, value, saved) -> bool:
+    if name == "lr" and value is not None and saved is not None:
+        return math.isclose(float(value), float(saved), rel_tol=1e-12)
+    if name == "data":
+        return absolute_data(str(value)) == absolute_data(str(saved))
+    if name in ("data_dir", "out"):
+        return (value is None) == (saved is None) and (value is None or _path(value) == _path(saved))
+    return value == saved
+
+
+def _spelling(name: str) -> str:
+    return "model" if name == "model" else "--" + name.replace("_", "-")
+
+
+def _shown(value) -> str:
+    return "(not set)" if value is None else str(value)
+
+
+def _path(value) -> Path:
+    return Path(value).expanduser().resolve()
+
+
+_DATA_KEYWORDS = {"auto", "jena", "synthetic"}
+
+
+def absolute_data(data: str) -> str:
+    """--data as the run stores it: keywords as they are, a file path made absolute (so the run finds its
+    data from any working directory)."""
+    key = data.strip()
+    return key if key.lower() in _DATA_KEYWORDS else str(_path(key))
+
+
+def absolute_data_args(data_args: DataArgs) -> DataArgs:
+    data_dir = _path(data_args.data_dir) if data_args.data_dir is not None else None
+    return dataclasses.replace(data_args, data=absolute_data(data_args.data), data_dir=data_dir)
+
+
+def _refuse_changed_data(config: dict, series, run_dir: Path) -> None:
+    from forecastlab.training.config import data_changed
+
+    why = data_changed(config, series)
+    if why:
+        raise ForecastlabError(
+            f"cannot resume: {why}", where=series.provenance.path,
+            fix="restore the file the run was trained on, or train a new run on the new data with --out NEW_DIR",
+        )
+
+
+@contextlib.contextmanager
+def _cleanup_failed_new_run(out: Path, *, new: bool):
+    """If a new run fails before its first epoch is saved, take back what this command created: the run
+    files it wrote and the directories it made. Nothing that existed before is ever removed."""
+    from forecastlab.training.run_dir import LAST, RUN_FILES
+
+    out = Path(out)
+    before = set(os.listdir(out)) if out.is_dir() else set()
+    made = [d for d in (out, *out.parents) if not d.exists()]  # deepest first
+    try:
+        yield
+    except BaseException:
+        if new and not (out / LAST).exists():
+            for name in set(RUN_FILES) - before:
+                (out / name).unlink(missing_ok=True)
+            for directory in made:
+                with contextlib.suppress(OSError):  # not empty: someone else wrote there; keep it
+                    directory.rmdir()
+        raise
 
 
 def parse_params(items: list[str] | None) -> dict:
@@ -166,37 +329,78 @@ def _jsonable(d: dict) -> dict:
     return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()}
 
 
-def _run_data_args(run, data_args: DataArgs) -> DataArgs:
-    """The data options to use with a saved run: the user's, or the run's own when none were given."""
+def _saved_data_args(saved: dict) -> DataArgs:
+    args = DataArgs(**saved)
+    args.data_dir = Path(args.data_dir) if args.data_dir else None
+    return args
+
+
+def _run_data_args(run, data_args: DataArgs, given: set[str]) -> DataArgs:
+    """The data options to use with a saved run: the run's own, with only the options the user actually
+    gave replacing them (e.g. just --gaps drop keeps the run's --data)."""
     saved = run.config.get("extra", {}).get("cli", {}).get("data_args")
-    if data_args == DataArgs() and saved:
-        console.print(f"using the run's data options: --data {saved['data']}")
-        args = DataArgs(**saved)
-        args.data_dir = Path(args.data_dir) if args.data_dir else None
-        return args
-    return data_args
+    if not saved:
+        return data_args
+    args = _saved_data_args(saved)
+    if "data" not in given:
+        console.print(f"using the run's data: --data {args.data}")
+    return dataclasses.replace(args, **{k: getattr(data_args, k) for k in given if hasattr(args, k)})
+
+
+def _load_run_series(run, data_args: DataArgs, given: set[str]):
+    """The series a saved run is applied to, with a loud warning when the run's own file has changed."""
+    from forecastlab.console import banner
+    from forecastlab.data import load_series
+    from forecastlab.training.config import data_changed
+
+    args = _run_data_args(run, data_args, given)
+    series = load_series(args.data, **args.load_kwargs())
+    why = data_changed(run.config, series)
+    if why:
+        banner(f"{why}.\nThe numbers below come from the changed file, not from the data the run was "
+               f"trained on.\nFile: {series.provenance.path}", title="DATA CHANGED", style="bold red")
+    return series
+
+
+def _check_out_file(out: Path, overwrite: bool) -> None:
+    if out.is_dir():
+        raise ForecastlabError("--out is a directory", where=str(out), fix="give a file name, e.g. forecast.csv")
+    if out.exists() and not overwrite:
+        raise ForecastlabError(
+            "the output file already exists; refusing to overwrite it", where=str(out),
+            fix="pass --overwrite to replace it, or choose another --out",
+        )
+    if not out.parent.is_dir():
+        raise ForecastlabError("the folder for --out does not exist", where=str(out.parent),
+                               fix="create it first, or choose another --out")
+
+
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (default: GPU if present), cpu or cuda[:N].")]
 
 
 @with_data_options
 def predict_command(
+    ctx: typer.Context,
     data_args: DataArgs,
     run_dir: RunDirArg,
     last: Annotated[int, typer.Option("--last", help="Predict from the last N windows.")] = 1,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the predictions to this CSV.")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="cpu (default) or cuda.")] = "cpu",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
+    device: DeviceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Forecast with a trained run from the latest window(s) of the data (default: the run's own data)."""
-    from forecastlab.data import load_series
+    from forecastlab.atomic import atomic_write_text
     from forecastlab.training import load_run
     from forecastlab.training.forecast import forecast_table
 
+    if out is not None:
+        _check_out_file(out, overwrite)  # before the slow part, so a refusal is immediate
     run = load_run(run_dir, device=device)
-    args = _run_data_args(run, data_args)
-    series = load_series(args.data, **args.load_kwargs())
+    series = _load_run_series(run, data_args, given_options(ctx))
     table = forecast_table(run, series, last=last)
     if out is not None:
-        table.to_csv(out, index=False)
+        atomic_write_text(out, table.to_csv(index=False))
     if json_out:
         print_json({"run_dir": str(run_dir), "target": series.target, "unit": series.target_unit,
                     "predictions": table.to_dict(orient="records")})
@@ -206,19 +410,18 @@ def predict_command(
 
 @with_data_options
 def evaluate_command(
+    ctx: typer.Context,
     data_args: DataArgs,
     run_dir: RunDirArg,
-    device: Annotated[str | None, typer.Option("--device", help="cpu (default) or cuda.")] = "cpu",
+    device: DeviceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Score a trained run's best model on the val and test splits of the data (default: the run's own)."""
-    from forecastlab.data import load_series
     from forecastlab.training import load_run
     from forecastlab.training.forecast import evaluate_run
 
     run = load_run(run_dir, device=device)
-    args = _run_data_args(run, data_args)
-    series = load_series(args.data, **args.load_kwargs())
+    series = _load_run_series(run, data_args, given_options(ctx))
     scores = evaluate_run(run, series)
     if json_out:
         print_json({"run_dir": str(run_dir), "unit": series.target_unit} | scores)

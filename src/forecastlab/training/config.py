@@ -103,8 +103,12 @@ def describe_series(series) -> dict:
 
     Pass it as train(..., extra_config={"data": describe_series(series)}).
     """
+    provenance = series.provenance.to_dict()
+    if provenance.get("source") == "file" and provenance.get("path"):
+        # Absolute, so the run can find (and check) its data from any working directory.
+        provenance["path"] = str(_resolved(provenance["path"]))
     return {
-        "provenance": series.provenance.to_dict(),
+        "provenance": provenance,
         "target": series.target,
         "target_unit": series.target_unit,
         "columns": list(series.columns),
@@ -113,6 +117,26 @@ def describe_series(series) -> dict:
         "first_timestamp": str(series.timestamps[0]) if len(series) else None,
         "last_timestamp": str(series.timestamps[-1]) if len(series) else None,
     }
+
+
+def data_changed(config: dict, series) -> str | None:
+    """Why `series` is not the data the run was trained on although it comes from the same file
+    (its sha256 differs from the one config.json recorded), or None when it is the same or another file.
+
+    Only the same path counts: forecasting from new data in another file is the normal use of a run.
+    """
+    saved = (config.get("data") or {}).get("provenance") or {}
+    now = series.provenance
+    if not saved.get("sha256") or not now.sha256 or saved["sha256"] == now.sha256:
+        return None
+    if not saved.get("path") or not now.path or _resolved(saved["path"]) != _resolved(now.path):
+        return None
+    return (f"the data file has changed since the run was trained: its sha256 is now {now.sha256}, "
+            f"the run was trained on sha256 {saved['sha256']}")
+
+
+def _resolved(path: str) -> Path:
+    return Path(path).expanduser().resolve()
 
 
 def build_config(model, model_name, datasets, *, epochs, optimizer, lr, seed, early_stopping, lr_schedule,
