@@ -14,16 +14,6 @@ from forecastlab.initializers import glorot_limit, orthogonal
 from forecastlab.models.layers import GRU, LSTM, Bidirectional, Conv1D, Dense, SimpleRNN, loops
 from forecastlab.models.layers.recurrent import dropout_masks
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: a second thread only adds contention on the shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 RNNS = [LSTM, GRU, SimpleRNN]
 
 

@@ -12,16 +12,6 @@ from forecastlab.errors import ForecastlabError
 from forecastlab.models import MODELS, build_model, count_params, describe, get_model_class
 from forecastlab.optim import make_optimizer
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: a second thread only adds contention on the shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 # Keras 3.15's model.count_params() for the book's models on Jena's 14 features and 120-step windows
 # (measured with /work/shared/bench/keras_reference.py's `build`; each also follows from the formulas:
 # LSTM 4u(in+u+1), GRU reset_after 3u(in+u+2), SimpleRNN u(in+u+1), Dense in*out+out, Conv1D k*in*f+f).

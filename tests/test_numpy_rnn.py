@@ -9,16 +9,6 @@ import torch
 from forecastlab import numpy_rnn
 from forecastlab.models.layers import GRU, LSTM, SimpleRNN
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: a second thread only adds contention on the shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 CASES = [(SimpleRNN, numpy_rnn.simple_rnn), (LSTM, numpy_rnn.lstm), (GRU, numpy_rnn.gru)]
 
 

@@ -10,16 +10,6 @@ from forecastlab.errors import ForecastlabError
 from forecastlab.optim import KerasAdam, KerasRMSprop, make_optimizer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: a second thread only adds contention on the shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-
 def _run(opt_factory, grads):
     w = torch.nn.Parameter(torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64))
     opt = opt_factory([w])
