@@ -12,7 +12,10 @@ Layouts, chosen so that no step of training copies a full-size tensor (docs/spee
 - activations are (T, G, B, u), so every per-step gate slice is contiguous.
 tanh is computed as 2*sigmoid(2x) - 1 inside the loops: the same function (within float rounding), but
 torch's CPU tanh costs ~5x more per element than its sigmoid, and the loops call it at every step.
-The per-timestep loops are TorchScript functions: the same ops, dispatched without Python's per-op cost.
+The per-timestep loops run as fused C++ (fused_rnn.cpp via fused.py: one call per sequence, each
+sample's step done in registers and L1) when the extension builds and the tensors are float32/float64 on
+the CPU; otherwise as the TorchScript functions below (FORECASTLAB_NO_CPP=1 forces them). Both write the
+same buffers in the same layouts, and tests/test_fused_rnn.py checks one against the other.
 
 Both functions are checked against the plain autograd loops in `loops.py` (tests/test_layers.py).
 """
@@ -22,6 +25,8 @@ from __future__ import annotations
 import warnings
 
 import torch
+
+from forecastlab.models.layers import fused
 
 
 def _script(fn):
@@ -129,7 +134,12 @@ class MaskedLSTM(torch.autograd.Function):
         c = xp.new_zeros(T + 1, B, u)  # c[t + 1] is c(t); c[0] = 0
         tc = xp.new_empty(T, B, u)  # tanh(c(t))
         hs = xp.new_empty(T, B, u)
-        _lstm_forward_loop(xp, rk, masks, hm, act, c, tc, hs)
+        ctx.fused = fused.usable(xp)
+        if ctx.fused:
+            masks = masks.contiguous()
+            fused.ops().lstm_forward(xp, rk.contiguous(), masks, hm, act, c, tc, hs)
+        else:
+            _lstm_forward_loop(xp, rk, masks, hm, act, c, tc, hs)
         ctx.save_for_backward(w, masks, hm, act, c, tc)
         return hs
 
@@ -138,7 +148,10 @@ class MaskedLSTM(torch.autograd.Function):
         w, masks, hm, act, c, tc = ctx.saved_tensors
         T, G, B, u = act.shape
         dpre = act.new_empty(T, B, G, u)
-        _lstm_backward_loop(dhs, w, masks, act, c, tc, dpre)
+        if ctx.fused:
+            fused.ops().lstm_backward(dhs.contiguous(), w, masks, act, c, tc, dpre)
+        else:
+            _lstm_backward_loop(dhs, w, masks, act, c, tc, dpre)
         return dpre, _weight_grad(dpre, hm), None
 
 
@@ -156,7 +169,12 @@ class MaskedGRU(torch.autograd.Function):
         act = xp.new_empty(T, G, B, u)  # r, z, n after activations
         rec_n = xp.new_empty(T, B, u)  # recurrent n-gate term before the reset gate multiplies it
         hs = xp.new_zeros(T + 1, B, u)  # hs[t + 1] is h(t); hs[0] = 0
-        _gru_forward_loop(xp, rk, rb, masks, hm, act, rec_n, hs)
+        ctx.fused = fused.usable(xp)
+        if ctx.fused:
+            masks = masks.contiguous()
+            fused.ops().gru_forward(xp, rk.contiguous(), rb.contiguous(), masks, hm, act, rec_n, hs)
+        else:
+            _gru_forward_loop(xp, rk, rb, masks, hm, act, rec_n, hs)
         ctx.save_for_backward(w, masks, hm, act, rec_n, hs)
         return hs[1:]
 
@@ -166,5 +184,8 @@ class MaskedGRU(torch.autograd.Function):
         T, G, B, u = act.shape
         dxp = act.new_empty(T, B, G, u)
         drec = act.new_empty(T, B, G, u)
-        _gru_backward_loop(dhs, w, masks, act, rec_n, hs, dxp, drec)
+        if ctx.fused:
+            fused.ops().gru_backward(dhs.contiguous(), w, masks, act, rec_n, hs, dxp, drec)
+        else:
+            _gru_backward_loop(dhs, w, masks, act, rec_n, hs, dxp, drec)
         return dxp, _weight_grad(drec, hm), drec.sum((0, 1)).view(G * u), None

@@ -1,0 +1,61 @@
+"""The fused C++ loops of `fused_rnn.cpp`, JIT-compiled on first use and cached by torch.
+
+`ops()` returns the `torch.ops.forecastlab_fused` namespace (lstm_forward, lstm_backward, gru_forward,
+gru_backward: whole-sequence loops writing bptt.py's buffers), or None when the TorchScript loops must
+run instead: FORECASTLAB_NO_CPP=1 is set, or the build failed (no compiler, no ninja). A failed build
+warns once, with the reason, and is not retried in this process.
+
+The build (~10 s with gcc 12) lands in torch's extensions folder (TORCH_EXTENSIONS_DIR, default
+~/.cache/torch_extensions) and is reused by later processes until the source changes. `-march=native`
+is safe there because the binary is built on the machine that runs it; `-ffast-math` is not used, so
+the loops keep IEEE semantics (NaN propagates, no reassociation beyond the matmul order).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).with_name("fused_rnn.cpp")
+CFLAGS = ["-O3", "-march=native"]
+_state: dict = {}
+
+
+def disabled() -> bool:
+    """True when FORECASTLAB_NO_CPP asks for the TorchScript loops."""
+    return os.environ.get("FORECASTLAB_NO_CPP", "").strip() not in ("", "0")
+
+
+def _build():
+    from torch.utils import cpp_extension
+
+    cpp_extension.load(name="forecastlab_fused", sources=[str(SOURCE)], extra_cflags=CFLAGS,
+                       is_python_module=False, verbose=False)
+    return torch.ops.forecastlab_fused
+
+
+def ops():
+    """The compiled ops, or None (fallback). Builds at most once per process."""
+    if disabled():
+        return None
+    if "ops" not in _state:
+        try:
+            _state["ops"] = _build()
+        except Exception as exc:  # noqa: BLE001 - any build failure means: use the TorchScript loops
+            _state["ops"] = None
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            warnings.warn(f"forecastlab: the fused C++ RNN loops could not be built ({reason}); using the "
+                          "slower TorchScript loops. Install a C++ compiler and `ninja`, or set "
+                          "FORECASTLAB_NO_CPP=1 to silence this.", RuntimeWarning, stacklevel=2)
+    return _state["ops"]
+
+
+def usable(*tensors: torch.Tensor) -> bool:
+    """Whether the fused loops apply to these tensors: CPU, float32/float64, and the ops built."""
+    t = tensors[0]
+    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
+        return False
+    return ops() is not None
