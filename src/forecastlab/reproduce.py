@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from forecastlab.atomic import atomic_write_text
 from forecastlab.console import console
 from forecastlab.errors import ForecastlabError
 
@@ -167,7 +168,7 @@ def reproduce(
     files = write_leaderboard(rows, meta, out, unit=series.target_unit or "")
     result.leaderboard = [asdict(r) for r in rows]
     result.files = {k: str(v) for k, v in files.items()} | {f"plot_{p.stem}": str(p) for p in plots}
-    (out / "reproduce.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    atomic_write_text(out / "reproduce.json", json.dumps(result.to_dict(), indent=2, default=str))
     console.print(f"[bold green]done[/] in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}")
     return result
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from forecastlab.atomic import atomic_write_text
+
 # Deep Learning with Python, 2nd ed., chapter 10, on the real Jena file (None: the book prints none).
 BOOK_REFERENCE: dict[str, dict[str, float | None]] = {
     "persistence": {"val_mae": 2.44, "test_mae": 2.62},
@@ -85,7 +87,7 @@ def to_json(rows: list[Row], meta: dict) -> dict:
     return {**meta, "rows": [asdict(r) for r in rows]}
 
 
-def plot_comparison(rows: list[Row], path: Path) -> Path:
+def plot_comparison(rows: list[Row], path: Path, title: str = "Baselines and models") -> Path:
     """Horizontal bars of val and test MAE, persistence drawn as the line to beat."""
     import matplotlib
 
@@ -93,7 +95,7 @@ def plot_comparison(rows: list[Row], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     names = [r.name for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 2.0))
     y = range(len(rows))
     ax.barh([i - 0.2 for i in y], [r.val_mae for r in rows], height=0.4, label="validation MAE")
     ax.barh([i + 0.2 for i in y], [r.test_mae for r in rows], height=0.4, label="test MAE")
@@ -103,8 +105,9 @@ def plot_comparison(rows: list[Row], path: Path) -> Path:
     ax.set_yticks(list(y), names)
     ax.invert_yaxis()
     ax.set_xlabel("MAE")
-    ax.set_title("Baselines and models")
-    ax.legend(loc="lower right")
+    ax.set_title(title)
+    # Below the axes: inside, it covered the longest bars.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
@@ -134,8 +137,10 @@ def write_leaderboard(rows: list[Row], meta: dict, out_dir: Path, unit: str = "Â
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / "leaderboard.md"
     notes = "".join(f"{line}\n\n" for line in context_lines(meta))
-    md.write_text(notes + to_markdown(rows, unit))
+    atomic_write_text(md, notes + to_markdown(rows, unit))
     js = out_dir / "leaderboard.json"
-    js.write_text(json.dumps(to_json(rows, meta), indent=2, default=str))
-    png = plot_comparison(rows, out_dir / "leaderboard.png")
+    atomic_write_text(js, json.dumps(to_json(rows, meta), indent=2, default=str))
+    synthetic = (meta.get("data") or {}).get("source") == "synthetic"
+    title = "Baselines and models" + (" (SYNTHETIC data)" if synthetic else "")
+    png = plot_comparison(rows, out_dir / "leaderboard.png", title=title)
     return {"markdown": md, "json": js, "plot": png}
