@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from forecastlab.evaluation.metrics import evaluate
 from forecastlab.models import MODELS, build_model
 from forecastlab.optim import make_optimizer
 from forecastlab.runtime import configure_cpu
+from forecastlab.training.engine import train_step
 from forecastlab.windows import WindowSpec
 
 BOOK_MODELS = ("dense", "conv1d", "lstm", "lstm_dropout", "gru_stacked", "bilstm")
@@ -85,15 +85,7 @@ def time_ours(name: str, datasets, steps: int, warmup: int, mode: str, val: bool
     t_prev = time.perf_counter()
     for _ in range(warmup + steps):
         x, y = next(it)
-        y = y.reshape(-1)
-        pred = model(x).reshape(-1)
-        loss = nn.functional.mse_loss(pred, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            loss_sum += loss.detach().double() * y.numel()
-            abs_sum += (pred.detach() - y).abs().double().sum()
+        train_step(model, opt, x, y.reshape(-1), loss_sum, abs_sum)
         t = time.perf_counter()
         times.append((t - t_prev) * 1e3)
         t_prev = t

@@ -196,6 +196,21 @@ def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, epoc
     bar.end_epoch(row, best=improved)
 
 
+def train_step(model, opt, x, y, loss_sum: torch.Tensor, abs_sum: torch.Tensor) -> None:
+    """One optimizer step on MSE, adding the batch's squared and absolute error sums in place.
+
+    The one definition of a training step: the engine runs it and benchmarks/train_speed.py times it.
+    """
+    pred = model(x).reshape(-1)
+    loss = nn.functional.mse_loss(pred, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        loss_sum += loss.detach().double() * y.numel()
+        abs_sum += (pred.detach() - y).abs().double().sum()
+
+
 def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps) -> tuple[float, float]:
     """One pass of optimizer steps; returns the epoch's loss and MAE, weighted by windows (as Keras)."""
     steps = len(dataset) if max_steps is None else min(len(dataset), max_steps)
@@ -209,14 +224,7 @@ def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps) -> tuple[float
     for step, (x, y) in enumerate(dataset, 1):
         x = x.to(dev, non_blocking=non_blocking)
         y = y.to(dev, non_blocking=non_blocking).reshape(-1)
-        pred = model(x).reshape(-1)
-        loss = nn.functional.mse_loss(pred, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            loss_sum += loss.detach().double() * y.numel()
-            abs_sum += (pred.detach() - y).abs().double().sum()
+        train_step(model, opt, x, y, loss_sum, abs_sum)
         n += y.numel()
         bar.step(step, lambda k=n: (loss_sum.item() / k, abs_sum.item() / k))  # noqa: B023 (called now)
         if step >= steps:
