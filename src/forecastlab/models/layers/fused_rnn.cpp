@@ -41,13 +41,14 @@ inline double sigm(double x) { return 1.0 / (1.0 + __builtin_exp(-x)); }
 template <typename T> inline T tanh_(T x) { return T(2) * sigm(T(2) * x) - T(1); }
 
 // acc[j] += sum_k v[k] * m[k * u + j]: one row of masked state times a (u, u) block.
-// With a compile-time U the accumulators are vector registers (GCC vector extensions), two partial sums
+// With a compile-time U the accumulators are 64-byte vector registers (GCC vector extensions; one zmm
+// with AVX-512, two ymm without: 64 beat 32 bytes by ~20% for the LSTM forward here), two partial sums
 // over even and odd k, so the FMA chains overlap; otherwise a plain loop that gcc vectorizes.
 template <typename T, int U>
 inline void gemv_acc(T* __restrict acc, const T* __restrict v, const T* __restrict m, int64_t u_rt) {
   if constexpr (U > 0) {
-    typedef T V __attribute__((vector_size(32)));
-    constexpr int L = 32 / sizeof(T), NV = U / L;
+    typedef T V __attribute__((vector_size(64)));
+    constexpr int L = 64 / sizeof(T), NV = U / L;
     static_assert(U % (2 * L) == 0, "U must fill whole vectors");
     V a0[NV], a1[NV], row;
     for (int q = 0; q < NV; ++q) {
