@@ -183,9 +183,12 @@ class MaskedGRU(torch.autograd.Function):
         w, masks, hm, act, rec_n, hs = ctx.saved_tensors
         T, G, B, u = act.shape
         dxp = act.new_empty(T, B, G, u)
+        if ctx.fused:  # the C++ loop writes only the n gate's recurrent term and sums the bias gradient
+            drec_n = act.new_empty(T, B, 1, u)
+            db = torch.zeros(G * u, dtype=torch.float64)
+            fused.ops().gru_backward(dhs.contiguous(), w, masks, act, rec_n, hs, dxp, drec_n, db)
+            dw = torch.cat([_weight_grad(dxp[:, :, :2], hm[:, :, :2]), _weight_grad(drec_n, hm[:, :, 2:])])
+            return dxp, dw, db.to(dxp.dtype), None
         drec = act.new_empty(T, B, G, u)
-        if ctx.fused:
-            fused.ops().gru_backward(dhs.contiguous(), w, masks, act, rec_n, hs, dxp, drec)
-        else:
-            _gru_backward_loop(dhs, w, masks, act, rec_n, hs, dxp, drec)
+        _gru_backward_loop(dhs, w, masks, act, rec_n, hs, dxp, drec)
         return dxp, _weight_grad(drec, hm), drec.sum((0, 1)).view(G * u), None

@@ -210,14 +210,20 @@ void gru_fwd(const T* xp, XStrides xs, const T* rk, const T* rb, const T* masks,
   }
 }
 
+// dxp (T, B, 3, u) is the input-projection gradient; for the recurrent weights only the n gate differs
+// (times r), so only that gate is written, to drec_n (T, B, u): dxp's r and z blocks serve both. The
+// recurrent-bias gradient is summed here too (float per timestep, then into double: no precision lost
+// against torch's cascade sum, and no extra pass over 11 MB).
 template <typename T, int U>
 void gru_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* rec_n, const T* hs, T* dxp,
-             T* drec, int64_t Tn, int64_t B, int64_t u_rt) {
+             T* drec_n, double* db, int64_t Tn, int64_t B, int64_t u_rt) {
   constexpr int64_t G = 3;
   const int64_t u = U > 0 ? U : u_rt;
-  std::vector<T> dh_rec(B * u, T(0)), acc_buf(u);
+  std::vector<T> dh_rec(B * u, T(0)), acc_buf(u), db_buf(G * u);
   T* __restrict acc = acc_buf.data();
+  T* __restrict db_t = db_buf.data();
   for (int64_t t = Tn - 1; t >= 0; --t) {
+    for (int64_t i = 0; i < G * u; ++i) db_t[i] = T(0);
     for (int64_t b = 0; b < B; ++b) {
       const T* __restrict ar = act + ((t * G + 0) * B + b) * u;
       const T* __restrict az = act + ((t * G + 1) * B + b) * u;
@@ -227,7 +233,7 @@ void gru_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* re
       const T* __restrict dh_out = dhs + (t * B + b) * u;
       T* __restrict dhr = dh_rec.data() + b * u;
       T* __restrict x = dxp + (t * B + b) * G * u;
-      T* __restrict d = drec + (t * B + b) * G * u;
+      T* __restrict dn_rec = drec_n + (t * B + b) * u;
 #pragma GCC ivdep
       for (int64_t j = 0; j < u; ++j) {
         const T r = ar[j], z = az[j], n = an[j];
@@ -236,16 +242,18 @@ void gru_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* re
         const T dr = dn * rn[j] * (r - r * r);
         const T dz = dh * (h[j] - n) * (z - z * z);
         x[j] = dr; x[u + j] = dz; x[2 * u + j] = dn;
-        d[j] = dr; d[u + j] = dz; d[2 * u + j] = dn * r;
+        dn_rec[j] = dn * r;
+        db_t[j] += dr; db_t[u + j] += dz; db_t[2 * u + j] += dn * r;
         dhr[j] = dh * z;  // the unmasked path through the update z*h(t-1)
       }
       for (int64_t g = 0; g < G; ++g) {
         for (int64_t k = 0; k < u; ++k) acc[k] = T(0);
-        gemv_acc<T, U>(acc, d + g * u, w + g * u * u, u);
+        gemv_acc<T, U>(acc, g < 2 ? x + g * u : dn_rec, w + g * u * u, u);
         const T* __restrict m = masks + (g * B + b) * u;
         for (int64_t k = 0; k < u; ++k) dhr[k] += acc[k] * m[k];
       }
     }
+    for (int64_t i = 0; i < G * u; ++i) db[i] += static_cast<double>(db_t[i]);
   }
 }
 
@@ -284,11 +292,13 @@ void gru_forward(const at::Tensor& xp, const at::Tensor& rk, const at::Tensor& r
 }
 
 void gru_backward(const at::Tensor& dhs, const at::Tensor& w, const at::Tensor& masks, const at::Tensor& act,
-                  const at::Tensor& rec_n, const at::Tensor& hs, const at::Tensor& dxp, const at::Tensor& drec) {
-  check_contig({&dhs, &w, &masks, &act, &rec_n, &hs, &dxp, &drec});
+                  const at::Tensor& rec_n, const at::Tensor& hs, const at::Tensor& dxp, const at::Tensor& drec_n,
+                  const at::Tensor& db) {
+  check_contig({&dhs, &w, &masks, &act, &rec_n, &hs, &dxp, &drec_n, &db});
+  TORCH_CHECK(db.scalar_type() == at::kDouble && db.numel() == 3 * dhs.size(2), "db must be float64 (3u,)");
   const int64_t Tn = dhs.size(0), B = dhs.size(1), u = dhs.size(2);
   FUSED_DISPATCH("gru_backward", gru_bwd, dhs, u, P(dhs), P(w), P(masks), P(act), P(rec_n), P(hs), P(dxp),
-                 P(drec), Tn, B, u);
+                 P(drec_n), db.data_ptr<double>(), Tn, B, u);
 }
 
 }  // namespace
@@ -301,5 +311,5 @@ TORCH_LIBRARY(forecastlab_fused, m) {
   m.def("gru_forward(Tensor xp, Tensor rk, Tensor rb, Tensor masks, Tensor(a!) hm, Tensor(b!) act, "
         "Tensor(c!) rec_n, Tensor(d!) hs) -> ()", &gru_forward);
   m.def("gru_backward(Tensor dhs, Tensor w, Tensor masks, Tensor act, Tensor rec_n, Tensor hs, "
-        "Tensor(a!) dxp, Tensor(b!) drec) -> ()", &gru_backward);
+        "Tensor(a!) dxp, Tensor(b!) drec_n, Tensor(c!) db) -> ()", &gru_backward);
 }
