@@ -129,29 +129,32 @@ class MaskedLSTM(torch.autograd.Function):
         T, B, G, u = xp.shape
         w = w_hh.view(4, u, u)
         rk = w.transpose(1, 2)
-        hm = xp.new_empty(T, B, G, u)  # masked h(t-1), per gate
         act = xp.new_empty(T, G, B, u)  # i, f, g, o after their activations
         c = xp.new_zeros(T + 1, B, u)  # c[t + 1] is c(t); c[0] = 0
         tc = xp.new_empty(T, B, u)  # tanh(c(t))
         hs = xp.new_empty(T, B, u)
         ctx.fused = fused.usable(xp)
-        if ctx.fused:
+        if ctx.fused:  # the C++ backward forms the weight gradient per step: no masked states stored
             masks = masks.contiguous()
-            fused.ops().lstm_forward(xp, rk.contiguous(), masks, hm, act, c, tc, hs)
-        else:
-            _lstm_forward_loop(xp, rk, masks, hm, act, c, tc, hs)
+            fused.ops().lstm_forward(xp, rk.contiguous(), masks, act, c, tc, hs)
+            ctx.save_for_backward(w, masks, act, c, tc, hs)
+            return hs
+        hm = xp.new_empty(T, B, G, u)  # masked h(t-1), per gate
+        _lstm_forward_loop(xp, rk, masks, hm, act, c, tc, hs)
         ctx.save_for_backward(w, masks, hm, act, c, tc)
         return hs
 
     @staticmethod
     def backward(ctx, dhs):
-        w, masks, hm, act, c, tc = ctx.saved_tensors
-        T, G, B, u = act.shape
-        dpre = act.new_empty(T, B, G, u)
+        T, B, u = dhs.shape
+        dpre = dhs.new_empty(T, B, 4, u)
         if ctx.fused:
-            fused.ops().lstm_backward(dhs.contiguous(), w, masks, act, c, tc, dpre)
-        else:
-            _lstm_backward_loop(dhs, w, masks, act, c, tc, dpre)
+            w, masks, act, c, tc, hs = ctx.saved_tensors
+            dw = torch.zeros(4 * u, u, dtype=torch.float64)
+            fused.ops().lstm_backward(dhs.contiguous(), w, masks, act, c, tc, hs, dpre, dw)
+            return dpre, dw.to(dpre.dtype), None
+        w, masks, hm, act, c, tc = ctx.saved_tensors
+        _lstm_backward_loop(dhs, w, masks, act, c, tc, dpre)
         return dpre, _weight_grad(dpre, hm), None
 
 
@@ -165,30 +168,31 @@ class MaskedGRU(torch.autograd.Function):
         w = w_hh.view(3, u, u)
         rk = w.transpose(1, 2)
         rb = b_hh.view(3, 1, u)
-        hm = xp.new_empty(T, B, G, u)
         act = xp.new_empty(T, G, B, u)  # r, z, n after activations
         rec_n = xp.new_empty(T, B, u)  # recurrent n-gate term before the reset gate multiplies it
         hs = xp.new_zeros(T + 1, B, u)  # hs[t + 1] is h(t); hs[0] = 0
         ctx.fused = fused.usable(xp)
         if ctx.fused:
             masks = masks.contiguous()
-            fused.ops().gru_forward(xp, rk.contiguous(), rb.contiguous(), masks, hm, act, rec_n, hs)
-        else:
-            _gru_forward_loop(xp, rk, rb, masks, hm, act, rec_n, hs)
+            fused.ops().gru_forward(xp, rk.contiguous(), rb.contiguous(), masks, act, rec_n, hs)
+            ctx.save_for_backward(w, masks, act, rec_n, hs)
+            return hs[1:]
+        hm = xp.new_empty(T, B, G, u)
+        _gru_forward_loop(xp, rk, rb, masks, hm, act, rec_n, hs)
         ctx.save_for_backward(w, masks, hm, act, rec_n, hs)
         return hs[1:]
 
     @staticmethod
     def backward(ctx, dhs):
+        T, B, u = dhs.shape
+        dxp = dhs.new_empty(T, B, 3, u)
+        if ctx.fused:  # the C++ loop also sums the recurrent bias and weight gradients
+            w, masks, act, rec_n, hs = ctx.saved_tensors
+            db = torch.zeros(3 * u, dtype=torch.float64)
+            dw = torch.zeros(3 * u, u, dtype=torch.float64)
+            fused.ops().gru_backward(dhs.contiguous(), w, masks, act, rec_n, hs, dxp, db, dw)
+            return dxp, dw.to(dxp.dtype), db.to(dxp.dtype), None
         w, masks, hm, act, rec_n, hs = ctx.saved_tensors
-        T, G, B, u = act.shape
-        dxp = act.new_empty(T, B, G, u)
-        if ctx.fused:  # the C++ loop writes only the n gate's recurrent term and sums the bias gradient
-            drec_n = act.new_empty(T, B, 1, u)
-            db = torch.zeros(G * u, dtype=torch.float64)
-            fused.ops().gru_backward(dhs.contiguous(), w, masks, act, rec_n, hs, dxp, drec_n, db)
-            dw = torch.cat([_weight_grad(dxp[:, :, :2], hm[:, :, :2]), _weight_grad(drec_n, hm[:, :, 2:])])
-            return dxp, dw, db.to(dxp.dtype), None
-        drec = act.new_empty(T, B, G, u)
+        drec = dhs.new_empty(T, B, 3, u)
         _gru_backward_loop(dhs, w, masks, act, rec_n, hs, dxp, drec)
-        return dxp, _weight_grad(drec, hm), drec.sum((0, 1)).view(G * u), None
+        return dxp, _weight_grad(drec, hm), drec.sum((0, 1)).view(3 * u), None

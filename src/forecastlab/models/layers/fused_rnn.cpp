@@ -89,22 +89,71 @@ void check_contig(std::initializer_list<const at::Tensor*> ts) {
   for (auto* t : ts) TORCH_CHECK(t->is_contiguous() && t->device().is_cpu(), "fused_rnn: contiguous CPU tensors");
 }
 
+// dW[g] += sum_b d_g[b]^T (h[b] * m_g[b]) for one timestep, the recurrent-weight gradient formed while
+// that step's gate derivatives are still in cache (instead of a separate pass over all T*B rows, which
+// would also need the masked states stored by the forward: ~15 MB written and read back per layer).
+// d_g[b] is at d[g * dg + b * db]; C is a (u, u) float scratch per gate, added into the double dW per
+// timestep, so summing T*B terms loses no precision.
+template <typename T, int U>
+void wgrad_step(double* dW, T* C, const T* d, int64_t dg, int64_t db, const T* h, const T* masks, int64_t G,
+                int64_t B, int64_t u_rt) {
+  const int64_t u = U > 0 ? U : u_rt;
+  for (int64_t g = 0; g < G; ++g) {
+    const T* __restrict dgp = d + g * dg;
+    const T* __restrict mg = masks + g * B * u;
+    if constexpr (U > 0) {
+      typedef T V __attribute__((vector_size(64)));
+      constexpr int L = 64 / sizeof(T), NV = U / L, R = 8;  // R rows of C x U columns in registers
+      static_assert(U % L == 0 && U % R == 0, "U must fill whole vectors");
+      for (int j0 = 0; j0 < U; j0 += R) {
+        V acc[R][NV];
+        for (int r = 0; r < R; ++r)
+          for (int q = 0; q < NV; ++q) acc[r][q] = V{};
+        for (int64_t b = 0; b < B; ++b) {
+          V hv[NV], mv;
+          for (int q = 0; q < NV; ++q) {
+            __builtin_memcpy(&hv[q], h + b * U + q * L, sizeof(V));
+            __builtin_memcpy(&mv, mg + b * U + q * L, sizeof(V));
+            hv[q] *= mv;
+          }
+          const T* __restrict dj = dgp + b * db + j0;
+          for (int r = 0; r < R; ++r)
+            for (int q = 0; q < NV; ++q) acc[r][q] += dj[r] * hv[q];
+        }
+        for (int r = 0; r < R; ++r)
+          for (int q = 0; q < NV; ++q) __builtin_memcpy(C + (j0 + r) * U + q * L, &acc[r][q], sizeof(V));
+      }
+    } else {
+      for (int64_t i = 0; i < u * u; ++i) C[i] = T(0);
+      for (int64_t b = 0; b < B; ++b) {
+        for (int64_t j = 0; j < u; ++j) {
+          const T s = dgp[b * db + j];
+          T* __restrict row = C + j * u;
+#pragma GCC ivdep
+          for (int64_t k = 0; k < u; ++k) row[k] += s * h[b * u + k] * mg[b * u + k];
+        }
+      }
+    }
+    double* __restrict out = dW + g * u * u;
+    for (int64_t i = 0; i < u * u; ++i) out[i] += static_cast<double>(C[i]);
+  }
+}
+
 // ---------------------------------------------------------------------------------------- LSTM
 template <typename T, int U>
-void lstm_fwd(const T* xp, XStrides xs, const T* rk, const T* masks, T* hm, T* act, T* c, T* tc, T* hs,
+void lstm_fwd(const T* xp, XStrides xs, const T* rk, const T* masks, T* act, T* c, T* tc, T* hs,
               int64_t Tn, int64_t B, int64_t u_rt) {
   constexpr int64_t G = 4;
   const int64_t u = U > 0 ? U : u_rt;
-  std::vector<T> pre_buf(G * u), zero(u, T(0));
+  std::vector<T> pre_buf(G * u), hg_buf(u), zero(u, T(0));
   T* __restrict pre = pre_buf.data();
+  T* __restrict hg = hg_buf.data();
   for (int64_t t = 0; t < Tn; ++t) {
     for (int64_t b = 0; b < B; ++b) {
       const T* __restrict h = t ? hs + ((t - 1) * B + b) * u : zero.data();
-      T* __restrict hm_tb = hm + (t * B + b) * G * u;
       for (int64_t g = 0; g < G; ++g) {
         const T* __restrict m = masks + (g * B + b) * u;
         const T* __restrict x = xp + t * xs.t + b * xs.b + g * xs.g;
-        T* __restrict hg = hm_tb + g * u;
         T* __restrict p = pre + g * u;
         for (int64_t k = 0; k < u; ++k) hg[k] = h[k] * m[k];
         for (int64_t j = 0; j < u; ++j) p[j] = x[j];
@@ -131,11 +180,11 @@ void lstm_fwd(const T* xp, XStrides xs, const T* rk, const T* masks, T* hm, T* a
 }
 
 template <typename T, int U>
-void lstm_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* c, const T* tc, T* dpre,
-              int64_t Tn, int64_t B, int64_t u_rt) {
+void lstm_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* c, const T* tc, const T* hs,
+              T* dpre, double* dW, int64_t Tn, int64_t B, int64_t u_rt) {
   constexpr int64_t G = 4;
   const int64_t u = U > 0 ? U : u_rt;
-  std::vector<T> dh_rec(B * u, T(0)), dc_carry(B * u, T(0)), acc_buf(u);
+  std::vector<T> dh_rec(B * u, T(0)), dc_carry(B * u, T(0)), acc_buf(u), C(u * u);
   T* __restrict acc = acc_buf.data();
   for (int64_t t = Tn - 1; t >= 0; --t) {
     for (int64_t b = 0; b < B; ++b) {
@@ -168,24 +217,25 @@ void lstm_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* c
         for (int64_t k = 0; k < u; ++k) dhr[k] += acc[k] * m[k];
       }
     }
+    if (t > 0)  // h(-1) = 0 adds nothing
+      wgrad_step<T, U>(dW, C.data(), dpre + t * B * G * u, u, G * u, hs + (t - 1) * B * u, masks, G, B, u);
   }
 }
 
 // ----------------------------------------------------------------------------------------- GRU
 template <typename T, int U>
-void gru_fwd(const T* xp, XStrides xs, const T* rk, const T* rb, const T* masks, T* hm, T* act, T* rec_n,
-             T* hs, int64_t Tn, int64_t B, int64_t u_rt) {
+void gru_fwd(const T* xp, XStrides xs, const T* rk, const T* rb, const T* masks, T* act, T* rec_n, T* hs,
+             int64_t Tn, int64_t B, int64_t u_rt) {
   constexpr int64_t G = 3;
   const int64_t u = U > 0 ? U : u_rt;
-  std::vector<T> rec_buf(G * u);
+  std::vector<T> rec_buf(G * u), hg_buf(u);
   T* __restrict rec = rec_buf.data();
+  T* __restrict hg = hg_buf.data();
   for (int64_t t = 0; t < Tn; ++t) {
     for (int64_t b = 0; b < B; ++b) {
       const T* __restrict h = hs + (t * B + b) * u;
-      T* __restrict hm_tb = hm + (t * B + b) * G * u;
       for (int64_t g = 0; g < G; ++g) {
         const T* __restrict m = masks + (g * B + b) * u;
-        T* __restrict hg = hm_tb + g * u;
         T* __restrict p = rec + g * u;
         for (int64_t k = 0; k < u; ++k) hg[k] = h[k] * m[k];
         for (int64_t j = 0; j < u; ++j) p[j] = rb[g * u + j];
@@ -210,16 +260,15 @@ void gru_fwd(const T* xp, XStrides xs, const T* rk, const T* rb, const T* masks,
   }
 }
 
-// dxp (T, B, 3, u) is the input-projection gradient; for the recurrent weights only the n gate differs
-// (times r), so only that gate is written, to drec_n (T, B, u): dxp's r and z blocks serve both. The
-// recurrent-bias gradient is summed here too (float per timestep, then into double: no precision lost
-// against torch's cascade sum, and no extra pass over 11 MB).
+// dxp (T, B, 3, u) is the input-projection gradient. The recurrent terms differ from it only in the n
+// gate (times r), kept for one timestep in a (B, u) scratch. The recurrent-bias and recurrent-weight
+// gradients are summed here too (float per timestep, then into double: no precision lost).
 template <typename T, int U>
 void gru_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* rec_n, const T* hs, T* dxp,
-             T* drec_n, double* db, int64_t Tn, int64_t B, int64_t u_rt) {
+             double* db, double* dW, int64_t Tn, int64_t B, int64_t u_rt) {
   constexpr int64_t G = 3;
   const int64_t u = U > 0 ? U : u_rt;
-  std::vector<T> dh_rec(B * u, T(0)), acc_buf(u), db_buf(G * u);
+  std::vector<T> dh_rec(B * u, T(0)), acc_buf(u), db_buf(G * u), dn_buf(B * u), C(u * u);
   T* __restrict acc = acc_buf.data();
   T* __restrict db_t = db_buf.data();
   for (int64_t t = Tn - 1; t >= 0; --t) {
@@ -233,7 +282,7 @@ void gru_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* re
       const T* __restrict dh_out = dhs + (t * B + b) * u;
       T* __restrict dhr = dh_rec.data() + b * u;
       T* __restrict x = dxp + (t * B + b) * G * u;
-      T* __restrict dn_rec = drec_n + (t * B + b) * u;
+      T* __restrict dn_rec = dn_buf.data() + b * u;
 #pragma GCC ivdep
       for (int64_t j = 0; j < u; ++j) {
         const T r = ar[j], z = az[j], n = an[j];
@@ -254,6 +303,12 @@ void gru_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* re
       }
     }
     for (int64_t i = 0; i < G * u; ++i) db[i] += static_cast<double>(db_t[i]);
+    if (t > 0) {  // h(-1) = 0 adds nothing to dW
+      const T* h = hs + t * B * u;
+      const T* x_t = dxp + t * B * G * u;
+      wgrad_step<T, U>(dW, C.data(), x_t, u, G * u, h, masks, 2, B, u);  // r, z: the dxp blocks
+      wgrad_step<T, U>(dW + 2 * u * u, C.data(), dn_buf.data(), 0, u, h, masks + 2 * B * u, 1, B, u);
+    }
   }
 }
 
@@ -265,51 +320,59 @@ void gru_bwd(const T* dhs, const T* w, const T* masks, const T* act, const T* re
 
 #define P(t) t.data_ptr<scalar_t>()
 
-void lstm_forward(const at::Tensor& xp, const at::Tensor& rk, const at::Tensor& masks, const at::Tensor& hm,
-                  const at::Tensor& act, const at::Tensor& c, const at::Tensor& tc, const at::Tensor& hs) {
-  check_contig({&rk, &masks, &hm, &act, &c, &tc, &hs});
-  const int64_t Tn = xp.size(0), B = xp.size(1), u = xp.size(3);
-  const XStrides xs = xstrides(xp);
-  FUSED_DISPATCH("lstm_forward", lstm_fwd, xp, u, P(xp), xs, P(rk), P(masks), P(hm), P(act), P(c), P(tc),
-                 P(hs), Tn, B, u);
+void check_double(const at::Tensor& t, int64_t n) {
+  TORCH_CHECK(t.scalar_type() == at::kDouble && t.is_contiguous() && t.numel() == n,
+              "fused_rnn: float64 accumulator of ", n, " elements expected");
 }
 
-void lstm_backward(const at::Tensor& dhs, const at::Tensor& w, const at::Tensor& masks, const at::Tensor& act,
-                   const at::Tensor& c, const at::Tensor& tc, const at::Tensor& dpre) {
-  check_contig({&dhs, &w, &masks, &act, &c, &tc, &dpre});
-  const int64_t Tn = dhs.size(0), B = dhs.size(1), u = dhs.size(2);
-  FUSED_DISPATCH("lstm_backward", lstm_bwd, dhs, u, P(dhs), P(w), P(masks), P(act), P(c), P(tc), P(dpre), Tn,
+void lstm_forward(const at::Tensor& xp, const at::Tensor& rk, const at::Tensor& masks, const at::Tensor& act,
+                  const at::Tensor& c, const at::Tensor& tc, const at::Tensor& hs) {
+  check_contig({&rk, &masks, &act, &c, &tc, &hs});
+  const int64_t Tn = xp.size(0), B = xp.size(1), u = xp.size(3);
+  const XStrides xs = xstrides(xp);
+  FUSED_DISPATCH("lstm_forward", lstm_fwd, xp, u, P(xp), xs, P(rk), P(masks), P(act), P(c), P(tc), P(hs), Tn,
                  B, u);
 }
 
+void lstm_backward(const at::Tensor& dhs, const at::Tensor& w, const at::Tensor& masks, const at::Tensor& act,
+                   const at::Tensor& c, const at::Tensor& tc, const at::Tensor& hs, const at::Tensor& dpre,
+                   const at::Tensor& dW) {
+  check_contig({&dhs, &w, &masks, &act, &c, &tc, &hs, &dpre});
+  const int64_t Tn = dhs.size(0), B = dhs.size(1), u = dhs.size(2);
+  check_double(dW, 4 * u * u);
+  FUSED_DISPATCH("lstm_backward", lstm_bwd, dhs, u, P(dhs), P(w), P(masks), P(act), P(c), P(tc), P(hs),
+                 P(dpre), dW.data_ptr<double>(), Tn, B, u);
+}
+
 void gru_forward(const at::Tensor& xp, const at::Tensor& rk, const at::Tensor& rb, const at::Tensor& masks,
-                 const at::Tensor& hm, const at::Tensor& act, const at::Tensor& rec_n, const at::Tensor& hs) {
-  check_contig({&rk, &rb, &masks, &hm, &act, &rec_n, &hs});
+                 const at::Tensor& act, const at::Tensor& rec_n, const at::Tensor& hs) {
+  check_contig({&rk, &rb, &masks, &act, &rec_n, &hs});
   const int64_t Tn = xp.size(0), B = xp.size(1), u = xp.size(3);
   const XStrides xs = xstrides(xp);
-  FUSED_DISPATCH("gru_forward", gru_fwd, xp, u, P(xp), xs, P(rk), P(rb), P(masks), P(hm), P(act), P(rec_n),
-                 P(hs), Tn, B, u);
+  FUSED_DISPATCH("gru_forward", gru_fwd, xp, u, P(xp), xs, P(rk), P(rb), P(masks), P(act), P(rec_n), P(hs),
+                 Tn, B, u);
 }
 
 void gru_backward(const at::Tensor& dhs, const at::Tensor& w, const at::Tensor& masks, const at::Tensor& act,
-                  const at::Tensor& rec_n, const at::Tensor& hs, const at::Tensor& dxp, const at::Tensor& drec_n,
-                  const at::Tensor& db) {
-  check_contig({&dhs, &w, &masks, &act, &rec_n, &hs, &dxp, &drec_n, &db});
-  TORCH_CHECK(db.scalar_type() == at::kDouble && db.numel() == 3 * dhs.size(2), "db must be float64 (3u,)");
+                  const at::Tensor& rec_n, const at::Tensor& hs, const at::Tensor& dxp, const at::Tensor& db,
+                  const at::Tensor& dW) {
+  check_contig({&dhs, &w, &masks, &act, &rec_n, &hs, &dxp});
   const int64_t Tn = dhs.size(0), B = dhs.size(1), u = dhs.size(2);
+  check_double(db, 3 * u);
+  check_double(dW, 3 * u * u);
   FUSED_DISPATCH("gru_backward", gru_bwd, dhs, u, P(dhs), P(w), P(masks), P(act), P(rec_n), P(hs), P(dxp),
-                 P(drec_n), db.data_ptr<double>(), Tn, B, u);
+                 db.data_ptr<double>(), dW.data_ptr<double>(), Tn, B, u);
 }
 
 }  // namespace
 
 TORCH_LIBRARY(forecastlab_fused, m) {
-  m.def("lstm_forward(Tensor xp, Tensor rk, Tensor masks, Tensor(a!) hm, Tensor(b!) act, Tensor(c!) c, "
-        "Tensor(d!) tc, Tensor(e!) hs) -> ()", &lstm_forward);
-  m.def("lstm_backward(Tensor dhs, Tensor w, Tensor masks, Tensor act, Tensor c, Tensor tc, "
-        "Tensor(a!) dpre) -> ()", &lstm_backward);
-  m.def("gru_forward(Tensor xp, Tensor rk, Tensor rb, Tensor masks, Tensor(a!) hm, Tensor(b!) act, "
-        "Tensor(c!) rec_n, Tensor(d!) hs) -> ()", &gru_forward);
+  m.def("lstm_forward(Tensor xp, Tensor rk, Tensor masks, Tensor(a!) act, Tensor(b!) c, Tensor(c!) tc, "
+        "Tensor(d!) hs) -> ()", &lstm_forward);
+  m.def("lstm_backward(Tensor dhs, Tensor w, Tensor masks, Tensor act, Tensor c, Tensor tc, Tensor hs, "
+        "Tensor(a!) dpre, Tensor(b!) dW) -> ()", &lstm_backward);
+  m.def("gru_forward(Tensor xp, Tensor rk, Tensor rb, Tensor masks, Tensor(a!) act, Tensor(b!) rec_n, "
+        "Tensor(c!) hs) -> ()", &gru_forward);
   m.def("gru_backward(Tensor dhs, Tensor w, Tensor masks, Tensor act, Tensor rec_n, Tensor hs, "
-        "Tensor(a!) dxp, Tensor(b!) drec_n, Tensor(c!) db) -> ()", &gru_backward);
+        "Tensor(a!) dxp, Tensor(b!) db, Tensor(c!) dW) -> ()", &gru_backward);
 }
