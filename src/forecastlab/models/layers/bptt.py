@@ -14,8 +14,10 @@ tanh is computed as 2*sigmoid(2x) - 1 inside the loops: the same function (withi
 torch's CPU tanh costs ~5x more per element than its sigmoid, and the loops call it at every step.
 The per-timestep loops run as fused C++ (fused_rnn.cpp via fused.py: one call per sequence, each
 sample's step done in registers and L1) when the extension builds and the tensors are float32/float64 on
-the CPU; otherwise as the TorchScript functions below (FORECASTLAB_NO_CPP=1 forces them). Both write the
-same buffers in the same layouts, and tests/test_fused_rnn.py checks one against the other.
+the CPU; otherwise as the TorchScript functions below (FORECASTLAB_NO_CPP=1 forces them). The C++
+backward also forms the recurrent-weight gradient (and the GRU's recurrent-bias gradient) per timestep,
+so that path stores no `hm` and runs no `_weight_grad`; the other buffers and layouts are shared.
+tests/test_fused_rnn.py checks the two paths against each other.
 
 Both functions are checked against the plain autograd loops in `loops.py` (tests/test_layers.py).
 """
