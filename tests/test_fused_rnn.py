@@ -171,3 +171,15 @@ def test_build_failure_warns_once_and_falls_back(monkeypatch):
         fused._state.clear()
         fused._state.update(saved)
 
+
+
+def test_other_dtypes_use_the_fallback(path):
+    """The C++ loops cover float32/float64 only; bfloat16 must still train, through TorchScript."""
+    path("cpp")
+    assert fused.usable(torch.zeros(1)) and not fused.usable(torch.zeros(1, dtype=torch.bfloat16))
+    x = torch.randn(4, 2, 3, dtype=torch.bfloat16)
+    w_hh = torch.randn(96, 32, dtype=torch.bfloat16, requires_grad=True)
+    y = loops.gru_loop(x, torch.randn(96, 3, dtype=torch.bfloat16), w_hh, torch.zeros(96, dtype=torch.bfloat16),
+                       torch.zeros(96, dtype=torch.bfloat16), torch.ones(3, 2, 32, dtype=torch.bfloat16))
+    y.float().sum().backward()
+    assert y.dtype == torch.bfloat16 and w_hh.grad is not None and torch.isfinite(w_hh.grad.float()).all()
