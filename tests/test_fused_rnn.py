@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -183,3 +184,25 @@ def test_other_dtypes_use_the_fallback(path):
                        torch.zeros(96, dtype=torch.bfloat16), torch.ones(3, 2, 32, dtype=torch.bfloat16))
     y.float().sum().backward()
     assert y.dtype == torch.bfloat16 and w_hh.grad is not None and torch.isfinite(w_hh.grad.float()).all()
+
+
+def test_stale_build_lock_is_cleared(tmp_path):
+    """A build killed mid-way leaves torch's lock file, on which a later load would wait forever.
+    Run in a fresh process: one process can register the ops' namespace only once."""
+    import os
+    import time
+
+    env = {**os.environ, "TORCH_EXTENSIONS_DIR": str(tmp_path), "FORECASTLAB_NO_CPP": "0"}
+    where = subprocess.run([sys.executable, "-c", "from forecastlab.models.layers import fused; "
+                            "print(fused.build_dir())"], env=env, capture_output=True, text=True, check=True)
+    folder = Path(where.stdout.strip())
+    assert folder.parent == tmp_path and torch.__version__.split("+")[0] in folder.name
+    folder.mkdir(parents=True)
+    lock = folder / "lock"
+    lock.touch()
+    old = time.time() - fused.STALE_LOCK_S - 5
+    os.utime(lock, (old, old))
+    code = "from forecastlab.models.layers import fused; print(fused.ops() is not None)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True"], out.stderr[-2000:]  # a fresh build, not a hang
+    assert not lock.exists() and (folder / "forecastlab_fused.so").exists()

@@ -5,8 +5,9 @@ gru_backward: whole-sequence loops writing bptt.py's buffers), or None when the 
 run instead: FORECASTLAB_NO_CPP=1 is set, or the build failed (no compiler, no ninja). A failed build
 warns once, with the reason, and is not retried in this process.
 
-The build (~10 s with gcc 12) lands in torch's extensions folder (TORCH_EXTENSIONS_DIR, default
-~/.cache/torch_extensions) and is reused by later processes until the source changes. `-march=native`
+The build (~10 s with gcc 12) lands in `build_dir()` under torch's extensions folder
+(TORCH_EXTENSIONS_DIR, default ~/.cache/torch_extensions) and is reused by later processes until the
+source or flags change; a lock left by a killed build is removed after 10 minutes. `-march=native`
 is safe there because the binary is built on the machine that runs it; `-ffast-math` is not used, so
 the loops keep IEEE semantics (NaN propagates, no reassociation beyond the matmul order).
 """
@@ -14,6 +15,8 @@ the loops keep IEEE semantics (NaN propagates, no reassociation beyond the matmu
 from __future__ import annotations
 
 import os
+import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -29,11 +32,30 @@ def disabled() -> bool:
     return os.environ.get("FORECASTLAB_NO_CPP", "").strip() not in ("", "0")
 
 
+STALE_LOCK_S = 600
+
+
+def build_dir() -> Path:
+    """Where the build lives: one folder per Python and torch version, so that an upgrade never loads a
+    binary built against another ABI."""
+    from torch.utils.cpp_extension import get_default_build_root
+
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}_torch{torch.__version__}".replace("+", "_")
+    return Path(root) / f"forecastlab_fused_{tag}"
+
+
 def _build():
     from torch.utils import cpp_extension
 
+    folder = build_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / "lock"
+    # torch waits forever on the lock of a build that was killed; a real build takes ~10 s.
+    if lock.exists() and time.time() - lock.stat().st_mtime > STALE_LOCK_S:
+        lock.unlink(missing_ok=True)
     cpp_extension.load(name="forecastlab_fused", sources=[str(SOURCE)], extra_cflags=CFLAGS,
-                       is_python_module=False, verbose=False)
+                       build_directory=str(folder), is_python_module=False, verbose=False)
     return torch.ops.forecastlab_fused
 
 
