@@ -14,7 +14,9 @@ the loops keep IEEE semantics (NaN propagates, no reassociation beyond the matmu
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
 import sys
 import time
 import warnings
@@ -35,14 +37,25 @@ def disabled() -> bool:
 STALE_LOCK_S = 600
 
 
+def _cpu_tag() -> str:
+    """A short hash of the CPU's instruction-set flags: the build uses -march=native, so a cache folder
+    shared between different CPUs (a network home directory) must never hand one CPU another's binary."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        flags = next((line for line in text.splitlines() if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        flags = ""
+    return hashlib.sha256((platform.machine() + flags).encode()).hexdigest()[:8]
+
+
 def build_dir() -> Path:
-    """Where the build lives: one folder per Python and torch version, so that an upgrade never loads a
-    binary built against another ABI."""
+    """Where the build lives: one folder per Python version, torch version and CPU instruction set, so
+    that neither an upgrade nor another CPU ever loads a binary built for something else."""
     from torch.utils.cpp_extension import get_default_build_root
 
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
     tag = f"py{sys.version_info.major}{sys.version_info.minor}_torch{torch.__version__}".replace("+", "_")
-    return Path(root) / f"forecastlab_fused_{tag}"
+    return Path(root) / f"forecastlab_fused_{tag}_cpu{_cpu_tag()}"
 
 
 def _build():
