@@ -17,25 +17,10 @@ import time
 
 import numpy as np
 
-from forecastlab.data.synthetic import JENA_COLUMNS, generate
+from forecastlab.data.synthetic import JENA_COLUMNS, REAL_JENA_STATS, REAL_PERSISTENCE_MAE, generate
 
-REAL = {
-    "p (mbar)": (989.2, 8.36),
-    "T (degC)": (9.45, 8.42),
-    "Tpot (K)": (283.5, 8.50),
-    "Tdew (degC)": (4.96, 6.73),
-    "rh (%)": (76.0, 16.5),
-    "VPmax (mbar)": (13.58, 7.74),
-    "VPact (mbar)": (9.53, 4.18),
-    "VPdef (mbar)": (4.04, 4.90),
-    "sh (g/kg)": (6.02, 2.66),
-    "H2OC (mmol/mol)": (9.64, 4.24),
-    "rho (g/m**3)": (1216.1, 40.0),
-    "wv (m/s)": (2.13, 1.54),
-    "max. wv (m/s)": (3.53, 2.34),
-    "wd (deg)": (174.7, 86.7),
-}
-REAL_PERSISTENCE = {"val": 2.44, "test": 2.62}
+REAL = REAL_JENA_STATS
+REAL_PERSISTENCE = REAL_PERSISTENCE_MAE
 SEQUENCE_LENGTH, SAMPLING_RATE, HORIZON_HOURS = 120, 6, 24
 DELAY = SAMPLING_RATE * (SEQUENCE_LENGTH + HORIZON_HOURS - 1)  # 858 rows, as in the book
 LAST = (SEQUENCE_LENGTH - 1) * SAMPLING_RATE  # 714: offset of a window's last sample

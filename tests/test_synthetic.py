@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from forecastlab.data import synthetic
-from forecastlab.data.synthetic import JENA_COLUMNS, embedded_default, generate, write_csv
+from forecastlab.data.synthetic import JENA_COLUMNS, REAL_JENA_STATS, embedded_default, generate, write_csv
 from forecastlab.errors import ForecastlabError
 
 HEADER = (
@@ -28,23 +28,7 @@ REAL_ROWS = [
     [996.51, -8.31, 265.12, -9.07, 94.20, 3.26, 3.07, 0.19, 1.92, 3.08, 1309.19],
 ]
 
-# pandas.describe() of the real file, -9999 wind excluded (issue 2).
-REAL_STATS = {
-    "p (mbar)": (989.2, 8.36),
-    "T (degC)": (9.45, 8.42),
-    "Tpot (K)": (283.5, 8.50),
-    "Tdew (degC)": (4.96, 6.73),
-    "rh (%)": (76.0, 16.5),
-    "VPmax (mbar)": (13.58, 7.74),
-    "VPact (mbar)": (9.53, 4.18),
-    "VPdef (mbar)": (4.04, 4.90),
-    "sh (g/kg)": (6.02, 2.66),
-    "H2OC (mmol/mol)": (9.64, 4.24),
-    "rho (g/m**3)": (1216.1, 40.0),
-    "wv (m/s)": (2.13, 1.54),
-    "max. wv (m/s)": (3.53, 2.34),
-    "wd (deg)": (174.7, 86.7),
-}
+REAL_STATS = REAL_JENA_STATS
 
 # The book's windows: 5 days sampled hourly, target 24 h after the window's last sample.
 LAST, DELAY = (120 - 1) * 6, 6 * (120 + 24 - 1)

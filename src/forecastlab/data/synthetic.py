@@ -51,6 +51,27 @@ SYNTHETIC_NOTE: str = (
     "jena_climate_2009_2016.csv.zip into the data cache) and pass `--data jena`."
 )
 
+# The calibration targets: the real file's (mean, std) per column, as pandas.describe() shows them for
+# the whole file with the -9999 wind readings excluded (issue 2). Tests and the calibration script
+# compare against these.
+REAL_JENA_STATS = {
+    "p (mbar)": (989.2, 8.36),
+    "T (degC)": (9.45, 8.42),
+    "Tpot (K)": (283.5, 8.50),
+    "Tdew (degC)": (4.96, 6.73),
+    "rh (%)": (76.0, 16.5),
+    "VPmax (mbar)": (13.58, 7.74),
+    "VPact (mbar)": (9.53, 4.18),
+    "VPdef (mbar)": (4.04, 4.90),
+    "sh (g/kg)": (6.02, 2.66),
+    "H2OC (mmol/mol)": (9.64, 4.24),
+    "rho (g/m**3)": (1216.1, 40.0),
+    "wv (m/s)": (2.13, 1.54),
+    "max. wv (m/s)": (3.53, 2.34),
+    "wd (deg)": (174.7, 86.7),
+}
+REAL_PERSISTENCE_MAE = {"val": 2.44, "test": 2.62}  # the book's common-sense baseline, code 10-9
+
 GENERATOR_VERSION = 2
 DATE_FORMAT = "%d.%m.%Y %H:%M:%S"
 DEFAULT_START = "01.01.2009 00:10:00"
