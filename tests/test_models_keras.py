@@ -47,8 +47,11 @@ def test_forward_outputs_match_keras(tmp_path):
         arrays["w_" + name] = weights
     path = tmp_path / "weights.npz"
     np.savez(path, **arrays)
+    # The book's Keras models are built by the shared reference script (shared/ sits beside the checkout).
     bench = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "bench")
     bench = os.environ.get("FORECASTLAB_KERAS_BENCH", bench)
+    if not os.path.isfile(os.path.join(bench, "keras_reference.py")):
+        pytest.skip(f"keras_reference.py not found in {os.path.abspath(bench)}; set FORECASTLAB_KERAS_BENCH")
     run = subprocess.run([KERAS_PYTHON, "-c", SCRIPT, str(path), bench], capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
