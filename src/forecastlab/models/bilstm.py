@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from forecastlab.models.base import ForecastModel
+from forecastlab.models.base import RATE, RECURRENT_DROPOUT_MODE, UNITS, Choice, ForecastModel
 from forecastlab.models.layers import LSTM, Bidirectional, Dense
 from forecastlab.models.registry import register_model
 
@@ -15,6 +15,8 @@ class BiLSTMModel(ForecastModel):
 
     book_code = "10-24"
     book_epochs = 10
+    param_ranges = {"units": UNITS, "merge_mode": Choice(*Bidirectional.MERGES), "dropout": RATE,
+                    "recurrent_dropout": RATE, "recurrent_dropout_mode": RECURRENT_DROPOUT_MODE}
 
     def __init__(self, n_features: int, sequence_length: int | None = None, units: int = 16,
                  merge_mode: str = "concat", dropout: float = 0.0, recurrent_dropout: float = 0.0,
@@ -25,6 +27,11 @@ class BiLSTMModel(ForecastModel):
         self.rnn = Bidirectional(LSTM(n_features, units, dropout, recurrent_dropout,
                                       recurrent_dropout_mode=recurrent_dropout_mode), merge_mode)
         self.out = Dense(self.rnn.units, 1)
+
+    @classmethod
+    def weight_count(cls, n_features, units, merge_mode, **_) -> int:
+        width = 2 * units if merge_mode == "concat" else units
+        return 2 * 4 * units * (n_features + units + 1) + width + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, 1)
         self._check_input(x)

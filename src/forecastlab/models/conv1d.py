@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from forecastlab.errors import ForecastlabError
-from forecastlab.models.base import ForecastModel
+from forecastlab.models.base import ForecastModel, Int, IntList
 from forecastlab.models.layers import Conv1D, Dense
 from forecastlab.models.registry import register_model
 
@@ -20,17 +20,21 @@ class Conv1DModel(ForecastModel):
 
     book_code = "section 10.2.4 (unnumbered)"
     book_epochs = 10
+    param_ranges = {
+        "filters": Int(1, 65_536, why="a wider layer would not fit in memory"),
+        "kernel_sizes": IntList(Int(1, 65_536, why="no window is that long"), max_len=16),
+        "pool_size": Int(1, 65_536, why="no window is that long"),
+    }
 
     def __init__(self, n_features: int, sequence_length: int | None = None, filters: int = 8,
                  kernel_sizes: tuple = (24, 12, 6), pool_size: int = 2):
         super().__init__(n_features, sequence_length)
         self.filters, self.kernel_sizes, self.pool_size = filters, tuple(kernel_sizes), pool_size
-        if not self.kernel_sizes:
-            raise ForecastlabError("conv1d needs at least one kernel size", fix="e.g. kernel_sizes=[24, 12, 6]")
         if sequence_length is not None and sequence_length < self.min_sequence_length():
-            raise ForecastlabError(f"sequence_length {sequence_length} is too short for kernels "
-                                   f"{list(self.kernel_sizes)}", where="model 'conv1d'",
-                                   fix=f"use sequence_length >= {self.min_sequence_length()}")
+            raise ForecastlabError(f"model 'conv1d': sequence_length {sequence_length} is too short for kernels "
+                                   f"{list(self.kernel_sizes)} with pool_size {pool_size}",
+                                   where="model 'conv1d' parameters sequence_length, kernel_sizes, pool_size",
+                                   fix=f"use sequence_length >= {self.min_sequence_length()}, or smaller kernels")
         convs, channels = [], n_features
         for k in self.kernel_sizes:
             convs.append(Conv1D(channels, filters, k, "relu"))
@@ -38,6 +42,11 @@ class Conv1DModel(ForecastModel):
         self.convs = nn.ModuleList(convs)
         self.pool = nn.MaxPool1d(pool_size)
         self.out = Dense(filters, 1)
+
+    @classmethod
+    def weight_count(cls, n_features, filters, kernel_sizes, **_) -> int:
+        channels = [n_features] + [filters] * (len(kernel_sizes) - 1)
+        return sum((k * c + 1) * filters for k, c in zip(kernel_sizes, channels, strict=True)) + filters + 1
 
     def min_sequence_length(self) -> int:
         """The shortest window the valid convolutions and poolings leave at least one step of."""
@@ -50,6 +59,10 @@ class Conv1DModel(ForecastModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, 1)
         self._check_input(x)
+        if x.shape[1] < self.min_sequence_length():
+            raise ForecastlabError(f"model 'conv1d' with kernels {list(self.kernel_sizes)} and pool_size "
+                                   f"{self.pool_size} needs windows of {self.min_sequence_length()} steps or more, "
+                                   f"got {x.shape[1]}", fix="use longer windows or smaller kernels")
         y = x.transpose(1, 2)  # (B, F, T): torch's channels-first conv layout
         for i, conv in enumerate(self.convs):
             y = conv(y)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from forecastlab.errors import ForecastlabError
-from forecastlab.models.base import ForecastModel
+from forecastlab.models.base import LAYERS, RATE, RECURRENT_DROPOUT_MODE, UNITS, ForecastModel
 from forecastlab.models.layers import GRU, Dense
 from forecastlab.models.registry import register_model
 
@@ -18,14 +17,13 @@ class StackedGRUModel(ForecastModel):
 
     book_code = "10-23"
     book_epochs = 50
+    param_ranges = {"units": UNITS, "layers": LAYERS, "dropout": RATE, "recurrent_dropout": RATE,
+                    "output_dropout": RATE, "recurrent_dropout_mode": RECURRENT_DROPOUT_MODE}
 
     def __init__(self, n_features: int, sequence_length: int | None = None, units: int = 32, layers: int = 2,
                  dropout: float = 0.0, recurrent_dropout: float = 0.5, output_dropout: float = 0.5,
                  recurrent_dropout_mode: str = "exact"):
         super().__init__(n_features, sequence_length)
-        if not isinstance(layers, int) or layers < 1:
-            raise ForecastlabError(f"layers must be a positive integer, got {layers!r}",
-                                   where="model 'gru_stacked'", fix="pass layers=2 (the book's)")
         self.units, self.layers, self.dropout = units, layers, dropout
         self.recurrent_dropout, self.output_dropout = recurrent_dropout, output_dropout
         self.recurrent_dropout_mode = recurrent_dropout_mode
@@ -35,6 +33,10 @@ class StackedGRUModel(ForecastModel):
             for i in range(layers))
         self.drop = nn.Dropout(output_dropout)
         self.out = Dense(units, 1)
+
+    @classmethod
+    def weight_count(cls, n_features, units, layers, **_) -> int:  # Keras's reset_after GRU: two biases
+        return 3 * units * (n_features + units + 2) + (layers - 1) * 3 * units * (2 * units + 2) + units + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, 1)
         self._check_input(x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from forecastlab.models.base import ForecastModel
+from forecastlab.models.base import RATE, RECURRENT_DROPOUT_MODE, UNITS, ForecastModel
 from forecastlab.models.layers import LSTM, Dense
 from forecastlab.models.registry import register_model
 
@@ -15,6 +15,8 @@ class LSTMModel(ForecastModel):
 
     book_code = "10-12"
     book_epochs = 10
+    param_ranges = {"units": UNITS, "dropout": RATE, "recurrent_dropout": RATE,
+                    "recurrent_dropout_mode": RECURRENT_DROPOUT_MODE}
 
     def __init__(self, n_features: int, sequence_length: int | None = None, units: int = 16,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, recurrent_dropout_mode: str = "exact"):
@@ -24,6 +26,10 @@ class LSTMModel(ForecastModel):
         self.rnn = LSTM(n_features, units, dropout, recurrent_dropout,
                         recurrent_dropout_mode=recurrent_dropout_mode)
         self.out = Dense(units, 1)
+
+    @classmethod
+    def weight_count(cls, n_features, units, **_) -> int:
+        return 4 * units * (n_features + units + 1) + units + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, 1)
         self._check_input(x)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from forecastlab.models.base import ForecastModel
+from forecastlab.models.base import RATE, RECURRENT_DROPOUT_MODE, UNITS, ForecastModel
 from forecastlab.models.layers import LSTM, Dense
 from forecastlab.models.registry import register_model
 
@@ -19,6 +19,8 @@ class LSTMDropoutModel(ForecastModel):
 
     book_code = "10-22"
     book_epochs = 50
+    param_ranges = {"units": UNITS, "dropout": RATE, "recurrent_dropout": RATE, "output_dropout": RATE,
+                    "recurrent_dropout_mode": RECURRENT_DROPOUT_MODE}
 
     def __init__(self, n_features: int, sequence_length: int | None = None, units: int = 32,
                  dropout: float = 0.0, recurrent_dropout: float = 0.25, output_dropout: float = 0.5,
@@ -30,6 +32,10 @@ class LSTMDropoutModel(ForecastModel):
                         recurrent_dropout_mode=recurrent_dropout_mode)
         self.drop = nn.Dropout(output_dropout)
         self.out = Dense(units, 1)
+
+    @classmethod
+    def weight_count(cls, n_features, units, **_) -> int:
+        return 4 * units * (n_features + units + 1) + units + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, 1)
         self._check_input(x)

@@ -36,13 +36,8 @@ def build_model(name: str, n_features: int, sequence_length: int | None = None, 
     >>> build_model("lstm_dropout", 14, 120, units=64, recurrent_dropout=0.3)
     """
     cls = get_model_class(name)
-    known = cls.hyperparameters()
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ForecastlabError(f"model {name!r} has no parameter(s) {', '.join(unknown)}",
-                               where=f"model {name!r} config",
-                               fix=f"use some of: {', '.join(known) or '(none)'}")
-    try:
+    cls.check_names(params, where=f"model {name!r} config")
+    try:  # every value is checked against the class's param_ranges before any layer is built
         return cls(n_features, sequence_length, **params)
     except (TypeError, ValueError) as exc:
         raise ForecastlabError(f"bad parameters for model {name!r}: {exc}", where=f"model {name!r} config",
@@ -56,9 +51,13 @@ def count_params(model: nn.Module) -> int:
 
 
 def describe(name: str) -> dict:
-    """A short description of model `name`: book listing, epochs, hyperparameter defaults, summary."""
+    """A short description of model `name`: book listing, epochs, hyperparameter defaults, summary, and
+    `parameters`: {name: {"default": ..., "valid": "an integer from 1 to 65,536"}} for each hyperparameter."""
     cls = get_model_class(name)
     doc = inspect.getdoc(cls) or ""
+    defaults, ranges = cls.hyperparameters(), cls.parameter_ranges()
+    parameters = {k: {"default": list(v) if isinstance(v, tuple) else v, "valid": ranges.get(k, "any value")}
+                  for k, v in defaults.items()}
     return {"name": name, "book_code": cls.book_code, "book_epochs": cls.book_epochs,
             "needs_sequence_length": cls.needs_sequence_length,
-            "hyperparameters": cls.hyperparameters(), "summary": doc.split("\n")[0]}
+            "hyperparameters": defaults, "parameters": parameters, "summary": doc.split("\n")[0]}
