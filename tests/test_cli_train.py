@@ -55,7 +55,7 @@ def test_train_resume_predict_evaluate(jena_csv, tmp_path):
     assert metrics["model"] == "dense" and metrics["epochs_run"] == 2 and len(metrics["history"]) == 2
     assert metrics["unit"] == "degC" and 0 < metrics["test_mae"] < 50
     assert {p.name for p in run.iterdir()} == {"config.json", "history.csv", "best.pt", "last.pt",
-                                              "curves.png", "metrics.json"}
+                                              "curves.png", "metrics.json", "best.pt.sha256", "last.pt.sha256"}
     # Not a terminal: no live bar, one summary line per epoch on stderr.
     assert [line.split()[:2] for line in done.stderr.splitlines() if line.startswith("epoch")] == [
         ["epoch", "1/2"], ["epoch", "2/2"]]

@@ -104,13 +104,15 @@ def test_atomic_writes_replace_whole_files_and_leave_no_temp_files(tmp_path):
     atomic_write_text(tmp_path / "a.txt", "one")
     atomic_write_text(tmp_path / "a.txt", "two")
     assert (tmp_path / "a.txt").read_text() == "two"
-    assert sorted(os.listdir(tmp_path)) == ["a.txt", "last.pt"]
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", "last.pt", "last.pt.sha256"]
 
 
 def test_damaged_checkpoint_is_a_clear_error(tmp_path):
     (tmp_path / "last.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ForecastlabError, match="cannot be read"):
+    with pytest.raises(ForecastlabError, match="no recorded sha256"):
         load_checkpoint(tmp_path / "last.pt")
+    with pytest.warns(UserWarning, match="no recorded sha256"), pytest.raises(ForecastlabError, match="cannot be read"):
+        load_checkpoint(tmp_path / "last.pt", require_checksum=False)
     with pytest.raises(ForecastlabError, match="missing"):
         load_checkpoint(tmp_path / "best.pt")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 from collections.abc import Callable
@@ -47,6 +48,25 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def json_safe(obj: Any) -> Any:
+    """`obj` with every non-finite float (NaN, inf) as None: JSON has no NaN, and a bare `NaN` in a file
+    makes it unreadable to strict parsers (jq, JavaScript, most other languages)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:  # numpy / torch scalars
+        return json_safe(obj.item())
+    return obj
+
+
+def json_text(obj: Any) -> str:
+    """Strict, indented JSON for `obj` (non-finite numbers as null, other objects as str)."""
+    return json.dumps(json_safe(obj), indent=2, default=str, allow_nan=False)
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write `obj` as indented JSON to `path` atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+    """Write `obj` as indented, strict JSON (see json_text) to `path` atomically."""
+    return atomic_write_text(path, json_text(obj) + "\n")

@@ -33,3 +33,33 @@ class ForecastlabError(Exception):
 
     def to_dict(self) -> dict:
         return {"error": self.what, "where": self.where, "fix": self.fix}
+
+
+_OS_FIXES = {
+    "ENOSPC": "free some space on that disk, or choose a location on another disk",
+    "EDQUOT": "free some space within your disk quota, or choose a location on another disk",
+    "EROFS": "that file system is mounted read-only: choose a writable location",
+    "EACCES": "choose a location you may write to, or fix the permissions",
+    "EPERM": "the file or folder is protected (immutable or owned by someone else): choose another location",
+    "ENOTDIR": "a part of the path is a file, not a folder: choose another path",
+    "EISDIR": "that path is a folder: give a file name",
+    "EEXIST": "something is already there: choose another path",
+    "ENOENT": "check the path: a folder on the way does not exist",
+    "EFBIG": "the file grew past the size limit of this process or file system: choose another location",
+    "ENAMETOOLONG": "use a shorter path",
+}
+
+
+def from_os_error(err: OSError, action: str = "cannot use") -> ForecastlabError:
+    """The ForecastlabError for an OSError (full disk, read-only mount, a file where a folder belongs...):
+    the path, the system's reason, and a fix for that reason. The CLI's one place for such failures."""
+    import errno as errno_module
+
+    code = errno_module.errorcode.get(err.errno or 0, "")
+    path = err.filename if err.filename is not None else None
+    reason = err.strerror or str(err)
+    where = str(path) if path is not None else None
+    if err.filename2 is not None:
+        where = f"{path} -> {err.filename2}"
+    return ForecastlabError(f"{action} {path if path is not None else 'a file'}: {reason}", where=where,
+                            fix=_OS_FIXES.get(code, "check the path, the disk and the permissions, then retry"))

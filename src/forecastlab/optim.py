@@ -24,7 +24,7 @@ class KerasRMSprop(torch.optim.Optimizer):
     """Keras 3's RMSprop (non-centered, no momentum): velocity starts at zero, eps inside the sqrt."""
 
     def __init__(self, params, lr: float = 1e-3, rho: float = 0.9, epsilon: float = 1e-7):
-        if lr <= 0 or not 0.0 <= rho < 1.0 or epsilon < 0:
+        if not math.isfinite(lr) or lr <= 0 or not 0.0 <= rho < 1.0 or epsilon < 0:
             raise ForecastlabError(f"invalid RMSprop settings lr={lr}, rho={rho}, epsilon={epsilon}",
                                    fix="use lr > 0, 0 <= rho < 1, epsilon >= 0")
         super().__init__(params, dict(lr=lr, rho=rho, epsilon=epsilon))
@@ -62,7 +62,7 @@ class KerasAdam(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7):
-        if lr <= 0 or not 0.0 <= beta_1 < 1.0 or not 0.0 <= beta_2 < 1.0 or epsilon < 0:
+        if not math.isfinite(lr) or lr <= 0 or not 0.0 <= beta_1 < 1.0 or not 0.0 <= beta_2 < 1.0 or epsilon < 0:
             raise ForecastlabError(f"invalid Adam settings lr={lr}, beta_1={beta_1}, beta_2={beta_2}",
                                    fix="use lr > 0 and betas in [0, 1)")
         super().__init__(params, dict(lr=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon))
@@ -102,8 +102,8 @@ def make_optimizer(name: str, params, lr: float | None = None) -> torch.optim.Op
         raise ForecastlabError(f"unknown optimizer {name!r}", where="--optimizer",
                                fix=f"use one of: {', '.join(sorted(KERAS_DEFAULT_LR))}")
     lr = KERAS_DEFAULT_LR[key] if lr is None else float(lr)
-    if lr <= 0:
-        raise ForecastlabError(f"learning rate must be positive, got {lr}", where="--lr",
+    if not math.isfinite(lr) or lr <= 0:  # nan <= 0 is False: test finiteness first
+        raise ForecastlabError(f"the learning rate must be positive and finite, got {lr}", where="--lr",
                                fix="pass a positive --lr such as 0.001")
     if key == "rmsprop":
         return KerasRMSprop(params, lr=lr)

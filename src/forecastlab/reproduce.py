@@ -9,8 +9,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from rich.text import Text
+
 from forecastlab.atomic import atomic_write_text
-from forecastlab.console import console
+from forecastlab.console import console, styled
 from forecastlab.errors import ForecastlabError
 
 BOOK_MODELS = ("dense", "conv1d", "lstm", "lstm_dropout", "gru_stacked", "bilstm", "simple_rnn")
@@ -136,14 +138,14 @@ def reproduce(
     datasets = make_datasets_from_series(series, spec, batch_size=batch_size, seed=seed,
                                          drop_gap_windows=drop_gap_windows)
     baselines = compute_baselines(series, datasets)
-    console.print(
-        f"[bold]baselines[/] persistence val {baselines['persistence']['val_mae']:.2f}, "
+    console.print(styled(
+        "baselines", "bold", f"persistence val {baselines['persistence']['val_mae']:.2f}, "
         f"test {baselines['persistence']['test_mae']:.2f} ({series.target_unit or 'target units'})"
-    )
+    ))
     result = ReproduceResult(out, profile, series.provenance.to_dict(), baselines)
 
     for i, name in enumerate(names, 1):
-        console.rule(f"[bold]{i}/{len(names)} {name}")
+        console.rule(Text(f"{i}/{len(names)} {name}", style="bold"))
         run = train(
             name, datasets, epochs=prof.epochs or _book_epochs(name), seed=seed,
             out_dir=out / "models" / name, progress=progress, max_steps_per_epoch=prof.max_steps_per_epoch,
@@ -169,7 +171,8 @@ def reproduce(
     result.leaderboard = [asdict(r) for r in rows]
     result.files = {k: str(v) for k, v in files.items()} | {f"plot_{p.stem}": str(p) for p in plots}
     atomic_write_text(out / "reproduce.json", json.dumps(result.to_dict(), indent=2, default=str))
-    console.print(f"[bold green]done[/] in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}")
+    console.print(styled("done", "bold green",
+                         f"in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}"))
     return result
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import sys
 import typing
 from dataclasses import dataclass
@@ -81,8 +80,9 @@ class DataArgs:
 
 def print_json(obj: Any) -> None:
     """JSON on stdout, nothing else, so `--json | jq` always works."""
-    json.dump(obj, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+    from forecastlab.atomic import json_text
+
+    sys.stdout.write(json_text(obj) + "\n")
 
 
 _DATA_OPTIONS: dict[str, tuple[Any, Any]] = {

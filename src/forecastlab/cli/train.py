@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -91,7 +89,11 @@ def train_command(
         "window_args": dataclasses.asdict(setup["window_args"]),
         "model_params": setup["model_params"],
     }}
-    with _cleanup_failed_new_run(setup["out"], new=resume is None):
+    from forecastlab.cli import exit_interrupted
+    from forecastlab.training import Interrupted
+
+    try:
+        # A failed or interrupted new run removes only what it created (forecastlab.training.run_dir).
         result = train(
             setup["model"], datasets, epochs=setup["epochs"], optimizer=setup["optimizer"], lr=setup["lr"],
             seed=setup["seed"], out_dir=setup["out"], resume=resume is not None, overwrite=overwrite,
@@ -99,6 +101,8 @@ def train_command(
             progress=not no_progress, max_steps_per_epoch=setup["max_steps_per_epoch"],
             model_params=setup["model_params"], extra_config=extra,
         )
+    except Interrupted as interrupt:
+        exit_interrupted(interrupt)
     metrics = result.metrics()
     if json_out:
         print_json(metrics | {"history": result.history})
@@ -160,7 +164,20 @@ def _saved_cli(config: dict, run_dir: Path) -> dict:
             where=str(run_dir / "config.json"),
             fix="resume it from Python: train(model, datasets, ..., out_dir=RUN_DIR, resume=True)",
         )
+    check_saved_cli(cli, run_dir)
     return cli
+
+
+def check_saved_cli(cli: dict, run_dir: Path) -> None:
+    """The CLI's own section of config.json (its types are checked by the schema) names only options
+    this CLI has: an unknown one means a hand edit or another version, and is named."""
+    for key, cls in (("data_args", DataArgs), ("window_args", WindowArgs)):
+        unknown = sorted(set(cli[key]) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ForecastlabError(
+                f"config.json's extra.cli.{key} has unknown option(s) {', '.join(map(repr, unknown))}",
+                where=f"{run_dir / 'config.json'}, key extra.cli.{key}.{unknown[0]}",
+                fix="restore config.json from the run, or remove those keys")
 
 
 def _check_not_fewer_epochs(run_dir: Path, epochs: int) -> None:
@@ -279,27 +296,6 @@ def _refuse_changed_data(config: dict, series, run_dir: Path) -> None:
         )
 
 
-@contextlib.contextmanager
-def _cleanup_failed_new_run(out: Path, *, new: bool):
-    """If a new run fails before its first epoch is saved, take back what this command created: the run
-    files it wrote and the directories it made. Nothing that existed before is ever removed."""
-    from forecastlab.training.run_dir import LAST, RUN_FILES
-
-    out = Path(out)
-    before = set(os.listdir(out)) if out.is_dir() else set()
-    made = [d for d in (out, *out.parents) if not d.exists()]  # deepest first
-    try:
-        yield
-    except BaseException:
-        if new and not (out / LAST).exists():
-            for name in set(RUN_FILES) - before:
-                (out / name).unlink(missing_ok=True)
-            for directory in made:
-                with contextlib.suppress(OSError):  # not empty: someone else wrote there; keep it
-                    directory.rmdir()
-        raise
-
-
 def parse_params(items: list[str] | None) -> dict:
     """['units=64', 'recurrent_dropout=0.1', 'mode=weight'] -> {'units': 64, ...}; values are JSON
     when they parse as JSON (numbers, true/false, lists), else strings."""
@@ -338,9 +334,11 @@ def _saved_data_args(saved: dict) -> DataArgs:
 def _run_data_args(run, data_args: DataArgs, given: set[str]) -> DataArgs:
     """The data options to use with a saved run: the run's own, with only the options the user actually
     gave replacing them (e.g. just --gaps drop keeps the run's --data)."""
-    saved = run.config.get("extra", {}).get("cli", {}).get("data_args")
+    cli = (run.config.get("extra") or {}).get("cli") or {}
+    saved = cli.get("data_args")
     if not saved:
         return data_args
+    check_saved_cli(cli, run.run_dir)
     args = _saved_data_args(saved)
     if "data" not in given:
         console.print(f"using the run's data: --data {args.data}")

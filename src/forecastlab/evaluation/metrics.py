@@ -37,7 +37,8 @@ def _batches_on(dataset: Iterable, device: torch.device, batch_size: int | None)
 
 
 def evaluate(
-    model: nn.Module, dataset: Iterable, device: str | torch.device | None = None, batch_size: int | None = None
+    model: nn.Module, dataset: Iterable, device: str | torch.device | None = None, batch_size: int | None = None,
+    *, check_finite: bool = True, split: str | None = None,
 ) -> dict:
     """MAE, MSE and window count of `model` over every window of `dataset`.
 
@@ -48,22 +49,37 @@ def evaluate(
     A WindowDataset is read chronologically in batches of `batch_size` windows (default EVAL_BATCH, never
     fewer than the dataset's own); batch_size=0 keeps the dataset's own batches. The sums do not depend
     on the batching beyond float rounding.
+
+    check_finite: a window whose prediction or target is NaN or infinite makes the scores meaningless,
+    so it is a ForecastlabError naming `split` rather than a silent "MAE nan" (the training loop turns
+    this off and reports divergence itself).
     """
     device = torch.device(device) if device is not None else model_device(model)
     was_training = model.training
     model.eval()
     abs_sum = torch.zeros((), dtype=torch.float64, device=device)
     sq_sum = torch.zeros((), dtype=torch.float64, device=device)
+    bad = torch.zeros((), dtype=torch.int64, device=device)
     n = 0
     try:
         with torch.inference_mode():
             for x, y in _batches_on(dataset, device, batch_size):
                 err = model(x).reshape(-1).double() - y.reshape(-1).double()
+                if check_finite:
+                    bad += (~torch.isfinite(err)).sum()
                 abs_sum += err.abs().sum()
                 sq_sum += err.square().sum()
                 n += err.numel()
     finally:
         model.train(was_training)
+    if check_finite and int(bad):
+        from forecastlab.errors import ForecastlabError
+
+        raise ForecastlabError(
+            f"{int(bad):,} of {n:,} windows{f' of the {split} split' if split else ''} have a NaN or infinite "
+            "prediction or target, so no MAE can be given", where=f"the {split or 'evaluated'} split",
+            fix="check the data for NaN, infinite or extreme values (forecastlab data inspect) and the model "
+            "for divergence (a lower --lr)")
     if n == 0:
         return {"mae": float("nan"), "mse": float("nan"), "n": 0}
     return {"mae": abs_sum.item() / n, "mse": sq_sum.item() / n, "n": n}

@@ -7,7 +7,8 @@
 
 from forecastlab.training.config import describe_series
 from forecastlab.training.device import select_device
-from forecastlab.training.engine import TrainResult, train
+from forecastlab.training.engine import Interrupted, TrainResult, train
 from forecastlab.training.loading import LoadedRun, load_run, predict
 
-__all__ = ["LoadedRun", "TrainResult", "describe_series", "load_run", "predict", "select_device", "train"]
+__all__ = ["Interrupted", "LoadedRun", "TrainResult", "describe_series", "load_run", "predict", "select_device",
+           "train"]

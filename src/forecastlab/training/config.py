@@ -12,8 +12,8 @@ from torch import nn
 
 from forecastlab.errors import ForecastlabError
 from forecastlab.training.run_dir import versions
+from forecastlab.training.schema import CONFIG_FORMAT  # re-exported: the format config.json is written in
 
-CONFIG_FORMAT = 1
 # What must match for `--resume` to continue the same run; epochs may grow (train longer).
 _RESUME_KEYS = (
     ("model", "name"), ("model", "class"), ("model", "config"), ("window",),

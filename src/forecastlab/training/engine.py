@@ -14,7 +14,13 @@ from torch import nn
 from forecastlab.errors import ForecastlabError
 from forecastlab.evaluation.metrics import evaluate
 from forecastlab.training import run_dir as rd
-from forecastlab.training.checkpoint import load_checkpoint, save_checkpoint
+from forecastlab.training.checkpoint import (
+    checkpoint_part,
+    load_checkpoint,
+    load_weights,
+    require_entries,
+    save_checkpoint,
+)
 from forecastlab.training.config import build_config, check_resume_config, resolve_model
 from forecastlab.training.device import select_device
 from forecastlab.training.progress import EpochProgress
@@ -128,38 +134,81 @@ def train(
 
     opt = make_optimizer(optimizer, model.parameters(), lr)
     scheduler = make_scheduler(lr_schedule, opt, epochs)
-    # Only now, once model, optimizer and schedule are known to build: a bad option leaves no empty run dir.
-    run_dir = _open_run_dir(out_dir, resume=resume, overwrite=overwrite)
     config = build_config(
         model, model_name, datasets, epochs=epochs, optimizer=optimizer, lr=opt.param_groups[0]["lr"],
         seed=seed, early_stopping=early_stopping, lr_schedule=lr_schedule,
         max_steps_per_epoch=max_steps_per_epoch, device=dev, extra=extra_config,
     )
-
+    # Only now, once model, optimizer and schedule are known to build: a bad option leaves no empty run dir.
+    run = _open_run_dir(out_dir, resume=resume, overwrite=overwrite)
+    run_dir = run.path if run is not None else None
     state = _State()
-    if resume:
-        state = _restore(run_dir, config, model, opt, scheduler)
-    if run_dir is not None:
-        rd.write_config(run_dir, config)
-
-    bar = EpochProgress(epochs, enabled=progress)
-    with bar:
-        if resume and state.epoch:
-            bar.note(f"resuming {run_dir} after epoch {state.epoch} (best so far: epoch {state.best_epoch})")
-        while state.epoch < epochs and not state.stopped_early:
-            _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, epochs)
-            state.stopped_early = should_stop(state.epoch, state.best_epoch, early_stopping)
-            state.elapsed += _lap(started)
-            started = time.perf_counter()
-            if run_dir is not None:
-                _save_last(run_dir, state, model, opt, scheduler)
-            if state.stopped_early:
-                bar.note(f"early stopping: no better val loss for {early_stopping} epochs")
-    result = _finish(state, model, datasets, dev, run_dir, config)
-    result.total_seconds = state.elapsed + _lap(started)
-    if run_dir is not None:
-        _write_outputs(run_dir, result)
+    # A resumed run's config.json is rewritten only once this call's first checkpoint is on disk.
+    config_pending = resume
+    try:
+        if resume:
+            state, saved = _restore(run_dir, config, model, opt, scheduler)
+            config["created"] = saved.get("created", config["created"])
+        elif run is not None:
+            rd.write_config(run_dir, config)
+        bar = EpochProgress(epochs, enabled=progress)
+        with bar:
+            if resume and state.epoch:
+                bar.note(f"resuming {run_dir} after epoch {state.epoch} (best so far: epoch {state.best_epoch})")
+            while state.epoch < epochs and not state.stopped_early:
+                _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, epochs)
+                state.stopped_early = should_stop(state.epoch, state.best_epoch, early_stopping)
+                state.elapsed += _lap(started)
+                started = time.perf_counter()
+                if run is not None:
+                    _save_last(run_dir, state, model, opt, scheduler)
+                    config_pending = _commit(run, config, config_pending)
+                if state.stopped_early:
+                    bar.note(f"early stopping: no better val loss for {early_stopping} epochs")
+        result = _finish(state, model, datasets, dev, run_dir, config)
+        result.total_seconds = state.elapsed + _lap(started)
+        if run is not None:
+            _commit(run, config, config_pending)
+            _write_outputs(run_dir, result)
+    except KeyboardInterrupt as err:
+        kept = run.abandon() if run is not None and not run.committed else None
+        raise Interrupted(_interrupted_message(run, state, epochs, kept), getattr(err, "signum", 2)) from err
+    except BaseException:
+        if run is not None and not run.committed:
+            run.abandon()
+        raise
+    finally:
+        if run is not None:
+            run.close()
     return result
+
+
+class Interrupted(KeyboardInterrupt):
+    """Training was stopped by Ctrl-C or SIGTERM; `message` says what was kept and how to resume."""
+
+    def __init__(self, message: str, signum: int = 2):
+        super().__init__(message)
+        self.message, self.signum = message, signum
+
+
+def _interrupted_message(run, state: _State, epochs: int, undone: str | None) -> str:
+    if run is None:
+        return (f"training stopped during epoch {state.epoch + 1} of {epochs}; it had no run directory, so "
+                "nothing was kept")
+    if undone is not None:
+        return f"training stopped before its first epoch was saved, so there is nothing to resume; {undone}"
+    return (f"training stopped during epoch {state.epoch + 1} of {epochs}; kept {run.path} with {state.epoch} "
+            f"completed epoch{'s' if state.epoch != 1 else ''} (best: epoch {state.best_epoch}); continue it with "
+            f"`forecastlab train --resume {run.path}` (Python: train(..., out_dir=..., resume=True))")
+
+
+def _commit(run: rd.RunDirectory, config: dict, config_pending: bool) -> bool:
+    """A checkpoint of this call is on disk: keep the run whatever happens next, and write a resumed
+    run's config.json now that the new work has succeeded. Returns the new `config_pending` (False)."""
+    if config_pending:
+        rd.write_config(run.path, config)
+    run.commit()
+    return False
 
 
 # -- one epoch ---------------------------------------------------------------------------------------
@@ -175,7 +224,7 @@ def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, epoc
     lr_now = opt.param_groups[0]["lr"]
     loss, mae = _train_steps(model, opt, datasets.train, dev, bar, epoch, max_steps)
     train_seconds = time.perf_counter() - t0
-    val = evaluate(model, datasets.val, dev)
+    val = evaluate(model, datasets.val, dev, check_finite=False)  # divergence is reported just below
     if not math.isfinite(loss) or not math.isfinite(val["mse"]):
         raise ForecastlabError(
             f"training diverged at epoch {epoch}: loss {loss}, val loss {val['mse']}",
@@ -248,7 +297,7 @@ def _open_run_dir(out_dir, *, resume: bool, overwrite: bool) -> Path | None:
                 fix="pass out_dir (CLI: --resume RUN_DIR)",
             )
         return None
-    return rd.prepare_run_dir(Path(out_dir), resume=resume, overwrite=overwrite)
+    return rd.RunDirectory(Path(out_dir), resume=resume, overwrite=overwrite).open()
 
 
 def _save_last(run_dir: Path, state: _State, model, opt, scheduler) -> None:
@@ -273,22 +322,48 @@ def _save_last(run_dir: Path, state: _State, model, opt, scheduler) -> None:
     rd.write_history(run_dir, state.history)
 
 
-def _restore(run_dir: Path, config: dict, model, opt, scheduler) -> _State:
-    check_resume_config(rd.read_config(run_dir), config, run_dir)
-    ckpt = load_checkpoint(run_dir / rd.LAST)
-    model.load_state_dict(ckpt["model"])
-    opt.load_state_dict(ckpt["optimizer"])
+def _restore(run_dir: Path, config: dict, model, opt, scheduler) -> tuple[_State, dict]:
+    """The state saved in last.pt, loaded into model, optimizer, schedule and RNGs; every damaged or
+    foreign entry is a ForecastlabError naming the file and the entry. Also returns the saved config."""
+    saved = rd.read_config(run_dir)
+    check_resume_config(saved, config, run_dir)
+    path = run_dir / rd.LAST
+    ckpt = load_checkpoint(path, require_checksum=saved["format"] >= 2)
+    require_entries(ckpt, path, {
+        "model": dict, "optimizer": dict, "epoch": int, "history": list, "best_epoch": int,
+        "best_val_loss": (float, int), "best_model": dict, "elapsed": (float, int), "stopped_early": bool,
+        "rng": dict,
+    })
+    _check_history(ckpt, path)
+    load_weights(model, ckpt["best_model"], path, "best_model")  # checked first: it fits the same model
+    load_weights(model, ckpt["model"], path, "model")
+    with checkpoint_part(path, "optimizer"):
+        opt.load_state_dict(ckpt["optimizer"])
     if scheduler is not None and ckpt.get("scheduler") is not None:
-        scheduler.load_state_dict(ckpt["scheduler"])
-    set_rng_state(ckpt["rng"])
-    return _State(
+        with checkpoint_part(path, "scheduler"):
+            scheduler.load_state_dict(ckpt["scheduler"])
+    with checkpoint_part(path, "rng"):
+        set_rng_state(ckpt["rng"])
+    state = _State(
         history=list(ckpt["history"]),
         best_epoch=ckpt["best_epoch"],
-        best_val_loss=ckpt["best_val_loss"],
+        best_val_loss=float(ckpt["best_val_loss"]),
         best_weights=ckpt["best_model"],
-        elapsed=ckpt["elapsed"],
+        elapsed=float(ckpt["elapsed"]),
         stopped_early=ckpt["stopped_early"],
     )
+    return state, saved
+
+
+def _check_history(ckpt: dict, path: Path) -> None:
+    history, epoch, best = ckpt["history"], ckpt["epoch"], ckpt["best_epoch"]
+    with checkpoint_part(path, "history"):
+        if len(history) != epoch or not 1 <= best <= epoch:
+            raise ValueError(f"{len(history)} history rows for epoch {epoch}, best epoch {best}")
+        for i, row in enumerate(history, 1):
+            if not isinstance(row, dict) or row.get("epoch") != i or not all(
+                    isinstance(row.get(k), float | int) for k in rd.HISTORY_FIELDS):
+                raise ValueError(f"history row {i} is not a complete epoch record")
 
 
 # -- the end of a run ------------------------------------------------------------------------------------
@@ -305,7 +380,7 @@ def _finish(state: _State, model, datasets, dev, run_dir, config) -> TrainResult
     best = state.history[state.best_epoch - 1]
     # Evaluation is deterministic, so the best epoch's logged val numbers are the best model's.
     val = {"mae": best["val_mae"], "mse": best["val_loss"], "n": _num_windows(datasets.val)}
-    test = evaluate(model, datasets.test, dev)
+    test = evaluate(model, datasets.test, dev, split="test")
     from forecastlab.training.config import count_params
 
     epochs = len(state.history)

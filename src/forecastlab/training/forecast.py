@@ -13,8 +13,19 @@ EVAL_BATCH = 4096  # inference holds no activations for backward, so much larger
 
 
 def check_columns(run: LoadedRun, series) -> None:
-    """The series must offer the columns the model was trained on, in the same order."""
-    want = run.config.get("data", {}).get("columns")
+    """The series must offer the columns the model was trained on, in the same order, and the same
+    target: a temperature model scored against pressure, or its forecast labelled with pressure's unit,
+    would be a wrong number with no error."""
+    data = run.config.get("data", {})
+    target = data.get("target")
+    if target is not None and series.target != target:
+        raise ForecastlabError(
+            f"the run forecasts {target!r}, but the data's target is {series.target!r}",
+            where=f"--target {series.target}" if series.target else "the data's target",
+            fix=f"leave --target out (the run's own is used) or pass --target {target!r}; to forecast "
+            f"{series.target!r}, train a run for it",
+        )
+    want = data.get("columns")
     if want and list(series.columns) != list(want):
         raise ForecastlabError(
             f"the data's columns {list(series.columns)} differ from the run's {want}",
@@ -38,6 +49,16 @@ def forecast_table(run: LoadedRun, series, *, last: int = 1) -> pd.DataFrame:
     ts = pd.to_datetime(series.timestamps)
     step = pd.Series(ts).diff().median() if len(ts) > 1 else pd.Timedelta(0)
     known = target_rows < len(series)
+    if not known.all() and not step > pd.Timedelta(0):
+        raise ForecastlabError(
+            f"the data's time does not advance (median step {step}), so the forecast's time cannot be given",
+            where=f"{series.provenance.path or series.provenance.source}, time column",
+            fix="sort the file by time, oldest first")
+    if not np.isfinite(preds).all():
+        raise ForecastlabError(
+            f"{int((~np.isfinite(preds)).sum())} of {len(preds)} forecasts are NaN or infinite",
+            where=str(run.run_dir / "best.pt"),
+            fix="check the input rows for extreme values; a diverged model must be retrained with a lower --lr")
     forecast_for = [
         ts[r] if ok else ts[e] + step * (r - e) for r, e, ok in zip(target_rows, end_rows, known, strict=True)
     ]

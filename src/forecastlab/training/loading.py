@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from torch import nn
 
 from forecastlab.errors import ForecastlabError
 from forecastlab.training import run_dir as rd
-from forecastlab.training.checkpoint import load_checkpoint
+from forecastlab.training.checkpoint import load_checkpoint, load_weights, require_entries
 from forecastlab.training.device import select_device
 
 
@@ -42,38 +41,75 @@ class LoadedRun:
 
 
 def load_run(run_dir: str | Path, device: str | None = "cpu") -> LoadedRun:
-    """Rebuild the model of `run_dir` with its best weights (best.pt), in eval mode, on `device`."""
+    """Rebuild the model of `run_dir` with its best weights (best.pt), in eval mode, on `device`.
+
+    Nothing in the run directory chooses code: config.json is validated against its schema, the model
+    class comes from the registry by the name the run recorded, and best.pt is checked against its
+    sha256 and loaded as plain tensors (weights_only).
+    """
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ForecastlabError("the run directory does not exist" if not run_dir.exists() else
+                               "the run directory path is a file", where=str(run_dir),
+                               fix="pass the directory that `forecastlab train --out` wrote")
+    rd.recover_if_abandoned(run_dir)
     config = rd.read_config(run_dir)
     model = rebuild_model(config, run_dir)
-    ckpt = load_checkpoint(run_dir / rd.BEST)
-    model.load_state_dict(ckpt["model"])
+    path = run_dir / rd.BEST
+    ckpt = load_checkpoint(path, require_checksum=config["format"] >= 2)
+    require_entries(ckpt, path, {"model": dict})
+    load_weights(model, ckpt["model"], path)
     model.to(select_device(device)).eval()
     metrics = rd.read_metrics(run_dir) if (run_dir / rd.METRICS).is_file() else {}
     return LoadedRun(model, config, _normalizer(config), _spec(config), run_dir, metrics)
 
 
 def rebuild_model(config: dict, run_dir: Path) -> nn.Module:
-    """The model class's from_config(saved config): by class path, else by registered name."""
-    info = config.get("model", {})
-    if info.get("config") is None:
-        raise ForecastlabError(
-            "the run's model has no saved config (its class lacks get_config), so it cannot be rebuilt",
-            where=str(run_dir / rd.CONFIG),
-            fix="give the model class get_config()/from_config(), or load best.pt into a model you build",
-        )
-    cls = _import_class(info.get("class"))
-    if cls is None and info.get("name"):
-        from forecastlab.models import MODELS
+    """The registered model named in config.json, built by its from_config(saved config).
 
-        cls = MODELS.get(info["name"])
+    Only the registry's classes can be built: a run directory never names code to import. The recorded
+    class path must be the registered class's own (anything else means the file was edited or comes
+    from elsewhere), and is never imported.
+    """
+    from forecastlab.models import MODELS
+
+    info = config["model"]
+    where = f"{run_dir / rd.CONFIG}, key model.name"
+    cls = MODELS.get(info["name"])
     if cls is None:
         raise ForecastlabError(
-            f"model class {info.get('class')!r} cannot be imported",
-            where=str(run_dir / rd.CONFIG),
-            fix="install the forecastlab version that trained this run (see versions in config.json)",
+            f"the run's model {info['name']!r} is not a registered forecastlab model",
+            where=where,
+            fix=f"registered models: {', '.join(MODELS)}; a run of a model of your own loads once its class is "
+            "registered with forecastlab.models.register_model (imported by you, never by the run directory)",
         )
-    return cls.from_config(info["config"])
+    recorded = info.get("class")
+    if recorded is not None and recorded != class_path(cls):
+        raise ForecastlabError(
+            f"config.json names the class {recorded!r} for model {info['name']!r}, but that name is registered "
+            f"to {class_path(cls)!r}; classes are never imported from a run directory",
+            where=f"{run_dir / rd.CONFIG}, key model.class",
+            fix=f"restore config.json from the run, or set model.class to {class_path(cls)!r}",
+        )
+    if info["config"].get("name", info["name"]) != info["name"]:
+        raise ForecastlabError(
+            f"model.config.name {info['config'].get('name')!r} differs from model.name {info['name']!r}",
+            where=f"{run_dir / rd.CONFIG}, key model.config.name", fix="restore config.json from the run",
+        )
+    try:
+        return cls.from_config(info["config"])
+    except ForecastlabError as err:
+        raise ForecastlabError(f"the run's model cannot be rebuilt from config.json: {err.what}",
+                               where=f"{run_dir / rd.CONFIG}, key model.config", fix=err.fix) from None
+    except (TypeError, ValueError) as err:
+        raise ForecastlabError(f"the run's model cannot be rebuilt from config.json: {err}",
+                               where=f"{run_dir / rd.CONFIG}, key model.config",
+                               fix="restore config.json from the run, or retrain") from None
+
+
+def class_path(cls: type) -> str:
+    """'module:QualName', as config.json records a model's class (for information and this check only)."""
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int = 4096) -> np.ndarray:
@@ -120,19 +156,6 @@ def _windows(run: LoadedRun, values: np.ndarray, last: int | None) -> np.ndarray
     return np.ascontiguousarray(values[rows], dtype=np.float32)
 
 
-def _import_class(path: str | None):
-    if not path or ":" not in path:
-        return None
-    module, _, qualname = path.partition(":")
-    try:
-        obj = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
-    return obj
-
-
 def _normalizer(config: dict):
     if not config.get("normalizer"):
         return None
@@ -142,10 +165,7 @@ def _normalizer(config: dict):
 
 
 def _spec(config: dict):
-    window = config.get("window") or {}
-    try:
-        from forecastlab.windows import WindowSpec
+    from forecastlab.windows import WindowSpec
 
-        return WindowSpec(window["sequence_length"], window["sampling_rate"], window["horizon"])
-    except (ImportError, KeyError, TypeError):
-        return None
+    window = config["window"]  # validated: three positive integers and the delay they imply
+    return WindowSpec(window["sequence_length"], window["sampling_rate"], window["horizon"])

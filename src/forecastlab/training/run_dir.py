@@ -1,20 +1,41 @@
-"""The run directory: what a training run leaves behind, and the rules for (not) overwriting it.
+"""The run directory: what a training run leaves behind, who may write it, and how it is never lost.
 
     RUN_DIR/
-      config.json    everything needed to rebuild the model, the windows and the data
-      history.csv    one row per epoch: loss, mae, val_loss, val_mae, lr, seconds, train_seconds
-      best.pt        weights of the epoch with the lowest val loss (ModelCheckpoint(save_best_only=True))
-      last.pt        weights + optimizer + RNG state + history after the last completed epoch (for resume)
-      curves.png     training and validation MAE per epoch (the book's code 10-11)
-      metrics.json   val/test MAE, best epoch, parameter count, seconds per epoch, total time
+      config.json        everything needed to rebuild the model, the windows and the data
+      history.csv        one row per epoch: loss, mae, val_loss, val_mae, lr, seconds, train_seconds
+      best.pt            weights of the epoch with the lowest val loss (ModelCheckpoint(save_best_only=True))
+      last.pt            weights + optimizer + RNG state + history after the last completed epoch (for resume)
+      *.pt.sha256        each checkpoint's sha256 (`sha256sum -c`), checked on every load
+      curves.png         training and validation MAE per epoch (the book's code 10-11)
+      metrics.json       val/test MAE, best epoch, parameter count, seconds per epoch, total time
+      .forecastlab.lock  while a process trains here: its pid, host, start time (gone when it ends)
+      .replaced-run/     while an --overwrite run has no checkpoint yet: the run it replaces
+
+Rules, enforced by RunDirectory:
+- One writer at a time: a process takes an exclusive lock (fcntl.flock on the lock file) before it
+  writes anything, and holds it until it is done. The kernel drops the lock when a process dies, so a
+  lock left by a killed process is stale and simply taken over.
+- A new run needs an empty (or missing) directory. A failed or interrupted new run removes only what it
+  created: its run files and the folders it made, never anything that was there before.
+- --overwrite moves the old run's files aside, and deletes them only once the new run has written its
+  first checkpoint; if the new run fails before that, they are put back. A process killed in between
+  (SIGKILL) leaves them aside, and the next process to open the directory puts them back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
+import math
+import os
 import platform
+import shutil
+import socket
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -28,53 +49,255 @@ BEST = "best.pt"
 LAST = "last.pt"
 CURVES = "curves.png"
 METRICS = "metrics.json"
-RUN_FILES = (CONFIG, HISTORY, BEST, LAST, CURVES, METRICS)
+CHECKSUMS = (BEST + ".sha256", LAST + ".sha256")
+RUN_FILES = (CONFIG, HISTORY, BEST, LAST, CURVES, METRICS, *CHECKSUMS)
+LOCK = ".forecastlab.lock"
+REPLACED = ".replaced-run"
 HISTORY_FIELDS = ("epoch", "loss", "mae", "val_loss", "val_mae", "lr", "seconds", "train_seconds")
+MAX_JSON_BYTES = 16 << 20  # config.json / metrics.json: a few kB in practice; bounds a hostile file
+MAX_HISTORY_BYTES = 64 << 20
 
 
-def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool) -> None:
-    """Raise the ForecastlabError prepare_run_dir would, without touching the disk (fail fast)."""
+# -- the lock --------------------------------------------------------------------------------------------
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held through an open, flock-ed lock file."""
+
+    def __init__(self, directory: Path):
+        self.path = Path(directory) / LOCK
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        """Take the lock, or raise ForecastlabError naming the process that holds it."""
+        for _ in range(20):  # retried only when a releasing holder unlinked the file we opened
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise self._busy() from None
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                self._write_owner()
+                return self
+            os.close(fd)
+        raise ForecastlabError("could not take the run directory's lock", where=str(self.path),
+                               fix="another process keeps replacing the lock file; retry later")
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()  # while still holding it: a waiting process then retries on a fresh file
+        os.close(self._fd)
+        self._fd = None
+
+    def _write_owner(self) -> None:
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)[:500],
+                 "since": datetime.now(UTC).isoformat(timespec="seconds")}
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, (json.dumps(owner) + "\n").encode(), 0)
+
+    def _busy(self) -> ForecastlabError:
+        owner = lock_owner(self.path.parent) or {}
+        who = f"process {owner.get('pid', '?')} on {owner.get('host', '?')}, since {owner.get('since', '?')}"
+        return ForecastlabError(
+            f"the run directory is in use by another forecastlab process ({who}: {owner.get('command', '?')})",
+            where=str(self.path.parent),
+            fix="wait for that run to finish (or stop it), or choose another --out",
+        )
+
+
+def lock_owner(directory: Path) -> dict | None:
+    """Who holds the lock on `directory` (pid, host, command, since), or None when nobody does."""
+    path = Path(directory) / LOCK
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                return json.loads(os.pread(fd, 4096, 0) or b"{}")
+            except ValueError:
+                return {}
+        fcntl.flock(fd, fcntl.LOCK_UN)  # nobody held it: a stale file of a dead process
+        return None
+    finally:
+        os.close(fd)
+
+
+# -- the directory -----------------------------------------------------------------------------------------
+
+
+def _run_entries(directory: Path) -> list[str]:
+    """What counts as content of a run directory: everything but our lock and temp files."""
+    return sorted(name for name in os.listdir(directory)
+                  if name != LOCK and not (name.startswith(".") and name.endswith(".tmp")))
+
+
+def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool, check_lock: bool = True) -> None:
+    """Raise the ForecastlabError RunDirectory.open would, without touching the disk (fail fast)."""
     out_dir = Path(out_dir)
     if resume:
-        if not (out_dir / LAST).is_file():
+        if not (out_dir / LAST).is_file() and not (out_dir / REPLACED / LAST).is_file():
             raise ForecastlabError(
                 f"cannot resume: {out_dir} holds no {LAST} checkpoint",
                 where=str(out_dir),
                 fix="point --resume at the run directory of an earlier `forecastlab train`, "
                 "or start a new run with --out",
             )
-        return
-    if out_dir.exists() and not out_dir.is_dir():
+    elif out_dir.exists() and not out_dir.is_dir():
         raise ForecastlabError(
             "the run directory path is a file", where=str(out_dir), fix="choose another --out directory"
         )
-    if not overwrite and out_dir.is_dir() and any(out_dir.iterdir()):
+    elif not overwrite and out_dir.is_dir() and _run_entries(out_dir) and not _only_replaced(out_dir):
         raise ForecastlabError(
             "the run directory is not empty; refusing to overwrite an earlier run's results",
             where=str(out_dir),
             fix="choose another --out, continue it with --resume, or pass --overwrite to replace it",
         )
+    if check_lock and out_dir.is_dir() and lock_owner(out_dir) is not None:
+        RunLock(out_dir).acquire().release()  # raises the "in use by process N" error
 
 
-def prepare_run_dir(out_dir: Path, *, resume: bool, overwrite: bool) -> Path:
-    """Create or check `out_dir` for a new run (or a resumed one), refusing to clobber results.
+def _only_replaced(out_dir: Path) -> bool:
+    """Only what a killed --overwrite run left: the replaced run aside, maybe a config.json (recovered on open)."""
+    entries = set(_run_entries(out_dir))
+    return REPLACED in entries and entries <= {REPLACED, CONFIG}
 
-    A new run needs a missing or empty directory. `overwrite=True` deletes the files a previous run
-    wrote (only those: anything else in the directory is left alone). `resume=True` needs last.pt.
+
+class RunDirectory:
+    """A run directory opened for writing by this process: locked, and able to undo a failed new run.
+
+    Use as a context manager, or call open() / close(). `commit()` marks the point after which the run
+    is kept whatever happens (its first checkpoint is on disk); `abandon()` undoes a new run that has
+    not reached it.
     """
-    out_dir = Path(out_dir)
-    check_run_dir(out_dir, resume=resume, overwrite=overwrite)
-    if out_dir.is_dir():
-        # A run killed in the middle of a write leaves its temporary file (the target stays intact).
-        for stale in out_dir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
-    if resume:
-        return out_dir
-    if overwrite:
+
+    def __init__(self, path: str | os.PathLike, *, resume: bool = False, overwrite: bool = False):
+        self.path = Path(path)
+        self.resume, self.overwrite = resume, overwrite
+        self.committed = resume  # a resumed run's files are kept from the start
+        self.replaced = False  # the run an --overwrite replaces was moved aside
+        self._made: list[Path] = []
+        self._abandoned = False
+        self._lock = RunLock(self.path)
+
+    def __enter__(self) -> RunDirectory:
+        return self.open()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and not self.committed:
+            self.abandon()
+        self.close()
+
+    def open(self) -> RunDirectory:
+        check_run_dir(self.path, resume=self.resume, overwrite=self.overwrite)
+        self._made = [d for d in (self.path, *self.path.parents) if not d.exists()]  # deepest first
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+            # Everything below runs under the lock, so no other process can change the directory meanwhile.
+            self.recovered = recover_replaced(self.path)
+            check_run_dir(self.path, resume=self.resume, overwrite=self.overwrite, check_lock=False)
+            for stale in self.path.glob(".*.tmp"):  # a write killed midway leaves its temp file
+                stale.unlink(missing_ok=True)
+            if self.overwrite and not self.resume:
+                self._move_aside()
+        except BaseException:
+            self.close()
+            self._remove_made_dirs()
+            raise
+        return self
+
+    def _move_aside(self) -> None:
+        present = [name for name in RUN_FILES if (self.path / name).exists()]
+        if not present:
+            return
+        aside = self.path / REPLACED
+        aside.mkdir()
+        for name in present:
+            os.replace(self.path / name, aside / name)
+        self.replaced = True
+
+    def commit(self) -> None:
+        """The run has a checkpoint: from now on it is kept; the run it replaced is deleted."""
+        if self.committed:
+            return
+        self.committed = True
+        if self.replaced:
+            shutil.rmtree(self.path / REPLACED, ignore_errors=True)
+
+    def abandon(self) -> str:
+        """Undo a new run that never reached commit(): remove its files and the folders it made, and put
+        back the run it was replacing. Returns what was done, in words."""
         for name in RUN_FILES:
-            (out_dir / name).unlink(missing_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
+            with contextlib.suppress(OSError):
+                (self.path / name).unlink()
+        restored = recover_replaced(self.path) if self.replaced else False
+        self._abandoned = True  # the folders it made go in close(), once the lock file is gone
+        if restored:
+            return f"the previous run's files in {self.path} were put back"
+        return f"the new run's files were removed from {self.path}"
+
+    def close(self) -> None:
+        self._lock.release()
+        if self._abandoned:
+            self._remove_made_dirs()
+
+    def _remove_made_dirs(self) -> None:
+        for directory in self._made:
+            with contextlib.suppress(OSError):  # not empty: someone else wrote there; keep it
+                directory.rmdir()
+
+
+def recover_if_abandoned(directory: Path) -> bool:
+    """For readers (predict, evaluate): put back a run that a killed --overwrite run left aside, when no
+    process holds the directory. True when files were put back."""
+    directory = Path(directory)
+    if not (directory / REPLACED).is_dir() or lock_owner(directory) is not None:
+        return False
+    lock = RunLock(directory)
+    try:
+        lock.acquire()
+    except ForecastlabError:
+        return False
+    try:
+        return recover_replaced(directory)
+    finally:
+        lock.release()
+
+
+def recover_replaced(directory: Path) -> bool:
+    """Put back the run an --overwrite run moved aside, if that run never got a checkpoint (its process
+    failed or was killed). Call with the lock held. True when files were put back."""
+    aside = Path(directory) / REPLACED
+    if not aside.is_dir():
+        return False
+    if (Path(directory) / LAST).exists():  # the new run got its checkpoint: the old one is replaced
+        shutil.rmtree(aside, ignore_errors=True)
+        return False
+    for name in RUN_FILES:
+        with contextlib.suppress(OSError):
+            (Path(directory) / name).unlink()
+    for entry in os.listdir(aside):
+        os.replace(aside / entry, Path(directory) / entry)
+    aside.rmdir()
+    return True
+
+
+# -- the files -----------------------------------------------------------------------------------------------
 
 
 def versions() -> dict:
@@ -93,7 +316,31 @@ def write_config(run_dir: Path, config: dict) -> None:
     atomic_write_json(run_dir / CONFIG, config)
 
 
-def read_config(run_dir: Path) -> dict:
+def read_json_file(path: Path, *, what: str, fix: str) -> object:
+    """Parsed JSON of `path`, bounded in size; every failure a ForecastlabError naming the file."""
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise ForecastlabError(f"{path.name} is {size:,} bytes; {what} is never more than {MAX_JSON_BYTES:,}",
+                               where=str(path), fix=fix)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as err:
+        raise ForecastlabError(f"{path.name} is not UTF-8 text ({err.reason} at byte {err.start})",
+                               where=str(path), fix=fix) from None
+    except json.JSONDecodeError as err:
+        raise ForecastlabError(f"{path.name} is not valid JSON ({err.msg})",
+                               where=f"{path}, line {err.lineno}, column {err.colno}", fix=fix) from None
+    except (RecursionError, ValueError) as err:
+        raise ForecastlabError(f"{path.name} is not valid JSON ({str(err)[:200]})", where=str(path),
+                               fix=fix) from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def read_raw_config(run_dir: Path) -> object:
+    """config.json as parsed JSON, unvalidated (see forecastlab.training.schema.read_config)."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise ForecastlabError(
@@ -101,14 +348,14 @@ def read_config(run_dir: Path) -> dict:
             where=str(run_dir),
             fix="pass the directory that `forecastlab train --out` wrote",
         )
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ForecastlabError(
-            f"{CONFIG} is not valid JSON ({err.msg})",
-            where=f"{path}, line {err.lineno}, column {err.colno}",
-            fix="restore the file from the run, or retrain",
-        ) from None
+    return read_json_file(path, what="a run's config", fix="restore the file from the run, or retrain")
+
+
+def read_config(run_dir: Path) -> dict:
+    """config.json, validated against its schema (forecastlab.training.schema): every bad key named."""
+    from forecastlab.training.schema import validate_config
+
+    return validate_config(read_raw_config(run_dir), Path(run_dir) / CONFIG)
 
 
 def write_history(run_dir: Path, history: list[dict]) -> None:
@@ -120,10 +367,29 @@ def write_history(run_dir: Path, history: list[dict]) -> None:
 
 
 def read_history(run_dir: Path) -> list[dict]:
-    with open(Path(run_dir) / HISTORY, newline="", encoding="utf-8") as fh:
-        return [
-            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in csv.DictReader(fh)
-        ]
+    """history.csv's rows; a damaged file is a ForecastlabError naming the line and column."""
+    path = Path(run_dir) / HISTORY
+    if path.stat().st_size > MAX_HISTORY_BYTES:
+        raise ForecastlabError(f"{HISTORY} is larger than {MAX_HISTORY_BYTES:,} bytes", where=str(path),
+                               fix="restore the file from the run, or retrain")
+    rows = []
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not set(HISTORY_FIELDS) <= set(reader.fieldnames):
+            raise ForecastlabError(f"{HISTORY} does not have the columns {', '.join(HISTORY_FIELDS)}",
+                                   where=f"{path}, line 1", fix="restore the file from the run, or retrain")
+        for line, row in enumerate(reader, start=2):
+            rows.append({k: _history_value(k, row.get(k), path, line) for k in HISTORY_FIELDS})
+    return rows
+
+
+def _history_value(key: str, text: str | None, path: Path, line: int):
+    try:
+        value = int(text) if key == "epoch" else float(text)
+    except (TypeError, ValueError):
+        raise ForecastlabError(f"{HISTORY} has {text!r} where {key} must be a number", where=f"{path}, line {line}, "
+                               f"column {key!r}", fix="restore the file from the run, or retrain") from None
+    return value
 
 
 def write_metrics(run_dir: Path, metrics: dict) -> None:
@@ -131,4 +397,14 @@ def write_metrics(run_dir: Path, metrics: dict) -> None:
 
 
 def read_metrics(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / METRICS).read_text(encoding="utf-8"))
+    """metrics.json; a damaged one is a ForecastlabError naming the file."""
+    path = Path(run_dir) / METRICS
+    fix = "restore the file from the run, or retrain (metrics.json is rewritten at the end of every run)"
+    data = read_json_file(path, what="a run's metrics", fix=fix)
+    if not isinstance(data, dict):
+        raise ForecastlabError(f"{METRICS} holds a JSON {type(data).__name__}, not an object", where=str(path),
+                               fix=fix)
+    bad = [k for k, v in data.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise ForecastlabError(f"{METRICS} has non-finite values for {', '.join(bad)}", where=str(path), fix=fix)
+    return data

@@ -3,21 +3,57 @@ faithful (the chapter uses a constant RMSprop learning rate and a fixed number o
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 
 from forecastlab.errors import ForecastlabError
 
+
+@dataclass(frozen=True)
+class _Param:
+    """One schedule option: its default and its valid range (low/high; `open_*` excludes the bound)."""
+
+    default: float
+    low: float
+    high: float = math.inf
+    open_low: bool = False
+    open_high: bool = False
+    integer: bool = False
+
+    def check(self, value: float) -> bool:
+        if not math.isfinite(value) or (self.integer and value != int(value)):
+            return False
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+    def describe(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        if self.high == math.inf:
+            return f"{kind} {'>' if self.open_low else '>='} {self.low:g}"
+        return (f"{kind} in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}"
+                f"{')' if self.open_high else ']'}")
+
+
 SCHEDULES = {
     # Keras's ReduceLROnPlateau idea, with a shorter fuse than its defaults (factor 0.1, patience 10),
-    # which never fire within the book's 10-50 epochs.
-    "plateau": {"factor": 0.5, "patience": 2, "min_lr": 0.0},
-    "cosine": {"min_lr": 0.0},
-    "exponential": {"gamma": 0.9},
+    # which never fire within the book's 10-50 epochs. A factor >= 1 would raise the rate: refused.
+    "plateau": {"factor": _Param(0.5, 0.0, 1.0, open_low=True, open_high=True),
+                "patience": _Param(2, 0, integer=True), "min_lr": _Param(0.0, 0.0)},
+    "cosine": {"min_lr": _Param(0.0, 0.0)},
+    # gamma <= 0 would flip or zero the rate's sign (0.001, -0.001, ...), gamma > 1 grow it without bound.
+    "exponential": {"gamma": _Param(0.9, 0.0, 1.0, open_low=True)},
 }
 
 
 def parse_schedule(spec: str) -> tuple[str, dict]:
-    """'plateau' or 'plateau:factor=0.2,patience=3' -> ('plateau', {...defaults overridden...})."""
+    """'plateau' or 'plateau:factor=0.2,patience=3' -> ('plateau', {...defaults overridden...}).
+
+    Every option is checked against its range here, before any training, so a schedule can never
+    drive the learning rate negative, upwards without bound, or into torch's own exceptions.
+    """
     name, _, rest = spec.partition(":")
     name = name.strip().lower()
     if name not in SCHEDULES:
@@ -26,23 +62,29 @@ def parse_schedule(spec: str) -> tuple[str, dict]:
             where=f"--lr-schedule {spec}",
             fix=f"use one of: {', '.join(SCHEDULES)} (optionally with ':key=value,...')",
         )
-    params = dict(SCHEDULES[name])
+    options = SCHEDULES[name]
+    params = {key: p.default for key, p in options.items()}
     for item in filter(None, (p.strip() for p in rest.split(","))):
         key, sep, value = item.partition("=")
-        if not sep or key not in params:
+        key = key.strip()
+        if not sep or key not in options:
             raise ForecastlabError(
                 f"bad schedule option {item!r}",
                 where=f"--lr-schedule {spec}",
-                fix=f"options of {name!r} are: {', '.join(f'{k}=...' for k in params)}",
+                fix=f"options of {name!r} are: {', '.join(f'{k}=...' for k in options)}",
             )
+        option = options[key]
         try:
-            params[key] = type(params[key])(float(value))
+            number = float(value)
         except ValueError:
+            number = math.nan
+        if not option.check(number):
             raise ForecastlabError(
-                f"schedule option {key} needs a number, got {value!r}",
+                f"schedule option {key} must be {option.describe()}, got {value.strip()!r}",
                 where=f"--lr-schedule {spec}",
-                fix=f"for example {name}:{key}={params[key]}",
-            ) from None
+                fix=f"for example {name}:{key}={option.default:g}",
+            )
+        params[key] = int(number) if option.integer else number
     return name, params
 
 
@@ -56,6 +98,11 @@ def make_scheduler(spec: str | None, optimizer: torch.optim.Optimizer, epochs: i
         return sched.ReduceLROnPlateau(
             optimizer, mode="min", factor=p["factor"], patience=int(p["patience"]), min_lr=p["min_lr"]
         )
+    lr = optimizer.param_groups[0]["lr"]
+    if p.get("min_lr", 0.0) > lr:
+        raise ForecastlabError(
+            f"schedule option min_lr={p['min_lr']:g} is above the learning rate {lr:g}, so the schedule would "
+            "raise it", where=f"--lr-schedule {spec}", fix=f"use min_lr below --lr (e.g. {name}:min_lr=0)")
     if name == "cosine":
         return sched.CosineAnnealingLR(optimizer, T_max=max(1, epochs), eta_min=p["min_lr"])
     return sched.ExponentialLR(optimizer, gamma=p["gamma"])
