@@ -23,6 +23,8 @@ KERAS_DEFAULT_LR = {"rmsprop": 1e-3, "adam": 1e-3, "sgd": 1e-2}
 class KerasRMSprop(torch.optim.Optimizer):
     """Keras 3's RMSprop (non-centered, no momentum): velocity starts at zero, eps inside the sqrt."""
 
+    state_names = ("velocity",)  # per-parameter state, checked when a checkpoint is loaded
+
     def __init__(self, params, lr: float = 1e-3, rho: float = 0.9, epsilon: float = 1e-7):
         if not math.isfinite(lr) or lr <= 0 or not 0.0 <= rho < 1.0 or epsilon < 0:
             raise ForecastlabError(f"invalid RMSprop settings lr={lr}, rho={rho}, epsilon={epsilon}",
@@ -59,6 +61,8 @@ class KerasRMSprop(torch.optim.Optimizer):
 
 class KerasAdam(torch.optim.Optimizer):
     """Keras 3's Adam: lr 1e-3, beta_1 0.9, beta_2 0.999, eps 1e-7 added before bias correction."""
+
+    state_names = ("step", "m", "v")
 
     def __init__(self, params, lr: float = 1e-3, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7):

@@ -339,6 +339,7 @@ def _restore(run_dir: Path, config: dict, model, opt, scheduler) -> tuple[_State
     load_weights(model, ckpt["model"], path, "model")
     with checkpoint_part(path, "optimizer"):
         opt.load_state_dict(ckpt["optimizer"])
+        _check_optimizer_state(opt)
     if scheduler is not None and ckpt.get("scheduler") is not None:
         with checkpoint_part(path, "scheduler"):
             scheduler.load_state_dict(ckpt["scheduler"])
@@ -353,6 +354,21 @@ def _restore(run_dir: Path, config: dict, model, opt, scheduler) -> tuple[_State
         stopped_early=ckpt["stopped_early"],
     )
     return state, saved
+
+
+def _check_optimizer_state(opt) -> None:
+    """torch's load_state_dict takes any per-parameter state; a foreign one would silently restart (or
+    break) the optimizer, so each parameter's state must use the optimizer's names and the parameter's shape."""
+    params = [p for group in opt.param_groups for p in group["params"]]
+    names = getattr(opt, "state_names", None)
+    for p, state in opt.state.items():
+        for key, value in state.items():
+            if names is not None and key not in names:
+                raise ValueError(f"state {key!r} is not one of this optimizer's ({', '.join(names)})")
+            if isinstance(value, torch.Tensor) and value.dim() and value.shape != p.shape:
+                raise ValueError(f"state {key!r} has shape {tuple(value.shape)}, its parameter {tuple(p.shape)}")
+    if len(opt.state) > len(params):
+        raise ValueError(f"state for {len(opt.state)} parameters, the model has {len(params)}")
 
 
 def _check_history(ckpt: dict, path: Path) -> None:

@@ -164,7 +164,27 @@ def validate_config(raw: object, path: Path) -> dict:
         RunConfig.model_validate(raw)
     except ValidationError as err:
         raise config_error(err, path) from None
+    _check_model_params(raw["model"], path)
     return raw
+
+
+def _check_model_params(model: dict, path: Path) -> None:
+    """model.config against the registered model's parameter ranges (an unregistered name is refused when
+    the model is rebuilt, with the registered names listed)."""
+    from forecastlab.models import MODELS
+
+    cls = MODELS.get(model["name"])
+    if cls is None or not hasattr(cls, "check_params"):
+        return
+    params = {k: v for k, v in model["config"].items() if k != "name"}
+    try:
+        cls.check_names(params, "model.config")
+        cls.check_params(params)
+    except ForecastlabError as err:
+        key = err.where.rsplit("parameter ", 1)[-1].strip("'") if "parameter " in (err.where or "") else None
+        raise ForecastlabError(f"{path.name} is not a valid run config: {err.what}",
+                               where=f"{path}, key model.config" + (f".{key}" if key else ""),
+                               fix="restore the file from the run (or undo the edit), or retrain") from None
 
 
 def config_error(err: ValidationError, path: Path) -> ForecastlabError:
