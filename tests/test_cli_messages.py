@@ -1,0 +1,118 @@
+"""What the CLI prints is what happened: user text is never read as markup, warnings are one line,
+and a request that does not fit the run (another target, a bad schedule) is refused, not obeyed."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from forecastlab.errors import ForecastlabError
+from forecastlab.evaluation.metrics import evaluate
+from forecastlab.optim import make_optimizer
+from forecastlab.training.schedules import make_scheduler, parse_schedule
+from run_helpers import TINY, clean_error, cli, write_jena_csv
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    base = tmp_path_factory.mktemp("messages")
+    csv = write_jena_csv(base / "mini.csv")
+    done = cli("train", "dense", "--data", csv, *TINY, "--epochs", "1", "--out", base / "run", cwd=base)
+    assert done.returncode == 0, done.stderr
+    return base / "run", csv
+
+
+def test_square_brackets_in_user_text_are_printed_verbatim(trained, tmp_path):
+    odd = tmp_path / "[red]data"
+    odd.mkdir()
+    csv = shutil.copy(trained[1], odd / "[bold]x.csv")
+    clean_error(cli("baseline", "--data", csv, "--target", "[/]", cwd=tmp_path), "'[/]' is not in the file",
+                "[red]data/[bold]x.csv")
+    frame = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=4, freq="h").astype(str),
+                          "p[/]": ["1", "2", "x", "4"], "[b]T": [1.0, 2.0, 3.0, 4.0]})
+    frame.to_csv(tmp_path / "cols.csv", index=False)
+    clean_error(cli("data", "inspect", tmp_path / "cols.csv", "--features", "p[/],[b]T", "--target", "[b]T",
+                    "--no-plots", cwd=tmp_path), "'x' is not a number", "column 'p[/]'")
+
+
+def test_a_python_warning_is_one_line_without_a_source_path(tmp_path):
+    stamps = pd.date_range("2024-01-01", periods=4000, freq="h").astype(str)
+    t = np.arange(4000)
+    pd.DataFrame({"time": stamps, "flat": 1.0, "T": np.sin(t / 24) * 5 + 10}).to_csv(tmp_path / "c.csv", index=False)
+    done = cli("baseline", "--data", tmp_path / "c.csv", "--target", "T", "--sampling-rate", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "constant" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: columns [0] are constant"), done.stderr
+    assert "UserWarning" not in done.stderr and ".py:" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_target_other_than_the_runs_is_refused(trained, tmp_path, command):
+    run, csv = trained
+    clean_error(cli(command, run, "--data", csv, "--target", "p (mbar)", cwd=tmp_path),
+                "the run forecasts 'T (degC)', but the data's target is 'p (mbar)'")
+    same = cli(command, run, "--data", csv, "--target", "T (degC)", "--json", cwd=tmp_path)
+    assert same.returncode == 0, same.stderr
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("exponential:gamma=-1", "gamma must be a number in (0, 1]"),
+    ("exponential:gamma=0", "gamma must be a number in (0, 1]"),
+    ("exponential:gamma=1.5", "gamma must be a number in (0, 1]"),
+    ("exponential:gamma=nan", "gamma must be"),
+    ("plateau:factor=5", "factor must be a number in (0, 1)"),
+    ("plateau:factor=1", "factor must be a number in (0, 1)"),
+    ("plateau:patience=-1", "patience must be an integer >= 0"),
+    ("plateau:patience=2.5", "patience must be an integer >= 0"),
+    ("plateau:min_lr=-1", "min_lr must be a number >= 0"),
+    ("cosine:min_lr=inf", "min_lr must be a number >= 0"),
+    ("cosine:warp=3", "bad schedule option"),
+])
+def test_schedule_options_are_checked_against_their_ranges(spec, message):
+    with pytest.raises(ForecastlabError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        parse_schedule(spec)
+
+
+def test_valid_schedules_never_make_the_learning_rate_negative_or_grow_it():
+    for spec in ("exponential:gamma=1", "exponential", "plateau:factor=0.1,patience=0", "cosine:min_lr=1e-5"):
+        opt = make_optimizer("rmsprop", [torch.nn.Parameter(torch.zeros(1))], 1e-3)
+        sched = make_scheduler(spec, opt, epochs=5)
+        rates = []
+        for _ in range(5):
+            rates.append(opt.param_groups[0]["lr"])
+            sched.step(1.0) if spec.startswith("plateau") else sched.step()
+        assert all(0 <= r <= 1e-3 for r in rates), (spec, rates)
+    opt = make_optimizer("rmsprop", [torch.nn.Parameter(torch.zeros(1))], 1e-3)
+    with pytest.raises(ForecastlabError, match="above the learning rate"):
+        make_scheduler("cosine:min_lr=0.1", opt, epochs=5)
+
+
+@pytest.mark.parametrize("lr", [math.nan, math.inf, -1.0, 0.0])
+def test_a_learning_rate_that_is_not_positive_and_finite_is_refused(lr):
+    with pytest.raises(ForecastlabError, match="learning rate must be positive and finite"):
+        make_optimizer("adam", [torch.nn.Parameter(torch.zeros(1))], lr)
+
+
+def test_cli_refuses_a_bad_schedule_and_lr_before_making_a_run(trained, tmp_path):
+    csv = trained[1]
+    for extra, message in ((["--lr-schedule", "plateau:factor=5"], "factor must be"), (["--lr", "nan"], "finite")):
+        done = cli("train", "dense", "--data", csv, *TINY, "--epochs", "1", "--out", tmp_path / "r", *extra,
+                   cwd=tmp_path)
+        clean_error(done, message)
+        assert not (tmp_path / "r").exists()
+
+
+def test_a_non_finite_target_or_prediction_is_an_error_not_mae_nan():
+    class Windows:
+        def __iter__(self):
+            yield torch.zeros(4, 3, 2), torch.tensor([1.0, math.inf, 2.0, 3.0])
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 1))
+    with pytest.raises(ForecastlabError, match="1 of 4 windows of the test split have a NaN or infinite"):
+        evaluate(model, Windows(), split="test")
+    assert math.isinf(evaluate(model, Windows(), check_finite=False)["mae"])
