@@ -30,12 +30,51 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) 
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         # Any failure, KeyboardInterrupt included, removes the temporary file.
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            named = _naming(err, path, tmp)
+            if named is not err:
+                raise named from err
         raise
     return path
+
+
+def _naming(err: OSError, path: Path, tmp: Path) -> OSError:
+    """`err` as the same kind of OSError naming `path`, when it names the temporary file or nothing (a
+    full disk fails in write() or fsync(), which name no file): the user asked for `path`, and the
+    random temporary name means nothing to them. An error naming another file is returned as it is."""
+    if err.errno is None or err.filename not in (None, str(tmp), tmp):
+        return err
+    return OSError(err.errno, err.strerror or os.strerror(err.errno), str(path))  # picks the subclass by errno
+
+
+def atomic_write_many(files: dict[Path, bytes]) -> None:
+    """Write several files so that a failure to write any of them (a full disk) replaces none: every
+    temporary file is written and flushed first, and only then are they moved into place, in order.
+    A rename needs no space, so once the first move happens the rest do too (short of a crash)."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            staged.append((tmp, path))
+            try:
+                with open(tmp, "xb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as err:
+                raise _naming(err, path, tmp) from err
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

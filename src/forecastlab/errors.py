@@ -50,16 +50,25 @@ _OS_FIXES = {
 }
 
 
-def from_os_error(err: OSError, action: str = "cannot use") -> ForecastlabError:
+def from_os_error(err: OSError, action: str = "cannot use", *, path: object = None) -> ForecastlabError:
     """The ForecastlabError for an OSError (full disk, read-only mount, a file where a folder belongs...):
-    the path, the system's reason, and a fix for that reason. The CLI's one place for such failures."""
+    the path, the system's reason, and a fix for that reason. The CLI's one place for such failures.
+
+    `path`, when given, is named instead of the file the system named: what the user gave (e.g. the
+    cache folder) when the error is about a temporary file inside it, which would mean nothing to them."""
     import errno as errno_module
+    import os
 
     code = errno_module.errorcode.get(err.errno or 0, "")
-    path = err.filename if err.filename is not None else None
+    filename = err.filename if err.filename is not None else None
+    shown = path if path is not None else filename
     reason = err.strerror or str(err)
-    where = str(path) if path is not None else None
-    if err.filename2 is not None:
-        where = f"{path} -> {err.filename2}"
-    return ForecastlabError(f"{action} {path if path is not None else 'a file'}: {reason}", where=where,
-                            fix=_OS_FIXES.get(code, "check the path, the disk and the permissions, then retry"))
+    fix = _OS_FIXES.get(code, "check the path, the disk and the permissions, then retry")
+    if code == "EEXIST" and filename is not None and os.path.lexists(filename) and not os.path.isdir(filename):
+        # mkdir(exist_ok=True) on a file: the one EEXIST a user meets here.
+        reason = f"{reason} (it is a file, where a folder is needed)"
+        fix = "move that file away, or choose another path"
+    where = str(shown) if shown is not None else None
+    if err.filename2 is not None and path is None:
+        where = f"{filename} -> {err.filename2}"
+    return ForecastlabError(f"{action} {shown if shown is not None else 'a file'}: {reason}", where=where, fix=fix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 
 from forecastlab.cli.options import DataArgs, DataDirOpt, JsonOpt, print_json, with_data_options
 from forecastlab.console import console
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import ForecastlabError, from_os_error
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,13 +32,20 @@ def fetch(
     """Download the real Jena climate file (two mirrors in turn), verify it by content and cache it."""
     from forecastlab.data.jena import fetch_jena, import_jena_file, read_sidecar
 
-    if file is not None:
-        if url or sha256:
-            raise ForecastlabError("--file cannot be combined with --url or --sha256", where="command line",
-                                   fix="use --file for a local copy, or --url [--sha256] to download")
-        path = import_jena_file(file, data_dir)
-    else:
-        path = fetch_jena(data_dir, url=url, sha256=sha256, timeout=timeout, progress=not json_out, force=force)
+    if file is not None and (url or sha256):
+        raise ForecastlabError("--file cannot be combined with --url or --sha256", where="command line",
+                               fix="use --file for a local copy, or --url [--sha256] to download")
+    cache = _check_cache_dir(data_dir)  # before any download: a cache that cannot exist fails at once
+    try:
+        if file is not None:
+            path = import_jena_file(file, data_dir)
+        else:
+            path = fetch_jena(data_dir, url=url, sha256=sha256, timeout=timeout, progress=not json_out, force=force)
+    except OSError as err:
+        if not _inside(err.filename, cache):
+            raise
+        # The temp folder the fetch works in means nothing to the user; the cache folder does.
+        raise from_os_error(err, "cannot write to the data cache", path=cache) from None
     meta = (read_sidecar(data_dir) or {}) | {"path": str(path)}
     if json_out:
         print_json(meta)
@@ -45,6 +53,37 @@ def fetch(
     typer.echo(f"Jena climate file ready: {path}")
     typer.echo(f"variant {meta.get('variant')}, {meta.get('rows', 0):,} rows, sha256 {meta.get('sha256')}")
     typer.echo(f"from {meta.get('source')} at {meta.get('fetched_at')}")
+
+
+def _check_cache_dir(data_dir: Path | None) -> Path | None:
+    """The cache folder given (--data-dir, else $FORECASTLAB_DATA_DIR; None for the per-user default),
+    refused by name when a file stands where it or a folder above it belongs."""
+    from forecastlab.data.cache import ENV_VAR
+
+    if data_dir is not None:
+        cache, option = Path(data_dir).expanduser(), "--data-dir"
+    elif os.environ.get(ENV_VAR):
+        cache, option = Path(os.environ[ENV_VAR]).expanduser(), f"${ENV_VAR}"
+    else:
+        return None
+    for part in (cache, *cache.parents):
+        if part.exists():
+            if not part.is_dir():
+                what = "is a file, not a folder" if part == cache else f"cannot be a folder: {part} is a file"
+                raise ForecastlabError(
+                    f"the data cache {cache} {what}", where=f"{option} {cache}",
+                    fix=f"give {option} a folder (it is created if needed), or move the file away")
+            break
+    return cache
+
+
+def _inside(filename, folder: Path | None) -> bool:
+    if filename is None or folder is None:
+        return False
+    try:
+        return Path(os.fsdecode(filename)).resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError, RuntimeError):
+        return False
 
 
 @app.command()

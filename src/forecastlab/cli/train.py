@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +21,7 @@ from forecastlab.cli.options import (
     with_window_options,
 )
 from forecastlab.console import console
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import ForecastlabError, from_os_error
 
 ModelArg = Annotated[
     str | None,
@@ -368,9 +369,18 @@ def _check_out_file(out: Path, overwrite: bool) -> None:
             "the output file already exists; refusing to overwrite it", where=str(out),
             fix="pass --overwrite to replace it, or choose another --out",
         )
+    existing = next(p for p in (out.parent, *out.parent.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ForecastlabError(f"the folder for --out cannot be made: {existing} is a file, not a folder",
+                               where=str(out), fix="give --out a path inside a folder, or move that file away")
     if not out.parent.is_dir():
         raise ForecastlabError("the folder for --out does not exist", where=str(out.parent),
                                fix="create it first, or choose another --out")
+    try:  # a real write in the folder, so the refusal comes before the slow part, with the system's reason
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as err:
+        raise from_os_error(OSError(err.errno, err.strerror, str(out)), "cannot write") from None
 
 
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (default: GPU if present), cpu or cuda[:N].")]

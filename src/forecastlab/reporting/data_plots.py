@@ -7,6 +7,7 @@ from pathlib import Path
 
 from forecastlab.data.quality import detect_step
 from forecastlab.data.series import Series
+from forecastlab.errors import ForecastlabError
 
 WHOLE = "temperature_whole_record.png"  # code listing 10-3
 FIRST_DAYS = "temperature_first_10_days.png"  # code listing 10-4
@@ -22,11 +23,15 @@ def rows_for_days(series: Series, days: float = DAYS) -> int:
 
 
 def _save(fig, path: Path) -> Path:
-    # Write beside the target and rename, so a reader never sees half a PNG.
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
-    return path
+    # Rendered in memory, then written atomically: a reader never sees half a PNG, and a full disk or a
+    # read-only folder is an OSError naming `path` (forecastlab.atomic), not one naming a temp file.
+    import io
+
+    from forecastlab.atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _figure(series: Series, rows: slice, title: str):
@@ -48,6 +53,9 @@ def plot_temperature(series: Series, out_dir: str | os.PathLike) -> list[Path]:
     """Write the target over the whole record and over its first 10 days as PNGs in `out_dir`
     (created if needed; our own two file names are overwritten). Returns the two paths."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ForecastlabError("the plots folder is a file, not a folder", where=str(out),
+                               fix="give a folder for the plots (it is created if needed), or move the file away")
     out.mkdir(parents=True, exist_ok=True)
     n = rows_for_days(series)
     whole = _figure(series, slice(None), "Whole record")

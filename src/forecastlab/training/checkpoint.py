@@ -10,6 +10,7 @@ data (tensors, numbers, strings, containers), never code, whoever made the file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import warnings
@@ -18,11 +19,17 @@ from pathlib import Path
 import torch
 
 # Re-exported: the run directory and the plots write through these.
-from forecastlab.atomic import atomic_write, atomic_write_bytes, atomic_write_json, atomic_write_text
+from forecastlab.atomic import (
+    atomic_write,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_many,
+    atomic_write_text,
+)
 from forecastlab.errors import ForecastlabError
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "checksum_path",
-           "load_checkpoint", "save_checkpoint"]
+           "load_checkpoint", "save_checkpoint", "save_checkpoints"]
 
 MAX_CHECKPOINT_BYTES = 4 << 30  # 4 GiB: far above any model here; bounds what a foreign file can make us read
 
@@ -35,16 +42,26 @@ def checksum_path(path: Path) -> Path:
 
 def save_checkpoint(path: Path, state: dict) -> str:
     """torch.save `state` to `path` atomically and record its sha256 in the sidecar; returns the hash."""
-    path = Path(path)
-    buffer = io.BytesIO()
-    torch.save(state, buffer)  # in memory first: a full disk then fails in our write, as a plain OSError
-    data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    old = _recorded(path)
-    _write_sidecar(path, [digest, *old])  # both accepted while the replace below is pending
-    atomic_write_bytes(path, data)
-    _write_sidecar(path, [digest])
-    return digest
+    return save_checkpoints({Path(path): state})[Path(path)]
+
+
+def save_checkpoints(states: dict[Path, dict], also: dict[Path, bytes] | None = None) -> dict[Path, str]:
+    """Save several checkpoints (and `also`, other files of the same step, e.g. history.csv) as one step:
+    if any of them cannot be written (a full disk), none is replaced, so a run's best.pt, last.pt and
+    history always describe the same epoch. Returns each checkpoint's sha256."""
+    blobs, digests = {}, {}
+    for path, state in states.items():
+        buffer = io.BytesIO()
+        torch.save(state, buffer)  # in memory first: a full disk then fails in our write, as a plain OSError
+        blobs[Path(path)] = buffer.getvalue()
+        digests[Path(path)] = hashlib.sha256(blobs[Path(path)]).hexdigest()
+    # Sidecars first, accepting the old and the new hash, so a kill between the moves below leaves every
+    # checkpoint loadable; then the checkpoints and the rest; then the sidecars with only the new hash.
+    pending = {checksum_path(p): _sidecar_text(p, [d, *_recorded(p)]) for p, d in digests.items()}
+    atomic_write_many(pending | blobs | dict(also or {}))
+    with contextlib.suppress(OSError):  # failing here leaves both hashes accepted: still correct
+        atomic_write_many({checksum_path(p): _sidecar_text(p, [d]) for p, d in digests.items()})
+    return digests
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu", *, require_checksum: bool = True) -> dict:
@@ -113,8 +130,8 @@ def _recorded(path: Path) -> list[str]:
     return [h for h in hashes if len(h) == 64 and all(c in "0123456789abcdef" for c in h)]
 
 
-def _write_sidecar(path: Path, digests: list[str]) -> None:
-    atomic_write_text(checksum_path(path), "".join(f"{d}  {path.name}\n" for d in digests))
+def _sidecar_text(path: Path, digests: list[str]) -> bytes:
+    return "".join(f"{d}  {path.name}\n" for d in digests).encode("ascii")
 
 
 class checkpoint_part:  # noqa: N801  (used as a context manager, like contextlib's)

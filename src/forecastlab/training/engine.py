@@ -19,7 +19,7 @@ from forecastlab.training.checkpoint import (
     load_checkpoint,
     load_weights,
     require_entries,
-    save_checkpoint,
+    save_checkpoints,
 )
 from forecastlab.training.config import build_config, check_resume_config, resolve_model
 from forecastlab.training.device import select_device
@@ -301,11 +301,13 @@ def _open_run_dir(out_dir, *, resume: bool, overwrite: bool) -> Path | None:
 
 
 def _save_last(run_dir: Path, state: _State, model, opt, scheduler) -> None:
+    """This epoch's checkpoints and history as one step: all of them replaced, or (full disk) none."""
+    states = {}
     if state.best_epoch == state.epoch:
-        save_checkpoint(run_dir / rd.BEST, {
+        states[run_dir / rd.BEST] = {
             "model": state.best_weights, "epoch": state.best_epoch, "val_loss": state.best_val_loss,
-        })
-    save_checkpoint(run_dir / rd.LAST, {
+        }
+    states[run_dir / rd.LAST] = {
         "model": model.state_dict(),
         "optimizer": opt.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -318,8 +320,8 @@ def _save_last(run_dir: Path, state: _State, model, opt, scheduler) -> None:
         "elapsed": state.elapsed,
         "stopped_early": state.stopped_early,
         "rng": rng_state(),
-    })
-    rd.write_history(run_dir, state.history)
+    }
+    save_checkpoints(states, also={run_dir / rd.HISTORY: rd.history_text(state.history).encode("utf-8")})
 
 
 def _restore(run_dir: Path, config: dict, model, opt, scheduler) -> tuple[_State, dict]:

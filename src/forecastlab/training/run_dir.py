@@ -103,8 +103,12 @@ class RunLock:
     def _write_owner(self) -> None:
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)[:500],
                  "since": datetime.now(UTC).isoformat(timespec="seconds")}
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, (json.dumps(owner) + "\n").encode(), 0)
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, (json.dumps(owner) + "\n").encode(), 0)
+        except OSError as err:  # a full disk: name the lock file (pwrite names none)
+            self.release()
+            raise OSError(err.errno, err.strerror, str(self.path)) from err
 
     def _busy(self) -> ForecastlabError:
         owner = lock_owner(self.path.parent) or {}
@@ -358,12 +362,16 @@ def read_config(run_dir: Path) -> dict:
     return validate_config(read_raw_config(run_dir), Path(run_dir) / CONFIG)
 
 
-def write_history(run_dir: Path, history: list[dict]) -> None:
+def history_text(history: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=HISTORY_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
-    atomic_write_text(run_dir / HISTORY, buf.getvalue())
+    return buf.getvalue()
+
+
+def write_history(run_dir: Path, history: list[dict]) -> None:
+    atomic_write_text(run_dir / HISTORY, history_text(history))
 
 
 def read_history(run_dir: Path) -> list[dict]:
