@@ -1,7 +1,9 @@
 """A real HTTP server on 127.0.0.1 (random port) for download tests, with misbehaving routes.
 
 Each route serves fixed bytes, optionally after a delay (slow mirror), with an error status (dead
-mirror), or announcing more bytes than it sends and hanging up (a transfer that breaks off).
+mirror), or announcing more bytes than it sends and hanging up (a transfer that breaks off). Hostile
+routes: `trickle` sends the body one byte every that many seconds (each read is quick, the whole is
+not), `endless` sends chunked-encoded blocks of the body forever (never-ending response).
 Requests are counted per path, so a test can prove that no request was made.
 """
 
@@ -20,12 +22,15 @@ class Route:
     status: int = 200
     delay: float = 0.0  # seconds before the response starts
     announce: int | None = None  # Content-Length to claim; larger than the body = cut-off transfer
+    trickle: float = 0.0  # seconds between single bytes of the body
+    endless: bool = False  # chunked transfer of the body, repeated forever
 
 
 class LoopbackServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: Counter[str] = Counter()
+        self.stopping = threading.Event()  # ends trickling and endless responses at shutdown
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,14 +41,31 @@ class LoopbackServer:
                 try:
                     self.send_response(route.status)
                     self.send_header("Content-Type", "application/octet-stream")
-                    self.send_header("Content-Length", str(route.announce or len(route.body)))
+                    if route.endless:
+                        self.send_header("Transfer-Encoding", "chunked")
+                    else:
+                        self.send_header("Content-Length", str(route.announce or len(route.body)))
                     self.end_headers()
-                    self.wfile.write(route.body)
-                    self.wfile.flush()
+                    self._send_body(route)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout tests)
-                if route.announce:
+                if route.announce or route.trickle or route.endless:
                     self.close_connection = True
+
+            def _send_body(self, route: Route) -> None:
+                if route.endless:
+                    while not server.stopping.is_set():
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(route.body), route.body))
+                        self.wfile.flush()
+                elif route.trickle:
+                    for i in range(len(route.body)):
+                        if server.stopping.wait(route.trickle):
+                            return
+                        self.wfile.write(route.body[i : i + 1])
+                        self.wfile.flush()
+                else:
+                    self.wfile.write(route.body)
+                    self.wfile.flush()
 
             def log_message(self, *args) -> None:
                 pass
@@ -69,6 +91,7 @@ class LoopbackServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 

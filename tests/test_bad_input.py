@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 
+import numpy as np
 import pytest
 
 from forecastlab.data import Provenance, Series, load_series, require_min_rows
@@ -171,3 +172,191 @@ def test_cli_exits_2_with_one_paragraph_and_no_traceback(tmp_path, name, text, e
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert all(w in result.stderr for w in words), result.stderr
     assert str(path) in result.stderr.replace("\n", "")
+
+
+# -- hostile inputs (issue 8) ---------------------------------------------------------------------------
+
+
+def zip_of_zeros(path, megabytes: int, name: str = "big.csv"):
+    """A zip whose one member inflates to `megabytes` MiB (a header, then zeros), written streaming so the
+    test holds one MiB at a time: a zip bomb in well under a second."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open(name, "w", force_zip64=True) as member:
+            member.write(b"time,x\n")
+            block = b"0" * (1 << 20)
+            for _ in range(megabytes):
+                member.write(block)
+    return path
+
+
+def gzip_of_zeros(path, megabytes: int):
+    import zlib
+
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)  # wbits 31: the gzip container
+    with open(path, "wb") as f:
+        f.write(packer.compress(b"time,x\n"))
+        block = b"0" * (1 << 20)
+        for _ in range(megabytes):
+            f.write(packer.compress(block))
+        f.write(packer.flush())
+    return path
+
+
+def timed_error(path, seconds: float = 5.0, **kwargs) -> ForecastlabError:
+    """The one-paragraph error for `path`, raised within `seconds`; it need not name the file (an error
+    about an option, e.g. --freq, names the option instead)."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ForecastlabError) as err:
+        load_series(path, **kwargs)
+    assert time.perf_counter() - start < seconds
+    assert "\n" not in str(err.value) and "Fix:" in str(err.value)
+    return err.value
+
+
+def test_zip_bomb_is_refused_by_its_declared_size_before_inflating(tmp_path):
+    err = timed_error(zip_of_zeros(tmp_path / "bomb.zip", 200), 1.0)
+    assert "zip bomb" in err.what and "200.0 MiB" in err.what and "200:1" in err.what
+    assert "decompress it yourself" in err.fix and "FORECASTLAB_MAX_COMPRESSION_RATIO=N (now 200)" in err.fix
+
+
+def test_the_zip_bomb_ratio_can_be_raised(tmp_path, monkeypatch):
+    from forecastlab.data.readers import RATIO_ENV
+
+    monkeypatch.setenv(RATIO_ENV, "100000")
+    err = timed_error(zip_of_zeros(tmp_path / "zeros.zip", 70), 3.0)  # inflated, then found to be no CSV
+    assert "zip bomb" not in err.what
+
+
+def test_gzip_bomb_stops_inflating_at_the_ratio_bound(tmp_path):
+    err = timed_error(gzip_of_zeros(tmp_path / "bomb.csv.gz", 200), 1.0)
+    assert "gzip file inflates to over 6" in err.what and "zip bomb" in err.what  # stopped near 64 MiB
+
+
+def test_input_size_limit_is_documented_overridable_and_covers_plain_files(tmp_path, monkeypatch):
+    from forecastlab.data.readers import MAX_INPUT_ENV
+
+    monkeypatch.setenv(MAX_INPUT_ENV, str(1 << 20))
+    err = timed_error(zip_of_zeros(tmp_path / "two.zip", 2), 1.0)  # 2 MiB: under the ratio floor
+    assert "inflates to more than the 1.0 MiB input limit" in err.what and f"{MAX_INPUT_ENV}=BYTES" in err.fix
+    err = timed_error(gzip_of_zeros(tmp_path / "two.gz", 2), 1.0)
+    assert "inflates to more than the 1.0 MiB input limit" in err.what
+    plain = write(tmp_path / "plain.csv", GOOD + "2024-01-01 03:00,4,40\n" * 60_000)
+    err = timed_error(plain, 1.0)
+    assert "more than the 1.0 MiB input limit" in err.what and "(now 1048576)" in err.fix
+    monkeypatch.setenv(MAX_INPUT_ENV, "lots")
+    assert MAX_INPUT_ENV in timed_error(write(tmp_path / "g.csv", GOOD)).what
+
+
+def test_zero_and_tiny_freq_are_refused_before_resampling(tmp_path):
+    path = write(tmp_path / "g.csv", GOOD)
+    for freq in ("0min", "-1h"):
+        err = timed_error(path, 1.0, target="x", freq=freq)
+        assert "not a positive time step" in err.what and err.where == "--freq"
+    err = timed_error(path, 1.0, target="x", freq="1ns")
+    assert "7,200,000,000,002 rows" in err.what and "limit of 10,000,000" in err.what and err.where == "--freq"
+    assert load_series(path, target="x", freq="30min").targets.tolist() == [1, 1.5, 2, 2.5, 3]
+
+
+def test_a_20_mb_cell_gives_a_series_or_an_error_naming_its_line(tmp_path):
+    huge = "9" * 20_000_000
+    err = error_for(write(tmp_path / "n.csv", GOOD.replace(",20", "," + huge)), target="x")
+    assert "(20,000,000 characters)" in err.what and err.where.endswith("line 3, column 'y'") and len(str(err)) < 500
+    text = "time,x,note\n2024-01-01 00:00,1,a\n2024-01-01 01:00,2," + "z" * 20_000_000 + "\n2024-01-01 02:00,3,b\n"
+    assert load_series(write(tmp_path / "t.csv", text)).targets.tolist() == [1, 2, 3]
+    ragged = GOOD + "2024-01-01 03:00," + "7" * 300_000 + "\n"
+    assert "line 5 has 2 fields" in error_for(write(tmp_path / "r.csv", ragged)).what
+
+
+def test_values_beyond_float32_and_infinities_name_line_and_column(tmp_path):
+    err = error_for(write(tmp_path / "big.csv", GOOD.replace(",20", ",1e300")), target="x")
+    assert "1e+300 does not fit float32" in err.what and err.where.endswith("line 3, column 'y'")
+    # an inf in the last (test-split) row used to surface only as "test MAE nan"
+    err = error_for(write(tmp_path / "inf.csv", GOOD.replace(",30", ",-inf")), target="x")
+    assert "-infinity" in err.what and err.where.endswith("line 4, column 'y'")
+    s = load_series(write(tmp_path / "ok.csv", GOOD.replace(",20", ",3e38")), target="x")
+    assert np.isfinite(s.values).all()
+
+
+def test_utf16_and_utf32_files_are_read(tmp_path):
+    for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"):
+        s = load_series(write(tmp_path / f"{codec}.csv", GOOD.encode(codec)), target="x")
+        assert s.targets.tolist() == [1, 2, 3] and s.columns == ["x", "y"], codec
+        assert s.quality["format"]["encoding"] == ("utf-8" if codec == "utf-8-sig" else codec)
+    cut = GOOD.encode("utf-16")[:-1]  # an odd byte count: cut off mid-character
+    assert "UTF-16" in error_for(write(tmp_path / "cut.csv", cut)).what
+
+
+def test_mixed_time_zone_awareness_names_a_line_of_each_kind(tmp_path):
+    text = "time,x\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n2024-01-01T02:00Z,3\n"
+    err = error_for(write(tmp_path / "z.csv", text))
+    assert "mixes timestamps with a time zone ('2024-01-01T02:00Z', line 4)" in err.what
+    assert "without one ('2024-01-01 00:00', line 2)" in err.what
+    aware = "time,x\n2024-01-01T00:00+01:00,1\n2024-01-01T00:00Z,2\n"  # all aware: converted to UTC
+    assert load_series(write(tmp_path / "a.csv", aware)).timestamps.astype(str).tolist() == [
+        "2023-12-31T23:00:00.000000000", "2024-01-01T00:00:00.000000000"]
+
+
+def test_a_timestamp_in_another_format_is_said_to_be_one(tmp_path):
+    text = "time,x\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n01/02/2024 02:00,3\n"
+    err = error_for(write(tmp_path / "f.csv", text))
+    assert "in another format than the column's first one, '2024-01-01 00:00' (line 2)" in err.what
+    assert err.where.endswith("line 4, column 'time'")
+
+
+def test_timestamps_beyond_nanosecond_range_are_refused_not_wrapped(tmp_path):
+    err = error_for(write(tmp_path / "y.csv", GOOD.replace("2024", "3000")), target="x")
+    assert "'3000-01-01 00:00:00' is outside the years 1678 to 2261" in err.what and "line 2" in err.where
+
+
+def test_space_separated_files_are_read(tmp_path):
+    text = "time   x  y\n2024-01-01T00:00  1 10\n2024-01-01T01:00 2   20\n2024-01-01T02:00 3 30\n"
+    s = load_series(write(tmp_path / "s.txt", text), target="x")
+    assert s.columns == ["x", "y"] and s.targets.tolist() == [1, 2, 3] and s.quality["format"]["delimiter"] == " "
+    # a date and a time as two space-separated fields under one header name
+    s = load_series(write(tmp_path / "d.txt", GOOD.replace(",", " ")), target="x")
+    assert s.targets.tolist() == [1, 2, 3] and str(s.timestamps[1]) == "2024-01-01T01:00:00.000000000"
+    ragged = "time x y\n2024-01-01T00:00 1 10\n2024-01-01T01:00 2\n2024-01-01T02:00 3 30 4\n"
+    err = error_for(write(tmp_path / "r.txt", ragged))
+    assert "looks separated by spaces" in err.what
+
+
+def test_duplicate_header_names_and_features_are_refused(tmp_path):
+    err = error_for(write(tmp_path / "h.csv", "time,x,y,x\n2024-01-01 00:00,1,2,3\n"))
+    assert "two columns 'x' (fields 2 and 4)" in err.what and err.where.endswith("line 1")
+    err = timed_error(write(tmp_path / "g.csv", GOOD), features=["x", "y", "x"])
+    assert "--features lists 'x' twice" in err.what and "features" in err.where
+
+
+def test_utf16_file_was_called_binary_and_now_loads(tmp_path):
+    # The probe's file: a spreadsheet's "Unicode text" export (UTF-16 with BOM, tab-separated).
+    text = "time\tx\n2024-01-01 00:00\t1\n2024-01-01 01:00\t2\n"
+    assert load_series(write(tmp_path / "u.txt", text.encode("utf-16"))).targets.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "extra", "words"),
+    [
+        ("bomb.zip", lambda p: zip_of_zeros(p, 100), [], ["zip bomb", "200:1"]),
+        ("freq.csv", lambda p: write(p, GOOD), ["--target", "x", "--freq", "0min"], ["--freq", "positive"]),
+        ("big.csv", lambda p: write(p, GOOD.replace(",20", ",1e300")), ["--target", "x"],
+         ["float32", "line 3", "column 'y'"]),
+        ("dup.csv", lambda p: write(p, GOOD), ["--features", "x,y,x"], ["twice"]),
+    ],
+)
+def test_cli_hostile_inputs_exit_2_without_traceback(tmp_path, name, make, extra, words):
+    path = make(tmp_path / name)
+    result = run_cli("data", "inspect", str(path), "--no-plots", *extra, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert all(w in result.stderr.replace("\n", " ") for w in words), result.stderr
+
+
+def test_a_short_line_in_a_latin1_file_is_named_not_padded(tmp_path):
+    # Latin-1 files went through pandas' C engine, which filled the missing field with NaN without a word.
+    text = "time,temp\xe9,y\n2024-01-01 00:00,1,2\n2024-01-01 01:00,3\n2024-01-01 02:00,4,5\n".encode("latin-1")
+    err = error_for(write(tmp_path / "l.csv", text), target="y")
+    assert "line 3 has 2 fields but the header has 3" in err.what
+    s = load_series(write(tmp_path / "ok.csv", "time,temp\xe9\n2024-01-01 00:00,1\n".encode("latin-1")))
+    assert s.columns == ["temp\xe9"] and s.quality["format"]["encoding"] == "latin-1"

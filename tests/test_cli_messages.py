@@ -85,6 +85,7 @@ def test_valid_schedules_never_make_the_learning_rate_negative_or_grow_it():
         rates = []
         for _ in range(5):
             rates.append(opt.param_groups[0]["lr"])
+            opt.step()
             sched.step(1.0) if spec.startswith("plateau") else sched.step()
         assert all(0 <= r <= 1e-3 for r in rates), (spec, rates)
     opt = make_optimizer("rmsprop", [torch.nn.Parameter(torch.zeros(1))], 1e-3)

@@ -234,3 +234,140 @@ def test_synthetic_data_is_never_taken_for_the_real_record(server, tmp_path):
     assert "looks like forecastlab's synthetic data" in str(err.value)
     assert "the real record's is 996.52,-8.02,265.40" in str(err.value)
     assert_nothing_cached(tmp_path)
+
+
+# -- bounded downloads (issue 8) --------------------------------------------------------------------------
+
+
+def bomb_zip(megabytes: int) -> bytes:
+    """A zip whose CSV inflates to `megabytes` MiB of zeros, written streaming (little memory, ~0.1 s)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open(jena.JENA_CSV, "w", force_zip64=True) as member:
+            member.write(HEADER.encode())
+            for _ in range(megabytes):
+                member.write(b"0" * (1 << 20))
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def hostile(files):
+    with LoopbackServer() as srv:
+        srv.add("/trickle" + NAME, files["zip"][:4096], trickle=0.05)  # 20 bytes/s, each read well in time
+        srv.add("/endless" + NAME, b"\0" * 65536, endless=True)
+        srv.add("/huge" + NAME, b"PK", announce=10**12)
+        srv.add("/bomb" + NAME, bomb_zip(100))
+        srv.add("/good" + NAME, files["zip"])
+        yield srv
+
+
+def timed_fetch(url, seconds: float, tmp_path, **kwargs) -> ForecastlabError:
+    start = time.monotonic()
+    with pytest.raises(ForecastlabError) as err:
+        jena.fetch_jena(tmp_path, url=url, progress=False, **kwargs)
+    assert time.monotonic() - start < seconds
+    assert_nothing_cached(tmp_path)
+    return err.value
+
+
+def test_a_trickling_server_fails_at_the_overall_deadline(hostile, tmp_path):
+    url = hostile.url("/trickle" + NAME)
+    err = timed_fetch(url, 4.0, tmp_path, timeout=1.0, deadline=1.5)
+    assert "did not finish within 1.5 s" in err.what and "raise --timeout" in err.fix
+    # the default deadline is DEADLINE_FACTOR x timeout
+    err = timed_fetch(url, 5.0, tmp_path, timeout=0.1)
+    assert "did not finish within 2 s" in err.what and "20 x the 0.1 s timeout" in err.what
+
+
+def test_endless_and_oversized_responses_stop_at_the_byte_cap(hostile, tmp_path):
+    from forecastlab.data.download import MAX_DOWNLOAD_BYTES
+
+    err = timed_fetch(hostile.url("/endless" + NAME), 10.0, tmp_path, timeout=2)
+    assert f"more than {MAX_DOWNLOAD_BYTES:,} bytes arrived" in err.what
+    err = timed_fetch(hostile.url("/huge" + NAME), 2.0, tmp_path, timeout=2)
+    assert "announces 1,000,000,000,000 bytes" in err.what
+
+
+def test_a_zip_bomb_download_is_refused_by_its_declared_size(hostile, tmp_path):
+    err = timed_fetch(hostile.url("/bomb" + NAME), 2.0, tmp_path, timeout=2)
+    assert "inflates to 100.0 MiB" in err.what and "not the Jena climate file" in err.what
+
+
+def test_huge_local_files_are_refused_before_copying(tmp_path):
+    big = tmp_path / "big" / jena.JENA_CSV
+    big.parent.mkdir()
+    with open(big, "wb") as f:
+        f.truncate(jena.MAX_CSV_BYTES + 1)  # sparse: no disk space used
+    with pytest.raises(ForecastlabError, match="64.0 MiB, but the real CSV is about 41 MiB"):
+        jena.import_jena_file(big, tmp_path / "cache")
+    os.replace(big, tmp_path / jena.JENA_CSV)  # placed in the cache by hand
+    with pytest.raises(jena.BrokenCachedFile, match="the real CSV is about 41 MiB"):
+        jena.cached_jena(tmp_path)
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan")])
+def test_non_positive_timeout_is_refused_up_front_naming_it(tmp_path, timeout):
+    with pytest.raises(ForecastlabError) as err:
+        jena.fetch_jena(tmp_path, url=closed_port_url(), timeout=timeout, progress=False)
+    assert "--timeout (Python: timeout=) must be a number of seconds above 0" in err.value.what
+    assert "--url" not in str(err.value)
+
+
+def test_cli_timeout_zero_and_a_trickle_exit_2_within_bounds(hostile, tmp_path):
+    zero = run_cli("data", "fetch", "--data-dir", str(tmp_path), "--timeout", "0", "--url", closed_port_url())
+    assert zero.returncode == 2 and "Traceback" not in zero.stderr
+    assert "--timeout" in zero.stderr and "above 0" in zero.stderr
+
+    start = time.monotonic()
+    slow = run_cli("data", "fetch", "--data-dir", str(tmp_path), "--timeout", "0.2", "--json",
+                   "--url", hostile.url("/trickle" + NAME))
+    assert time.monotonic() - start < 30  # 4 s deadline plus interpreter start-up on a loaded machine
+    assert slow.returncode == 2 and "Traceback" not in slow.stderr
+    assert "did not finish within 4 s" in slow.stderr.replace("\n", " ")
+    assert_nothing_cached(tmp_path)
+
+
+def test_stale_temp_folders_are_removed_at_the_next_fetch(tmp_path):
+    from forecastlab.data.cache import remove_stale_temp
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(done.stdout)
+    dead = tmp_path / f".jena-download-{dead_pid}-abc"
+    old = tmp_path / ".jena-import-old"  # an older version's name, without a PID
+    recent = tmp_path / ".jena-download-recent"
+    live = tmp_path / f".jena-import-{os.getppid()}-xyz"  # a running process: maybe fetching right now
+    for folder in (dead, old, recent, live):
+        folder.mkdir()
+        (folder / "part").write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert sorted(p.name for p in remove_stale_temp(tmp_path)) == sorted([dead.name, old.name])
+    assert recent.exists() and live.exists()
+
+
+def test_a_killed_fetch_leaves_a_temp_folder_that_the_next_fetch_removes(hostile, files, tmp_path):
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "forecastlab", "data", "fetch", "--data-dir", str(tmp_path),
+                             "--url", hostile.url("/trickle" + NAME), "--timeout", "5"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".jena-download-") for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".jena-download-")]
+    path = jena.fetch_jena(tmp_path, url=hostile.url("/good" + NAME), progress=False)
+    assert path.read_bytes() == files["csv"].read_bytes()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".jena")] == []
+
+
+def test_progress_bar_is_driven_by_the_bounded_downloader(hostile, files, tmp_path, capsys):
+    path = jena.fetch_jena(tmp_path, url=hostile.url("/good" + NAME), progress=True)
+    assert path.read_bytes() == files["csv"].read_bytes()
+    assert "downloading jena_climate_2009_2016.csv.zip" in capsys.readouterr().err

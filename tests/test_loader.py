@@ -174,3 +174,21 @@ def test_semicolon_file_is_sniffed_and_reported(tmp_path):
     s = load_series(path, target="temp")
     assert s.columns == ["temp", "rh"] and s.targets.tolist() == [1.5, 2.5]
     assert s.quality["format"]["delimiter"] == ";"
+
+
+def test_jena_format_in_reverse_order_is_refused_but_isolated_backward_steps_are_kept(tmp_path):
+    path = jena_like_csv(tmp_path / "j.csv", rows=2_000, slots=2_000)
+    header, *rows = path.read_text().splitlines()
+    write(path, "\n".join([header, *rows[::-1]]) + "\n")
+    with pytest.raises(ForecastlabError) as err:
+        load_series(path)
+    assert "time runs backwards" in err.value.what and "1,999 of 1,999 steps go back" in err.value.what
+    assert err.value.where.endswith("line 3, column 'Date Time'") and "sort the file" in err.value.fix
+
+    rows[500], rows[501] = rows[501], rows[500]  # one swapped pair: a backward step, as the real record may have
+    s = load_series(write(path, "\n".join([header, *rows]) + "\n"))
+    assert len(s) == 2_000 and s.quality["time"]["backward_steps"] == 1 and s.quality["format"]["book_faithful"]
+    for k in range(150, 1_900, 200):  # 9 more swaps, more than 0.1% of 1,999 steps (at least one is allowed)
+        rows[k], rows[k + 1] = rows[k + 1], rows[k]
+    with pytest.raises(ForecastlabError, match="10 of 1,999 steps go back"):
+        load_series(write(path, "\n".join([header, *rows]) + "\n"))

@@ -221,3 +221,42 @@ def test_split_whose_windows_all_cross_gaps_is_an_error():
     series = _series(400, breaks=list(range(1, 400, 10)))
     with pytest.raises(ForecastlabError, match="every window of the train split crosses a hole"):
         make_datasets_from_series(series, spec, drop_gap_windows=True)
+
+
+def _min_rows_by_counting(spec: WindowSpec, sizes, n) -> int:
+    """The old min_rows: count up from the estimate one row at a time (minutes for huge windows)."""
+    fractions = (sizes[0] / n, sizes[1] / n)
+    f_test = 1 - fractions[0] - fractions[1]
+    guess = max(spec.span_rows / fractions[0], spec.span_rows / fractions[1], spec.rows_per_window / f_test)
+    m = max(int(guess) - 2, 1)
+    while not spec._fits(chronological_split(m, fractions)):
+        m += 1
+    return m
+
+
+def test_min_rows_closed_form_matches_counting_up():
+    rng = np.random.default_rng(0)
+    checked = 0
+    while checked < 300:  # 2,000 cases were checked once when the closed form was written
+        spec = WindowSpec(int(rng.integers(1, 300)), int(rng.integers(1, 12)), int(rng.integers(1, 60)))
+        f_train = float(rng.uniform(0.05, 0.85))
+        f_val = float(rng.uniform(0.02, 0.97 - f_train))
+        n = int(rng.integers(3, 200_000))
+        sizes = chronological_split(n, (f_train, f_val))
+        if min(sizes) == 0:
+            continue
+        assert spec.min_rows(sizes, n) == _min_rows_by_counting(spec, sizes, n), (spec, sizes, n)
+        checked += 1
+    assert WindowSpec().min_rows(chronological_split(3000), 3000) == 6287
+
+
+def test_huge_sequence_length_fails_fast_and_tiny_series_do_not_divide_by_zero():
+    import time
+
+    spec = WindowSpec(1_000_000_000, 6, 24)
+    start = time.perf_counter()
+    with pytest.raises(ForecastlabError, match="use at least 48000000527 rows"):
+        spec.check_rows(1000, chronological_split(1000))
+    assert time.perf_counter() - start < 1.0
+    with pytest.raises(ForecastlabError, match="use at least 6287 rows"):  # 1 row splits 0/0/1: no fractions
+        WindowSpec().check_rows(1, chronological_split(1))

@@ -26,7 +26,8 @@ def fetch(
     file: Annotated[Path | None, typer.Option(
         "--file", help="Install a jena_climate_2009_2016.csv(.zip) you downloaded yourself (no network).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if a verified copy is cached.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait per connect/read.")] = 30,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", help="Seconds to wait per connect/read; the whole download may take at most 20 times that.")] = 30,
     json_out: JsonOpt = False,
 ) -> None:
     """Download the real Jena climate file (two mirrors in turn), verify it by content and cache it."""

@@ -11,17 +11,28 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecastlab.data.readers import Table
+from forecastlab.data.readers import Table, shorten
 from forecastlab.errors import ForecastlabError
 
 JENA_TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
 JENA_TARGET = "T (degC)"
 _JENA_STAMP = re.compile(r"^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$")
 _TIME_NAME = re.compile(r"date|time|^ds$|^dt$|^when$", re.IGNORECASE)
+# A clock time followed by a zone: 'Z', '+01:00', '-0500', '+01', 'UTC' or 'GMT' (the offset must follow a
+# time, or the '-01' ending every '2024-01-01' would count).
+_ZONED = r"\d:\d{2}(:\d{2}([.,]\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?|UTC|GMT)\s*$"
+# datetime64[ns] runs from 1677-09-21 to 2262-04-11; pandas parses wider (in us), and numpy's cast to ns
+# wraps silently (year 3000 became 1830), so stamps outside are refused.
+_NS_RANGE = (np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-11", "D"))
+
+
+def _line(table: Table, row: int) -> str:
+    """'line 17' (CSV) or 'row 16' (Parquet): a place inside the file already named in the message."""
+    return table.where(row).removeprefix(f"{table.path}, ")
 
 
 def _listing(columns) -> str:
-    return ", ".join(repr(str(c)) for c in columns)
+    return ", ".join(repr(shorten(c)) for c in columns)
 
 
 def _is_text(s: pd.Series) -> bool:
@@ -61,7 +72,8 @@ def _to_datetime(s: pd.Series) -> pd.Series:
 
 
 def parse_times(table: Table, name: str) -> np.ndarray:
-    """The column as datetime64[ns]; Jena's `dd.mm.yyyy HH:MM:SS` parsed with an explicit format (fast)."""
+    """The column as datetime64[ns]; Jena's `dd.mm.yyyy HH:MM:SS` parsed with an explicit format (fast).
+    Time-zone-aware stamps are converted to UTC; a column mixing aware and naive ones is refused."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -69,7 +81,8 @@ def parse_times(table: Table, name: str) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(s):
         parsed = s.dt.tz_convert(None) if getattr(s.dt, "tz", None) is not None else s
     elif pd.api.types.is_numeric_dtype(s):
-        raise ForecastlabError(f"the time column {name!r} holds numbers, not dates", where=table.where(column=name),
+        raise ForecastlabError(f"the time column {shorten(name)!r} holds numbers, not dates",
+                               where=table.where(column=name),
                                fix="pass --time-col with a column of dates like 2024-01-31 12:00:00")
     else:
         first = s.dropna().head(1)
@@ -77,15 +90,63 @@ def parse_times(table: Table, name: str) -> np.ndarray:
             stamps = pc.strptime(pa.array(s.astype(object)), format=JENA_TIME_FORMAT, unit="ns", error_is_null=True)
             parsed = pd.Series(stamps.to_numpy(zero_copy_only=False))
         else:
+            _refuse_mixed_zones(table, name)
             parsed = _to_datetime(s)
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
-        row = int(bad[0])
-        raise ForecastlabError(f"the timestamp {s.iloc[row]!r} cannot be parsed",
-                               where=table.where(row, name),
-                               fix="fix or remove that line; dates like 2024-01-31 12:00:00 or Jena's "
-                               "31.01.2024 12:00:00 are understood")
+        raise _unparsed(table, name, int(bad[0]))
+    _refuse_out_of_range(table, name, parsed)
     return parsed.to_numpy().astype("datetime64[ns]")
+
+
+def _unparsed(table: Table, name: str, row: int) -> ForecastlabError:
+    """The error for the first stamp that did not parse: a valid stamp in another format than the column's
+    first one is said to be so (pandas infers one format per column)."""
+    s = table.frame[name]
+    text = s.iloc[row]
+    fix = "fix or remove that line; dates like 2024-01-31 12:00:00 or Jena's 31.01.2024 12:00:00 are understood"
+    if pd.isna(text) or not str(text).strip():
+        return ForecastlabError("the timestamp is missing", where=table.where(row, name), fix=fix)
+    present = np.flatnonzero(s.notna().to_numpy())
+    first = int(present[0]) if len(present) else row
+    if first != row and pd.notna(_to_datetime(pd.Series([str(text)])).iloc[0]):
+        return ForecastlabError(
+            f"the timestamp {shorten(text)!r} is written in another format than the column's first one, "
+            f"{shorten(s.iloc[first])!r} ({_line(table, first)})", where=table.where(row, name),
+            fix="write every timestamp of the column in the same format")
+    return ForecastlabError(f"the timestamp {shorten(text)!r} cannot be parsed", where=table.where(row, name), fix=fix)
+
+
+def _refuse_mixed_zones(table: Table, name: str) -> None:
+    """Stamps with a time zone ('...Z', '...+01:00') and without one cannot be put on one time axis."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    s = table.frame[name]
+    text = s.astype(str)  # str: pyarrow's engine gives datetime.date objects for a date-only column
+    zoned = pc.match_substring_regex(pa.array(text.to_numpy(dtype=object), type=pa.string()), _ZONED)
+    zoned = zoned.to_numpy(zero_copy_only=False)
+    present = s.notna().to_numpy() & (text.str.strip() != "").to_numpy()
+    aware, naive = np.flatnonzero(present & (zoned == True)), np.flatnonzero(present & (zoned == False))  # noqa: E712
+    if len(aware) and len(naive):
+        a, n = int(aware[0]), int(naive[0])
+        raise ForecastlabError(
+            f"the time column mixes timestamps with a time zone ({shorten(s.iloc[a])!r}, {_line(table, a)}) and "
+            f"without one ({shorten(s.iloc[n])!r}, {_line(table, n)})", where=table.where(max(a, n), name),
+            fix="write every timestamp with its zone (like 2024-01-31T12:00:00Z or +01:00), or every one without")
+
+
+def _refuse_out_of_range(table: Table, name: str, parsed: pd.Series) -> None:
+    values = parsed.to_numpy()
+    if values.dtype == np.dtype("datetime64[ns]") or not len(values):
+        return
+    low, high = (t.astype(values.dtype) for t in _NS_RANGE)  # numpy would compare in ns, and wrap
+    outside = np.flatnonzero((values < low) | (values > high))
+    if len(outside):
+        row = int(outside[0])
+        raise ForecastlabError(
+            f"the timestamp {shorten(table.frame[name].iloc[row])!r} is outside the years 1678 to 2261 that "
+            "nanosecond timestamps can hold", where=table.where(row, name), fix="correct that timestamp")
 
 
 def to_numeric(table: Table, name: str, required: bool) -> np.ndarray | None:
@@ -101,7 +162,8 @@ def to_numeric(table: Table, name: str, required: bool) -> np.ndarray | None:
         if len(bad) and len(bad) == present.sum():
             if not required:
                 return None
-            raise ForecastlabError(f"column {name!r} is not numeric (first value {s.iloc[bad[0]]!r})",
+            raise ForecastlabError(f"column {shorten(name)!r} is not numeric (first value "
+                                   f"{shorten(s.iloc[bad[0]])!r})",
                                    where=table.where(int(bad[0]), name),
                                    fix="choose numeric columns for --target and --features")
         if len(bad):
@@ -109,11 +171,11 @@ def to_numeric(table: Table, name: str, required: bool) -> np.ndarray | None:
             text = str(s.iloc[row])
             hint = (" (decimal commas are read only in a ';'- or tab-separated file whose column uses them in "
                     "every number; otherwise write '.')") if re.fullmatch(r"-?\d+,\d+", text.strip()) else ""
-            raise ForecastlabError(f"the cell {text!r} is not a number{hint}", where=table.where(row, name),
+            raise ForecastlabError(f"the cell {shorten(text)!r} is not a number{hint}", where=table.where(row, name),
                                    fix="correct that cell, or leave it blank to mark it missing (blanks follow --gaps)")
         values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(values).all():
-        raise ForecastlabError(f"column {name!r} has no values at all (every cell is missing)",
+        raise ForecastlabError(f"column {shorten(name)!r} has no values at all (every cell is missing)",
                                where=table.where(column=name),
                                fix="leave it out by listing the columns you want with --features")
     return values
@@ -127,10 +189,12 @@ def select_columns(
     Columns are `features` (with the target appended if missing) or every numeric column but the time.
     """
     frame = table.frame
+    _refuse_repeated(features)
     for name in [*(features or []), *([target] if target else [])]:
         if name not in frame.columns:
             what = "target" if name == target else "feature"
-            raise ForecastlabError(f"the {what} column {name!r} is not in the file", where=f"{table.where()}, header",
+            raise ForecastlabError(f"the {what} column {shorten(name)!r} is not in the file",
+                                   where=f"{table.where()}, header",
                                    fix=f"choose from: {_listing(c for c in frame.columns if c != time_col)}")
     names = list(features) if features else [c for c in frame.columns if c != time_col]
     if target and target not in names:
@@ -149,6 +213,16 @@ def select_columns(
                                fix="give a file with at least one numeric column besides the time")
     target = target or _default_target(table, columns)
     return columns, target, np.column_stack(arrays), skipped
+
+
+def _refuse_repeated(features: list[str] | None) -> None:
+    """A column listed twice in `features` would be fed to the model twice."""
+    seen: set[str] = set()
+    for name in features or []:
+        if name in seen:
+            raise ForecastlabError(f"--features lists {shorten(name)!r} twice", where="--features (features=)",
+                                   fix="list each column once")
+        seen.add(name)
 
 
 def _decimal_comma_hint(table: Table, skipped: list[str]) -> str:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from forecastlab.data.cache import data_dir as cache_dir
+from forecastlab.data.cache import remove_stale_temp, temp_prefix
 from forecastlab.errors import ForecastlabError
 
 MIRRORS: tuple[str, ...] = (
@@ -35,6 +36,9 @@ ROWS_RANGE = (420_451, 420_551)
 FIRST_TIMESTAMP = "01.01.2009 00:10:00"
 LAST_TIMESTAMP = "01.01.2017 00:00:00"
 VARIANTS = {420_451: "book-420451", 420_551: "tf-420551"}
+# Both published CSVs are ~43 MB: anything much larger is not the file (or a zip bomb), refused before
+# it is copied, inflated or parsed.
+MAX_CSV_BYTES = 64 << 20
 # The real record's first data row (01.01.2009 00:10:00), as printed in the book and in both copies.
 # A file with the right layout but other numbers here (forecastlab's own synthetic data, for one) is
 # not the real record and must never be cached as it.
@@ -46,6 +50,15 @@ def jena_columns() -> list[str]:
     from forecastlab.data.synthetic import JENA_COLUMNS
 
     return list(JENA_COLUMNS)
+
+
+def check_csv_size(size: int, shown_as: str, says: str) -> None:
+    """Refuse a Jena CSV of more than MAX_CSV_BYTES (`says`: 'the file is', 'the zip says its CSV inflates to')."""
+    if size > MAX_CSV_BYTES:
+        raise ForecastlabError(
+            f"this is not the Jena climate file: {says} {size / (1 << 20):,.1f} MiB, but the real CSV is about "
+            f"41 MiB (the limit is {MAX_CSV_BYTES >> 20} MiB)", where=shown_as,
+            fix=f"use the original {JENA_ZIP} from one of: {', '.join(MIRRORS)}")
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -86,6 +99,7 @@ def verify_jena_csv(
             f"{JENA_ZIP} from one of: {', '.join(MIRRORS)}",
         )
 
+    check_csv_size(path.stat().st_size, shown_as or str(path), "the file is")
     columns = jena_columns()
     with open(path, "rb") as f:
         header = f.readline(4096).decode("utf-8", "replace").strip()
@@ -175,7 +189,8 @@ def cached_jena(data_dir: str | os.PathLike | None = None) -> Path | None:
         if meta and meta.get("bytes") == csv.stat().st_size:
             return csv
         try:
-            with tempfile.TemporaryDirectory(dir=directory, prefix=".jena-import-") as tmp:
+            check_csv_size(csv.stat().st_size, str(csv), "the file is")  # before copying it
+            with tempfile.TemporaryDirectory(dir=directory, prefix=temp_prefix("import")) as tmp:
                 # Verify a copy so a bad hand-placed file stays exactly as the user left it.
                 staged = Path(tmp) / JENA_CSV
                 shutil.copyfile(csv, staged)
@@ -206,15 +221,14 @@ class BrokenCachedFile(ForecastlabError):
 
 def set_aside(broken: BrokenCachedFile) -> Path:
     """Rename a broken cached file to `*.bad` (and drop the sidecar that described it); say so on stderr."""
-    from forecastlab.console import console
+    from forecastlab.console import warn
 
     bad = broken.path.with_name(broken.path.name + ".bad")
     os.replace(broken.path, bad)
     if broken.path.name == JENA_CSV:
         (broken.path.parent / SIDECAR).unlink(missing_ok=True)
-    console.print(f"[bold yellow]warning:[/] the cached Jena file {broken.path} fails verification "
-                  f"({broken.reason}); moved it aside to {bad} (not deleted) and fetching a fresh copy.",
-                  soft_wrap=True)
+    warn(f"the cached Jena file {broken.path} fails verification "
+         f"({broken.reason}); moved it aside to {bad} (not deleted) and fetching a fresh copy.")
     return bad
 
 
@@ -226,7 +240,8 @@ def import_jena_file(path: str | os.PathLike, data_dir: str | os.PathLike | None
     if not path.is_file():
         raise ForecastlabError("no such file", where=str(path), fix="give the path of the .csv.zip or .csv")
     directory = cache_dir(data_dir)
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".jena-import-") as tmp:
+    remove_stale_temp(directory)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=temp_prefix("import")) as tmp:
         csv = extract_csv(path, Path(tmp))
         return install_verified(csv, directory, source=f"file:{path.resolve()}", shown_as=str(path))
 
@@ -247,19 +262,25 @@ def fetch_jena(
     *,
     mirrors: list[str] | None = None,
     force: bool = False,
+    deadline: float | None = None,
 ) -> Path:
     """Make sure the verified Jena CSV is in the cache and return its path.
 
     A verified cached copy is returned at once with no network request, unless `force` or `url`. A
     cached file that fails verification is moved aside as `*.bad` (said on stderr) first. Otherwise the
     zip is downloaded from `url`, or from `mirrors` (default $FORECASTLAB_JENA_MIRRORS, else MIRRORS)
-    tried in turn, with `timeout` seconds per connect/read. With `sha256`, the downloaded file must
+    tried in turn, with `timeout` seconds (> 0) per connect/read and `deadline` seconds for each whole
+    download (default download.DEADLINE_FACTOR x `timeout`, 600 s at the default 30 s); at most
+    download.MAX_DOWNLOAD_BYTES are accepted. With `sha256`, the downloaded file must
     have that hash. The file is unzipped and verified in a temp folder inside the cache, and only then
-    moved into place. Raises ForecastlabError (naming the cache path and how to install the file by
-    hand) when no mirror gives a valid file.
+    moved into place; temp folders left by a killed fetch are removed first. Raises ForecastlabError
+    (naming the cache path and how to install the file by hand) when no mirror gives a valid file.
     """
-    from forecastlab.data.download import download_first_valid
+    from forecastlab.data.download import DEADLINE_FACTOR, check_timeout, download_first_valid
 
+    timeout = check_timeout(timeout)
+    deadline = DEADLINE_FACTOR * timeout if deadline is None else check_timeout(deadline, "deadline", None)
+    remove_stale_temp(cache_dir(data_dir))
     try:
         found = cached_jena(data_dir)
     except BrokenCachedFile as broken:
@@ -270,4 +291,4 @@ def fetch_jena(
     directory = cache_dir(data_dir)
     urls = [url] if url else (list(mirrors) if mirrors else mirrors_from_env())
     return download_first_valid(urls, directory, sha256=sha256, timeout=timeout, progress=progress,
-                                custom_url=url is not None)
+                                custom_url=url is not None, deadline=deadline)

@@ -5,8 +5,15 @@ The order of operations, each step reported in `Series.quality`:
   -> clean (sentinels to missing) -> resample (--freq only) -> gap policy -> breaks.
 
 Jena-format input (the real file or the synthetic one) is kept row for row, as the book uses it: no
-resampling, duplicates and backward steps kept, holes in the 10-minute grid reported and recorded in
-`breaks` but not filled. Any other file must have increasing timestamps; duplicated ones keep the first.
+resampling, duplicates and isolated backward steps kept, holes in the 10-minute grid reported and
+recorded in `breaks` but not filled. Time running backwards is still refused there: a last timestamp
+not after the first, or more backward steps than BACKWARD_SHARE of all steps (at least one allowed).
+Any other file must have increasing timestamps; duplicated ones keep the first.
+
+Every cell must be blank (missing), or a finite number that fits float32 (|x| <= 3.4e38), since the
+series is float32: 'inf' or 1e300 anywhere (in any split) is an error naming the line and column, not a
+NaN that surfaces later as "test MAE nan". `--freq` must be a positive step that makes at most
+max(RESAMPLE_FACTOR x rows read, MAX_RESAMPLED_ROWS) rows, counted before resampling.
 """
 
 from __future__ import annotations
@@ -31,10 +38,15 @@ from forecastlab.data.quality import (
     stamp,
     time_report,
 )
-from forecastlab.data.readers import Table, read_table
+from forecastlab.data.readers import Table, read_table, shorten
 from forecastlab.data.series import Provenance, Series
 from forecastlab.data.sources import resolve_source
 from forecastlab.errors import ForecastlabError
+
+BACKWARD_SHARE = 0.001  # Jena format: backward steps allowed, as a share of all steps
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+RESAMPLE_FACTOR = 10
+MAX_RESAMPLED_ROWS = 10_000_000
 
 
 def load_series(
@@ -79,11 +91,14 @@ def build_series(
     jena = _is_jena_format(table)
     time_name = cols.find_time_column(table, time_col)
     names, target, values, skipped = cols.select_columns(table, time_name, target, features)
+    _refuse_unrepresentable(table, names, values)
     ts = cols.parse_times(table, time_name)
     rows_read = len(ts)
     faithful = jena and freq is None
     source_rows = np.arange(rows_read)
-    if not faithful:
+    if faithful:
+        _refuse_time_reversed(table, time_name, ts)
+    else:
         _require_increasing(table, time_name, ts)
     step = detect_step(ts)
     quality = {
@@ -99,6 +114,7 @@ def build_series(
                                             else f"kept the first of each; dropped {duplicates_dropped}")
     cleaning = {"clean": clean, "sentinels_to_missing": sentinels_to_missing(values) if clean else 0,
                 "skipped_text_columns": skipped, "resampled_to": None, "empty_slots_created": 0}
+    _refuse_empty_columns(table, names, values)
     if freq is not None:
         ts, values, step, created = _resample(table, ts, values, names, freq)
         source_rows = np.full(len(ts), -1)
@@ -170,16 +186,16 @@ def _step_text(step: int | None) -> str:
 def _warn_holes_left(cleaning: dict, step: int | None) -> None:
     n = cleaning.get("grid_holes_left_count", 0)
     if n:
-        from forecastlab.console import console
+        from forecastlab.console import warn
 
         first = cleaning["grid_holes_left"][0]
         why = ("longer than the limit" if cleaning["gap_policy"].startswith("interpolate")
                else "--gaps drop fills none")
-        console.print(
-            f"[bold yellow]warning:[/] {n:,} hole(s) in the {_step_text(step)} time grid were not filled "
+        warn(
+            f"{n:,} hole(s) in the {_step_text(step)} time grid were not filled "
             f"({why}, --gaps {cleaning['gap_policy']}) and are kept as breaks that windows do not cross. "
             f"First: {first['missing_timestamps']:,} missing timestamps between {first['after']} and "
-            f"{first['before']} ({first['where']}).", soft_wrap=True)
+            f"{first['before']} ({first['where']}).")
 
 
 def _require_increasing(table: Table, time_name: str, ts: np.ndarray) -> None:
@@ -192,32 +208,89 @@ def _require_increasing(table: Table, time_name: str, ts: np.ndarray) -> None:
             where=table.where(row, time_name), fix="sort the file by time (oldest first)")
 
 
+def _refuse_unrepresentable(table: Table, names: list[str], values: np.ndarray) -> None:
+    """Infinite cells, and finite ones beyond float32's range (which would become inf in the float32
+    series), are errors naming the first one; NaN is a missing value and follows the gap policy."""
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(values) > FLOAT32_MAX  # inf included; NaN compares False
+    if not bad.any():
+        return
+    row, col = (int(i) for i in np.argwhere(bad)[0])
+    value = values[row, col]
+    what = (f"the cell holds {'-' if value < 0 else ''}infinity" if np.isinf(value)
+            else f"the value {value:.6g} does not fit float32 (largest magnitude {FLOAT32_MAX:.4g})")
+    raise ForecastlabError(f"{what} ({int(bad.sum()):,} such cells in all)", where=table.where(row, names[col]),
+                           fix="correct that cell, or leave it blank to mark it missing (blanks follow --gaps); "
+                           "rescale a column whose values are that large")
+
+
+def _refuse_empty_columns(table: Table, names: list[str], values: np.ndarray) -> None:
+    """A column whose every cell is a -9999 sentinel has no value left once they count as missing."""
+    empty = np.flatnonzero(np.isnan(values).all(axis=0)) if len(values) else []
+    if len(empty):
+        name = names[int(empty[0])]
+        raise ForecastlabError(f"column {shorten(name)!r} has no values once its -9999 readings count as missing "
+                               "(every cell is -9999 or blank)", where=table.where(column=name),
+                               fix="leave it out by listing the columns you want with --features, or keep the raw "
+                               "values with --no-clean")
+
+
+def _refuse_time_reversed(table: Table, time_name: str, ts: np.ndarray) -> None:
+    """Jena format keeps isolated backward steps (as the book does), but not time running backwards."""
+    back = np.flatnonzero(np.diff(ts.view(np.int64)) < 0)
+    allowed = max(1, int(BACKWARD_SHARE * (len(ts) - 1)))
+    if len(back) and (ts[-1] <= ts[0] or len(back) > allowed):
+        row = int(back[0]) + 1
+        raise ForecastlabError(
+            f"time runs backwards in this Jena-format file: {len(back):,} of {len(ts) - 1:,} steps go back (at "
+            f"most {allowed:,} are kept as in the real record), from {stamp(ts[0])} to {stamp(ts[-1])}; the first "
+            f"is {stamp(ts[row])} after {stamp(ts[row - 1])}", where=table.where(row, time_name),
+            fix="sort the file by time (oldest first)")
+
+
 def _resample(table: Table, ts: np.ndarray, values: np.ndarray, names: list[str], freq: str):
     """Mean per slot of a regular `freq` grid; slots with no row become missing (then the gap policy)."""
+    step, step_ns = _fixed_step(freq)
+    if len(ts):
+        rows = int((int(ts[-1].view(np.int64)) - int(ts[0].view(np.int64))) // step_ns + 2)  # +1 for bin alignment
+        cap = max(RESAMPLE_FACTOR * len(ts), MAX_RESAMPLED_ROWS)
+        if rows > cap:
+            raise ForecastlabError(
+                f"--freq {freq!r} would make about {rows:,} rows from {len(ts):,} ({stamp(ts[0])} to "
+                f"{stamp(ts[-1])}), more than the limit of {cap:,}", where="--freq",
+                fix="choose a longer step, closer to the data's own (e.g. '10min' or '1h')")
     frame = pd.DataFrame(values, index=pd.DatetimeIndex(ts), columns=names)
-    try:
-        step = pd.tseries.frequencies.to_offset(freq)
-        resampled = frame.resample(step).mean()
-        step_ns = pd.Timedelta(step).value
-    except (ValueError, TypeError):
-        raise ForecastlabError(f"--freq {freq!r} is not a fixed time step", where="--freq",
-                               fix="use a pandas step such as '10min', '30min', '1h' or '1D'") from None
+    resampled = frame.resample(step).mean()
     counts = frame.iloc[:, 0].resample(step).size().to_numpy()
     out_ts = resampled.index.to_numpy().astype("datetime64[ns]")
     return out_ts, resampled.to_numpy(dtype=np.float64, copy=True), int(step_ns), int((counts == 0).sum())
 
 
+def _fixed_step(freq: str):
+    """(offset, nanoseconds) of --freq, which must be a positive fixed step ('0min' divided by zero)."""
+    try:
+        step = pd.tseries.frequencies.to_offset(freq)
+        step_ns = pd.Timedelta(step).value
+    except (ValueError, TypeError, OverflowError):
+        raise ForecastlabError(f"--freq {freq!r} is not a fixed time step", where="--freq",
+                               fix="use a pandas step such as '10min', '30min', '1h' or '1D'") from None
+    if step_ns <= 0:
+        raise ForecastlabError(f"--freq {freq!r} is not a positive time step", where="--freq",
+                               fix="use a step longer than zero, such as '10min', '30min', '1h' or '1D'")
+    return step, step_ns
+
+
 def _warn_unbridged(cleaning: dict) -> None:
     n = cleaning["unbridged_run_count"]
     if n:
-        from forecastlab.console import console
+        from forecastlab.console import warn
 
         first = cleaning["unbridged_runs"][0]
-        console.print(
-            f"[bold yellow]warning:[/] {n} run(s) of missing values were too long to interpolate "
+        warn(
+            f"{n} run(s) of missing values were too long to interpolate "
             f"(--gaps {cleaning['gap_policy']}); their {cleaning['rows_dropped']:,} rows were dropped and the "
             f"holes recorded as breaks. First: {first['rows']} rows of {first['column']!r} from "
-            f"{first['from']} ({first['where']}).", soft_wrap=True)
+            f"{first['from']} ({first['where']}).")
 
 
 def require_min_rows(series: Series, rows_needed: int, what: str) -> None:

@@ -158,7 +158,8 @@ def apply_gap_policy(
                 if not ok:
                     runs.append((int(s), int(e), columns[j]))
             ok_rows = ~missing[:, j]
-            values[fill, j] = np.interp(x[fill], x[ok_rows], values[ok_rows, j])
+            if fill.any():  # np.interp raises on no known points even with nothing to fill
+                values[fill, j] = np.interp(x[fill], x[ok_rows], values[ok_rows, j])
             report["interpolated"] += int(fill.sum())
         runs.sort()
         report["unbridged_run_count"] = len(runs)

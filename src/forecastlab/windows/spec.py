@@ -74,11 +74,32 @@ class WindowSpec:
         )
 
     def min_rows(self, sizes: tuple[int, int, int], n: int) -> int:
-        """Smallest row count whose split (same fractions as `sizes` of n) holds a window in each split."""
-        fractions = (sizes[0] / n, sizes[1] / n) if n else (0.5, 0.25)
+        """Smallest row count whose split (same fractions as `sizes` of n) holds a window in each split,
+        at or above the estimate `max(span/f_train, span/f_val, rows_per_window/f_test) - 2`.
+
+        Computed in closed form, not by counting up (which took minutes for --sequence-length 1e9): train
+        and val sizes grow monotonically with the row count, so their first fitting count is found near
+        span/f; the test size m - int(f_train*m) - int(f_val*m) lies in [f_test*m, f_test*m + 2), so it
+        cannot fit below (need - 2)/f_test, and the scan from there is a few steps long (~3/f_test).
+        """
+        if n and min(sizes) > 0:
+            fractions = (sizes[0] / n, sizes[1] / n)
+        else:  # too few rows to tell the fractions (e.g. 1 row splits 0/0/1): the book's split
+            fractions = (0.5, 0.25)
         f_test = 1 - fractions[0] - fractions[1]
         guess = max(self.span_rows / fractions[0], self.span_rows / fractions[1], self.rows_per_window / f_test)
-        m = max(int(guess) - 2, 1)
+
+        def first_reaching(f: float, need: int) -> int:  # smallest m >= 1 with int(f * m) >= need
+            m = max(int(-(-need // f)), 1)  # ceil(need / f), then corrected for float rounding
+            while m > 1 and int(f * (m - 1)) >= need:
+                m -= 1
+            while int(f * m) < need:
+                m += 1
+            return m
+
+        m = max(int(guess) - 2, 1, *(first_reaching(f, self.span_rows) for f in fractions))
+        # Margin of 1 row below the bound for float rounding in int(f * m).
+        m = max(m, int((self.delay + self.span_rows - 3) / f_test))
         while not self._fits(chronological_split(m, fractions)):
             m += 1
         return m
@@ -235,7 +256,7 @@ def _report_gap_windows(sets: SplitDatasets, holes: int, *, auto_book: bool) -> 
              if g["straddling"]]
     if not parts:
         return
-    from forecastlab.console import console
+    from forecastlab.console import warn
 
     if sets.gap_windows_dropped:
         done = ("dropped, so no window mixes data from both sides of a hole "
@@ -244,5 +265,5 @@ def _report_gap_windows(sets: SplitDatasets, holes: int, *, auto_book: bool) -> 
         done = "kept, as the book does; pass --drop-gap-windows to drop them"
     else:
         done = "kept (--keep-gap-windows); pass --drop-gap-windows to drop them"
-    console.print(f"[bold yellow]gaps:[/] {', '.join(parts)} windows straddle a hole in the time grid "
-                  f"({holes:,} in the series); {done}", soft_wrap=True)
+    warn(f"{', '.join(parts)} windows straddle a hole in the time grid ({holes:,} in the series); {done}",
+         label="gaps:")
