@@ -39,6 +39,10 @@ PROFILES = {
         "under-trained; validation and test still use every window",
         3, 300,
     ),
+    # Seconds, not minutes: a first look at the whole pipeline, and the short book path that
+    # tests/test_book_path.py pins number for number.
+    "smoke": Profile("smoke", "1 epoch of 5 batches per model: checks the pipeline end to end, trains nothing "
+                     "worth reading; validation and test still use every window", 1, 5),
 }
 
 

@@ -49,7 +49,9 @@ def baseline(data_args: DataArgs, window_args: WindowArgs, json_out: JsonOpt = F
 def reproduce(
     data_args: DataArgs,
     window_args: WindowArgs,
-    profile: Annotated[str, typer.Option("--profile", help="'quick' (< 10 min here) or 'book' (exact).")] = "quick",
+    profile: Annotated[str, typer.Option(
+        "--profile", help="'smoke' (seconds: checks the pipeline), 'quick' (< 10 min here) or 'book' (exact).",
+    )] = "quick",
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/reproduce-...).")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
