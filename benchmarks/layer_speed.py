@@ -19,8 +19,8 @@ import time
 import torch
 
 from forecastlab.models import MODELS, build_model, count_params
-from forecastlab.optim import make_optimizer
-from forecastlab.runtime import configure_cpu
+from forecastlab.training.optim import make_optimizer
+from forecastlab.training.runtime import configure_cpu
 
 
 def time_model(name: str, steps: int, warmup: int, batch: int, seq: int, features: int, **params) -> dict:

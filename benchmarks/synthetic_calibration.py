@@ -17,7 +17,8 @@ import time
 
 import numpy as np
 
-from forecastlab.data.synthetic import JENA_COLUMNS, REAL_JENA_STATS, REAL_PERSISTENCE_MAE, generate
+from forecastlab.data.jena_schema import JENA_COLUMNS
+from forecastlab.data.synthetic import REAL_JENA_STATS, REAL_PERSISTENCE_MAE, generate
 
 REAL = REAL_JENA_STATS
 REAL_PERSISTENCE = REAL_PERSISTENCE_MAE

@@ -36,9 +36,9 @@ import torch
 
 from forecastlab.evaluation.metrics import evaluate
 from forecastlab.models import MODELS, build_model
-from forecastlab.optim import make_optimizer
-from forecastlab.runtime import configure_cpu
 from forecastlab.training.engine import train_step
+from forecastlab.training.optim import make_optimizer
+from forecastlab.training.runtime import configure_cpu
 from forecastlab.windows import WindowSpec
 
 BOOK_MODELS = ("dense", "conv1d", "lstm", "lstm_dropout", "gru_stacked", "bilstm")

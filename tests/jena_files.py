@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from forecastlab.data.jena import FIRST_ROW
-from forecastlab.data.synthetic import JENA_COLUMNS
+from forecastlab.data.jena_schema import JENA_COLUMNS
 
 HEADER = ",".join(f'"{c}"' for c in JENA_COLUMNS) + "\n"
 FULL_GRID = 420_768  # 10-minute slots from 01.01.2009 00:10:00 to 01.01.2017 00:00:00

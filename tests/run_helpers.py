@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecastlab.data.jena import jena_columns
+from forecastlab.data.jena_schema import jena_columns
 
 WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
 TINY = [*WINDOW, "--max-steps-per-epoch", "3", "--param", "units=4", "--no-progress"]

@@ -13,7 +13,7 @@ import torch
 
 from forecastlab.errors import ForecastlabError
 from forecastlab.evaluation.metrics import evaluate
-from forecastlab.optim import make_optimizer
+from forecastlab.training.optim import make_optimizer
 from forecastlab.training.schedules import make_scheduler, parse_schedule
 from run_helpers import TINY, clean_error, cli, write_jena_csv
 
@@ -114,6 +114,100 @@ def test_a_non_finite_target_or_prediction_is_an_error_not_mae_nan():
             yield torch.zeros(4, 3, 2), torch.tensor([1.0, math.inf, 2.0, 3.0])
 
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 1))
-    with pytest.raises(ForecastlabError, match="1 of 4 windows of the test split have a NaN or infinite"):
+    with pytest.raises(ForecastlabError, match="1 of 4 forecasts of the test split have a NaN or infinite"):
         evaluate(model, Windows(), split="test")
     assert math.isinf(evaluate(model, Windows(), check_finite=False)["mae"])
+
+
+# -- Python errors name the argument, CLI errors name the flag --------------------------------------------
+
+
+def test_python_errors_name_the_argument_and_never_a_flag(trained):
+    from forecastlab.data import load_series
+    from forecastlab.training import load_run, train
+    from forecastlab.training.forecast import forecast_table
+    from forecastlab.windows import WindowSpec
+
+    run, csv = trained
+    series = load_series(csv)
+    datasets = WindowSpec(24, 6, 6).make_datasets(series.values, series.targets, batch_size=64)
+    cases = [
+        (lambda: train("dense", datasets, epochs=0), "epochs", "epochs must be an integer of at least 1, got 0",
+         "pass epochs=1 or more"),
+        (lambda: train("dense", datasets, epochs=1, early_stopping=0), "early_stopping",
+         "early_stopping must be", "pass early_stopping=1 or more"),
+        (lambda: train("dense", datasets, epochs=1, optimizer="adagrad"), "optimizer", "unknown optimizer", ""),
+        (lambda: forecast_table(load_run(run), series, last=0), "last", "last must be 1 or more", "pass last=1"),
+        (lambda: load_series(csv, freq="0min"), "freq", "freq='0min' is not a positive time step", ""),
+    ]
+    for call, arg, what, fix in cases:
+        with pytest.raises(ForecastlabError) as err:
+            call()
+        assert err.value.arg == arg and err.value.where == arg, (arg, err.value.where)
+        assert what in err.value.what and fix in (err.value.fix or ""), str(err.value)
+        assert "--" not in str(err.value), str(err.value)
+
+
+def test_the_same_errors_through_the_cli_name_the_flags(trained, tmp_path):
+    run, csv = trained
+    clean_error(cli("train", "dense", "--data", csv, *TINY, "--epochs", "1", "--early-stopping", "0",
+                    "--out", tmp_path / "r", cwd=tmp_path),
+                "--early-stopping must be an integer of at least 1, got 0. Where: --early-stopping. "
+                "Fix: pass --early-stopping 1 or more.")
+    text = clean_error(cli("predict", run, "--data", csv, "--last", "0", cwd=tmp_path),
+                       "--last must be 1 or more, got 0. Where: --last. Fix: pass --last 1.")
+    assert "last=" not in text
+    text = clean_error(cli("data", "inspect", csv, "--freq", "0min", "--no-plots", cwd=tmp_path),
+                       "--freq 0min is not a positive time step", "Where: --freq.")
+    assert "freq=" not in text
+
+
+def test_every_flag_the_cli_maps_to_exists():
+    import typer
+
+    from forecastlab.cli import _register, app
+    from forecastlab.cli.options import FLAGS
+
+    _register()
+    flags: set[str] = set()
+
+    def collect(command) -> None:
+        for param in getattr(command, "params", []):
+            flags.update(param.opts + param.secondary_opts)
+        for sub in getattr(command, "commands", {}).values():
+            collect(sub)
+
+    collect(typer.main.get_command(app))
+    assert {flag.split()[0] for flag in FLAGS.values()} - flags == set()
+
+
+def test_cli_spelling_rewrites_only_argument_spellings():
+    from forecastlab.cli.options import FLAGS
+    from forecastlab.errors import cli_spelling
+
+    assert cli_spelling("pass epochs=1 or more, or a lower lr= (clean=False keeps -9999)", FLAGS) == \
+        "pass --epochs 1 or more, or a lower --lr (--no-clean keeps -9999)"
+    assert cli_spelling("gaps='drop' and `data='jena'`; pass target='T (degC)'", FLAGS) == \
+        "--gaps drop and `--data jena`; pass --target 'T (degC)'"
+    kept = "see https://host/f?data=1, cosine:min_lr=0, units=64 and --param KEY=VALUE"
+    assert cli_spelling(kept, FLAGS) == kept
+
+
+def test_warnings_print_as_one_line_with_flags_and_synthetic_data_as_a_banner(capsys):
+    from forecastlab.cli import _show_warning
+    from forecastlab.errors import DataQualityWarning, GapWindowsWarning, SyntheticDataWarning
+
+    _show_warning(DataQualityWarning("holes kept (gaps='drop')"), DataQualityWarning, "x.py", 1)
+    _show_warning(GapWindowsWarning("3 windows kept; pass drop_gap_windows=True"), GapWindowsWarning, "x.py", 1)
+    _show_warning(SyntheticDataWarning("SYNTHETIC DATA: made up"), SyntheticDataWarning, "x.py", 1)
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert lines[0] == "warning: holes kept (--gaps drop)"
+    assert lines[1] == "gaps: 3 windows kept; pass --drop-gap-windows"
+    assert "SYNTHETIC DATA" in lines[2] and "╭" in lines[2] and "SYNTHETIC DATA: made up" in err
+
+
+def test_synthetic_data_shows_the_banner_in_the_cli(tmp_path):
+    done = cli("data", "inspect", "synthetic", "--no-plots", "--json", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "SYNTHETIC DATA" in done.stderr and "╭" in done.stderr and "SyntheticDataWarning" not in done.stderr

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from forecastlab.cli.train import evaluate_command, parse_params, predict_command, refuse_resume_conflicts
-from forecastlab.data.jena import jena_columns
+from forecastlab.data.jena_schema import jena_columns
 from forecastlab.errors import ForecastlabError
 from forecastlab.training.run_dir import RUN_FILES, read_config
 

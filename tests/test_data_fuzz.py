@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forecastlab.data import load_series
-from forecastlab.data.synthetic import JENA_COLUMNS
+from forecastlab.data.jena_schema import JENA_COLUMNS
 from forecastlab.errors import ForecastlabError
 
 # Profiles for this file only (applied per test, not loaded globally, so other Hypothesis tests keep theirs).
@@ -252,7 +252,7 @@ def test_regression_a_column_of_only_sentinels_is_named_not_a_numpy_error(tmp_pa
             load_series(path, target="x", gaps=gaps)
         except ForecastlabError as err:
             assert "column 'y' has no values once its -9999 readings count as missing" in err.what
-            assert err.where.endswith("column 'y'") and "--no-clean" in err.fix
+            assert err.where.endswith("column 'y'") and "clean=False" in err.fix
         else:
             raise AssertionError("no error")
     assert load_series(path, target="x", clean=False).column("y").tolist() == [-9999, -9999]

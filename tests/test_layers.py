@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from forecastlab.errors import ForecastlabError
-from forecastlab.initializers import glorot_limit, orthogonal
+from forecastlab.models.initializers import glorot_limit, orthogonal
 from forecastlab.models.layers import GRU, LSTM, Bidirectional, Conv1D, Dense, SimpleRNN, loops
 from forecastlab.models.layers.recurrent import dropout_masks
 
@@ -265,7 +265,7 @@ def test_deepcopy_keeps_layer_usable():
 
 
 def test_configure_cpu_flushes_denormals():
-    from forecastlab.runtime import configure_cpu, pick_device
+    from forecastlab.training.runtime import configure_cpu, pick_device
 
     previous = torch.get_num_threads()
     try:

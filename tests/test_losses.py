@@ -7,7 +7,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from forecastlab.errors import ForecastlabError
-from forecastlab.training.losses import Loss, parse_loss
+from forecastlab.models.losses import Loss, parse_loss
 
 
 def test_mse_with_one_horizon_is_exactly_the_books_loss():

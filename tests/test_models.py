@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 import torch
 
-from forecastlab.data.jena import jena_columns
+from forecastlab.data.jena_schema import jena_columns
 from forecastlab.errors import ForecastlabError
 from forecastlab.models import MODELS, ForecastModel, build_model, count_params, describe, get_model_class
 from forecastlab.models.base import Choice, Float, Int, IntList
 from forecastlab.models.layers import Conv1D, Dense, KerasRNN
-from forecastlab.optim import make_optimizer
+from forecastlab.training.optim import make_optimizer
 
 # Keras 3.15's model.count_params() for the book's models on Jena's 14 features and 120-step windows
 # (measured with /work/shared/bench/keras_reference.py's `build`; each also follows from the formulas:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from forecastlab import numpy_rnn
+from forecastlab.models import numpy_rnn
 from forecastlab.models.layers import GRU, LSTM, SimpleRNN
 
 CASES = [(SimpleRNN, numpy_rnn.simple_rnn), (LSTM, numpy_rnn.lstm), (GRU, numpy_rnn.gru)]

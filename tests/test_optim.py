@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from forecastlab.errors import ForecastlabError
-from forecastlab.optim import KerasAdam, KerasRMSprop, make_optimizer
+from forecastlab.training.optim import KerasAdam, KerasRMSprop, make_optimizer
 
 
 def _run(opt_factory, grads):

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecastlab.data.jena import jena_columns
+from forecastlab.data.jena_schema import jena_columns
 from forecastlab.reporting.data_plots import WHOLE
 from forecastlab.training.run_dir import BEST, CONFIG, HISTORY, LAST, METRICS
 

@@ -161,14 +161,14 @@ def test_weights_that_do_not_fit_the_model_are_named(run):
 
 
 @pytest.mark.parametrize(("change", "entry"), [
-    (lambda s: s["rng"]["numpy"].__setitem__("keys", torch.zeros(3)), "'rng'"),
-    (lambda s: s["rng"].pop("python"), "'rng'"),
+    (lambda s: s["rng"].__setitem__("torch", torch.zeros(3)), "'rng'"),
+    (lambda s: s["rng"].pop("torch"), "'rng'"),
     (lambda s: s.__setitem__("rng", "seed"), "'rng'"),
     (lambda s: s.pop("optimizer"), "'optimizer'"),
     (lambda s: s.__setitem__("history", s["history"][:1]), "'history'"),
     (lambda s: s.__setitem__("best_epoch", 99), "'history'"),
     (lambda s: s["optimizer"].__setitem__("state", {0: {"square_avg": torch.zeros(2)}}), "'optimizer'"),
-], ids=["numpy-keys", "no-python-state", "rng-a-string", "no-optimizer", "short-history", "best-epoch",
+], ids=["torch-state", "no-torch-state", "rng-a-string", "no-optimizer", "short-history", "best-epoch",
         "optimizer-shapes"])
 def test_a_malformed_last_checkpoint_stops_resume_with_the_entry_named(run, tmp_path, change, entry):
     rewrite_checkpoint(run, "last.pt", change)
@@ -231,7 +231,7 @@ def test_the_cli_refuses_a_hand_edited_config_in_one_paragraph(run, trained, tmp
     (b'{"format": NaN}', "NaN is not a JSON value"),
     (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
     (b"\xff\xfe\x00garbage", "not UTF-8"),
-    (b" " * (17 << 20), "bytes; a run's config is never more than"),
+    (b" " * (17 << 20), "a run's config is never that large"),
 ], ids=["truncated", "nan", "deeply-nested", "not-utf8", "huge"])
 def test_an_unreadable_config_is_refused_by_name(run, content, what):
     (run / "config.json").write_bytes(content)
@@ -251,3 +251,77 @@ def test_damaged_history_and_metrics_are_named(run, tmp_path):
     lines[2] = lines[2].replace(lines[2].split(",")[1], "lots")
     (run / "history.csv").write_text("\n".join(lines) + "\n")
     clean_error(cli("train", "--resume", run, "--epochs", "3", cwd=tmp_path), "history.csv has 'lots'", "line 3")
+
+
+# -- what a run directory holds is never followed, blocked on or mistaken ---------------------------------------
+
+
+def test_a_symlinked_lock_file_never_writes_through_the_link(run, trained, tmp_path):
+    victim = tmp_path / "bashrc"
+    victim.write_text("precious\n")
+    (run / ".forecastlab.lock").symlink_to(victim)
+    (run / ".replaced-run").mkdir()  # makes predict try to recover, which takes the lock
+    # predict only reads: it may go on without the recovery, but it never writes through the link.
+    assert cli("predict", run, "--data", trained[1], cwd=tmp_path).returncode in (0, 2)
+    clean_error(cli("train", "--resume", run, "--epochs", "3", cwd=tmp_path), ".forecastlab.lock is a symbolic link")
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_fifo_lock_file_or_sidecar_does_not_hang(run, trained, tmp_path):
+    os.mkfifo(run / ".forecastlab.lock")
+    done = cli("train", "--resume", run, "--epochs", "3", cwd=tmp_path, timeout=60)
+    clean_error(done, "is not a regular file")
+    (run / ".forecastlab.lock").unlink()
+    (run / "best.pt.sha256").unlink()
+    os.mkfifo(run / "best.pt.sha256")
+    clean_error(cli("predict", run, "--data", trained[1], cwd=tmp_path, timeout=60), "no recorded sha256")
+
+
+def test_a_linked_replaced_run_folder_is_never_emptied(run, trained, tmp_path):
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "thesis.tex").write_text("chapter 1\n")
+    (run / "last.pt").unlink()
+    (run / ".replaced-run").symlink_to(documents)
+    done = cli("predict", run, "--data", trained[1], cwd=tmp_path)
+    clean_error(done, ".replaced-run is not a folder forecastlab made")
+    assert (documents / "thesis.tex").read_text() == "chapter 1\n"
+
+
+@pytest.mark.parametrize("moved", [["last.pt"], ["last.pt", "config.json", "history.csv"]])
+def test_an_overwrite_killed_in_the_middle_of_moving_the_old_run_aside_loses_nothing(run, trained, tmp_path, moved):
+    from run_helpers import digests
+
+    before = digests(run)
+    aside = run / ".replaced-run"
+    aside.mkdir()
+    names = ["last.pt", *sorted(n for n in before if n != "last.pt")]
+    (aside / "files").write_text("\n".join(names) + "\n")
+    for name in moved:  # the kill came after these moves
+        os.replace(run / name, aside / name)
+    done = cli("predict", run, "--data", trained[1], "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert digests(run) == before and not aside.exists()
+
+
+def test_a_resumed_format_1_run_gains_its_checksums_and_still_predicts(tmp_path):
+    run = tmp_path / "run_format1"
+    shutil.copytree(FIXTURES / "run_format1", run)
+    config = json.loads((run / "config.json").read_text())
+    config["extra"]["cli"]["data_args"]["data"] = str(FIXTURES / "mini_jena.csv")
+    (run / "config.json").write_text(json.dumps(config))
+    done = cli("train", "--resume", run, "--epochs", "3", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "config.json").read_text())["format"] == 2
+    assert (run / "best.pt.sha256").is_file() and (run / "last.pt.sha256").is_file()
+    again = cli("predict", run, "--data", FIXTURES / "mini_jena.csv", "--json", cwd=tmp_path)
+    assert again.returncode == 0 and "no recorded sha256" not in again.stderr, again.stderr
+
+
+def test_a_users_own_temp_file_is_neither_deleted_nor_ignored(trained, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / ".notes.tmp").write_text("mine\n")
+    done = cli("train", "dense", "--data", trained[1], *TINY, "--epochs", "1", "--out", out, cwd=tmp_path)
+    clean_error(done, "not empty")
+    assert (out / ".notes.tmp").read_text() == "mine\n"

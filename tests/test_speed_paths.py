@@ -9,8 +9,8 @@ import torch
 from forecastlab.models import build_model
 from forecastlab.models.layers import loops
 from forecastlab.models.layers.recurrent import GRU, LSTM, dropout_masks
-from forecastlab.runtime import configure_cpu, default_threads, pick_device, tune_malloc
 from forecastlab.training.device import select_device
+from forecastlab.training.runtime import configure_cpu, default_threads, pick_device, tune_malloc
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(),
                           reason="no CUDA GPU on this machine; on a GPU machine this checks the cuDNN path")

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from forecastlab.data import synthetic
-from forecastlab.data.synthetic import JENA_COLUMNS, REAL_JENA_STATS, embedded_default, generate, write_csv
+from forecastlab.data.jena_schema import JENA_COLUMNS
+from forecastlab.data.synthetic import REAL_JENA_STATS, embedded_default, generate, write_csv
 from forecastlab.errors import ForecastlabError
 
 HEADER = (
@@ -280,7 +281,7 @@ def test_refuses_to_overwrite_unless_asked(tmp_path):
     path.write_text("precious\n")
     with pytest.raises(ForecastlabError) as err:
         write_csv(path, rows=500)
-    assert "--overwrite" in err.value.fix and str(path) in err.value.where
+    assert "overwrite=True" in err.value.fix and str(path) in err.value.where
     assert path.read_text() == "precious\n"
     write_csv(path, rows=500, overwrite=True)
     assert path.read_text().startswith(HEADER)

@@ -111,6 +111,39 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(values, tmp_path):
     assert again.history == resumed.history and again.test == straight.test
 
 
+def _process_state() -> dict:
+    """What a library call must leave as it found it: the global RNGs, the thread count, denormal handling."""
+    import random
+
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    denormal = torch.tensor([1e-39]) * torch.tensor([1.0])  # 0 when denormals are flushed
+    return {"python": random.getstate(), "numpy": (kind, keys.tolist(), pos, has_gauss, cached),
+            "torch": torch.get_rng_state().tolist(), "threads": torch.get_num_threads(),
+            "denormals_kept": bool(denormal.item() != 0)}
+
+
+def test_train_leaves_the_callers_generators_and_settings_alone(values, tmp_path):
+    import random
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # configure_cpu() would make it 1 on this 2-core machine
+    torch.set_flush_denormal(False)
+    try:
+        random.seed(11), np.random.seed(12), torch.manual_seed(13)
+        kw = dict(seed=4, progress=False, model_params={"units": 4, "dropout": 0.3})
+        before = _process_state()
+        first = train("lstm", _datasets(values, seed=4), epochs=1, out_dir=tmp_path / "run", **kw)
+        resumed = train("lstm", _datasets(values, seed=4), epochs=2, out_dir=tmp_path / "run", resume=True, **kw)
+        assert _process_state() == before
+        # The seed alone decides the numbers, whatever state the caller's generators are in.
+        torch.manual_seed(99), np.random.seed(98), random.seed(97)
+        again = train("lstm", _datasets(values, seed=4), epochs=2, **kw)
+        assert _history_numbers(again.history) == _history_numbers(resumed.history)
+        assert _history_numbers(first.history) == _history_numbers(resumed.history)[:1]
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_resume_refuses_other_settings_or_a_missing_checkpoint(values, tmp_path):
     train("dense", _datasets(values), epochs=1, out_dir=tmp_path / "run", progress=False)
     with pytest.raises(ForecastlabError, match="different settings.*training.lr"):
@@ -126,7 +159,7 @@ def test_never_overwrites_a_run_unless_asked(values, tmp_path):
     before = (run / "metrics.json").read_bytes()
     with pytest.raises(ForecastlabError, match="not empty") as err:
         train("dense", _datasets(values), epochs=1, seed=5, out_dir=run, progress=False)
-    assert "--overwrite" in err.value.fix and (run / "metrics.json").read_bytes() == before
+    assert "overwrite=True" in err.value.fix and (run / "metrics.json").read_bytes() == before
     (run / "notes.txt").write_text("mine")
     second = train("dense", _datasets(values), epochs=1, seed=5, out_dir=run, overwrite=True, progress=False)
     assert second.test != first.test and (run / "notes.txt").read_text() == "mine"
@@ -155,11 +188,13 @@ def test_run_directory_contents_and_config_round_trip(values, tmp_path):
     assert not loaded.model.training
     expected = predict_dataset(result.model, datasets.test)
     # Raw 2-D values: one window per start row, so the test windows are a subset at known rows.
-    from_raw = predict(loaded, values)
+    from_raw = predict(loaded, values)  # (windows, H, Q) = (windows, 1, 1) for the book's head
+    assert from_raw.shape == (len(values) - 14, 1, 1)
+    from_raw = from_raw[:, 0, 0]
     np.testing.assert_array_equal(from_raw[datasets.test.start_rows], expected)
-    assert predict(loaded, values, last=2).tolist() == from_raw[-2:].tolist()
+    assert predict(loaded, values, last=2)[:, 0, 0].tolist() == from_raw[-2:].tolist()
     windows = values[datasets.test.start_rows[:5, None] + np.arange(8) * 2]
-    np.testing.assert_array_equal(predict(loaded, windows), expected[:5])
+    np.testing.assert_array_equal(predict(loaded, windows)[:, 0, 0], expected[:5])
     with pytest.raises(ForecastlabError, match="3 feature columns"):
         predict(loaded, values[:, :2])
 
@@ -194,7 +229,7 @@ def test_plateau_schedule_lowers_lr_when_val_loss_stalls(values):
 def test_bad_options_are_clear_errors(values):
     with pytest.raises(ForecastlabError, match="unknown learning-rate schedule"):
         train("dense", _datasets(values), epochs=1, lr_schedule="warp", progress=False)
-    with pytest.raises(ForecastlabError, match="--epochs must be"):
+    with pytest.raises(ForecastlabError, match="epochs must be"):
         train("dense", _datasets(values), epochs=0, progress=False)
     with pytest.raises(ForecastlabError, match="unknown optimizer"):
         train("dense", _datasets(values), epochs=1, optimizer="adagrad", progress=False)

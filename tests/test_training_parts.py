@@ -68,7 +68,7 @@ def test_select_device_picks_cpu_here_and_refuses_a_missing_gpu():
     if not torch.cuda.is_available():
         with pytest.raises(ForecastlabError, match="GPU was requested") as err:
             select_device("cuda")
-        assert "--device cpu" in err.value.fix
+        assert "device='cpu'" in err.value.fix and err.value.arg == "device"
         with pytest.raises(ForecastlabError):
             select_device("cuda:1")
     with pytest.raises(ForecastlabError, match="unknown device"):

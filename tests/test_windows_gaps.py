@@ -10,8 +10,10 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecastlab.data import load_series
+from forecastlab.errors import DataQualityWarning, GapWindowsWarning, SyntheticDataWarning
 from forecastlab.windows import WindowSpec, make_datasets_from_series
 from jena_files import jena_like_csv
 
@@ -65,10 +67,10 @@ def test_gaps_error_fails_on_missing_timestamps_naming_the_hole(tmp_path):
         assert "gap.csv, line 1002" in err and "--gaps interpolate:N" in err and "Traceback" not in err
 
 
-def test_interpolate_limit_fills_short_holes_onto_the_grid_and_leaves_long_ones(tmp_path, capsys):
+def test_interpolate_limit_fills_short_holes_onto_the_grid_and_leaves_long_ones(tmp_path):
     path = hourly_csv(tmp_path / "holes.csv", rows=500, holes=((100, 3), (300, 10)))
-    s = load_series(path, target="temp", gaps="interpolate:3")
-    capsys.readouterr()
+    with pytest.warns(DataQualityWarning, match="1 hole"):
+        s = load_series(path, target="temp", gaps="interpolate:3")
     c = s.quality["cleaning"]
     assert (c["grid_holes"], c["grid_slots_filled"], c["grid_holes_left_count"]) == (2, 3, 1)
     assert len(s) == 490 and s.breaks.tolist() == [300]  # 3 rows put back; the 10-hour hole stays
@@ -77,20 +79,20 @@ def test_interpolate_limit_fills_short_holes_onto_the_grid_and_leaves_long_ones(
     x = np.arange(100, 103)
     np.testing.assert_allclose(s.column("temp")[100:103], 10 + 5 * np.sin(x / 24), atol=0.03)  # smooth: linear ~ true
 
-    drop = load_series(path, target="temp", gaps="drop")
+    with pytest.warns(DataQualityWarning, match=r"2 hole\(s\) in the 1h time grid were not filled") as said:
+        drop = load_series(path, target="temp", gaps="drop")
     assert drop.breaks.tolist() == [100, 297] and drop.quality["cleaning"]["grid_slots_filled"] == 0
-    assert "2 hole(s) in the 1h time grid were not filled" in capsys.readouterr().err
+    assert "gaps='drop'" in str(said[0].message) and "--" not in str(said[0].message)  # Python's spelling
 
 
-def test_jena_format_keeps_gap_windows_as_the_book_does_and_says_so(tmp_path, capsys):
+def test_jena_format_keeps_gap_windows_as_the_book_does_and_says_so(tmp_path):
     path = jena_like_csv(tmp_path / "jena.csv", rows=3000, slots=3010)  # 10 single-row holes
     s = load_series(path)
     assert len(s.breaks) == 10 and s.quality["format"]["book_faithful"]
-    capsys.readouterr()
     spec = WindowSpec(sequence_length=10, sampling_rate=6, horizon=4)
-    book = make_datasets_from_series(s, spec)
-    err = capsys.readouterr().err
-    assert book.train.dropped_windows == 0 and "kept, as the book does" in err and "--drop-gap-windows" in err
+    with pytest.warns(GapWindowsWarning, match="kept, as the book does") as said:
+        book = make_datasets_from_series(s, spec)
+    assert book.train.dropped_windows == 0 and "drop_gap_windows=True" in str(said[0].message)
     dropped = make_datasets_from_series(s, spec, drop_gap_windows=True)
     assert dropped.train.dropped_windows == book.gap_windows["train"]["straddling"] > 0
 
@@ -102,9 +104,10 @@ def test_too_short_series_names_the_file(tmp_path):
     assert "Where: short.csv, 50 rows split 25/12/13" in result.stderr
 
 
-def test_book_counts_are_exact_on_the_full_jena_format_file(capsys):
-    s = load_series("synthetic")  # the real grid: 3 multi-row holes and ~127 single missing rows
-    sets = make_datasets_from_series(s)
+def test_book_counts_are_exact_on_the_full_jena_format_file():
+    with pytest.warns(SyntheticDataWarning):
+        s = load_series("synthetic")  # the real grid: 3 multi-row holes and ~127 single missing rows
+    with pytest.warns(GapWindowsWarning, match="kept, as the book does"):
+        sets = make_datasets_from_series(s)
     assert len(s.breaks) > 100
     assert (sets.train.num_windows, sets.val.num_windows, sets.test.num_windows) == (209_511, 104_398, 103_542)
-    assert "kept, as the book does" in capsys.readouterr().err

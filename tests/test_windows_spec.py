@@ -146,9 +146,10 @@ def test_normalizer_errors():
 
 
 def test_window_spec_validates_and_round_trips():
-    with pytest.raises(ForecastlabError, match="--horizon"):
+    with pytest.raises(ForecastlabError, match="horizon must be a whole number") as err:
         WindowSpec(horizon=0)
-    with pytest.raises(ForecastlabError, match="--sampling-rate"):
+    assert err.value.arg == "horizon" and "pass horizon=1 or more" in err.value.fix
+    with pytest.raises(ForecastlabError, match="sampling_rate must be"):
         WindowSpec(sampling_rate=1.5)
     spec = WindowSpec(sequence_length=30, sampling_rate=2, horizon=5)
     assert WindowSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
@@ -162,7 +163,7 @@ def test_too_short_series_says_how_many_rows_are_needed():
     need = spec.min_rows(chronological_split(3000), 3000)
     message = str(err.value)
     assert "3000 rows" in message and "test has 750 rows and needs 1573" in message
-    assert f"use at least {need} rows" in message and "--sequence-length" in message
+    assert f"use at least {need} rows" in message and "sequence_length=" in message
     # the suggestion is exact: one row fewer fails, that many works
     with pytest.raises(ForecastlabError):
         spec.make_datasets(np.zeros((need - 1, 2), np.float32), np.zeros(need - 1, np.float32), normalize=False)
@@ -176,7 +177,7 @@ def test_engine_errors_become_forecastlab_errors():
         WindowSpec(sequence_length=10, sampling_rate=2, horizon=3).make_datasets(
             values, values[:, 0], batch_size=0, normalize=False
         )
-    assert "--batch-size" in str(err.value)
+    assert "batch_size=" in str(err.value)
 
 
 # -- gaps and series ----------------------------------------------------------------------------------

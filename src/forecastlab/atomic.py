@@ -13,6 +13,7 @@ import json
 import math
 import os
 import secrets
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -51,6 +52,22 @@ def _naming(err: OSError, path: Path, tmp: Path) -> OSError:
     return OSError(err.errno, err.strerror or os.strerror(err.errno), str(path))  # picks the subclass by errno
 
 
+@contextlib.contextmanager
+def deferred_signals():
+    """Hold SIGINT and SIGTERM back (in this thread) while a few renames that belong together run; they
+    are delivered, and their handlers run, right after. A no-op where signal masks do not exist."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def atomic_write_many(files: dict[Path, bytes]) -> None:
     """Write several files so that a failure to write any of them (a full disk) replaces none: every
     temporary file is written and flushed first, and only then are they moved into place, in order.
@@ -68,8 +85,9 @@ def atomic_write_many(files: dict[Path, bytes]) -> None:
                     os.fsync(fh.fileno())
             except OSError as err:
                 raise _naming(err, path, tmp) from err
-        for tmp, path in staged:
-            os.replace(tmp, path)
+        with deferred_signals():  # the moves go together: a Ctrl-C lands after the last one
+            for tmp, path in staged:
+                os.replace(tmp, path)
     except BaseException:
         for tmp, _ in staged:
             with contextlib.suppress(OSError):

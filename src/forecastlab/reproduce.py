@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -11,11 +10,10 @@ from pathlib import Path
 
 from rich.text import Text
 
-from forecastlab.atomic import atomic_write_text
+from forecastlab.atomic import atomic_write_json
 from forecastlab.console import console, styled
+from forecastlab.data.book import BOOK_MODELS
 from forecastlab.errors import ForecastlabError
-
-BOOK_MODELS = ("dense", "conv1d", "lstm", "lstm_dropout", "gru_stacked", "bilstm", "simple_rnn")
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,7 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
         raise ForecastlabError(
             f"output directory {out_dir} already holds files",
             where=str(out_dir),
-            fix="choose another --out, or pass --overwrite to replace its results",
+            fix="choose another out_dir=, or pass overwrite=True to replace its results",
         )
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -93,7 +91,7 @@ def _select_models(models) -> list[str]:
     if unknown:
         raise ForecastlabError(
             f"unknown model(s): {', '.join(unknown)}",
-            where="--models",
+            arg="models",
             fix=f"choose from: {', '.join(MODELS)}",
         )
     return names
@@ -116,6 +114,9 @@ def reproduce(
 ) -> ReproduceResult:
     """Run chapter 10 end to end and write plots, per-model run directories and the leaderboard.
 
+    progress: training progress bars and one line per step (baselines, each model, done) on stderr;
+    False runs silently, apart from warnings.
+
     >>> result = reproduce("quick", models=["lstm"])      # doctest: +SKIP
     >>> print((result.out_dir / "leaderboard.md").read_text())  # doctest: +SKIP
     """
@@ -127,7 +128,7 @@ def reproduce(
     from forecastlab.windows import WindowSpec, make_datasets_from_series
 
     if profile not in PROFILES:
-        raise ForecastlabError(f"unknown profile {profile!r}", where="--profile",
+        raise ForecastlabError(f"unknown profile {profile!r}", arg="profile",
                                fix=f"choose from: {', '.join(PROFILES)}")
     prof = PROFILES[profile]
     names = _select_models(models)
@@ -137,19 +138,22 @@ def reproduce(
 
     series = load_series(data, **(data_kwargs or {}))
     plots = plot_temperature(series, out / "plots")
-    spec = spec or WindowSpec()  # the book's 120 x 6 rows, 24 hours ahead
+    # The book's 120 x 6 rows, 24 hours ahead; a callable (the CLI's window options) is resolved on the data.
+    spec = spec(series) if callable(spec) else (spec or WindowSpec())
     batch_size = batch_size or prof.batch_size
     datasets = make_datasets_from_series(series, spec, batch_size=batch_size, seed=seed,
                                          drop_gap_windows=drop_gap_windows)
     baselines = compute_baselines(series, datasets)
-    console.print(styled(
-        "baselines", "bold", f"persistence val {baselines['persistence']['val_mae']:.2f}, "
-        f"test {baselines['persistence']['test_mae']:.2f} ({series.target_unit or 'target units'})"
-    ))
+    if progress:
+        console.print(styled(
+            "baselines", "bold", f"persistence val {baselines['persistence']['val_mae']:.2f}, "
+            f"test {baselines['persistence']['test_mae']:.2f} ({series.target_unit or 'target units'})"
+        ))
     result = ReproduceResult(out, profile, series.provenance.to_dict(), baselines)
 
     for i, name in enumerate(names, 1):
-        console.rule(Text(f"{i}/{len(names)} {name}", style="bold"))
+        if progress:
+            console.rule(Text(f"{i}/{len(names)} {name}", style="bold"))
         run = train(
             name, datasets, epochs=prof.epochs or _book_epochs(name), seed=seed,
             out_dir=out / "models" / name, progress=progress, max_steps_per_epoch=prof.max_steps_per_epoch,
@@ -174,9 +178,10 @@ def reproduce(
     files = write_leaderboard(rows, meta, out, unit=series.target_unit or "")
     result.leaderboard = [asdict(r) for r in rows]
     result.files = {k: str(v) for k, v in files.items()} | {f"plot_{p.stem}": str(p) for p in plots}
-    atomic_write_text(out / "reproduce.json", json.dumps(result.to_dict(), indent=2, default=str))
-    console.print(styled("done", "bold green",
-                         f"in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}"))
+    atomic_write_json(out / "reproduce.json", result.to_dict())
+    if progress:
+        console.print(styled("done", "bold green",
+                             f"in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}"))
     return result
 
 

@@ -2,8 +2,10 @@
 
 Every command that prints results takes --json; every ForecastlabError, and every OSError (a full disk,
 a read-only folder, a file where a folder belongs), becomes one paragraph on stderr and exit code 2,
-never a traceback. This entry point is the one place that changes the process: it turns SIGTERM into
-the same clean interruption as Ctrl-C and prints Python warnings as one line each.
+never a traceback, with the library's argument names turned into this CLI's flags (options.FLAGS).
+This entry point is the one place that changes the process: it turns SIGTERM into the same clean
+interruption as Ctrl-C, applies the CPU tuning (forecastlab.training.runtime) for commands that run
+torch, and shows the library's warnings: one line each, every time, a SyntheticDataWarning as a banner.
 """
 
 from __future__ import annotations
@@ -25,12 +27,6 @@ app = typer.Typer(
 )
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is, so it unwinds (and cleans up) exactly like Ctrl-C."""
-
-    signum = signal.SIGTERM
-
-
 def _register() -> None:
     # Imported here so each command group stays in its own module.
     from forecastlab.cli import data, experiment, train
@@ -40,38 +36,49 @@ def _register() -> None:
     experiment.register(app)
 
 
-def _on_sigterm(signum, frame) -> None:
-    raise Terminated()
-
-
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    # One line, our format, without the library's source path (warnings.showwarning prints both).
-    from forecastlab.console import warn
+    # One line, our format, without the library's source path (warnings.showwarning prints both); the
+    # library's argument names become flags, as in error messages.
+    from forecastlab.cli.options import FLAGS
+    from forecastlab.console import banner, warn
+    from forecastlab.errors import SyntheticDataWarning, cli_spelling
 
-    warn(str(message))
+    text = cli_spelling(str(message), FLAGS)
+    if issubclass(category, SyntheticDataWarning):
+        banner(text, title=category.label)
+    else:
+        warn(text, label=getattr(category, "label", "warning:"))
+
+
+def _tune_cpu(args: list[str]) -> None:
+    """The process-wide CPU settings that make training fast (forecastlab.training.runtime), for every
+    command that runs torch models; `data ...` and --help run none, and skip importing torch."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in (None, "data"):
+        from forecastlab.training.runtime import configure_cpu
+
+        configure_cpu()
 
 
 def main(argv: list[str] | None = None) -> None:
+    from forecastlab.cli.interrupts import on_sigterm
+    from forecastlab.cli.options import FLAGS
     from forecastlab.console import error
+    from forecastlab.errors import ForecastlabWarning
 
     _register()
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, on_sigterm)
     warnings.showwarning = _show_warning
+    # Every time, not once per source line: a long run (reproduce) meets the same warning for each model.
+    warnings.simplefilter("always", ForecastlabWarning)
+    _tune_cpu(sys.argv[1:] if argv is None else list(argv))
     try:
-        # Ctrl-C and SIGTERM: typer exits 130 quietly; `train` first says what it kept (see exit_interrupted).
+        # Ctrl-C and SIGTERM: typer exits 130 quietly; `train` first says what it kept (interrupts.exit_interrupted).
         app(args=argv, standalone_mode=True)
     except ForecastlabError as err:
-        error(err.paragraph())
+        error(err.paragraph(FLAGS))
         sys.exit(err.exit_code)
     except OSError as err:  # typer has already handled EPIPE (`forecastlab ... | head`)
         err = from_os_error(err)
-        error(err.paragraph())
+        error(err.paragraph(FLAGS))
         sys.exit(err.exit_code)
-
-
-def exit_interrupted(interrupt: KeyboardInterrupt) -> None:
-    """Say in one line what an interrupted command kept, then exit 128 + the signal (130 Ctrl-C, 143 TERM)."""
-    from forecastlab.console import warn
-
-    warn(getattr(interrupt, "message", None) or "interrupted", label="interrupted:")
-    sys.exit(128 + int(getattr(interrupt, "signum", signal.SIGINT)))

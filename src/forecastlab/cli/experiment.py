@@ -27,7 +27,7 @@ def baseline(data_args: DataArgs, window_args: WindowArgs, json_out: JsonOpt = F
     from forecastlab.windows import make_datasets_from_series
 
     series = load_series(data_args.data, **data_args.load_kwargs())
-    datasets = make_datasets_from_series(series, window_args.spec(), **window_args.dataset_kwargs())
+    datasets = make_datasets_from_series(series, window_args.spec(series), **window_args.dataset_kwargs())
     scores = compute_baselines(series, datasets)
     unit = series.target_unit or ""
     if json_out:
@@ -67,7 +67,7 @@ def reproduce(
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     result = run(profile, models=names, data=data_args.data, out_dir=out, seed=seed, progress=not no_progress,
-                 overwrite=overwrite, drop_gap_windows=window_args.drop_gap_windows, spec=window_args.spec(),
+                 overwrite=overwrite, drop_gap_windows=window_args.drop_gap_windows, spec=window_args.spec,
                  batch_size=window_args.batch_size, data_kwargs=data_args.load_kwargs(),
                  command=shlex.join(["forecastlab", *sys.argv[1:]]))
     if json_out:

@@ -37,9 +37,17 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Cache directory (default: per-user; env FORECASTLAB_DATA_DIR)."),
 ]
-SequenceLengthOpt = Annotated[int, typer.Option("--sequence-length", help="Sampled steps per window.")]
-SamplingRateOpt = Annotated[int, typer.Option("--sampling-rate", help="Keep one row in every N.")]
-HorizonOpt = Annotated[int, typer.Option("--horizon", help="Forecast this many sampled steps ahead.")]
+LookbackOpt = Annotated[str, typer.Option("--lookback", help="History per window, as a duration (the book: 5d).")]
+SampleEveryOpt = Annotated[str, typer.Option(
+    "--sample-every", help="Keep one row per this duration inside a window (the book: 1h).")]
+HorizonsOpt = Annotated[str, typer.Option(
+    "--horizons", help="How far ahead: 24h (the book), a list 6h,12h,24h, a range 1h-24h, or sampled steps 1-24.")]
+SequenceLengthOpt = Annotated[int | None, typer.Option(
+    "--sequence-length", help="Keras's name: sampled steps per window (overrides --lookback).", show_default=False)]
+SamplingRateOpt = Annotated[int | None, typer.Option(
+    "--sampling-rate", help="Keras's name: keep one row in every N (overrides --sample-every).", show_default=False)]
+HorizonOpt = Annotated[int | None, typer.Option(
+    "--horizon", help="One horizon, in sampled steps (overrides --horizons).", show_default=False)]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Windows per batch.")]
 DropGapWindowsOpt = Annotated[
     bool | None,
@@ -51,6 +59,32 @@ DropGapWindowsOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+# The Python API's argument names -> the flags that set them. Library messages name arguments as Python
+# does ("pass epochs=1 or more", arg="epochs"); the CLI prints them through this table
+# (forecastlab.errors.cli_spelling), so the same message says "pass --epochs 1 or more" here. A key with a
+# value is a switch whose flag stands for that value ("clean=False" -> "--no-clean").
+FLAGS: dict[str, str] = {
+    # forecastlab.data: load_series, fetch_jena, synthetic.write_csv
+    "data": "--data", "time_col": "--time-col", "target": "--target", "features": "--features",
+    "freq": "--freq", "gaps": "--gaps", "clean=False": "--no-clean", "data_dir": "--data-dir",
+    "url": "--url", "sha256": "--sha256", "timeout": "--timeout", "force=True": "--force",
+    "start": "--start", "end": "--end",
+    # forecastlab.windows: WindowSpec, make_datasets_from_series
+    "sequence_length": "--sequence-length", "sampling_rate": "--sampling-rate", "horizon": "--horizon",
+    "lookback": "--lookback", "sample_every": "--sample-every", "horizons": "--horizons",
+    "loss": "--loss", "target_transform": "--target-transform", "interval_level": "--interval-level",
+    "batch_size": "--batch-size", "drop_gap_windows=True": "--drop-gap-windows",
+    "drop_gap_windows=False": "--keep-gap-windows",
+    # forecastlab.training: train, forecast_table
+    "epochs": "--epochs", "optimizer": "--optimizer", "lr": "--lr", "seed": "--seed",
+    "early_stopping": "--early-stopping", "lr_schedule": "--lr-schedule",
+    "max_steps_per_epoch": "--max-steps-per-epoch", "device": "--device", "model_params": "--param",
+    "out_dir": "--out", "resume=True": "--resume", "overwrite=True": "--overwrite",
+    "progress=False": "--no-progress", "last": "--last",
+    # forecastlab.reproduce
+    "profile": "--profile", "models": "--models",
+}
 
 
 @dataclass
@@ -97,9 +131,12 @@ _DATA_OPTIONS: dict[str, tuple[Any, Any]] = {
     "data_dir": (DataDirOpt, None),
 }
 _WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "sequence_length": (SequenceLengthOpt, 120),
-    "sampling_rate": (SamplingRateOpt, 6),
-    "horizon": (HorizonOpt, 24),
+    "lookback": (LookbackOpt, "5d"),
+    "sample_every": (SampleEveryOpt, "1h"),
+    "horizons": (HorizonsOpt, "24h"),
+    "sequence_length": (SequenceLengthOpt, None),
+    "sampling_rate": (SamplingRateOpt, None),
+    "horizon": (HorizonOpt, None),
     "batch_size": (BatchSizeOpt, 256),
     "drop_gap_windows": (DropGapWindowsOpt, None),
 }
@@ -107,18 +144,34 @@ _WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
 
 @dataclass
 class WindowArgs:
-    """The window options; `spec()` gives the forecastlab.windows.WindowSpec."""
+    """The window options; `spec(series)` gives the forecastlab.windows.WindowSpec, with the durations
+    resolved against the series' time step (the row counts, when given, win)."""
 
-    sequence_length: int = 120
-    sampling_rate: int = 6
-    horizon: int = 24
+    sequence_length: int | None = None
+    sampling_rate: int | None = None
+    horizon: int | None = None
     batch_size: int = 256
     drop_gap_windows: bool | None = None  # None: auto (see forecastlab.windows.make_datasets_from_series)
+    lookback: str = "5d"
+    sample_every: str = "1h"
+    horizons: str = "24h"
 
-    def spec(self):
+    def spec(self, series=None):
         from forecastlab.windows import WindowSpec
+        from forecastlab.windows.horizons import resolve_window
 
-        return WindowSpec(self.sequence_length, self.sampling_rate, self.horizon)
+        step_ns = None
+        if series is not None:
+            seconds = (series.quality.get("time") or {}).get("frequency_seconds")
+            step_ns = round(seconds * 1e9) if seconds else None
+        elif self.sequence_length is None or self.sampling_rate is None:
+            step_ns = 600 * 10**9  # no data yet: the book's 10-minute rows
+        resolved = resolve_window(
+            step_ns=step_ns, lookback=self.lookback, sample_every=self.sample_every,
+            horizons=str(self.horizon) if self.horizon is not None else self.horizons,
+            sequence_length=self.sequence_length, sampling_rate=self.sampling_rate)
+        return WindowSpec(resolved.sequence_length, resolved.sampling_rate, resolved.horizons[-1],
+                          horizons=resolved.horizons)
 
     def dataset_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for forecastlab.windows.make_datasets_from_series."""

@@ -21,12 +21,13 @@ from forecastlab.cli.options import (
     with_window_options,
 )
 from forecastlab.console import console
+from forecastlab.data.book import BOOK_MODELS
 from forecastlab.errors import ForecastlabError, from_os_error
 
 ModelArg = Annotated[
     str | None,
-    typer.Argument(help="Model name: dense, conv1d, lstm, lstm_dropout, gru_stacked, bilstm, simple_rnn "
-                   "(omit with --resume)."),
+    # The book's names from forecastlab.data.book, which (unlike forecastlab.models) imports no torch.
+    typer.Argument(help=f"Model name: {', '.join(BOOK_MODELS)} (omit with --resume)."),
 ]
 ParamOpt = Annotated[
     list[str] | None,
@@ -62,6 +63,15 @@ def train_command(
     max_steps_per_epoch: Annotated[
         int | None, typer.Option("--max-steps-per-epoch", help="Cap training batches per epoch.")
     ] = None,
+    loss: Annotated[str, typer.Option(
+        "--loss", help="mse (the book's), mae, huber[:delta=D] or quantile:0.1,0.5,0.9 (pinball; median as point).",
+    )] = "mse",
+    target_transform: Annotated[str | None, typer.Option(
+        "--target-transform", help="none (the book's raw target; default for the book's models) or standardize.",
+        show_default=False)] = None,
+    interval_level: Annotated[float, typer.Option(
+        "--interval-level", help="Nominal coverage of the conformal prediction intervals (calibrated on val).",
+    )] = 0.8,
     device: Annotated[str | None, typer.Option("--device", help="auto (default), cpu or cuda[:N].")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar or epoch lines.")] = False,
     json_out: JsonOpt = False,
@@ -78,6 +88,7 @@ def train_command(
     else:
         setup = _new_setup(model, data_args, window_args, epochs, lr, optimizer, seed, params, out,
                            early_stopping, lr_schedule, max_steps_per_epoch)
+        setup |= {"loss": loss, "target_transform": target_transform, "interval_level": interval_level}
     # Before the (slow) data loading, so a refused run directory fails at once.
     check_run_dir(setup["out"], resume=resume is not None, overwrite=overwrite)
     from forecastlab.training import describe_series, train
@@ -90,7 +101,7 @@ def train_command(
         "window_args": dataclasses.asdict(setup["window_args"]),
         "model_params": setup["model_params"],
     }}
-    from forecastlab.cli import exit_interrupted
+    from forecastlab.cli.interrupts import exit_interrupted
     from forecastlab.training import Interrupted
 
     try:
@@ -100,7 +111,8 @@ def train_command(
             seed=setup["seed"], out_dir=setup["out"], resume=resume is not None, overwrite=overwrite,
             device=device, early_stopping=setup["early_stopping"], lr_schedule=setup["lr_schedule"],
             progress=not no_progress, max_steps_per_epoch=setup["max_steps_per_epoch"],
-            model_params=setup["model_params"], extra_config=extra,
+            model_params=setup["model_params"], extra_config=extra, loss=setup["loss"],
+            target_transform=setup["target_transform"], interval_level=setup["interval_level"],
         )
     except Interrupted as interrupt:
         exit_interrupted(interrupt)
@@ -154,6 +166,8 @@ def _resume_setup(config: dict, run_dir: Path, epochs: int | None) -> dict:
         "epochs": t["epochs"] if epochs is None else epochs, "lr": t["lr"], "optimizer": t["optimizer"],
         "seed": t["seed"], "out": run_dir, "early_stopping": t["early_stopping"],
         "lr_schedule": t["lr_schedule"], "max_steps_per_epoch": t["max_steps_per_epoch"],
+        "loss": t.get("loss", "mse"), "target_transform": t.get("target_transform", "none"),
+        "interval_level": t.get("interval_level", 0.8),
     }
 
 
@@ -235,6 +249,8 @@ def _saved_options(config: dict, run_dir: Path) -> dict:
     t = config["training"]
     return {"model": config["model"]["name"], "out": str(run_dir), "params": cli["model_params"],
             **{k: t[k] for k in ("lr", "optimizer", "seed", "early_stopping", "lr_schedule", "max_steps_per_epoch")},
+            "loss": t.get("loss", "mse"), "target_transform": t.get("target_transform", "none"),
+            "interval_level": t.get("interval_level", 0.8),
             **cli["data_args"], **cli["window_args"]}
 
 
@@ -318,7 +334,8 @@ def _load_datasets(data_args: DataArgs, window_args: WindowArgs, seed: int):
     from forecastlab.windows import make_datasets_from_series
 
     series = load_series(data_args.data, **data_args.load_kwargs())
-    datasets = make_datasets_from_series(series, window_args.spec(), seed=seed, **window_args.dataset_kwargs())
+    datasets = make_datasets_from_series(series, window_args.spec(series), seed=seed,
+                                         **window_args.dataset_kwargs())
     return series, datasets
 
 
@@ -338,12 +355,32 @@ def _run_data_args(run, data_args: DataArgs, given: set[str]) -> DataArgs:
     cli = (run.config.get("extra") or {}).get("cli") or {}
     saved = cli.get("data_args")
     if not saved:
-        return data_args
-    check_saved_cli(cli, run.run_dir)
+        saved = _python_run_data_args(run)
+        if saved is None:
+            return data_args
+    else:
+        check_saved_cli(cli, run.run_dir)
     args = _saved_data_args(saved)
     if "data" not in given:
         console.print(f"using the run's data: --data {args.data}")
     return dataclasses.replace(args, **{k: getattr(data_args, k) for k in given if hasattr(args, k)})
+
+
+def _python_run_data_args(run) -> dict | None:
+    """A run trained from Python has no CLI section; its data is still known from what config.json
+    records (the provenance, the target and the columns), so the CLI uses that rather than --data auto."""
+    data = run.config.get("data") or {}
+    provenance = data.get("provenance") or {}
+    source = provenance.get("source")
+    if source == "file" and provenance.get("path"):
+        where = provenance["path"]
+    elif source in ("jena", "synthetic"):
+        where = source
+    else:
+        return None
+    columns = data.get("columns") or []
+    features = ",".join(columns) if columns and not any("," in c for c in columns) else None
+    return {"data": where, "target": data.get("target"), "features": features}
 
 
 def _load_run_series(run, data_args: DataArgs, given: set[str]):
@@ -435,8 +472,19 @@ def evaluate_command(
         print_json({"run_dir": str(run_dir), "unit": series.target_unit} | scores)
         return
     unit = series.target_unit or ""
+    steps = run.spec.steps
     for split, s in scores.items():
         typer.echo(f"{split:5s} MAE {s['mae']:.3f} {unit}  MSE {s['mse']:.3f}  ({s['n']:,} windows)")
+        if len(steps) > 1:
+            typer.echo("      MAE by horizon (steps): " + ", ".join(
+                f"{h}: {m:.3f}" for h, m in zip(steps, s["mae_by_horizon"], strict=True)))
+    cover = scores["test"].get("intervals")
+    if cover:
+        typer.echo(f"test  {cover['level']:.0%} intervals ({cover['method']}): coverage {cover['coverage_all']:.1%}, "
+                   f"mean width {cover['width_all']:.3f} {unit}")
+        if len(steps) > 1:
+            typer.echo("      coverage by horizon: " + ", ".join(
+                f"{h}: {c:.1%}" for h, c in zip(steps, cover["coverage"], strict=True)))
 
 
 def register(app: typer.Typer) -> None:

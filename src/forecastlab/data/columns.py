@@ -11,11 +11,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from forecastlab.data.jena_schema import TARGET as JENA_TARGET
+from forecastlab.data.jena_schema import TIME_FORMAT as JENA_TIME_FORMAT
 from forecastlab.data.readers import Table, shorten
 from forecastlab.errors import ForecastlabError
 
-JENA_TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
-JENA_TARGET = "T (degC)"
 _JENA_STAMP = re.compile(r"^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$")
 _TIME_NAME = re.compile(r"date|time|^ds$|^dt$|^when$", re.IGNORECASE)
 # A clock time followed by a zone: 'Z', '+01:00', '-0500', '+01', 'UTC' or 'GMT' (the offset must follow a
@@ -45,7 +45,7 @@ def find_time_column(table: Table, requested: str | None) -> str:
     frame = table.frame
     if requested is not None:
         if requested not in frame.columns:
-            raise ForecastlabError(f"there is no column {requested!r} for --time-col", where=f"{table.where()}, header",
+            raise ForecastlabError(f"there is no column {requested!r} for time_col=", where=f"{table.where()}, header",
                                    fix=f"choose one of: {_listing(frame.columns)}")
         return requested
     for name in frame.columns:
@@ -60,7 +60,7 @@ def find_time_column(table: Table, requested: str | None) -> str:
             if len(head) and _to_datetime(head).notna().all():
                 return name
     raise ForecastlabError("no timestamp column was found", where=f"{table.where()}, header",
-                           fix="pass --time-col with the column that holds the dates; columns: "
+                           fix="pass time_col= with the column that holds the dates; columns: "
                            + _listing(frame.columns))
 
 
@@ -83,7 +83,7 @@ def parse_times(table: Table, name: str) -> np.ndarray:
     elif pd.api.types.is_numeric_dtype(s):
         raise ForecastlabError(f"the time column {shorten(name)!r} holds numbers, not dates",
                                where=table.where(column=name),
-                               fix="pass --time-col with a column of dates like 2024-01-31 12:00:00")
+                               fix="pass time_col= with a column of dates like 2024-01-31 12:00:00")
     else:
         first = s.dropna().head(1)
         if len(first) and _JENA_STAMP.match(str(first.iloc[0])):
@@ -165,19 +165,19 @@ def to_numeric(table: Table, name: str, required: bool) -> np.ndarray | None:
             raise ForecastlabError(f"column {shorten(name)!r} is not numeric (first value "
                                    f"{shorten(s.iloc[bad[0]])!r})",
                                    where=table.where(int(bad[0]), name),
-                                   fix="choose numeric columns for --target and --features")
+                                   fix="choose numeric columns for target= and features=")
         if len(bad):
             row = int(bad[0])
             text = str(s.iloc[row])
             hint = (" (decimal commas are read only in a ';'- or tab-separated file whose column uses them in "
                     "every number; otherwise write '.')") if re.fullmatch(r"-?\d+,\d+", text.strip()) else ""
             raise ForecastlabError(f"the cell {shorten(text)!r} is not a number{hint}", where=table.where(row, name),
-                                   fix="correct that cell, or leave it blank to mark it missing (blanks follow --gaps)")
+                                   fix="correct that cell, or leave it blank to mark it missing (blanks follow gaps=)")
         values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(values).all():
         raise ForecastlabError(f"column {shorten(name)!r} has no values at all (every cell is missing)",
                                where=table.where(column=name),
-                               fix="leave it out by listing the columns you want with --features")
+                               fix="leave it out by listing the columns you want with features=")
     return values
 
 
@@ -220,7 +220,7 @@ def _refuse_repeated(features: list[str] | None) -> None:
     seen: set[str] = set()
     for name in features or []:
         if name in seen:
-            raise ForecastlabError(f"--features lists {shorten(name)!r} twice", where="--features (features=)",
+            raise ForecastlabError(f"features lists {shorten(name)!r} twice", arg="features",
                                    fix="list each column once")
         seen.add(name)
 
@@ -241,4 +241,4 @@ def _default_target(table: Table, columns: list[str]) -> str:
     if len(columns) == 1:
         return columns[0]
     raise ForecastlabError("it is not clear which column to forecast", where=f"{table.where()}, header",
-                           fix=f"pass --target with one of: {_listing(columns)}")
+                           fix=f"pass target= with one of: {_listing(columns)}")

@@ -1,5 +1,7 @@
-"""Download the Jena zip with pooch, trying mirrors in turn, and turn every failure into one message.
+"""The mechanics of fetching a file: a bounded pooch download, the CSV unpacked from it, each failure's reason.
 
+`forecastlab.data.jena` uses them to try the Jena mirrors in turn and turn every failure into one
+message; this module imports nothing from it (the expected file name and size check are passed in).
 Everything happens in a hidden temp folder inside the cache (same file system, so the final move is
 an atomic rename); the folder is deleted whatever happens, so nothing half-done is ever cached. A
 process killed outright cannot delete it: the next fetch removes such leftovers (see cache.py).
@@ -10,8 +12,8 @@ Every download is bounded, so a hostile or broken server cannot hang it or fill 
     passes every per-read timeout): 600 s at the default 30 s, ~22 KB/s at least for the 13 MB zip;
   - MAX_DOWNLOAD_BYTES (100 MiB; the zip is ~13 MB), checked against Content-Length first and
     against the bytes received as they arrive (a never-ending chunked response);
-  - the CSV inflated from it, jena.MAX_CSV_BYTES (64 MiB; the CSV is ~43 MB), checked against the
-    size the zip declares before inflating, then as it inflates (a zip bomb).
+  - the CSV inflated from it, by the caller's size check (for Jena, jena.MAX_CSV_BYTES: 64 MiB; the CSV
+    is ~43 MB), against the size the zip declares before inflating, then as it inflates (a zip bomb).
 """
 
 from __future__ import annotations
@@ -19,19 +21,20 @@ from __future__ import annotations
 import gzip
 import math
 import shutil
-import tempfile
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from forecastlab.data.cache import temp_prefix
 from forecastlab.errors import ForecastlabError
 
 CHUNK = 1 << 16
 DEADLINE_FACTOR = 20
 MAX_DOWNLOAD_BYTES = 100 << 20
+
+SizeCheck = Callable[[int, str, str], None]  # (bytes, the file as shown, what says so); raises when too many
 
 
 class DownloadLimit(Exception):
@@ -42,17 +45,16 @@ class DownloadLimit(Exception):
         super().__init__(text)
 
 
-def check_timeout(timeout, name: str = "timeout", flag: str | None = "--timeout") -> float:
+def check_timeout(timeout, name: str = "timeout") -> float:
     """`timeout` as a float, refused unless a finite number of seconds above 0 (0 would fail every
-    download and blame the mirrors). Messages name the CLI `flag` (if any) and the Python argument."""
+    download and blame the mirrors). `name` is the argument's name in the message."""
     try:
         value = float(timeout)
     except (TypeError, ValueError):
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        named = f"{flag} (Python: {name}=)" if flag else f"{name}="
-        raise ForecastlabError(f"{named} must be a number of seconds above 0, got {timeout!r}", where=named,
-                               fix=f"pass {flag or name} with a positive number of seconds, e.g. 30")
+        raise ForecastlabError(f"{name} must be a number of seconds above 0, got {timeout!r}", arg=name,
+                               fix=f"pass a positive number of seconds, e.g. {name}=30")
     return value
 
 
@@ -151,25 +153,14 @@ class RichProgress:
         self._bar.stop()
 
 
-def manual_fix(directory: Path) -> str:
-    """How to install the file by hand: the fix part of every 'could not download' message."""
-    from forecastlab.data.jena import JENA_CSV, JENA_ZIP, MIRRORS
+def extract_csv(path: Path, out_dir: Path, *, name: str, check_size: SizeCheck) -> Path:
+    """The CSV inside `path` (a zip, a gzip or a plain CSV), written to `out_dir` as `name`; not yet verified.
 
-    return (
-        f"on a machine with internet access, download {MIRRORS[0]} (or {MIRRORS[1]}), then run "
-        f"`forecastlab data fetch --file PATH` with that .zip or the .csv inside it, or copy it into "
-        f"{directory} as {JENA_ZIP} or {JENA_CSV} (it is verified on first use); until then "
-        "`--data synthetic` runs everything on built-in synthetic data"
-    )
-
-
-def extract_csv(path: Path, out_dir: Path) -> Path:
-    """The CSV inside `path` (a zip, a gzip or a plain CSV), written to `out_dir`; not yet verified.
-    At most jena.MAX_CSV_BYTES are written: more is not the Jena file (or is a zip bomb)."""
-    from forecastlab.data.jena import JENA_CSV, check_csv_size
-
+    `check_size(size, shown_as, says)` raises when `size` bytes are too many for the file expected (the
+    Jena reader passes its own size check): it is asked before a zip member is inflated, and as the bytes
+    are written, so a zip bomb stops early."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / JENA_CSV
+    target = out_dir / name
     with open(path, "rb") as f:
         magic = f.read(4)
     try:
@@ -181,14 +172,14 @@ def extract_csv(path: Path, out_dir: Path) -> Path:
                     names = [m.filename for m in zf.infolist()][:20]
                     raise ForecastlabError(f"the zip should hold exactly one .csv file; it holds {names}",
                                            where=str(path), fix="use the original jena_climate_2009_2016.csv.zip")
-                check_csv_size(members[0].file_size, str(path), "the zip says its CSV inflates to")
+                check_size(members[0].file_size, str(path), "the zip says its CSV inflates to")
                 with zf.open(members[0]) as src, open(target, "wb") as dst:
-                    _copy_bounded(src, dst, str(path))  # reading checks each block's CRC
+                    _copy_bounded(src, dst, str(path), check_size)  # reading checks each block's CRC
         elif magic.startswith(b"\x1f\x8b"):
             with gzip.open(path, "rb") as src, open(target, "wb") as dst:
-                _copy_bounded(src, dst, str(path))
+                _copy_bounded(src, dst, str(path), check_size)
         else:
-            check_csv_size(path.stat().st_size, str(path), "the file is")
+            check_size(path.stat().st_size, str(path), "the file is")
             shutil.copyfile(path, target)  # maybe a plain CSV: verification decides
     except (zipfile.BadZipFile, zlib.error, EOFError, gzip.BadGzipFile, NotImplementedError, RuntimeError) as err:
         raise ForecastlabError(f"the archive is truncated or corrupted ({str(err)[:200]})", where=str(path),
@@ -196,17 +187,15 @@ def extract_csv(path: Path, out_dir: Path) -> Path:
     return target
 
 
-def _copy_bounded(src, dst, shown_as: str) -> None:
-    from forecastlab.data.jena import check_csv_size
-
+def _copy_bounded(src, dst, shown_as: str, check_size: SizeCheck) -> None:
     written = 0
     while block := src.read(CHUNK):
         written += len(block)
-        check_csv_size(written, shown_as, "it inflates to more than")
+        check_size(written, shown_as, "it inflates to more than")
         dst.write(block)
 
 
-def _reason(err: BaseException, timeout: float) -> tuple[str, str]:
+def failure_reason(err: BaseException, timeout: float) -> tuple[str, str]:
     """(kind, short text) for a failed download; kind 'network' means the mirror was never reached."""
     import requests
 
@@ -238,10 +227,10 @@ def _hash_mismatch(text: str) -> str:
     expected = re.search(r"expected (?:\w+:)?([0-9a-fA-F]{64})", text)
     got = re.search(r"got (?:\w+:)?([0-9a-fA-F]{64})", text)
     return (f"the downloaded file's sha256 is {got[1] if got else 'different'}, not the "
-            f"{expected[1] if expected else 'given'} given with --sha256; the download was deleted")
+            f"{expected[1] if expected else 'given'} given as sha256=; the download was deleted")
 
 
-def _download(url: str, folder: Path, *, sha256: str | None, timeout: float, deadline: float,
+def download_file(url: str, folder: Path, *, sha256: str | None, timeout: float, deadline: float,
               progress: bool) -> Path:
     import pooch
 
@@ -255,58 +244,3 @@ def _download(url: str, folder: Path, *, sha256: str | None, timeout: float, dea
     finally:
         if bar:
             bar.close()
-
-
-def download_first_valid(
-    urls: list[str], directory: Path, *, sha256: str | None, timeout: float, progress: bool,
-    custom_url: bool = False, deadline: float | None = None,
-) -> Path:
-    """Try each URL in turn; install and return the first download that verifies as the Jena CSV.
-    `custom_url`: the URL is the user's own (--url), so the advice is about it, not the mirrors.
-    `deadline`: seconds for each whole download (default DEADLINE_FACTOR x `timeout`)."""
-    import requests
-
-    from forecastlab.data.jena import install_verified, sha256_file
-
-    timeout = check_timeout(timeout)
-    deadline = DEADLINE_FACTOR * timeout if deadline is None else check_timeout(deadline, "deadline", None)
-    failures: list[tuple[str, str, str]] = []
-    for url in urls:
-        with tempfile.TemporaryDirectory(dir=directory, prefix=temp_prefix("download")) as tmp:
-            try:
-                got = _download(url, Path(tmp), sha256=sha256, timeout=timeout, deadline=deadline, progress=progress)
-                csv = extract_csv(got, Path(tmp) / "unzipped")
-                extra = {"download_sha256": sha256_file(got), "download_bytes": got.stat().st_size}
-                return install_verified(csv, directory, source=url, extra=extra, shown_as=url)
-            except ForecastlabError as err:
-                failures.append((url, "content", err.what))
-            except (requests.RequestException, ValueError, OSError, DownloadLimit) as err:
-                failures.append((url, *_reason(err, timeout)))
-    raise _failure(failures, directory, custom_url=custom_url)
-
-
-def _failure(failures: list[tuple[str, str, str]], directory: Path, *, custom_url: bool = False) -> ForecastlabError:
-    details = "; ".join(f"{url}: {text}" for url, _, text in failures)
-    if custom_url:
-        url, kind, text = failures[0]
-        if kind == "hash":
-            fix = ("check the --sha256 value against the one published for that file, or leave --sha256 out: "
-                   "the file is verified by its content anyway")
-        elif kind == "network":
-            fix = ("check the URL and your connection, or leave --url out to try the standard mirrors; a file "
-                   "you already have installs with `forecastlab data fetch --file PATH`")
-        elif kind == "slow":
-            fix = (f"on a slow connection raise --timeout (a whole download may take {DEADLINE_FACTOR} times it), "
-                   "or download the file another way and install it with `forecastlab data fetch --file PATH`")
-        else:
-            fix = ("check that --url points at jena_climate_2009_2016.csv.zip (or the .csv), or leave --url out "
-                   "to try the standard mirrors; a file you already have installs with --file PATH")
-        return ForecastlabError(f"the download from --url {url} failed, so nothing was cached: {text}",
-                                where=f"data cache {directory}", fix=fix)
-    if all(kind == "network" for _, kind, _ in failures):
-        what = f"cannot download the Jena climate file: no mirror could be reached ({details})"
-    else:
-        what = f"no mirror gave a valid Jena climate file, so nothing was cached ({details})"
-    slow = any(kind == "slow" for _, kind, _ in failures)
-    fix = (f"raise --timeout (a whole download may take {DEADLINE_FACTOR} times it), or " if slow else "")
-    return ForecastlabError(what, where=f"data cache {directory}", fix=fix + manual_fix(directory))

@@ -14,12 +14,22 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 from forecastlab.data.cache import data_dir as cache_dir
 from forecastlab.data.cache import remove_stale_temp, temp_prefix
-from forecastlab.errors import ForecastlabError
+from forecastlab.data.download import (
+    DEADLINE_FACTOR,
+    DownloadLimit,
+    check_timeout,
+    download_file,
+    extract_csv,
+    failure_reason,
+)
+from forecastlab.data.jena_schema import jena_columns
+from forecastlab.errors import DataQualityWarning, ForecastlabError
 
 MIRRORS: tuple[str, ...] = (
     "https://s3.amazonaws.com/keras-datasets/jena_climate_2009_2016.csv.zip",
@@ -43,13 +53,6 @@ MAX_CSV_BYTES = 64 << 20
 # A file with the right layout but other numbers here (forecastlab's own synthetic data, for one) is
 # not the real record and must never be cached as it.
 FIRST_ROW = (996.52, -8.02, 265.40, -8.90, 93.30, 3.33, 3.11, 0.22, 1.94, 3.12, 1307.75, 1.03, 1.75, 152.30)
-
-
-def jena_columns() -> list[str]:
-    """The real file's 15 header names (defined once, next to the synthetic generator that mimics it)."""
-    from forecastlab.data.synthetic import JENA_COLUMNS
-
-    return list(JENA_COLUMNS)
 
 
 def check_csv_size(size: int, shown_as: str, says: str) -> None:
@@ -220,29 +223,25 @@ class BrokenCachedFile(ForecastlabError):
 
 
 def set_aside(broken: BrokenCachedFile) -> Path:
-    """Rename a broken cached file to `*.bad` (and drop the sidecar that described it); say so on stderr."""
-    from forecastlab.console import warn
-
+    """Rename a broken cached file to `*.bad` (and drop the sidecar that described it); say so (a warning)."""
     bad = broken.path.with_name(broken.path.name + ".bad")
     os.replace(broken.path, bad)
     if broken.path.name == JENA_CSV:
         (broken.path.parent / SIDECAR).unlink(missing_ok=True)
-    warn(f"the cached Jena file {broken.path} fails verification "
-         f"({broken.reason}); moved it aside to {bad} (not deleted) and fetching a fresh copy.")
+    warnings.warn(f"the cached Jena file {broken.path} fails verification ({broken.reason}); moved it aside "
+                  f"to {bad} (not deleted) and fetching a fresh copy.", DataQualityWarning, stacklevel=3)
     return bad
 
 
 def import_jena_file(path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Path:
     """Verify a Jena zip or CSV you downloaded yourself and install it in the cache (`data fetch --file`)."""
-    from forecastlab.data.download import extract_csv
-
     path = Path(path)
     if not path.is_file():
         raise ForecastlabError("no such file", where=str(path), fix="give the path of the .csv.zip or .csv")
     directory = cache_dir(data_dir)
     remove_stale_temp(directory)
     with tempfile.TemporaryDirectory(dir=directory, prefix=temp_prefix("import")) as tmp:
-        csv = extract_csv(path, Path(tmp))
+        csv = extract_csv(path, Path(tmp), name=JENA_CSV, check_size=check_csv_size)
         return install_verified(csv, directory, source=f"file:{path.resolve()}", shown_as=str(path))
 
 
@@ -276,10 +275,8 @@ def fetch_jena(
     moved into place; temp folders left by a killed fetch are removed first. Raises ForecastlabError
     (naming the cache path and how to install the file by hand) when no mirror gives a valid file.
     """
-    from forecastlab.data.download import DEADLINE_FACTOR, check_timeout, download_first_valid
-
     timeout = check_timeout(timeout)
-    deadline = DEADLINE_FACTOR * timeout if deadline is None else check_timeout(deadline, "deadline", None)
+    deadline = DEADLINE_FACTOR * timeout if deadline is None else check_timeout(deadline, "deadline")
     remove_stale_temp(cache_dir(data_dir))
     try:
         found = cached_jena(data_dir)
@@ -292,3 +289,68 @@ def fetch_jena(
     urls = [url] if url else (list(mirrors) if mirrors else mirrors_from_env())
     return download_first_valid(urls, directory, sha256=sha256, timeout=timeout, progress=progress,
                                 custom_url=url is not None, deadline=deadline)
+
+
+def download_first_valid(
+    urls: list[str], directory: Path, *, sha256: str | None, timeout: float, progress: bool,
+    custom_url: bool = False, deadline: float | None = None,
+) -> Path:
+    """Try each URL in turn; install and return the first download that verifies as the Jena CSV.
+    `custom_url`: the URL is the user's own (url=), so the advice is about it, not the mirrors.
+    `deadline`: seconds for each whole download (default download.DEADLINE_FACTOR x `timeout`)."""
+    import requests
+
+    timeout = check_timeout(timeout)
+    deadline = DEADLINE_FACTOR * timeout if deadline is None else check_timeout(deadline, "deadline")
+    failures: list[tuple[str, str, str]] = []
+    for url in urls:
+        with tempfile.TemporaryDirectory(dir=directory, prefix=temp_prefix("download")) as tmp:
+            try:
+                got = download_file(url, Path(tmp), sha256=sha256, timeout=timeout, deadline=deadline,
+                                    progress=progress)
+                csv = extract_csv(got, Path(tmp) / "unzipped", name=JENA_CSV, check_size=check_csv_size)
+                extra = {"download_sha256": sha256_file(got), "download_bytes": got.stat().st_size}
+                return install_verified(csv, directory, source=url, extra=extra, shown_as=url)
+            except ForecastlabError as err:
+                failures.append((url, "content", err.what))
+            except (requests.RequestException, ValueError, OSError, DownloadLimit) as err:
+                failures.append((url, *failure_reason(err, timeout)))
+    raise _failure(failures, directory, custom_url=custom_url)
+
+
+def manual_fix(directory: Path) -> str:
+    """How to install the file by hand: the fix part of every 'could not download' message."""
+    return (
+        f"on a machine with internet access, download {MIRRORS[0]} (or {MIRRORS[1]}), then run "
+        f"`forecastlab data fetch --file PATH` with that .zip or the .csv inside it, or copy it into "
+        f"{directory} as {JENA_ZIP} or {JENA_CSV} (it is verified on first use); until then "
+        "data='synthetic' runs everything on built-in synthetic data"
+    )
+
+
+def _failure(failures: list[tuple[str, str, str]], directory: Path, *, custom_url: bool = False) -> ForecastlabError:
+    details = "; ".join(f"{url}: {text}" for url, _, text in failures)
+    if custom_url:
+        url, kind, text = failures[0]
+        if kind == "hash":
+            fix = ("check the sha256= value against the one published for that file, or leave sha256= out: "
+                   "the file is verified by its content anyway")
+        elif kind == "network":
+            fix = ("check the URL and your connection, or leave url= out to try the standard mirrors; a file "
+                   "you already have installs with `forecastlab data fetch --file PATH`")
+        elif kind == "slow":
+            fix = (f"on a slow connection raise timeout= (a whole download may take {DEADLINE_FACTOR} times it), "
+                   "or download the file another way and install it with `forecastlab data fetch --file PATH`")
+        else:
+            fix = ("check that url= points at jena_climate_2009_2016.csv.zip (or the .csv), or leave url= out "
+                   "to try the standard mirrors; a file you already have installs with `forecastlab data fetch "
+                   "--file PATH`")
+        return ForecastlabError(f"the download from url={url} failed, so nothing was cached: {text}",
+                                where=f"data cache {directory}", fix=fix)
+    if all(kind == "network" for _, kind, _ in failures):
+        what = f"cannot download the Jena climate file: no mirror could be reached ({details})"
+    else:
+        what = f"no mirror gave a valid Jena climate file, so nothing was cached ({details})"
+    slow = any(kind == "slow" for _, kind, _ in failures)
+    fix = (f"raise timeout= (a whole download may take {DEADLINE_FACTOR} times it), or " if slow else "")
+    return ForecastlabError(what, where=f"data cache {directory}", fix=fix + manual_fix(directory))

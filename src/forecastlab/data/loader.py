@@ -19,11 +19,13 @@ max(RESAMPLE_FACTOR x rows read, MAX_RESAMPLED_ROWS) rows, counted before resamp
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from forecastlab.data import columns as cols
+from forecastlab.data.jena_schema import jena_columns
 from forecastlab.data.quality import (
     LISTED,
     GapPolicy,
@@ -41,7 +43,7 @@ from forecastlab.data.quality import (
 from forecastlab.data.readers import Table, read_table, shorten
 from forecastlab.data.series import Provenance, Series
 from forecastlab.data.sources import resolve_source
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import DataQualityWarning, ForecastlabError
 
 BACKWARD_SHARE = 0.001  # Jena format: backward steps allowed, as a share of all steps
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -78,8 +80,6 @@ def load_series(
 
 
 def _is_jena_format(table: Table) -> bool:
-    from forecastlab.data.jena import jena_columns
-
     return [str(c) for c in table.frame.columns] == jena_columns()
 
 
@@ -126,7 +126,7 @@ def build_series(
     def where(row: int, column: str) -> str:
         if source_rows[row] >= 0:
             return table.where(int(source_rows[row]), column)
-        made_by = "--freq" if freq is not None else "--gaps to fill a hole in the time grid"
+        made_by = "freq=" if freq is not None else "gaps= to fill a hole in the time grid"
         return f"{table.path}, the {stamp(ts[row])} slot made by {made_by}, column {column!r}"
 
     values, ts, policy_report = apply_gap_policy(values, ts, names, policy, where)
@@ -138,7 +138,7 @@ def build_series(
     quality["breaks"] = len(breaks)
     if len(ts) == 0:
         raise ForecastlabError("no rows are left after the gap policy", where=table.where(),
-                               fix="use --gaps interpolate:N with a larger N, or fill the missing cells")
+                               fix="use gaps='interpolate:N' with a larger N, or fill the missing cells")
     provenance = Provenance(**(provenance.to_dict() | {"rows": len(ts), "sha256": provenance.sha256 or table.sha256}))
     return Series(timestamps=ts.astype("datetime64[ns]"), values=values.astype(np.float32), columns=names,
                   target=target, provenance=provenance, quality=quality, breaks=breaks)
@@ -167,8 +167,8 @@ def _grid_policy(table: Table, time_name: str, ts: np.ndarray, values: np.ndarra
             f"between {first['after']} and {first['before']} ({len(holes):,} holes, "
             f"{report['grid_missing_timestamps']:,} missing timestamps in all)",
             where=first["where"],
-            fix="add the missing rows, or choose --gaps interpolate:N to fill holes of up to N missing timestamps "
-            "by interpolation (longer holes stay breaks that windows do not cross), or --gaps drop to keep every "
+            fix="add the missing rows, or choose gaps='interpolate:N' to fill holes of up to N missing timestamps "
+            "by interpolation (longer holes stay breaks that windows do not cross), or gaps='drop' to keep every "
             "hole as a break")
     limit = policy.limit if policy.mode == "interpolate" else 0
     left = np.flatnonzero(~(holes.exact & (holes.missing <= limit)))
@@ -186,16 +186,14 @@ def _step_text(step: int | None) -> str:
 def _warn_holes_left(cleaning: dict, step: int | None) -> None:
     n = cleaning.get("grid_holes_left_count", 0)
     if n:
-        from forecastlab.console import warn
-
         first = cleaning["grid_holes_left"][0]
         why = ("longer than the limit" if cleaning["gap_policy"].startswith("interpolate")
-               else "--gaps drop fills none")
-        warn(
+               else "gaps='drop' fills none")
+        warnings.warn(
             f"{n:,} hole(s) in the {_step_text(step)} time grid were not filled "
-            f"({why}, --gaps {cleaning['gap_policy']}) and are kept as breaks that windows do not cross. "
+            f"({why}, gaps={cleaning['gap_policy']!r}) and are kept as breaks that windows do not cross. "
             f"First: {first['missing_timestamps']:,} missing timestamps between {first['after']} and "
-            f"{first['before']} ({first['where']}).")
+            f"{first['before']} ({first['where']}).", DataQualityWarning, stacklevel=3)
 
 
 def _require_increasing(table: Table, time_name: str, ts: np.ndarray) -> None:
@@ -220,7 +218,7 @@ def _refuse_unrepresentable(table: Table, names: list[str], values: np.ndarray) 
     what = (f"the cell holds {'-' if value < 0 else ''}infinity" if np.isinf(value)
             else f"the value {value:.6g} does not fit float32 (largest magnitude {FLOAT32_MAX:.4g})")
     raise ForecastlabError(f"{what} ({int(bad.sum()):,} such cells in all)", where=table.where(row, names[col]),
-                           fix="correct that cell, or leave it blank to mark it missing (blanks follow --gaps); "
+                           fix="correct that cell, or leave it blank to mark it missing (blanks follow gaps=); "
                            "rescale a column whose values are that large")
 
 
@@ -231,8 +229,8 @@ def _refuse_empty_columns(table: Table, names: list[str], values: np.ndarray) ->
         name = names[int(empty[0])]
         raise ForecastlabError(f"column {shorten(name)!r} has no values once its -9999 readings count as missing "
                                "(every cell is -9999 or blank)", where=table.where(column=name),
-                               fix="leave it out by listing the columns you want with --features, or keep the raw "
-                               "values with --no-clean")
+                               fix="leave it out by listing the columns you want with features=, or keep the raw "
+                               "values with clean=False")
 
 
 def _refuse_time_reversed(table: Table, time_name: str, ts: np.ndarray) -> None:
@@ -256,8 +254,8 @@ def _resample(table: Table, ts: np.ndarray, values: np.ndarray, names: list[str]
         cap = max(RESAMPLE_FACTOR * len(ts), MAX_RESAMPLED_ROWS)
         if rows > cap:
             raise ForecastlabError(
-                f"--freq {freq!r} would make about {rows:,} rows from {len(ts):,} ({stamp(ts[0])} to "
-                f"{stamp(ts[-1])}), more than the limit of {cap:,}", where="--freq",
+                f"freq={freq!r} would make about {rows:,} rows from {len(ts):,} ({stamp(ts[0])} to "
+                f"{stamp(ts[-1])}), more than the limit of {cap:,}", arg="freq",
                 fix="choose a longer step, closer to the data's own (e.g. '10min' or '1h')")
     frame = pd.DataFrame(values, index=pd.DatetimeIndex(ts), columns=names)
     resampled = frame.resample(step).mean()
@@ -272,10 +270,10 @@ def _fixed_step(freq: str):
         step = pd.tseries.frequencies.to_offset(freq)
         step_ns = pd.Timedelta(step).value
     except (ValueError, TypeError, OverflowError):
-        raise ForecastlabError(f"--freq {freq!r} is not a fixed time step", where="--freq",
+        raise ForecastlabError(f"freq={freq!r} is not a fixed time step", arg="freq",
                                fix="use a pandas step such as '10min', '30min', '1h' or '1D'") from None
     if step_ns <= 0:
-        raise ForecastlabError(f"--freq {freq!r} is not a positive time step", where="--freq",
+        raise ForecastlabError(f"freq={freq!r} is not a positive time step", arg="freq",
                                fix="use a step longer than zero, such as '10min', '30min', '1h' or '1D'")
     return step, step_ns
 
@@ -283,22 +281,20 @@ def _fixed_step(freq: str):
 def _warn_unbridged(cleaning: dict) -> None:
     n = cleaning["unbridged_run_count"]
     if n:
-        from forecastlab.console import warn
-
         first = cleaning["unbridged_runs"][0]
-        warn(
+        warnings.warn(
             f"{n} run(s) of missing values were too long to interpolate "
-            f"(--gaps {cleaning['gap_policy']}); their {cleaning['rows_dropped']:,} rows were dropped and the "
+            f"(gaps={cleaning['gap_policy']!r}); their {cleaning['rows_dropped']:,} rows were dropped and the "
             f"holes recorded as breaks. First: {first['rows']} rows of {first['column']!r} from "
-            f"{first['from']} ({first['where']}).")
+            f"{first['from']} ({first['where']}).", DataQualityWarning, stacklevel=3)
 
 
 def require_min_rows(series: Series, rows_needed: int, what: str) -> None:
     """Raise a ForecastlabError when `series` has fewer than `rows_needed` rows for `what`
-    (e.g. 'one window of --sequence-length 120 x --sampling-rate 6 plus --horizon 24')."""
+    (e.g. 'one window of sequence_length=120 x sampling_rate=6 plus horizon=24')."""
     if len(series) < rows_needed:
         raise ForecastlabError(
             f"the series has {len(series):,} rows, but {what} needs at least {rows_needed:,}",
             where=series.provenance.path or series.provenance.source,
-            fix="use a longer series, or make the window smaller (--sequence-length, --sampling-rate, "
-            "--horizon)")
+            fix="use a longer series, or make the window smaller (sequence_length=, sampling_rate=, "
+            "horizon=)")

@@ -41,7 +41,7 @@ class GapPolicy:
                 return cls(mode, DEFAULT_INTERPOLATE_LIMIT)
             if limit.isdigit() and int(limit) >= 1:
                 return cls(mode, int(limit))
-        raise ForecastlabError(f"--gaps {text!r} is not a gap policy", where="--gaps",
+        raise ForecastlabError(f"gaps={text!r} is not a gap policy", arg="gaps",
                                fix="use 'error', 'drop', 'interpolate' or 'interpolate:N' with N >= 1 rows")
 
     def __str__(self) -> str:
@@ -140,8 +140,8 @@ def apply_gap_policy(
         raise ForecastlabError(
             f"a value is missing at {stamp(ts[row])} ({int(missing.sum()):,} missing cells in all)",
             where=where(row, columns[col]),
-            fix="fill it in, or choose --gaps interpolate[:N] (bridge short runs) or --gaps drop (drop rows); "
-            "-9999 readings count as missing unless --no-clean keeps them raw")
+            fix="fill it in, or choose gaps='interpolate[:N]' (bridge short runs) or gaps='drop' (drop rows); "
+            "-9999 readings count as missing unless clean=False keeps them raw")
     drop = missing.any(axis=1)
     if policy.mode == "interpolate":
         drop = np.zeros(len(values), dtype=bool)

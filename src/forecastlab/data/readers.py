@@ -110,7 +110,7 @@ def read_table(path: str | Path) -> Table:
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "does not exist"
         raise ForecastlabError(f"the data file {what}", where=str(path),
-                               fix="check the path; --data also takes 'jena', 'synthetic' or 'auto'")
+                               fix="check the path; data= also takes 'jena', 'synthetic' or 'auto'")
     limit = max_input_bytes()
     if (size := path.stat().st_size) > limit:
         raise ForecastlabError(f"the file is {_mib(size)}, more than the {_mib(limit)} input limit", where=str(path),

@@ -66,7 +66,7 @@ class Series:
             raise ForecastlabError(
                 f"target column {self.target!r} is not in the series",
                 where=f"{self.provenance.path or self.provenance.source}, header",
-                fix=f"choose --target from: {', '.join(self.columns)}",
+                fix=f"choose target= from: {', '.join(self.columns)}",
             )
 
     def __len__(self) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from forecastlab.data.cache import data_dir as cache_dir
 from forecastlab.data.series import Provenance
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import ForecastlabError, SyntheticDataWarning
 
 # 'auto' must not keep a user waiting on a dead network before falling back to synthetic data.
 AUTO_TIMEOUT = 10.0
@@ -32,7 +33,7 @@ def resolve_source(data: str | os.PathLike, *, data_dir=None, download: bool = T
     path = Path(key).expanduser()
     if not path.exists():
         raise ForecastlabError("the data file does not exist", where=str(path),
-                               fix="check the path; --data also takes 'jena', 'synthetic' or 'auto'")
+                               fix="check the path; data= also takes 'jena', 'synthetic' or 'auto'")
     return Source(path, Provenance(source="file", path=str(path)))
 
 
@@ -45,8 +46,7 @@ def _jena_source(path: Path, data_dir) -> Source:
 
 
 def _jena(data_dir, download: bool) -> Source:
-    from forecastlab.data.download import manual_fix
-    from forecastlab.data.jena import cached_jena, fetch_jena
+    from forecastlab.data.jena import cached_jena, fetch_jena, manual_fix
 
     found = cached_jena(data_dir)
     if found is None and not download:
@@ -72,11 +72,11 @@ def _auto(data_dir, download: bool) -> Source:
 
 
 def synthetic_source(data_dir=None, why: str | None = None) -> Source:
-    """The built-in synthetic Jena-format file (generated into the cache on first use), announced loudly."""
-    from forecastlab.console import banner
+    """The built-in synthetic Jena-format file (generated into the cache on first use), announced loudly:
+    a SyntheticDataWarning, which the CLI shows as a boxed banner."""
     from forecastlab.data.synthetic import SYNTHETIC_NOTE, embedded_default
 
     message = SYNTHETIC_NOTE + (f"\n\nThe real Jena file was not used: {why}." if why else "")
-    banner(message, title="SYNTHETIC DATA")
+    warnings.warn(message, SyntheticDataWarning, stacklevel=2)
     path = embedded_default(data_dir)
     return Source(path, Provenance(source="synthetic", path=str(path), variant=path.stem, note=SYNTHETIC_NOTE))

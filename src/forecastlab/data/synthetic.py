@@ -22,25 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from forecastlab.atomic import atomic_write_bytes
+from forecastlab.data.book import BOOK_REFERENCE
+from forecastlab.data.jena_schema import JENA_COLUMNS, TIME_COLUMN, TIME_FORMAT
 from forecastlab.errors import ForecastlabError
-
-JENA_COLUMNS: list[str] = [
-    "Date Time",
-    "p (mbar)",
-    "T (degC)",
-    "Tpot (K)",
-    "Tdew (degC)",
-    "rh (%)",
-    "VPmax (mbar)",
-    "VPact (mbar)",
-    "VPdef (mbar)",
-    "sh (g/kg)",
-    "H2OC (mmol/mol)",
-    "rho (g/m**3)",
-    "wv (m/s)",
-    "max. wv (m/s)",
-    "wd (deg)",
-]
 
 SYNTHETIC_NOTE: str = (
     "SYNTHETIC DATA: these numbers come from forecastlab's built-in weather generator, not from the "
@@ -48,7 +32,7 @@ SYNTHETIC_NOTE: str = (
     "real file's format, defects, column statistics and roughly its 24-hour persistence error, so the "
     "whole pipeline runs offline, but any MAE or model ranking measured on them says nothing about "
     "real weather. To use the real record, run `forecastlab data fetch` (it downloads "
-    "jena_climate_2009_2016.csv.zip into the data cache) and pass `--data jena`."
+    "jena_climate_2009_2016.csv.zip into the data cache) and pass `data='jena'`."
 )
 
 # The calibration targets: the real file's (mean, std) per column, as pandas.describe() shows them for
@@ -70,10 +54,10 @@ REAL_JENA_STATS = {
     "max. wv (m/s)": (3.53, 2.34),
     "wd (deg)": (174.7, 86.7),
 }
-REAL_PERSISTENCE_MAE = {"val": 2.44, "test": 2.62}  # the book's common-sense baseline, code 10-9
+# The book's common-sense baseline on the real file (code 10-9), as {"val": 2.44, "test": 2.62}.
+REAL_PERSISTENCE_MAE = {split: BOOK_REFERENCE["persistence"][f"{split}_mae"] for split in ("val", "test")}
 
 GENERATOR_VERSION = 2
-DATE_FORMAT = "%d.%m.%Y %H:%M:%S"
 DEFAULT_START = "01.01.2009 00:10:00"
 DEFAULT_END = "01.01.2017 00:00:00"
 STEP_MINUTES = 10
@@ -153,7 +137,7 @@ def _smooth(x: np.ndarray, x_tau_steps: float, tau_steps: float) -> np.ndarray:
 
 def _parse_time(text: str, what: str) -> np.datetime64:
     try:
-        return np.datetime64(pd.to_datetime(text, format=DATE_FORMAT), "m")
+        return np.datetime64(pd.to_datetime(text, format=TIME_FORMAT), "m")
     except (ValueError, TypeError):
         raise ForecastlabError(
             f"cannot read the {what} time {text!r}",
@@ -178,7 +162,7 @@ def _grid(start: str, end: str | None, rows: int | None) -> tuple[np.ndarray, in
         if minutes < STEP_MINUTES or minutes % STEP_MINUTES:
             raise ForecastlabError(
                 f"the span {start} .. {end or DEFAULT_END} is not a positive multiple of 10 minutes",
-                where="--start/--end",
+                where="start=, end=",
                 fix="choose an end after the start, on the same 10-minute grid",
             )
         slots = minutes // STEP_MINUTES + 1
@@ -300,7 +284,7 @@ def generate(
     w = _weather(rng, times)
     keep = _kept_rows(rng, len(times), drops)
     t, p, rh = _round(w["T"][keep], 2), _round(w["p"][keep], 2), _round(w["rh"][keep], 1)
-    frame = {"Date Time": _format_times(times[keep]), "p (mbar)": p, "T (degC)": t}
+    frame = {TIME_COLUMN: _format_times(times[keep]), "p (mbar)": p, "T (degC)": t}
     frame.update({name: _round(v, 2) for name, v in derive(t, p, rh).items()})
     frame["rh (%)"] = rh
     frame["wv (m/s)"] = _round(w["wv"][keep], 2)
@@ -341,7 +325,7 @@ def write_csv(
         raise ForecastlabError("the output path is a directory", where=str(path), fix="give a file name")
     if path.exists() and not overwrite:
         raise ForecastlabError(
-            "the output file already exists", where=str(path), fix="pass --overwrite, or choose another --out"
+            "the output file already exists", where=str(path), fix="pass overwrite=True, or choose another path"
         )
     data = csv_bytes(generate(seed=seed, start=start, end=end, rows=rows))
     try:
@@ -351,7 +335,7 @@ def write_csv(
         raise ForecastlabError(
             f"cannot write the synthetic data file ({exc.strerror or exc})",
             where=str(path),
-            fix="choose a writable --out path with enough free space (about 43 MB for the full span)",
+            fix="choose a writable path with enough free space (about 43 MB for the full span)",
         ) from exc
     return path
 
@@ -362,7 +346,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     Formatting 6 million numbers with Python's '%' takes seconds; this does it with integer
     arithmetic in Arrow (exactly the same digits for values already rounded to 2 decimals).
     """
-    columns = [pa.array(frame["Date Time"].to_numpy(dtype=str))]
+    columns = [pa.array(frame[TIME_COLUMN].to_numpy(dtype=str))]
     columns += [_format_cents(frame[name].to_numpy(dtype=np.float64)) for name in JENA_COLUMNS[1:]]
     body = io.BytesIO()
     pa_csv.write_csv(

@@ -10,7 +10,8 @@
 
 All three are computed from the raw (un-normalized) target column at the windows'
 start positions, so they average over every window, partial last batch included,
-exactly as the book's loop does, without gathering a single window.
+exactly as the book's loop does, without gathering a single window. With several horizons each is
+scored per horizon on the same windows (`*_mae_by_horizon`), and `*_mae` is the mean over all.
 """
 
 from __future__ import annotations
@@ -29,28 +30,31 @@ BASELINES = ("persistence", "seasonal_persistence", "climatology")
 class WindowRows:
     """Row indices (into the series) that matter for scoring one split's windows."""
 
-    last_input: np.ndarray  # the last row each window sees
-    target: np.ndarray  # the row each window must predict
+    last_input: np.ndarray  # (N, 1): the last row each window sees
+    target: np.ndarray  # (N, H): the rows each window must predict, one per horizon
 
     @classmethod
     def of(cls, dataset, spec) -> WindowRows:
         # As in the book's `targets=temperature[delay:]`, the window whose first input is row r
-        # predicts row r + delay of the series.
-        start = np.asarray(dataset.start_rows, dtype=np.int64)
-        return cls(last_input=np.asarray(dataset.last_input_rows, dtype=np.int64), target=start + spec.delay)
+        # predicts row r + delay of the series (one delay per horizon).
+        start = np.asarray(dataset.start_rows, dtype=np.int64)[:, None]
+        delays = np.asarray(getattr(spec, "delays", (spec.delay,)), dtype=np.int64)[None, :]
+        return cls(last_input=np.asarray(dataset.last_input_rows, dtype=np.int64)[:, None], target=start + delays)
 
 
-def _mae(pred: np.ndarray, truth: np.ndarray) -> float:
+def _mae(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """MAE over all windows and horizons, then per horizon: [overall, h1, h2, ...]."""
     # float64 accumulation: 100k float32 errors summed in float32 drift in the third decimal.
-    return float(np.mean(np.abs(pred.astype(np.float64) - truth.astype(np.float64))))
+    err = np.abs(pred.astype(np.float64) - truth.astype(np.float64))
+    return np.concatenate(([np.mean(err)], np.mean(err, axis=0)))
 
 
-def persistence(target: np.ndarray, rows: WindowRows) -> float:
+def persistence(target: np.ndarray, rows: WindowRows) -> np.ndarray:
     """The book's common-sense baseline: predict the last value seen."""
-    return _mae(target[rows.last_input], target[rows.target])
+    return _mae(np.broadcast_to(target[rows.last_input], rows.target.shape), target[rows.target])
 
 
-def seasonal_persistence(target: np.ndarray, timestamps: np.ndarray, rows: WindowRows, period="1D") -> float:
+def seasonal_persistence(target: np.ndarray, timestamps: np.ndarray, rows: WindowRows, period="1D") -> np.ndarray:
     """Predict the value one period (default: a day) before the target time.
 
     Looked up by timestamp, not by row offset, so missing rows do not shift the lookup. When the
@@ -70,14 +74,14 @@ def climatology_table(target: np.ndarray, timestamps: np.ndarray, train_rows: in
     return frame.groupby(["doy", "hour"])["y"].mean()
 
 
-def climatology(target: np.ndarray, timestamps: np.ndarray, rows: WindowRows, train_rows: int) -> float:
+def climatology(target: np.ndarray, timestamps: np.ndarray, rows: WindowRows, train_rows: int) -> np.ndarray:
     """Predict the train split's mean for the target's day of year and hour.
 
     Slots the train split never saw (e.g. 29 February in a short series) fall back to the
     hour-of-day mean, then to the overall train mean, so every window gets a prediction.
     """
     table = climatology_table(target, timestamps, train_rows)
-    ts = pd.DatetimeIndex(timestamps[rows.target])
+    ts = pd.DatetimeIndex(timestamps[rows.target.reshape(-1)])
     keys = pd.MultiIndex.from_arrays([ts.day_of_year, ts.hour], names=["doy", "hour"])
     pred = table.reindex(keys).to_numpy(dtype=np.float64, copy=True)
     missing = np.isnan(pred)
@@ -85,21 +89,25 @@ def climatology(target: np.ndarray, timestamps: np.ndarray, rows: WindowRows, tr
         by_hour = table.groupby(level="hour").mean()
         pred[missing] = by_hour.reindex(ts.hour[missing]).to_numpy()
         pred[np.isnan(pred)] = float(np.mean(target[:train_rows]))
-    return _mae(pred, target[rows.target])
+    return _mae(pred.reshape(rows.target.shape), target[rows.target])
 
 
-def compute_baselines(series: Series, datasets) -> dict[str, dict[str, float]]:
-    """{baseline: {"val_mae": ..., "test_mae": ...}} over the val and test windows of `datasets`.
+def compute_baselines(series: Series, datasets) -> dict[str, dict]:
+    """{baseline: {"val_mae", "test_mae", "val_mae_by_horizon", "test_mae_by_horizon"}} over the val and
+    test windows of `datasets` (the means over all horizons, then one MAE per horizon).
 
     `datasets` is a forecastlab.windows.SplitDatasets built from this series (so its start
     positions index this series' rows).
     """
     target = series.targets
     train_rows = datasets.sizes[0]
-    out: dict[str, dict[str, float]] = {name: {} for name in BASELINES}
+    out: dict[str, dict] = {name: {} for name in BASELINES}
     for split in ("val", "test"):
         rows = WindowRows.of(getattr(datasets, split), datasets.spec)
-        out["persistence"][f"{split}_mae"] = persistence(target, rows)
-        out["seasonal_persistence"][f"{split}_mae"] = seasonal_persistence(target, series.timestamps, rows)
-        out["climatology"][f"{split}_mae"] = climatology(target, series.timestamps, rows, train_rows)
+        scores = {"persistence": persistence(target, rows),
+                  "seasonal_persistence": seasonal_persistence(target, series.timestamps, rows),
+                  "climatology": climatology(target, series.timestamps, rows, train_rows)}
+        for name, mae in scores.items():
+            out[name][f"{split}_mae"] = float(mae[0])
+            out[name][f"{split}_mae_by_horizon"] = mae[1:].tolist()
     return out

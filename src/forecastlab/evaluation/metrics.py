@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from forecastlab.models.head import BOOK_HEAD, Head
+
 
 def model_device(model: nn.Module) -> torch.device:
     """The device `model`'s parameters live on (CPU for a parameter-free model)."""
@@ -38,51 +40,90 @@ def _batches_on(dataset: Iterable, device: torch.device, batch_size: int | None)
 
 def evaluate(
     model: nn.Module, dataset: Iterable, device: str | torch.device | None = None, batch_size: int | None = None,
-    *, check_finite: bool = True, split: str | None = None,
+    *, check_finite: bool = True, split: str | None = None, head: Head | None = None,
 ) -> dict:
-    """MAE, MSE and window count of `model` over every window of `dataset`.
+    """MAE, MSE and window count of `model` over every window of `dataset`, overall and per horizon.
 
     Exact over all windows, the partial last batch included: the sums of absolute and squared errors
     are divided by the number of windows (a mean of per-batch means would overweight the last batch).
     Runs under torch.inference_mode() with the model in eval mode (dropout off), and puts the model's
-    train/eval mode back afterwards. `dataset` yields (inputs (batch, seq, features), targets (batch,)).
-    A WindowDataset is read chronologically in batches of `batch_size` windows (default EVAL_BATCH, never
-    fewer than the dataset's own); batch_size=0 keeps the dataset's own batches. The sums do not depend
-    on the batching beyond float rounding.
+    train/eval mode back afterwards. `dataset` yields (inputs (batch, seq, features), targets (batch,)
+    or (batch, H)). A WindowDataset is read chronologically in batches of `batch_size` windows (default
+    EVAL_BATCH, never fewer than the dataset's own); batch_size=0 keeps the dataset's own batches.
+
+    head: how raw outputs become forecasts (forecastlab.models.head; default the book's: one output, the
+    forecast itself). The errors are those of the point forecast, in the target's units; `loss` is the
+    head's own loss (for the book's head, the MSE), which picks the best epoch.
+    Returns {"mae", "mse", "loss", "n" (windows), "mae_by_horizon", "mse_by_horizon"}.
 
     check_finite: a window whose prediction or target is NaN or infinite makes the scores meaningless,
     so it is a ForecastlabError naming `split` rather than a silent "MAE nan" (the training loop turns
     this off and reports divergence itself).
     """
+    head = head or BOOK_HEAD
     device = torch.device(device) if device is not None else model_device(model)
     was_training = model.training
     model.eval()
     abs_sum = torch.zeros((), dtype=torch.float64, device=device)
     sq_sum = torch.zeros((), dtype=torch.float64, device=device)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    abs_h = torch.zeros(head.horizons, dtype=torch.float64, device=device)
+    sq_h = torch.zeros(head.horizons, dtype=torch.float64, device=device)
     bad = torch.zeros((), dtype=torch.int64, device=device)
-    n = 0
+    n = windows = 0
     try:
         with torch.inference_mode():
             for x, y in _batches_on(dataset, device, batch_size):
-                err = model(x).reshape(-1).double() - y.reshape(-1).double()
+                raw = model(x)
+                point = raw.reshape(-1) if head.is_book else head.point(raw).reshape(-1)
+                err = point.double() - y.reshape(-1).double()  # the book's sums, in its order
                 if check_finite:
                     bad += (~torch.isfinite(err)).sum()
                 abs_sum += err.abs().sum()
                 sq_sum += err.square().sum()
+                by_h = err.reshape(-1, head.horizons)
+                abs_h += by_h.abs().sum(dim=0)
+                sq_h += by_h.square().sum(dim=0)
+                if not head.is_book:
+                    loss_sum += head.loss_value(raw, y).double() * len(by_h)
                 n += err.numel()
+                windows += len(by_h)
     finally:
         model.train(was_training)
     if check_finite and int(bad):
         from forecastlab.errors import ForecastlabError
 
         raise ForecastlabError(
-            f"{int(bad):,} of {n:,} windows{f' of the {split} split' if split else ''} have a NaN or infinite "
+            f"{int(bad):,} of {n:,} forecasts{f' of the {split} split' if split else ''} have a NaN or infinite "
             "prediction or target, so no MAE can be given", where=f"the {split or 'evaluated'} split",
             fix="check the data for NaN, infinite or extreme values (forecastlab data inspect) and the model "
-            "for divergence (a lower --lr)")
+            "for divergence (retrain with a lower lr=)")
     if n == 0:
-        return {"mae": float("nan"), "mse": float("nan"), "n": 0}
-    return {"mae": abs_sum.item() / n, "mse": sq_sum.item() / n, "n": n}
+        return {"mae": float("nan"), "mse": float("nan"), "loss": float("nan"), "n": 0,
+                "mae_by_horizon": [], "mse_by_horizon": []}
+    mse = sq_sum.item() / n
+    return {"mae": abs_sum.item() / n, "mse": mse, "loss": mse if head.is_book else loss_sum.item() / windows,
+            "n": windows, "mae_by_horizon": (abs_h / windows).tolist(), "mse_by_horizon": (sq_h / windows).tolist()}
+
+
+def forecast_dataset(model: nn.Module, dataset: Iterable, head: Head | None = None,
+                     device: str | torch.device | None = None, batch_size: int | None = None):
+    """(forecasts (N, H, Q) in the target's units, targets (N, H)) for every window, chronological."""
+    head = head or BOOK_HEAD
+    device = torch.device(device) if device is not None else model_device(model)
+    was_training = model.training
+    model.eval()
+    preds, targets = [], []
+    try:
+        with torch.inference_mode():
+            for x, y in _batches_on(dataset, device, batch_size):
+                preds.append(head.to_units(head.split(model(x))).double().cpu())
+                targets.append(y.reshape(len(y), head.horizons).double().cpu())
+    finally:
+        model.train(was_training)
+    if not preds:
+        return np.zeros((0, head.horizons, head.loss.outputs)), np.zeros((0, head.horizons))
+    return torch.cat(preds).numpy(), torch.cat(targets).numpy()
 
 
 def predict_dataset(

@@ -8,6 +8,7 @@ Every model maps (batch, time, features) float32 to (batch, 1), uses Keras's ini
 dropout semantics (see forecastlab.models.layers), and has `book_epochs`, `book_code`, `get_config()`.
 """
 
+from forecastlab.data.book import BOOK_MODELS
 from forecastlab.models import bilstm, conv1d, dense, gru_stacked, lstm, lstm_dropout, simple_rnn  # noqa: F401
 from forecastlab.models.base import ForecastModel
 from forecastlab.models.registry import (
@@ -19,9 +20,8 @@ from forecastlab.models.registry import (
     register_model,
 )
 
-# Registration order is import order; the book's order reads better in listings.
-_ORDER = ("dense", "conv1d", "lstm", "lstm_dropout", "gru_stacked", "bilstm", "simple_rnn")
-for _name in _ORDER:
+# Registration order is import order; the book's order (forecastlab.data.book) reads better in listings.
+for _name in BOOK_MODELS:
     MODELS[_name] = MODELS.pop(_name)
 
 __all__ = ["MODELS", "ForecastModel", "build_model", "count_params", "describe", "get_model_class",

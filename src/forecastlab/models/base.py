@@ -177,8 +177,12 @@ LAYERS = Int(1, 64, why="a deeper stack would be too slow to train; the book sta
 RECURRENT_DROPOUT_MODE = Choice(*MODES)
 
 
+MAX_OUTPUTS = 100_000  # horizons x quantiles of one window
+
+
 class ForecastModel(nn.Module):
-    """Base class: forward maps (batch, sequence_length, n_features) float32 to (batch, 1).
+    """Base class: forward maps (batch, sequence_length, n_features) float32 to (batch, n_outputs), 1 by
+    default (the book's), H x Q after `with_outputs` (see forecastlab.models.losses).
 
     Subclasses declare their hyperparameters as keyword arguments of __init__ (after n_features and
     sequence_length), store each under the same attribute name, declare each one's valid values in
@@ -214,6 +218,23 @@ class ForecastModel(nn.Module):
         super().__init__()
         self.n_features = n_features
         self.sequence_length = sequence_length
+        self.n_outputs = 1
+
+    def with_outputs(self, n_outputs: int) -> ForecastModel:
+        """Widen the head, the model's last Dense `out`, to `n_outputs` per window: H horizons x Q outputs
+        per horizon (the loss decides Q). forward then returns (batch, n_outputs). 1 keeps the book's
+        head exactly as built, so the book's models and their weights are untouched."""
+        if isinstance(n_outputs, bool) or not isinstance(n_outputs, int) or not 1 <= n_outputs <= MAX_OUTPUTS:
+            raise ForecastlabError(f"n_outputs must be an integer from 1 to {MAX_OUTPUTS:,}, got {n_outputs!r}",
+                                   where=f"model {self.name!r}", fix="use fewer horizons or quantiles")
+        if n_outputs == self.n_outputs:
+            return self
+        from forecastlab.models.layers import Dense
+
+        head = self.out
+        self.out = Dense(head.in_features, n_outputs, head.activation)
+        self.n_outputs = n_outputs
+        return self
 
     @classmethod
     def hyperparameters(cls) -> dict:
@@ -290,6 +311,8 @@ class ForecastModel(nn.Module):
         for key in self.hyperparameters():
             value = getattr(self, key)
             config[key] = list(value) if isinstance(value, tuple) else value
+        if self.n_outputs != 1:  # the book's one output is left implicit, as in every earlier run
+            config["n_outputs"] = self.n_outputs
         return config
 
     @classmethod
@@ -305,12 +328,12 @@ class ForecastModel(nn.Module):
         if config.get("name", cls.name) != cls.name:
             raise ForecastlabError(f"config is for model {config.get('name')!r}, not {cls.name!r}",
                                    fix="use forecastlab.models.build_model(config['name'], ...)")
-        params = {k: v for k, v in config.items() if k != "name"}
+        params = {k: v for k, v in config.items() if k not in ("name", "n_outputs")}
         cls.check_names(params, where)
         if "n_features" not in params:
             raise ForecastlabError(f"model {cls.name!r} config has no n_features", where=where,
                                    fix="add \"n_features\": the number of input columns")
-        return cls(**params)
+        return cls(**params).with_outputs(config.get("n_outputs", 1))
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 3 or x.shape[-1] != self.n_features:

@@ -30,15 +30,17 @@ def get_model_class(name: str) -> type:
     return MODELS[name]
 
 
-def build_model(name: str, n_features: int, sequence_length: int | None = None, **params) -> nn.Module:
-    """Build model `name` with the book's hyperparameters, overridden by `params`.
+def build_model(name: str, n_features: int, sequence_length: int | None = None, *, n_outputs: int = 1,
+                **params) -> nn.Module:
+    """Build model `name` with the book's hyperparameters, overridden by `params`; `n_outputs` per window
+    (H horizons x Q outputs per horizon; 1, the book's, by default).
 
     >>> build_model("lstm_dropout", 14, 120, units=64, recurrent_dropout=0.3)
     """
     cls = get_model_class(name)
     cls.check_names(params, where=f"model {name!r} config")
     try:  # every value is checked against the class's param_ranges before any layer is built
-        return cls(n_features, sequence_length, **params)
+        return cls(n_features, sequence_length, **params).with_outputs(n_outputs)
     except (TypeError, ValueError) as exc:
         raise ForecastlabError(f"bad parameters for model {name!r}: {exc}", where=f"model {name!r} config",
                                fix=f"check the values of: {', '.join(params) or 'n_features, sequence_length'}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from forecastlab.atomic import atomic_write_bytes
+
 
 def plot_curves(
     history: list[dict],
@@ -24,8 +26,6 @@ def plot_curves(
     # The object API (no pyplot) keeps this free of global figure state and of any GUI backend.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from forecastlab.training.checkpoint import atomic_write_bytes
 
     epochs = [row["epoch"] for row in history]
     fig = Figure(figsize=(7, 4.5), dpi=100)

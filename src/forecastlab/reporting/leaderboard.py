@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from forecastlab.atomic import atomic_write_text
-
-# Deep Learning with Python, 2nd ed., chapter 10, on the real Jena file (None: the book prints none).
-BOOK_REFERENCE: dict[str, dict[str, float | None]] = {
-    "persistence": {"val_mae": 2.44, "test_mae": 2.62},
-    "dense": {"val_mae": None, "test_mae": 2.6},
-    "conv1d": {"val_mae": 2.9, "test_mae": 3.1},
-    "lstm": {"val_mae": 2.39, "test_mae": 2.55},
-    "lstm_dropout": {"val_mae": 2.27, "test_mae": 2.45},
-    "gru_stacked": {"val_mae": None, "test_mae": 2.39},
-}
+from forecastlab.atomic import atomic_write_json, atomic_write_text
+from forecastlab.data.book import BOOK_REFERENCE
 
 
 @dataclass
@@ -139,7 +129,7 @@ def write_leaderboard(rows: list[Row], meta: dict, out_dir: Path, unit: str = "Â
     notes = "".join(f"{line}\n\n" for line in context_lines(meta))
     atomic_write_text(md, notes + to_markdown(rows, unit))
     js = out_dir / "leaderboard.json"
-    atomic_write_text(js, json.dumps(to_json(rows, meta), indent=2, default=str))
+    atomic_write_json(js, to_json(rows, meta))
     synthetic = (meta.get("data") or {}).get("source") == "synthetic"
     title = "Baselines and models" + (" (SYNTHETIC data)" if synthetic else "")
     png = plot_comparison(rows, out_dir / "leaderboard.png", title=title)

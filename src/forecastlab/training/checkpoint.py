@@ -26,7 +26,7 @@ from forecastlab.atomic import (
     atomic_write_many,
     atomic_write_text,
 )
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import ForecastlabError, ForecastlabWarning
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "checksum_path",
            "load_checkpoint", "save_checkpoint", "save_checkpoints"]
@@ -75,14 +75,18 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu", *, req
         raise ForecastlabError(
             f"checkpoint {path.name} is missing",
             where=str(path),
-            fix="check the run directory, or start a new run without --resume",
+            fix="pass the directory of a finished run (it holds best.pt and last.pt), or retrain",
         )
     size = path.stat().st_size
     if size > MAX_CHECKPOINT_BYTES:
         raise ForecastlabError(f"checkpoint {path.name} is {size:,} bytes, more than the {MAX_CHECKPOINT_BYTES:,} "
                                "a forecastlab checkpoint can be", where=str(path),
                                fix="this is not a checkpoint of this run: restore it from a copy, or retrain")
-    data = path.read_bytes()
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_CHECKPOINT_BYTES + 1)  # bounded, whatever stat said (a device reports 0 bytes)
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise ForecastlabError(f"checkpoint {path.name} is larger than {MAX_CHECKPOINT_BYTES:,} bytes",
+                               where=str(path), fix="this is not a checkpoint of this run; restore it, or retrain")
     _verify(path, data, require_checksum)
     try:
         # weights_only: a checkpoint is data, never code, even if someone hands us a foreign file.
@@ -110,7 +114,7 @@ def _verify(path: Path, data: bytes, require: bool) -> None:
                 fix=f"restore {sidecar.name} from the run, or retrain; if you trust the file, write its hash with "
                 f"`sha256sum {path.name} > {sidecar.name}` in the run directory")
         warnings.warn(f"checkpoint {path} has no recorded sha256 (made before checksums existed); "
-                      "loaded without a damage check", stacklevel=3)
+                      "loaded without a damage check", ForecastlabWarning, stacklevel=3)
         return
     actual = hashlib.sha256(data).hexdigest()
     if actual not in recorded:
@@ -122,8 +126,12 @@ def _verify(path: Path, data: bytes, require: bool) -> None:
 
 def _recorded(path: Path) -> list[str]:
     """The hashes the sidecar accepts for `path` (none when it is missing or unreadable)."""
+    sidecar = checksum_path(path)
     try:
-        text = checksum_path(path).read_text(encoding="ascii", errors="replace")[:4096]
+        if not sidecar.is_file():  # a FIFO or a device would block or never end
+            return []
+        with open(sidecar, "rb") as fh:
+            text = fh.read(4096).decode("ascii", errors="replace")
     except OSError:
         return []
     hashes = [line.split()[0].lower() for line in text.splitlines() if line.split()]

@@ -18,18 +18,28 @@ from forecastlab.training.schema import CONFIG_FORMAT  # re-exported: the format
 _RESUME_KEYS = (
     ("model", "name"), ("model", "class"), ("model", "config"), ("window",),
     ("training", "optimizer"), ("training", "lr"), ("training", "seed"), ("training", "lr_schedule"),
-    ("training", "early_stopping"), ("training", "max_steps_per_epoch"), ("normalizer",),
+    ("training", "early_stopping"), ("training", "max_steps_per_epoch"), ("normalizer",), ("head",),
+    ("training", "loss"), ("training", "interval_level"),
 )
 
 
-def resolve_model(model: nn.Module | str, datasets, params: dict | None) -> tuple[nn.Module, str | None]:
-    """(module, registry name) for a model given by name (built for these datasets) or as a module."""
+def resolve_model(model: nn.Module | str, datasets, params: dict | None, *, n_outputs: int = 1
+                  ) -> tuple[nn.Module, str | None]:
+    """(module, registry name) for a model given by name (built for these datasets, with `n_outputs` per
+    window) or as a module (which must already produce them)."""
     if isinstance(model, str):
         from forecastlab.models import build_model
 
         spec = getattr(datasets, "spec", None)
         seq_len = getattr(spec, "sequence_length", None)
-        return build_model(model, n_features(datasets), sequence_length=seq_len, **(params or {})), model
+        return build_model(model, n_features(datasets), sequence_length=seq_len, n_outputs=n_outputs,
+                           **(params or {})), model
+    have = getattr(model, "n_outputs", 1)
+    if have != n_outputs:
+        raise ForecastlabError(
+            f"the model produces {have} output(s) per window, but the horizons and the loss need {n_outputs}",
+            arg="model", fix="pass the model by name (it is then built with the right head), or call "
+            f"model.with_outputs({n_outputs}) first")
     if params:
         raise ForecastlabError(
             "model parameters were given for a model that is already built",
@@ -140,7 +150,7 @@ def _resolved(path: str) -> Path:
 
 
 def build_config(model, model_name, datasets, *, epochs, optimizer, lr, seed, early_stopping, lr_schedule,
-                 max_steps_per_epoch, device, extra) -> dict:
+                 max_steps_per_epoch, device, extra, head=None, interval_level=0.8) -> dict:
     normalizer = getattr(datasets, "normalizer", None)
     cls = type(model)
     config = {
@@ -155,12 +165,16 @@ def build_config(model, model_name, datasets, *, epochs, optimizer, lr, seed, ea
         },
         "window": window_config(datasets),
         "training": {
-            "epochs": epochs, "optimizer": optimizer, "lr": lr, "seed": seed, "loss": "mse", "metric": "mae",
+            "epochs": epochs, "optimizer": optimizer, "lr": lr, "seed": seed,
+            "loss": head.loss.spec if head is not None else "mse", "metric": "mae",
+            "target_transform": head.target.kind if head is not None else "none",
+            "interval_level": interval_level,
             "early_stopping": early_stopping, "lr_schedule": lr_schedule,
             "max_steps_per_epoch": max_steps_per_epoch, "device": str(device),
         },
         "data": data_config(datasets, extra),
         "normalizer": normalizer.to_dict() if normalizer is not None and hasattr(normalizer, "to_dict") else None,
+        "head": head.to_dict() if head is not None else None,
         "extra": {k: v for k, v in (extra or {}).items() if k != "data"},
     }
     # Round-trip through JSON now, so the config compared on resume is exactly what the file holds.

@@ -21,26 +21,26 @@ def select_device(device: str | torch.device | None = None) -> torch.device:
     except (RuntimeError, TypeError):
         raise ForecastlabError(
             f"unknown device {str(device)!r}",
-            where="--device",
+            arg="device",
             fix="pass 'auto', 'cpu', 'cuda' or 'cuda:N'",
         ) from None
     if chosen.type == "cuda":
         if not torch.cuda.is_available():
             raise ForecastlabError(
                 "a CUDA GPU was requested but torch sees none on this machine",
-                where=f"--device {device}",
-                fix="omit --device (or pass --device cpu) to train on the CPU, or install a CUDA build of torch",
+                where=f"device={str(device)!r}", arg="device",
+                fix="omit device= (or pass device='cpu') to train on the CPU, or install a CUDA build of torch",
             )
         if chosen.index is not None and chosen.index >= torch.cuda.device_count():
             raise ForecastlabError(
                 f"GPU {chosen.index} was requested but only {torch.cuda.device_count()} GPU(s) exist",
-                where=f"--device {device}",
-                fix="pass --device cuda to use the first GPU",
+                where=f"device={str(device)!r}", arg="device",
+                fix="pass device='cuda' to use the first GPU",
             )
     elif chosen.type != "cpu":
         raise ForecastlabError(
             f"device type {chosen.type!r} is not supported",
-            where=f"--device {device}",
+            where=f"device={str(device)!r}", arg="device",
             fix="pass 'auto', 'cpu' or 'cuda'",
         )
     return chosen

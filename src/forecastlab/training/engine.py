@@ -8,11 +8,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from forecastlab.errors import ForecastlabError
-from forecastlab.evaluation.metrics import evaluate
+from forecastlab.evaluation.intervals import DEFAULT_LEVEL, Calibration, calibrate_point, calibrate_quantiles, coverage
+from forecastlab.evaluation.metrics import evaluate, forecast_dataset
+from forecastlab.models.head import BOOK_HEAD, Head, TargetScale
+from forecastlab.models.losses import Loss, parse_loss
 from forecastlab.training import run_dir as rd
 from forecastlab.training.checkpoint import (
     checkpoint_part,
@@ -25,7 +29,7 @@ from forecastlab.training.config import build_config, check_resume_config, resol
 from forecastlab.training.device import select_device
 from forecastlab.training.progress import EpochProgress
 from forecastlab.training.schedules import make_scheduler, should_stop, step_scheduler
-from forecastlab.training.seeding import rng_state, seed_everything, set_rng_state
+from forecastlab.training.seeding import rng_state, seeded_torch, set_rng_state
 
 
 @dataclass
@@ -44,6 +48,7 @@ class TrainResult:
     params: int
     stopped_early: bool = False
     config: dict = field(default_factory=dict)
+    intervals: dict = field(default_factory=dict)  # calibration (val) and test coverage, per horizon
 
     def metrics(self) -> dict:
         """The content of metrics.json."""
@@ -64,6 +69,12 @@ class TrainResult:
             "unit": self.config.get("data", {}).get("target_unit"),
             "model": self.config.get("model", {}).get("name"),
             "run_dir": str(self.run_dir) if self.run_dir else None,
+            "horizons": list(self.config.get("window", {}).get("horizons") or
+                             [self.config.get("window", {}).get("horizon")]),
+            "loss": self.config.get("training", {}).get("loss"),
+            "val_mae_by_horizon": self.val.get("mae_by_horizon"),
+            "test_mae_by_horizon": self.test.get("mae_by_horizon"),
+            "intervals": self.intervals,
         }
 
 
@@ -83,6 +94,7 @@ class _State:
         return len(self.history)
 
 
+@seeded_torch
 def train(
     model: nn.Module | str,
     datasets,
@@ -101,6 +113,9 @@ def train(
     max_steps_per_epoch: int | None = None,
     model_params: dict | None = None,
     extra_config: dict | None = None,
+    loss: str = "mse",
+    target_transform: str | None = None,
+    interval_level: float = DEFAULT_LEVEL,
 ) -> TrainResult:
     """Fit `model` on `datasets.train`, validating on `datasets.val` every epoch; report test MAE.
 
@@ -114,30 +129,40 @@ def train(
     out_dir: run directory for config.json, history.csv, best.pt, last.pt, curves.png, metrics.json.
         None trains in memory only. A non-empty directory is refused unless `overwrite` (replace the
         earlier run's files) or `resume` (continue from last.pt up to `epochs` epochs in total).
-    seed: seeds Python, NumPy and torch (weights, dropout masks); the train split's shuffle order
-        comes from its own seed and the epoch number, so the same seed gives the same numbers on CPU.
+    seed: seeds torch's generators for this call only (weights, dropout masks; the caller's torch RNG
+        state is put back afterwards); the train split's shuffle order comes from its own seed and the
+        epoch number, so the same seed gives the same numbers on CPU.
     early_stopping: patience in epochs on val loss (off by default). lr_schedule: "plateau",
         "cosine" or "exponential", optionally "name:key=value,..." (off by default).
     max_steps_per_epoch: cap on training batches per epoch (quick profiles); val/test stay complete.
+    loss: "mse" (the book's), "mae", "huber[:delta=D]" or "quantile:0.1,0.5,0.9" (forecastlab.models.losses);
+        the model outputs H horizons x the loss's Q values per window.
+    target_transform: None/"none" (the book's raw target) or "standardize" (train-split mean and std,
+        undone at prediction).
+    interval_level: nominal coverage of the prediction intervals calibrated on the validation split
+        (split-conformal for point losses, conformalized quantile regression for quantile ones).
+
+    train() leaves the process alone: no global seeds, thread count or allocator settings change. The
+    CPU tuning the CLI applies (one torch thread on <= 2 cores, denormals flushed, glibc malloc kept
+    warm; measured in docs/speed.md) is one call for a script or notebook:
+    `forecastlab.training.configure_cpu()`.
     """
     started = time.perf_counter()
     _check_args(epochs, early_stopping, max_steps_per_epoch)
     dev = select_device(device)
-    from forecastlab.runtime import configure_cpu
-
-    configure_cpu()  # flush denormals: decaying RNN states otherwise halve CPU speed after ~400 steps
-
-    seed_everything(seed)
-    model, model_name = resolve_model(model, datasets, model_params)
+    head = make_head(datasets, loss, target_transform)
+    _check_level(interval_level)
+    model, model_name = resolve_model(model, datasets, model_params, n_outputs=head.outputs)
     model.to(dev)
-    from forecastlab.optim import make_optimizer
+    from forecastlab.training.optim import make_optimizer
 
     opt = make_optimizer(optimizer, model.parameters(), lr)
     scheduler = make_scheduler(lr_schedule, opt, epochs)
     config = build_config(
         model, model_name, datasets, epochs=epochs, optimizer=optimizer, lr=opt.param_groups[0]["lr"],
         seed=seed, early_stopping=early_stopping, lr_schedule=lr_schedule,
-        max_steps_per_epoch=max_steps_per_epoch, device=dev, extra=extra_config,
+        max_steps_per_epoch=max_steps_per_epoch, device=dev, extra=extra_config, head=head,
+        interval_level=interval_level,
     )
     # Only now, once model, optimizer and schedule are known to build: a bad option leaves no empty run dir.
     run = _open_run_dir(out_dir, resume=resume, overwrite=overwrite)
@@ -156,16 +181,17 @@ def train(
             if resume and state.epoch:
                 bar.note(f"resuming {run_dir} after epoch {state.epoch} (best so far: epoch {state.best_epoch})")
             while state.epoch < epochs and not state.stopped_early:
-                _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, epochs)
+                _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, head)
                 state.stopped_early = should_stop(state.epoch, state.best_epoch, early_stopping)
                 state.elapsed += _lap(started)
                 started = time.perf_counter()
                 if run is not None:
-                    _save_last(run_dir, state, model, opt, scheduler)
+                    # A resumed run rewrites best.pt too the first time: a format-1 run gets its sidecar.
+                    _save_last(run_dir, state, model, opt, scheduler, with_best=config_pending)
                     config_pending = _commit(run, config, config_pending)
                 if state.stopped_early:
                     bar.note(f"early stopping: no better val loss for {early_stopping} epochs")
-        result = _finish(state, model, datasets, dev, run_dir, config)
+        result = _finish(state, model, datasets, dev, run_dir, config, head, interval_level)
         result.total_seconds = state.elapsed + _lap(started)
         if run is not None:
             _commit(run, config, config_pending)
@@ -214,7 +240,7 @@ def _commit(run: rd.RunDirectory, config: dict, config_pending: bool) -> bool:
 # -- one epoch ---------------------------------------------------------------------------------------
 
 
-def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, epochs) -> None:
+def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head) -> None:
     epoch = state.epoch + 1
     t0 = time.perf_counter()
     if hasattr(datasets.train, "set_epoch"):
@@ -222,45 +248,51 @@ def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, epoc
         # so a resumed run sees the same order an uninterrupted one would.
         datasets.train.set_epoch(epoch - 1)
     lr_now = opt.param_groups[0]["lr"]
-    loss, mae = _train_steps(model, opt, datasets.train, dev, bar, epoch, max_steps)
+    loss, mae = _train_steps(model, opt, datasets.train, dev, bar, epoch, max_steps, head)
     train_seconds = time.perf_counter() - t0
-    val = evaluate(model, datasets.val, dev, check_finite=False)  # divergence is reported just below
-    if not math.isfinite(loss) or not math.isfinite(val["mse"]):
+    val = evaluate(model, datasets.val, dev, check_finite=False, head=head)  # divergence is reported below
+    if not math.isfinite(loss) or not math.isfinite(val["loss"]):
         raise ForecastlabError(
-            f"training diverged at epoch {epoch}: loss {loss}, val loss {val['mse']}",
+            f"training diverged at epoch {epoch}: loss {loss}, val loss {val['loss']}",
             where=f"epoch {epoch}",
-            fix="lower --lr, or check the data for extreme values",
+            fix="lower the learning rate (lr=), or check the data for extreme values",
         )
     row = {
-        "epoch": epoch, "loss": loss, "mae": mae, "val_loss": val["mse"], "val_mae": val["mae"],
+        "epoch": epoch, "loss": loss, "mae": mae, "val_loss": val["loss"], "val_mae": val["mae"],
         "lr": lr_now, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds,
     }
     state.history.append(row)
     # Strictly better, like Keras's ModelCheckpoint: a tie keeps the earlier epoch.
-    improved = val["mse"] < state.best_val_loss
+    improved = val["loss"] < state.best_val_loss
     if improved:
-        state.best_epoch, state.best_val_loss = epoch, val["mse"]
+        state.best_epoch, state.best_val_loss = epoch, val["loss"]
         state.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    step_scheduler(scheduler, val["mse"])
+    step_scheduler(scheduler, val["loss"])
     bar.end_epoch(row, best=improved)
 
 
-def train_step(model, opt, x, y, loss_sum: torch.Tensor, abs_sum: torch.Tensor) -> None:
-    """One optimizer step on MSE, adding the batch's squared and absolute error sums in place.
+def train_step(model, opt, x, y, loss_sum: torch.Tensor, abs_sum: torch.Tensor, head: Head = BOOK_HEAD) -> None:
+    """One optimizer step on the head's loss (the book's: MSE), adding the batch's loss and absolute
+    error sums (in the target's units) in place.
 
     The one definition of a training step: the engine runs it and benchmarks/train_speed.py times it.
     """
-    pred = model(x).reshape(-1)
-    loss = nn.functional.mse_loss(pred, y)
+    if head.is_book:  # exactly the book's step
+        pred = model(x).reshape(-1)
+        loss = nn.functional.mse_loss(pred, y)
+    else:
+        raw = model(x)
+        loss = head.loss_value(raw, y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     with torch.no_grad():
         loss_sum += loss.detach().double() * y.numel()
-        abs_sum += (pred.detach() - y).abs().double().sum()
+        point = pred.detach() if head.is_book else head.point(raw.detach()).reshape(-1)
+        abs_sum += (point - y).abs().double().sum()
 
 
-def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps) -> tuple[float, float]:
+def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps, head) -> tuple[float, float]:
     """One pass of optimizer steps; returns the epoch's loss and MAE, weighted by windows (as Keras)."""
     steps = len(dataset) if max_steps is None else min(len(dataset), max_steps)
     bar.start_epoch(epoch, steps)
@@ -273,7 +305,7 @@ def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps) -> tuple[float
     for step, (x, y) in enumerate(dataset, 1):
         x = x.to(dev, non_blocking=non_blocking)
         y = y.to(dev, non_blocking=non_blocking).reshape(-1)
-        train_step(model, opt, x, y, loss_sum, abs_sum)
+        train_step(model, opt, x, y, loss_sum, abs_sum, head)
         n += y.numel()
         bar.step(step, lambda k=n: (loss_sum.item() / k, abs_sum.item() / k))  # noqa: B023 (called now)
         if step >= steps:
@@ -281,7 +313,7 @@ def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps) -> tuple[float
     if n == 0:
         raise ForecastlabError(
             "the training split has no windows", where="datasets.train",
-            fix="use more data or a shorter --sequence-length/--horizon",
+            fix="use more data or a shorter window (sequence_length=, horizon=)",
         )
     return loss_sum.item() / n, abs_sum.item() / n
 
@@ -293,17 +325,17 @@ def _open_run_dir(out_dir, *, resume: bool, overwrite: bool) -> Path | None:
     if out_dir is None:
         if resume:
             raise ForecastlabError(
-                "resume needs the run directory to continue", where="train(resume=True)",
-                fix="pass out_dir (CLI: --resume RUN_DIR)",
+                "resume=True needs the run directory to continue", arg="out_dir",
+                fix="pass out_dir= with the run directory",
             )
         return None
     return rd.RunDirectory(Path(out_dir), resume=resume, overwrite=overwrite).open()
 
 
-def _save_last(run_dir: Path, state: _State, model, opt, scheduler) -> None:
+def _save_last(run_dir: Path, state: _State, model, opt, scheduler, *, with_best: bool = False) -> None:
     """This epoch's checkpoints and history as one step: all of them replaced, or (full disk) none."""
     states = {}
-    if state.best_epoch == state.epoch:
+    if with_best or state.best_epoch == state.epoch:
         states[run_dir / rd.BEST] = {
             "model": state.best_weights, "epoch": state.best_epoch, "val_loss": state.best_val_loss,
         }
@@ -387,18 +419,30 @@ def _check_history(ckpt: dict, path: Path) -> None:
 # -- the end of a run ------------------------------------------------------------------------------------
 
 
-def _finish(state: _State, model, datasets, dev, run_dir, config) -> TrainResult:
+def _finish(state: _State, model, datasets, dev, run_dir, config, head: Head, level: float) -> TrainResult:
     if state.best_weights is None:
         raise ForecastlabError(
-            "no epoch was trained, so there is no model to report", where="train(epochs=...)",
+            "no epoch was trained, so there is no model to report", arg="epochs",
             fix="train for at least one epoch",
         )
     model.load_state_dict(state.best_weights)
     model.eval()
-    best = state.history[state.best_epoch - 1]
-    # Evaluation is deterministic, so the best epoch's logged val numbers are the best model's.
-    val = {"mae": best["val_mae"], "mse": best["val_loss"], "n": _num_windows(datasets.val)}
-    test = evaluate(model, datasets.test, dev, split="test")
+    val_pred, val_y = forecast_dataset(model, datasets.val, head, dev)
+    point = val_pred[..., head.loss.median_index]
+    if head.is_book:
+        best = state.history[state.best_epoch - 1]
+        # Evaluation is deterministic, so the best epoch's logged val numbers are the best model's.
+        val = {"mae": best["val_mae"], "mse": best["val_loss"], "n": _num_windows(datasets.val),
+               "mae_by_horizon": [best["val_mae"]], "mse_by_horizon": [best["val_loss"]]}
+    else:
+        err = point - val_y
+        val = {"mae": float(np.abs(err).mean()), "mse": float((err**2).mean()), "n": len(err),
+               "mae_by_horizon": np.abs(err).mean(axis=0).tolist(), "mse_by_horizon": (err**2).mean(axis=0).tolist()}
+    calibration = calibrate(head, val_pred, val_y, level)
+    test = evaluate(model, datasets.test, dev, split="test", head=head)
+    test_pred, test_y = forecast_dataset(model, datasets.test, head, dev)
+    covered = coverage(*calibration.interval(interval_input(head, test_pred)), test_y)
+    intervals = calibration.to_dict() | {f"test_{k}": v for k, v in covered.items()}
     from forecastlab.training.config import count_params
 
     epochs = len(state.history)
@@ -415,13 +459,43 @@ def _finish(state: _State, model, datasets, dev, run_dir, config) -> TrainResult
         params=count_params(model),
         stopped_early=state.stopped_early,
         config=config,
+        intervals=intervals,
     )
+
+
+def make_head(datasets, loss: str | Loss, target_transform: str | None) -> Head:
+    """The head for these datasets: their horizons, the loss's outputs, the target scale of the train split."""
+    spec = getattr(datasets, "spec", None)
+    horizons = len(getattr(spec, "steps", (1,)))
+    loss = loss if isinstance(loss, Loss) else parse_loss(loss)
+    kind = (target_transform or "none").strip().lower()
+    train_targets = datasets.train.all_targets().numpy() if kind != "none" else None
+    return Head(horizons, loss, TargetScale.fit(kind, train_targets))
+
+
+def calibrate(head: Head, pred: np.ndarray, y: np.ndarray, level: float) -> Calibration:
+    """Conformal calibration on the validation forecasts: CQR on the outer quantiles of a quantile model,
+    split-conformal around the point forecast otherwise."""
+    if head.loss.outputs > 1:
+        q = head.loss.quantiles
+        return calibrate_quantiles(pred[..., 0], pred[..., -1], y, (q[0], q[-1]), level)
+    return calibrate_point(pred[..., 0], y, level)
+
+
+def interval_input(head: Head, pred: np.ndarray) -> np.ndarray:
+    """What Calibration.interval takes: the point (N, H), or the outer quantiles (N, H, 2)."""
+    return pred[..., [0, -1]] if head.loss.outputs > 1 else pred[..., 0]
+
+
+def _check_level(level: float) -> None:
+    if not isinstance(level, float | int) or isinstance(level, bool) or not 0 < level < 1:
+        raise ForecastlabError(f"interval_level must be strictly between 0 and 1, got {level!r}",
+                               arg="interval_level", fix="e.g. interval_level=0.8 for 80% intervals")
 
 
 def _write_outputs(run_dir: Path, result: TrainResult) -> None:
     from forecastlab.reporting.curves import plot_curves
 
-    rd.write_history(run_dir, result.history)
     model_name = result.config.get("model", {}).get("name") or "model"
     plot_curves(
         result.history, run_dir / rd.CURVES, best_epoch=result.best_epoch,
@@ -434,12 +508,12 @@ def _write_outputs(run_dir: Path, result: TrainResult) -> None:
 
 
 def _check_args(epochs: int, early_stopping: int | None, max_steps: int | None) -> None:
-    for name, value, minimum in (("epochs", epochs, 1), ("early-stopping", early_stopping, 1),
-                                 ("max-steps-per-epoch", max_steps, 1)):
+    for name, value, minimum in (("epochs", epochs, 1), ("early_stopping", early_stopping, 1),
+                                 ("max_steps_per_epoch", max_steps, 1)):
         if value is not None and (not isinstance(value, int) or value < minimum):
             raise ForecastlabError(
-                f"--{name} must be an integer of at least {minimum}, got {value!r}",
-                where=f"--{name}", fix=f"pass --{name} {max(minimum, 1)} or more",
+                f"{name} must be an integer of at least {minimum}, got {value!r}",
+                arg=name, fix=f"pass {name}={max(minimum, 1)} or more",
             )
 
 

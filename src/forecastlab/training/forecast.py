@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 
 from forecastlab.errors import ForecastlabError
-from forecastlab.evaluation.metrics import evaluate
-from forecastlab.training.loading import LoadedRun, predict
-
-EVAL_BATCH = 4096  # inference holds no activations for backward, so much larger batches than training fit
+from forecastlab.evaluation.intervals import coverage
+from forecastlab.evaluation.metrics import EVAL_BATCH, evaluate, forecast_dataset
+from forecastlab.training.loading import LoadedRun, intervals, point_forecast, predict
+from forecastlab.windows.horizons import duration_text
 
 
 def check_columns(run: LoadedRun, series) -> None:
@@ -21,8 +21,8 @@ def check_columns(run: LoadedRun, series) -> None:
     if target is not None and series.target != target:
         raise ForecastlabError(
             f"the run forecasts {target!r}, but the data's target is {series.target!r}",
-            where=f"--target {series.target}" if series.target else "the data's target",
-            fix=f"leave --target out (the run's own is used) or pass --target {target!r}; to forecast "
+            where=f"target={series.target!r}" if series.target else "the data's target", arg="target",
+            fix=f"leave target= out (the run's own is used) or pass target={target!r}; to forecast "
             f"{series.target!r}, train a run for it",
         )
     want = data.get("columns")
@@ -30,51 +30,66 @@ def check_columns(run: LoadedRun, series) -> None:
         raise ForecastlabError(
             f"the data's columns {list(series.columns)} differ from the run's {want}",
             where=f"{series.provenance.path or series.provenance.source}, header",
-            fix="pass data with the training columns (--features with the same list, in the same order)",
+            fix="pass data with the training columns (features= with the same list, in the same order)",
         )
 
 
 def forecast_table(run: LoadedRun, series, *, last: int = 1) -> pd.DataFrame:
-    """Predictions from the last `last` windows of `series`: the time each window ends, the time it
-    forecasts, the prediction, and the actual value when the series already holds it."""
+    """Forecasts from the last `last` windows of `series`, one row per window and horizon: the time each
+    window ends, the horizon (sampled steps and time), the time it forecasts, the forecast, the interval
+    at the run's calibrated level when it has one, and the actual value when the series already holds it."""
     check_columns(run, series)
     if last < 1:
-        raise ForecastlabError(f"--last must be 1 or more, got {last}", where="--last", fix="pass --last 1")
-    delay = int(run.config["window"]["delay"])
-    preds = predict(run, series.values, last=last)
+        raise ForecastlabError(f"last must be 1 or more, got {last}", arg="last", fix="pass last=1")
+    forecasts = predict(run, series.values, last=last)  # (windows, H, Q)
+    if not np.isfinite(forecasts).all():
+        raise ForecastlabError(
+            f"{int((~np.isfinite(forecasts)).sum())} of {forecasts.size} forecasts are NaN or infinite",
+            where=str(run.run_dir / "best.pt"),
+            fix="check the input rows for extreme values; a diverged model must be retrained with a lower lr=")
+    point = point_forecast(run, forecasts)
+    bounds = intervals(run, forecasts)
     count = len(series) - run.span_rows + 1
-    starts = np.arange(count - len(preds), count)
+    starts = np.arange(count - len(forecasts), count)
     end_rows = starts + run.span_rows - 1
-    target_rows = starts + delay
     ts = pd.to_datetime(series.timestamps)
     step = pd.Series(ts).diff().median() if len(ts) > 1 else pd.Timedelta(0)
-    known = target_rows < len(series)
-    if not known.all() and not step > pd.Timedelta(0):
-        raise ForecastlabError(
-            f"the data's time does not advance (median step {step}), so the forecast's time cannot be given",
-            where=f"{series.provenance.path or series.provenance.source}, time column",
-            fix="sort the file by time, oldest first")
-    if not np.isfinite(preds).all():
-        raise ForecastlabError(
-            f"{int((~np.isfinite(preds)).sum())} of {len(preds)} forecasts are NaN or infinite",
-            where=str(run.run_dir / "best.pt"),
-            fix="check the input rows for extreme values; a diverged model must be retrained with a lower --lr")
-    forecast_for = [
-        ts[r] if ok else ts[e] + step * (r - e) for r, e, ok in zip(target_rows, end_rows, known, strict=True)
-    ]
-    actual = np.where(known, series.targets[np.minimum(target_rows, len(series) - 1)], np.nan)
-    return pd.DataFrame({
-        "window_end": ts[end_rows], "forecast_for": forecast_for,
-        "prediction": preds.astype(np.float64), "actual": actual.astype(np.float64),
-    })
+    rows = []
+    for j, (h, delay) in enumerate(zip(run.spec.steps, run.spec.delays, strict=True)):
+        target_rows = starts + delay
+        known = target_rows < len(series)
+        if not known.all() and not step > pd.Timedelta(0):
+            raise ForecastlabError(
+                f"the data's time does not advance (median step {step}), so the forecast's time cannot be given",
+                where=f"{series.provenance.path or series.provenance.source}, time column",
+                fix="sort the file by time, oldest first")
+        forecast_for = [ts[r] if ok else ts[e] + step * (r - e)
+                        for r, e, ok in zip(target_rows, end_rows, known, strict=True)]
+        actual = np.where(known, series.targets[np.minimum(target_rows, len(series) - 1)], np.nan)
+        part = {"window_end": ts[end_rows], "horizon": h,
+                "ahead": [duration_text(int((f - e).value)) for f, e in zip(forecast_for, ts[end_rows], strict=True)],
+                "forecast_for": forecast_for, "prediction": point[:, j].astype(np.float64)}
+        if bounds is not None:
+            part |= {"lower": bounds[0][:, j], "upper": bounds[1][:, j]}
+        rows.append(pd.DataFrame(part | {"actual": actual.astype(np.float64)}))
+    table = pd.concat(rows, ignore_index=True).sort_values(["window_end", "horizon"], kind="stable")
+    return table.reset_index(drop=True)
 
 
 def evaluate_run(run: LoadedRun, series) -> dict:
-    """MAE/MSE of the run's best model on the val and test splits of `series`, cut with the run's window
-    spec and normalized with the run's training statistics (never refitted on new data)."""
+    """Scores of the run's best model on the val and test splits of `series`, cut with the run's window
+    spec and normalized with the run's training statistics (never refitted on new data): MAE and MSE
+    overall and per horizon, and on test the empirical coverage and mean width of its intervals."""
     check_columns(run, series)
     values = run.normalizer.transform(series.values) if run.normalizer is not None else series.values
     datasets = run.spec.make_datasets(
         values, series.targets, batch_size=EVAL_BATCH, shuffle_train=False, normalize=False,
     )
-    return {split: evaluate(run.model, getattr(datasets, split)) for split in ("val", "test")}
+    scores = {split: evaluate(run.model, getattr(datasets, split), head=run.head, split=split)
+              for split in ("val", "test")}
+    if run.calibration is not None:
+        forecasts, y = forecast_dataset(run.model, datasets.test, run.head)
+        lower, upper = intervals(run, forecasts)
+        scores["test"]["intervals"] = {"method": run.calibration.method, "level": run.calibration.level} | \
+            coverage(lower, upper, y)
+    return scores

@@ -10,6 +10,9 @@ import torch
 from torch import nn
 
 from forecastlab.errors import ForecastlabError
+from forecastlab.evaluation.intervals import Calibration
+from forecastlab.evaluation.metrics import EVAL_BATCH
+from forecastlab.models.head import Head
 from forecastlab.training import run_dir as rd
 from forecastlab.training.checkpoint import load_checkpoint, load_weights, require_entries
 from forecastlab.training.device import select_device
@@ -25,6 +28,8 @@ class LoadedRun:
     spec: object | None  # forecastlab.windows.WindowSpec
     run_dir: Path
     metrics: dict = field(default_factory=dict)
+    head: Head = field(default_factory=Head)  # horizons, the loss's outputs, the target scale
+    calibration: Calibration | None = None  # the intervals' conformal calibration, from the validation split
 
     @property
     def sequence_length(self) -> int:
@@ -36,8 +41,8 @@ class LoadedRun:
 
     @property
     def span_rows(self) -> int:
-        """Rows from a window's first input row to its last, inclusive."""
-        return (self.sequence_length - 1) * self.sampling_rate + 1
+        """Rows from a window's first input row to its last, inclusive (the spec's)."""
+        return self.spec.span_rows
 
 
 def load_run(run_dir: str | Path, device: str | None = "cpu") -> LoadedRun:
@@ -51,7 +56,7 @@ def load_run(run_dir: str | Path, device: str | None = "cpu") -> LoadedRun:
     if not run_dir.is_dir():
         raise ForecastlabError("the run directory does not exist" if not run_dir.exists() else
                                "the run directory path is a file", where=str(run_dir),
-                               fix="pass the directory that `forecastlab train --out` wrote")
+                               fix="pass the run directory a training run wrote (its out_dir=)")
     rd.recover_if_abandoned(run_dir)
     config = rd.read_config(run_dir)
     model = rebuild_model(config, run_dir)
@@ -61,7 +66,19 @@ def load_run(run_dir: str | Path, device: str | None = "cpu") -> LoadedRun:
     load_weights(model, ckpt["model"], path)
     model.to(select_device(device)).eval()
     metrics = rd.read_metrics(run_dir) if (run_dir / rd.METRICS).is_file() else {}
-    return LoadedRun(model, config, _normalizer(config), _spec(config), run_dir, metrics)
+    return LoadedRun(model, config, _normalizer(config), _spec(config), run_dir, metrics,
+                     Head.from_dict(config.get("head")), _calibration(metrics, run_dir))
+
+
+def _calibration(metrics: dict, run_dir: Path) -> Calibration | None:
+    saved = metrics.get("intervals")
+    if not saved:
+        return None  # a run made before intervals existed, or one still training
+    try:
+        return Calibration.from_dict(saved)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ForecastlabError(f"metrics.json's intervals entry is damaged ({err})", where=str(run_dir / rd.METRICS),
+                               fix="restore the file from the run, or retrain") from None
 
 
 def rebuild_model(config: dict, run_dir: Path) -> nn.Module:
@@ -112,12 +129,14 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int = 4096) -> np.ndarray:
-    """Predictions in the target's units, one per window.
+def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int = EVAL_BATCH) -> np.ndarray:
+    """Forecasts in the target's units, (windows, H, Q): one row per window, one column per horizon,
+    Q values per horizon (1 for a point model; the quantiles, ascending, for a quantile model).
+    `predict(run, values, last=1)[0, 0, 0]` is the book's single next forecast.
 
     values: raw (un-normalized) inputs in the run's feature columns, either a (rows, features) array,
         cut into every window of the run's sequence_length and sampling_rate (one per start row, so the
-        prediction for the window ending at row r is for row r + sampling_rate * horizon), or ready
+        forecast at horizon h for the window ending at row r is for row r + sampling_rate * h), or ready
         windows (n, sequence_length, features).
     last: only the last `last` windows of a 2-D array (e.g. last=1 for "the next forecast").
     """
@@ -127,8 +146,23 @@ def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int 
     with torch.inference_mode():
         for i in range(0, len(windows), batch_size):
             x = torch.from_numpy(windows[i : i + batch_size]).to(device)
-            out.append(run.model(x).reshape(-1).float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
+            out.append(run.head.to_units(run.head.split(run.model(x))).float().cpu())
+    if not out:
+        return np.zeros((0, run.head.horizons, run.head.loss.outputs), dtype=np.float32)
+    return torch.cat(out).numpy()
+
+
+def point_forecast(run: LoadedRun, forecasts: np.ndarray) -> np.ndarray:
+    """(windows, H) point forecasts from predict()'s (windows, H, Q): the only value, or the median."""
+    return forecasts[..., run.head.loss.median_index]
+
+
+def intervals(run: LoadedRun, forecasts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(lower, upper), each (windows, H), at the run's calibrated level; None for a run without a calibration."""
+    if run.calibration is None:
+        return None
+    outer = forecasts[..., [0, -1]] if run.calibration.method == "cqr" else point_forecast(run, forecasts)
+    return run.calibration.interval(outer.astype(np.float64))
 
 
 def _windows(run: LoadedRun, values: np.ndarray, last: int | None) -> np.ndarray:
@@ -167,5 +201,5 @@ def _normalizer(config: dict):
 def _spec(config: dict):
     from forecastlab.windows import WindowSpec
 
-    window = config["window"]  # validated: three positive integers and the delay they imply
-    return WindowSpec(window["sequence_length"], window["sampling_rate"], window["horizon"])
+    window = config["window"]  # validated: positive integers, the horizons, and the delay they imply
+    return WindowSpec.from_dict(window)

@@ -26,21 +26,25 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import io
 import json
 import math
 import os
 import platform
+import re
 import shutil
 import socket
+import stat
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 
-from forecastlab.atomic import atomic_write_json, atomic_write_text
+from forecastlab.atomic import atomic_write_json, atomic_write_text, deferred_signals
 from forecastlab.errors import ForecastlabError
 
 CONFIG = "config.json"
@@ -62,7 +66,11 @@ MAX_HISTORY_BYTES = 64 << 20
 
 
 class RunLock:
-    """An exclusive lock on a run directory, held through an open, flock-ed lock file."""
+    """An exclusive lock on a run directory, held through an open, flock-ed lock file.
+
+    The lock file is opened without following symlinks and must be a regular file: a hostile run
+    directory cannot make us truncate a file elsewhere through it, or block on a FIFO.
+    """
 
     def __init__(self, directory: Path):
         self.path = Path(directory) / LOCK
@@ -70,27 +78,33 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         """Take the lock, or raise ForecastlabError naming the process that holds it."""
-        for _ in range(20):  # retried only when a releasing holder unlinked the file we opened
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + LOCK_PATIENCE_S
+        while True:
+            fd = _open_regular(self.path, os.O_RDWR | os.O_CREAT)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
+                # A moment's patience: another process may only be probing (lock_owner) or releasing.
+                if time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    continue
                 raise self._busy() from None
             except BaseException:
                 os.close(fd)
                 raise
             try:
-                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+                same = os.fstat(fd).st_ino == os.lstat(self.path).st_ino
             except FileNotFoundError:
                 same = False
-            if same:
+            if same:  # not unlinked by a releasing holder between our open and our flock
                 self._fd = fd
                 self._write_owner()
                 return self
             os.close(fd)
-        raise ForecastlabError("could not take the run directory's lock", where=str(self.path),
-                               fix="another process keeps replacing the lock file; retry later")
+            if time.monotonic() >= deadline:
+                raise ForecastlabError("could not take the run directory's lock", where=str(self.path),
+                                       fix="another process keeps replacing the lock file; retry later")
 
     def release(self) -> None:
         if self._fd is None:
@@ -116,25 +130,45 @@ class RunLock:
         return ForecastlabError(
             f"the run directory is in use by another forecastlab process ({who}: {owner.get('command', '?')})",
             where=str(self.path.parent),
-            fix="wait for that run to finish (or stop it), or choose another --out",
+            fix="wait for that process to finish (or stop it), or use another run directory",
         )
+
+
+LOCK_PATIENCE_S = 0.5
+
+
+def _open_regular(path: Path, flags: int) -> int:
+    """os.open without following a symlink, never blocking on a FIFO, and only for a regular file."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise ForecastlabError(f"{path.name} is a symbolic link; forecastlab never follows one there",
+                                   where=str(path), fix="remove it (no forecastlab process makes it a link)") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ForecastlabError(f"{path.name} is not a regular file", where=str(path),
+                               fix="remove it (forecastlab only ever makes a plain file there)")
+    return fd
 
 
 def lock_owner(directory: Path) -> dict | None:
     """Who holds the lock on `directory` (pid, host, command, since), or None when nobody does."""
     path = Path(directory) / LOCK
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+        fd = _open_regular(path, os.O_RDONLY)
+    except (OSError, ForecastlabError):
         return None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             try:
-                return json.loads(os.pread(fd, 4096, 0) or b"{}")
+                owner = json.loads(os.pread(fd, 4096, 0) or b"{}")
             except ValueError:
-                return {}
+                owner = {}
+            return owner if isinstance(owner, dict) else {}
         fcntl.flock(fd, fcntl.LOCK_UN)  # nobody held it: a stale file of a dead process
         return None
     finally:
@@ -144,35 +178,51 @@ def lock_owner(directory: Path) -> dict | None:
 # -- the directory -----------------------------------------------------------------------------------------
 
 
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")  # forecastlab.atomic's temp names
+
+
+def _stale_temp(name: str) -> bool:
+    """A temp file of one of our run files, left by a write whose process is gone (a kill mid-write)."""
+    match = _TEMP.match(name)
+    if not match or match["name"] not in RUN_FILES:
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
 def _run_entries(directory: Path) -> list[str]:
-    """What counts as content of a run directory: everything but our lock and temp files."""
-    return sorted(name for name in os.listdir(directory)
-                  if name != LOCK and not (name.startswith(".") and name.endswith(".tmp")))
+    """What counts as content of a run directory: everything but our lock and stale temp files."""
+    return sorted(name for name in os.listdir(directory) if name != LOCK and not _stale_temp(name))
 
 
 def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool, check_lock: bool = True) -> None:
-    """Raise the ForecastlabError RunDirectory.open would, without touching the disk (fail fast)."""
+    """Raise the ForecastlabError RunDirectory.open would, without writing anything (fail fast)."""
     out_dir = Path(out_dir)
     if resume:
         if not (out_dir / LAST).is_file() and not (out_dir / REPLACED / LAST).is_file():
             raise ForecastlabError(
                 f"cannot resume: {out_dir} holds no {LAST} checkpoint",
                 where=str(out_dir),
-                fix="point --resume at the run directory of an earlier `forecastlab train`, "
-                "or start a new run with --out",
+                fix="resume the run directory of an earlier training run, or start a new run (resume=True "
+                "left out) with out_dir=",
             )
     elif out_dir.exists() and not out_dir.is_dir():
         raise ForecastlabError(
-            "the run directory path is a file", where=str(out_dir), fix="choose another --out directory"
+            "the run directory path is a file", where=str(out_dir), fix="choose another out_dir= directory"
         )
     elif not overwrite and out_dir.is_dir() and _run_entries(out_dir) and not _only_replaced(out_dir):
         raise ForecastlabError(
             "the run directory is not empty; refusing to overwrite an earlier run's results",
             where=str(out_dir),
-            fix="choose another --out, continue it with --resume, or pass --overwrite to replace it",
+            fix="choose another out_dir=, continue it with resume=True, or pass overwrite=True to replace it",
         )
     if check_lock and out_dir.is_dir() and lock_owner(out_dir) is not None:
-        RunLock(out_dir).acquire().release()  # raises the "in use by process N" error
+        raise RunLock(out_dir)._busy()
 
 
 def _only_replaced(out_dir: Path) -> bool:
@@ -215,25 +265,34 @@ class RunDirectory:
             # Everything below runs under the lock, so no other process can change the directory meanwhile.
             self.recovered = recover_replaced(self.path)
             check_run_dir(self.path, resume=self.resume, overwrite=self.overwrite, check_lock=False)
-            for stale in self.path.glob(".*.tmp"):  # a write killed midway leaves its temp file
-                stale.unlink(missing_ok=True)
+            for name in os.listdir(self.path):  # a write killed midway leaves its temp file
+                if _stale_temp(name):
+                    (self.path / name).unlink(missing_ok=True)
             if self.overwrite and not self.resume:
                 self._move_aside()
         except BaseException:
+            if self.replaced:
+                recover_replaced(self.path)
             self.close()
             self._remove_made_dirs()
             raise
         return self
 
     def _move_aside(self) -> None:
-        present = [name for name in RUN_FILES if (self.path / name).exists()]
+        present = [name for name in _ASIDE_ORDER if (self.path / name).exists()]
         if not present:
             return
         aside = self.path / REPLACED
         aside.mkdir()
-        for name in present:
-            os.replace(self.path / name, aside / name)
+        try:
+            atomic_write_text(aside / MANIFEST, "".join(f"{name}\n" for name in present))
+        except BaseException:  # (a full disk) nothing was moved: take the empty folder back
+            shutil.rmtree(aside, ignore_errors=True)
+            raise
         self.replaced = True
+        with deferred_signals():
+            for name in present:  # last.pt first: while it is aside, the run is known not to be replaced yet
+                os.replace(self.path / name, aside / name)
 
     def commit(self) -> None:
         """The run has a checkpoint: from now on it is kept; the run it replaced is deleted."""
@@ -246,10 +305,11 @@ class RunDirectory:
     def abandon(self) -> str:
         """Undo a new run that never reached commit(): remove its files and the folders it made, and put
         back the run it was replacing. Returns what was done, in words."""
-        for name in RUN_FILES:
-            with contextlib.suppress(OSError):
-                (self.path / name).unlink()
-        restored = recover_replaced(self.path) if self.replaced else False
+        with deferred_signals():
+            for name in RUN_FILES:
+                with contextlib.suppress(OSError):
+                    (self.path / name).unlink()
+            restored = recover_replaced(self.path) if self.replaced else False
         self._abandoned = True  # the folders it made go in close(), once the lock file is gone
         if restored:
             return f"the previous run's files in {self.path} were put back"
@@ -283,21 +343,43 @@ def recover_if_abandoned(directory: Path) -> bool:
         lock.release()
 
 
+_ASIDE_ORDER = (LAST, *(name for name in RUN_FILES if name != LAST))
+MANIFEST = "files"  # in .replaced-run/: the names that were moved aside, written before the first move
+
+
 def recover_replaced(directory: Path) -> bool:
     """Put back the run an --overwrite run moved aside, if that run never got a checkpoint (its process
-    failed or was killed). Call with the lock held. True when files were put back."""
-    aside = Path(directory) / REPLACED
+    failed or was killed). Call with the lock held. True when files were put back.
+
+    Safe to repeat after a kill at any point: last.pt goes aside first and comes back last, so "last.pt is
+    in the run directory" always means the new run committed (or nothing of the old run is aside); and
+    only the names in the manifest are ever moved, only the new run's other files removed.
+    """
+    directory = Path(directory)
+    aside = directory / REPLACED
+    if aside.is_symlink() or (aside.exists() and not aside.is_dir()):
+        raise ForecastlabError(f"{REPLACED} is not a folder forecastlab made (a link or a file)", where=str(aside),
+                               fix="remove it; forecastlab never follows or moves what it points to")
     if not aside.is_dir():
         return False
-    if (Path(directory) / LAST).exists():  # the new run got its checkpoint: the old one is replaced
+    if (directory / LAST).exists():  # the new run got its checkpoint: the old one is replaced
         shutil.rmtree(aside, ignore_errors=True)
         return False
-    for name in RUN_FILES:
-        with contextlib.suppress(OSError):
-            (Path(directory) / name).unlink()
-    for entry in os.listdir(aside):
-        os.replace(aside / entry, Path(directory) / entry)
-    aside.rmdir()
+    try:
+        names = [n for n in (aside / MANIFEST).read_text(encoding="utf-8").split() if n in RUN_FILES]
+    except OSError:
+        # No manifest: it is written before the first move, so nothing of the old run was moved yet.
+        shutil.rmtree(aside, ignore_errors=True)
+        return False
+    with deferred_signals():
+        for name in RUN_FILES:
+            if name not in names:  # written by the new run only
+                with contextlib.suppress(OSError):
+                    (directory / name).unlink()
+        for name in reversed([n for n in _ASIDE_ORDER if n in names]):  # last.pt comes back last
+            if (aside / name).exists() and not (aside / name).is_symlink():
+                os.replace(aside / name, directory / name)
+        shutil.rmtree(aside, ignore_errors=True)
     return True
 
 
@@ -322,12 +404,9 @@ def write_config(run_dir: Path, config: dict) -> None:
 
 def read_json_file(path: Path, *, what: str, fix: str) -> object:
     """Parsed JSON of `path`, bounded in size; every failure a ForecastlabError naming the file."""
-    size = path.stat().st_size
-    if size > MAX_JSON_BYTES:
-        raise ForecastlabError(f"{path.name} is {size:,} bytes; {what} is never more than {MAX_JSON_BYTES:,}",
-                               where=str(path), fix=fix)
+    data = _read_bounded(path, MAX_JSON_BYTES, what, fix)
     try:
-        return json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as err:
         raise ForecastlabError(f"{path.name} is not UTF-8 text ({err.reason} at byte {err.start})",
                                where=str(path), fix=fix) from None
@@ -337,6 +416,18 @@ def read_json_file(path: Path, *, what: str, fix: str) -> object:
     except (RecursionError, ValueError) as err:
         raise ForecastlabError(f"{path.name} is not valid JSON ({str(err)[:200]})", where=str(path),
                                fix=fix) from None
+
+
+def _read_bounded(path: Path, limit: int, what: str, fix: str) -> bytes:
+    """At most `limit` bytes of a regular file; more is an error (a FIFO or device is refused, not read)."""
+    if not path.is_file():
+        raise ForecastlabError(f"{path.name} is not a regular file", where=str(path), fix=fix)
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ForecastlabError(f"{path.name} is more than {limit:,} bytes; {what} is never that large",
+                               where=str(path), fix=fix)
+    return data
 
 
 def _no_constant(name: str):
@@ -350,7 +441,7 @@ def read_raw_config(run_dir: Path) -> object:
         raise ForecastlabError(
             f"{CONFIG} is missing, so this is not a forecastlab run directory",
             where=str(run_dir),
-            fix="pass the directory that `forecastlab train --out` wrote",
+            fix="pass the run directory a training run wrote (its out_dir=)",
         )
     return read_json_file(path, what="a run's config", fix="restore the file from the run, or retrain")
 
@@ -377,11 +468,9 @@ def write_history(run_dir: Path, history: list[dict]) -> None:
 def read_history(run_dir: Path) -> list[dict]:
     """history.csv's rows; a damaged file is a ForecastlabError naming the line and column."""
     path = Path(run_dir) / HISTORY
-    if path.stat().st_size > MAX_HISTORY_BYTES:
-        raise ForecastlabError(f"{HISTORY} is larger than {MAX_HISTORY_BYTES:,} bytes", where=str(path),
-                               fix="restore the file from the run, or retrain")
+    text = _read_bounded(path, MAX_HISTORY_BYTES, "a run's history", "restore the file from the run, or retrain")
     rows = []
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    with io.StringIO(text.decode("utf-8", errors="replace"), newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or not set(HISTORY_FIELDS) <= set(reader.fieldnames):
             raise ForecastlabError(f"{HISTORY} does not have the columns {', '.join(HISTORY_FIELDS)}",

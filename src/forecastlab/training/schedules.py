@@ -59,7 +59,7 @@ def parse_schedule(spec: str) -> tuple[str, dict]:
     if name not in SCHEDULES:
         raise ForecastlabError(
             f"unknown learning-rate schedule {name!r}",
-            where=f"--lr-schedule {spec}",
+            where=f"lr_schedule={spec!r}", arg="lr_schedule",
             fix=f"use one of: {', '.join(SCHEDULES)} (optionally with ':key=value,...')",
         )
     options = SCHEDULES[name]
@@ -70,7 +70,7 @@ def parse_schedule(spec: str) -> tuple[str, dict]:
         if not sep or key not in options:
             raise ForecastlabError(
                 f"bad schedule option {item!r}",
-                where=f"--lr-schedule {spec}",
+                where=f"lr_schedule={spec!r}", arg="lr_schedule",
                 fix=f"options of {name!r} are: {', '.join(f'{k}=...' for k in options)}",
             )
         option = options[key]
@@ -81,7 +81,7 @@ def parse_schedule(spec: str) -> tuple[str, dict]:
         if not option.check(number):
             raise ForecastlabError(
                 f"schedule option {key} must be {option.describe()}, got {value.strip()!r}",
-                where=f"--lr-schedule {spec}",
+                where=f"lr_schedule={spec!r}", arg="lr_schedule",
                 fix=f"for example {name}:{key}={option.default:g}",
             )
         params[key] = int(number) if option.integer else number
@@ -102,7 +102,8 @@ def make_scheduler(spec: str | None, optimizer: torch.optim.Optimizer, epochs: i
     if p.get("min_lr", 0.0) > lr:
         raise ForecastlabError(
             f"schedule option min_lr={p['min_lr']:g} is above the learning rate {lr:g}, so the schedule would "
-            "raise it", where=f"--lr-schedule {spec}", fix=f"use min_lr below --lr (e.g. {name}:min_lr=0)")
+            "raise it", where=f"lr_schedule={spec!r}", arg="lr_schedule",
+            fix=f"use a min_lr below the learning rate, lr= (e.g. {name}:min_lr=0)")
     if name == "cosine":
         return sched.CosineAnnealingLR(optimizer, T_max=max(1, epochs), eta_min=p["min_lr"])
     return sched.ExponentialLR(optimizer, gamma=p["gamma"])

@@ -47,11 +47,15 @@ class WindowSection(_Section):
     sampling_rate: PositiveInt
     horizon: PositiveInt
     delay: PositiveInt
+    horizons: list[PositiveInt] | None = None  # several horizons (sampled steps); the farthest is `horizon`
     batch_size: PositiveInt | None = None
     train_shuffle_seed: int | None = None
 
     @model_validator(mode="after")
     def _delay_follows(self) -> WindowSection:
+        if self.horizons is not None and (len(self.horizons) < 2 or max(self.horizons) != self.horizon):
+            raise ValueError(f"horizons {self.horizons} must be two or more, the farthest equal to horizon "
+                             f"{self.horizon}")
         want = self.sampling_rate * (self.sequence_length + self.horizon - 1)
         if self.delay != want:
             raise ValueError(f"delay must be sampling_rate * (sequence_length + horizon - 1) = {want}, "
@@ -64,12 +68,25 @@ class TrainingSection(_Section):
     optimizer: Literal[OPTIMIZERS]
     lr: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     seed: int
-    loss: Literal["mse"] = "mse"
+    loss: str = "mse"
     metric: Literal["mae"] = "mae"
+    target_transform: Literal["none", "standardize"] = "none"
+    interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.8
     early_stopping: PositiveInt | None = None
     lr_schedule: str | None = None
     max_steps_per_epoch: PositiveInt | None = None
     device: str | None = None
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, value: str) -> str:
+        from forecastlab.models.losses import parse_loss
+
+        try:
+            parse_loss(value)
+        except ForecastlabError as err:
+            raise ValueError(err.what) from None
+        return value
 
     @field_validator("lr_schedule")
     @classmethod
@@ -96,6 +113,18 @@ class NormalizerSection(_Section):
         return self
 
 
+class TargetSection(_Section):
+    kind: Literal["none", "standardize"]
+    shift: FiniteFloat
+    scale: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class HeadSection(_Section):
+    horizons: PositiveInt
+    loss: str
+    target: TargetSection
+
+
 class ProvenanceSection(_OpenSection):
     source: str
     path: str | None = None
@@ -113,7 +142,7 @@ class DataSection(_OpenSection):
 
 class CliSection(_Section):
     data_args: dict[str, str | bool | None]
-    window_args: dict[str, int | bool | None]
+    window_args: dict[str, int | bool | str | None]
     model_params: dict[str, Any]
 
 
@@ -130,6 +159,7 @@ class RunConfig(_OpenSection):
     training: TrainingSection
     data: DataSection = DataSection()
     normalizer: NormalizerSection | None = None
+    head: HeadSection | None = None  # format 1 runs: the book's head (one horizon, MSE, raw target)
     extra: ExtraSection = ExtraSection()
 
     @field_validator("format")
@@ -151,6 +181,9 @@ class RunConfig(_OpenSection):
             raise ValueError(f"data.columns has {len(columns)} names but model.config.n_features is {inputs}")
         if columns is not None and self.data.target is not None and self.data.target not in columns:
             raise ValueError(f"data.target {self.data.target!r} is not one of data.columns")
+        horizons = len(self.window.horizons or [self.window.horizon])
+        if self.head is not None and self.head.horizons != horizons:
+            raise ValueError(f"head.horizons {self.head.horizons} differs from the window's {horizons} horizons")
         seq = self.model.config.get("sequence_length")
         if seq is not None and seq != self.window.sequence_length:
             raise ValueError(f"model.config.sequence_length {seq} differs from window.sequence_length "
@@ -165,7 +198,20 @@ def validate_config(raw: object, path: Path) -> dict:
     except ValidationError as err:
         raise config_error(err, path) from None
     _check_model_params(raw["model"], path)
-    return raw
+    return migrate(raw)
+
+
+def migrate(config: dict) -> dict:
+    """A copy of `config` with what older runs did not record filled in as they were: one horizon, the
+    book's head (MSE on the raw target) and 80% intervals. The file itself is not changed."""
+    from forecastlab.models.head import BOOK_HEAD
+
+    out = dict(config)
+    out["window"] = {"horizons": None} | dict(config["window"])
+    out["training"] = {"loss": "mse", "target_transform": "none", "interval_level": 0.8} | dict(config["training"])
+    if out.get("head") is None:
+        out["head"] = BOOK_HEAD.to_dict()
+    return out
 
 
 def _check_model_params(model: dict, path: Path) -> None:
@@ -176,7 +222,7 @@ def _check_model_params(model: dict, path: Path) -> None:
     cls = MODELS.get(model["name"])
     if cls is None or not hasattr(cls, "check_params"):
         return
-    params = {k: v for k, v in model["config"].items() if k != "name"}
+    params = {k: v for k, v in model["config"].items() if k not in ("name", "n_outputs")}
     try:
         cls.check_names(params, "model.config")
         cls.check_params(params)

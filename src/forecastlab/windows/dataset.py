@@ -23,6 +23,7 @@ import torch
 from forecastlab.windows.positions import (
     crossing_mask,
     keras_bounds,
+    span_rows,
     validate_keras_args,
     window_positions,
 )
@@ -150,7 +151,7 @@ class WindowDataset:
     @property
     def span_rows(self) -> int:
         """Rows from a window's first input row to its last, inclusive."""
-        return (self.sequence_length - 1) * self.sampling_rate + 1
+        return span_rows(self.sequence_length, self.sampling_rate)
 
     # -- where the windows are ----------------------------------------------------------------------
     @property

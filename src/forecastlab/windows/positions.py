@@ -9,6 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def span_rows(sequence_length: int, sampling_rate: int) -> int:
+    """Rows one window's inputs cover, first to last inclusive: (sequence_length-1)*sampling_rate + 1,
+    715 for the book's 120 x 6. The one definition: WindowSpec, WindowDataset and a loaded run use it."""
+    return (sequence_length - 1) * sampling_rate + 1
+
+
 def validate_keras_args(
     num_rows: int,
     sequence_length: int,
@@ -84,7 +90,7 @@ def window_positions(
     The window at position p covers rows start+p, start+p+r, ..., start+p+(L-1)*r and its target is
     targets[start+p]. The count is capped by len(targets) (not by len(targets) - start: Keras's own rule).
     """
-    num_seqs = end - start - (sequence_length - 1) * sampling_rate
+    num_seqs = end - start - (span_rows(sequence_length, sampling_rate) - 1)
     if num_targets is not None:
         num_seqs = min(num_seqs, num_targets)
     return np.arange(0, max(num_seqs, 0), sequence_stride, dtype=np.int64)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import ForecastlabError, GapWindowsWarning
 from forecastlab.windows.dataset import WindowDataset, timeseries_dataset_from_array
-from forecastlab.windows.positions import crossing_mask
+from forecastlab.windows.positions import crossing_mask, span_rows
 from forecastlab.windows.split import Normalizer, chronological_split
 
 _SPLITS = ("train", "val", "test")
@@ -18,31 +19,54 @@ _SPLITS = ("train", "val", "test")
 class WindowSpec:
     """How windows are cut: `sequence_length` sampled steps, one row in every `sampling_rate`, predicting
     the target `horizon` sampled steps after the last input step (Jena: 120 hourly steps = 5 days,
-    predicting 24 hours ahead)."""
+    predicting 24 hours ahead).
+
+    `horizons`: several horizons at once (sampled steps, e.g. (1, 2, ..., 24)); the targets are then
+    (windows, H), one column per horizon, and `horizon` is the farthest. None (the book) is `(horizon,)`.
+    """
 
     sequence_length: int = 120
     sampling_rate: int = 6
     horizon: int = 24
+    horizons: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("sequence_length", "sampling_rate", "horizon"):
             value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
+            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
                 raise ForecastlabError(
                     f"{name} must be a whole number of 1 or more, got {value!r}",
-                    fix=f"pass --{name.replace('_', '-')} 1 or more",
+                    arg=name, fix=f"pass {name}=1 or more",
                 )
+        if self.horizons is not None:
+            steps = tuple(sorted({int(h) for h in self.horizons})) if len(self.horizons) else ()
+            if not steps or any(isinstance(h, bool) or h < 1 for h in self.horizons):
+                raise ForecastlabError(f"horizons must be whole numbers of 1 or more, got {self.horizons!r}",
+                                       arg="horizons", fix="e.g. horizons=(1, 6, 24)")
+            # One horizon is the book's single-horizon task: stored as `horizon` alone.
+            object.__setattr__(self, "horizons", steps if len(steps) > 1 else None)
+            object.__setattr__(self, "horizon", steps[-1])
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        """The horizons, in sampled steps, ascending: (24,) for the book."""
+        return self.horizons or (self.horizon,)
+
+    @property
+    def delays(self) -> tuple[int, ...]:
+        """Rows from a window's first input row to each horizon's target row."""
+        return tuple(self.sampling_rate * (self.sequence_length + h - 1) for h in self.steps)
 
     @property
     def delay(self) -> int:
-        """Rows from a window's first input row to its target row, the book's
+        """Rows from a window's first input row to its (farthest) target row, the book's
         `sampling_rate * (sequence_length + delay_steps - 1)`: 6 * (120 + 24 - 1) = 858 for Jena."""
         return self.sampling_rate * (self.sequence_length + self.horizon - 1)
 
     @property
     def span_rows(self) -> int:
         """Rows covered by one window's inputs, first to last inclusive: (120-1)*6 + 1 = 715."""
-        return (self.sequence_length - 1) * self.sampling_rate + 1
+        return span_rows(self.sequence_length, self.sampling_rate)
 
     @property
     def rows_per_window(self) -> int:
@@ -50,11 +74,23 @@ class WindowSpec:
         return self.delay + 1
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out["horizons"] = list(self.horizons) if self.horizons else None
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> WindowSpec:
-        return cls(**{k: int(d[k]) for k in ("sequence_length", "sampling_rate", "horizon")})
+        horizons = d.get("horizons")
+        return cls(**{k: int(d[k]) for k in ("sequence_length", "sampling_rate", "horizon")},
+                   horizons=tuple(int(h) for h in horizons) if horizons else None)
+
+    def target_matrix(self, targets) -> np.ndarray:
+        """What the datasets' targets are: the book's `targets[delay:]` for one horizon, else (n - delay, H)
+        with column j holding each window's target `delays[j]` rows after its first input row."""
+        if self.horizons is None:
+            return targets[self.delay :]
+        n = len(targets) - self.delay
+        return np.stack([np.asarray(targets[d : d + n]) for d in self.delays], axis=1)
 
     def check_rows(self, n: int, sizes: tuple[int, int, int], source: str | None = None) -> None:
         """ForecastlabError unless each split of n rows holds at least one window (`source`, e.g. the
@@ -69,8 +105,8 @@ class WindowSpec:
             f"{self.span_rows} rows of input ((sequence_length-1)*sampling_rate+1) and its target lies "
             f"{self.delay} rows after its first input row (the delay); the test split needs both",
             where=f"{_place(source)}{n} rows split {sizes[0]}/{sizes[1]}/{sizes[2]}",
-            fix=f"use at least {self.min_rows(sizes, n)} rows, or lower --sequence-length, "
-            "--sampling-rate or --horizon",
+            fix=f"use at least {self.min_rows(sizes, n)} rows, or lower sequence_length=, "
+            "sampling_rate= or horizon=",
         )
 
     def min_rows(self, sizes: tuple[int, int, int], n: int) -> int:
@@ -151,11 +187,12 @@ class WindowSpec:
             "test": (sizes[0] + sizes[1], None),
         }
         datasets, gap_windows = {}, {}
+        target_matrix = self.target_matrix(targets)
         for name, (start, end) in bounds.items():
             try:
                 ds = timeseries_dataset_from_array(
                     data[: -self.delay],
-                    targets=targets[self.delay :],
+                    targets=target_matrix,
                     sampling_rate=self.sampling_rate,
                     sequence_length=self.sequence_length,
                     shuffle=shuffle_train if name == "train" else shuffle_eval,
@@ -169,7 +206,7 @@ class WindowSpec:
                 raise ForecastlabError(
                     f"cannot cut the {name} windows: {err}",
                     where=f"{_place(source)}rows {start}..{(end or n) - 1}",
-                    fix="check --batch-size, --sampling-rate and the split fractions",
+                    fix="check batch_size=, sampling_rate= and the split fractions",
                 ) from err
             if breaks is not None and len(breaks):
                 crossing = int(crossing_mask(ds.start_rows, self.delay, np.asarray(breaks)).sum())
@@ -180,8 +217,8 @@ class WindowSpec:
                         raise ForecastlabError(
                             f"every window of the {name} split crosses a hole in the time grid",
                             where=f"{_place(source)}rows {start}..{(end or n) - 1}",
-                            fix="fill the holes (--gaps interpolate:N with a larger N), use shorter windows, "
-                            "or keep those windows with --keep-gap-windows",
+                            fix="fill the holes (gaps='interpolate:N' with a larger N), use shorter windows, "
+                            "or keep those windows with drop_gap_windows=False",
                         )
             datasets[name] = ds
         return SplitDatasets(**datasets, normalizer=normalizer, spec=self, sizes=sizes, gap_windows=gap_windows,
@@ -256,14 +293,12 @@ def _report_gap_windows(sets: SplitDatasets, holes: int, *, auto_book: bool) -> 
              if g["straddling"]]
     if not parts:
         return
-    from forecastlab.console import warn
-
     if sets.gap_windows_dropped:
         done = ("dropped, so no window mixes data from both sides of a hole "
-                "(pass --keep-gap-windows to keep them)")
+                "(pass drop_gap_windows=False to keep them)")
     elif auto_book:
-        done = "kept, as the book does; pass --drop-gap-windows to drop them"
+        done = "kept, as the book does; pass drop_gap_windows=True to drop them"
     else:
-        done = "kept (--keep-gap-windows); pass --drop-gap-windows to drop them"
-    warn(f"{', '.join(parts)} windows straddle a hole in the time grid ({holes:,} in the series); {done}",
-         label="gaps:")
+        done = "kept (drop_gap_windows=False); pass drop_gap_windows=True to drop them"
+    warnings.warn(f"{', '.join(parts)} windows straddle a hole in the time grid ({holes:,} in the series); {done}",
+                  GapWindowsWarning, stacklevel=3)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import DataQualityWarning, ForecastlabError
 
 
 def chronological_split(n: int, fractions: tuple[float, ...] = (0.5, 0.25, 0.25)) -> tuple[int, int, int]:
@@ -60,7 +60,7 @@ class Normalizer:
             raise ForecastlabError(
                 "the training rows contain NaN or infinite values",
                 where=f"row {row}, column {col}",
-                fix="fill the gaps when loading (--gaps interpolate) or drop those rows",
+                fix="fill the gaps when loading (gaps='interpolate') or drop those rows",
             )
         self.mean_ = train.mean(axis=0)
         std = train.std(axis=0)
@@ -70,6 +70,7 @@ class Normalizer:
             warnings.warn(
                 f"columns {self.constant_columns_} are constant in the training rows; "
                 "they are centred but not scaled (std set to 1.0)",
+                DataQualityWarning,
                 stacklevel=2,
             )
         self.std_ = np.where(std == 0, 1.0, std)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from forecastlab.initializers import glorot_uniform_
+from forecastlab.models.initializers import glorot_uniform_
 
 ACTIVATIONS = {None: None, "linear": None, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from forecastlab.errors import ForecastlabError
-from forecastlab.initializers import glorot_uniform_, orthogonal
+from forecastlab.models.initializers import glorot_uniform_, orthogonal
 from forecastlab.models.layers import loops
 
 MODES = ("exact", "weight")

@@ -103,12 +103,12 @@ def make_optimizer(name: str, params, lr: float | None = None) -> torch.optim.Op
     """
     key = (name or "").lower()
     if key not in KERAS_DEFAULT_LR:
-        raise ForecastlabError(f"unknown optimizer {name!r}", where="--optimizer",
+        raise ForecastlabError(f"unknown optimizer {name!r}", arg="optimizer",
                                fix=f"use one of: {', '.join(sorted(KERAS_DEFAULT_LR))}")
     lr = KERAS_DEFAULT_LR[key] if lr is None else float(lr)
     if not math.isfinite(lr) or lr <= 0:  # nan <= 0 is False: test finiteness first
-        raise ForecastlabError(f"the learning rate must be positive and finite, got {lr}", where="--lr",
-                               fix="pass a positive --lr such as 0.001")
+        raise ForecastlabError(f"the learning rate must be positive and finite, got {lr}", arg="lr",
+                               fix="pass a positive learning rate such as lr=0.001")
     if key == "rmsprop":
         return KerasRMSprop(params, lr=lr)
     if key == "adam":

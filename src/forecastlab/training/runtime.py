@@ -1,4 +1,7 @@
-"""Process-wide torch settings that make CPU training fast and repeatable.
+"""Process-wide torch settings that make CPU training fast and repeatable, applied only on request.
+
+They change the whole process, so no library call applies them: the CLI's entry point does, for every
+command that runs torch, and a script or notebook calls `configure_cpu()` once.
 
 Every setting here was measured on the 2-core development machine (docs/speed.md has the numbers and
 the commands): flushing denormals, one intra-op thread on machines with two cores or fewer, and
