@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import sys
 import warnings
+from typing import Annotated
 
 import typer
 
@@ -27,13 +28,30 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from forecastlab import __version__
+
+        typer.echo(f"forecastlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print forecastlab's version and exit.")] = False,
+) -> None:
+    """Forecast multivariate time series with deep learning (Deep Learning with Python, ch. 10)."""
+
+
 def _register() -> None:
-    # Imported here so each command group stays in its own module.
-    from forecastlab.cli import data, experiment, train
+    # Each command group stays in its own module; they are registered once, when this package is imported.
+    from forecastlab.cli import data, experiment, models, train
 
     app.add_typer(data.app, name="data", help="Fetch, synthesize and inspect data.")
     train.register(app)
     experiment.register(app)
+    models.register(app)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -66,7 +84,6 @@ def main(argv: list[str] | None = None) -> None:
     from forecastlab.console import error
     from forecastlab.errors import ForecastlabWarning
 
-    _register()
     signal.signal(signal.SIGTERM, on_sigterm)
     warnings.showwarning = _show_warning
     # Every time, not once per source line: a long run (reproduce) meets the same warning for each model.
@@ -82,3 +99,6 @@ def main(argv: list[str] | None = None) -> None:
         err = from_os_error(err)
         error(err.paragraph(FLAGS))
         sys.exit(err.exit_code)
+
+
+_register()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,13 @@ from forecastlab.cli.options import (
     with_window_options,
 )
 from forecastlab.console import console
+
+
+class Profile(StrEnum):
+    smoke = "smoke"
+    quick = "quick"
+    book = "book"
+
 
 
 @with_window_options
@@ -49,8 +57,8 @@ def baseline(data_args: DataArgs, window_args: WindowArgs, json_out: JsonOpt = F
 def reproduce(
     data_args: DataArgs,
     window_args: WindowArgs,
-    profile: Annotated[str, typer.Option(
-        "--profile", help="'smoke' (seconds: checks the pipeline), 'quick' (< 10 min here) or 'book' (exact).",
+    profile: Annotated[Profile, typer.Option(
+        "--profile", help="smoke: seconds, checks the pipeline; quick: < 10 min here; book: the book's exact epochs.",
     )] = "quick",
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/reproduce-...).")] = None,
@@ -66,7 +74,8 @@ def reproduce(
     from forecastlab.reproduce import reproduce as run
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    result = run(profile, models=names, data=data_args.data, out_dir=out, seed=seed, progress=not no_progress,
+    result = run(Profile(profile).value, models=names, data=data_args.data, out_dir=out, seed=seed,
+                 progress=not no_progress,
                  overwrite=overwrite, drop_gap_windows=window_args.drop_gap_windows, spec=window_args.spec,
                  batch_size=window_args.batch_size, data_kwargs=data_args.load_kwargs(),
                  command=shlex.join(["forecastlab", *sys.argv[1:]]))

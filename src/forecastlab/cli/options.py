@@ -205,5 +205,14 @@ def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory):
     return decorator
 
 
-with_data_options = _inject(_DATA_OPTIONS, "data_args", DataArgs)
-with_window_options = _inject(_WINDOW_OPTIONS, "window_args", WindowArgs)
+def _panel(options: dict[str, tuple[Any, Any]], name: str) -> dict[str, tuple[Any, Any]]:
+    """The same options, shown under their own heading in --help."""
+    for annotation, _ in options.values():
+        for info in getattr(annotation, "__metadata__", ()):
+            if hasattr(info, "rich_help_panel"):
+                info.rich_help_panel = name
+    return options
+
+
+with_data_options = _inject(_panel(_DATA_OPTIONS, "Data"), "data_args", DataArgs)
+with_window_options = _inject(_panel(_WINDOW_OPTIONS, "Window"), "window_args", WindowArgs)

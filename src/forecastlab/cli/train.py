@@ -7,6 +7,7 @@ import json
 import math
 import tempfile
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,18 @@ from forecastlab.cli.options import (
 from forecastlab.console import console
 from forecastlab.data.book import BOOK_MODELS
 from forecastlab.errors import ForecastlabError, from_os_error
+
+
+class Optimizer(StrEnum):
+    rmsprop = "rmsprop"
+    adam = "adam"
+    sgd = "sgd"
+
+
+class TargetTransform(StrEnum):
+    none = "none"
+    standardize = "standardize"
+
 
 ModelArg = Annotated[
     str | None,
@@ -46,7 +59,7 @@ def train_command(
     model: ModelArg = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default: the book's for the model).")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default: Keras's, 1e-3).")] = None,
-    optimizer: Annotated[str, typer.Option("--optimizer", help="rmsprop (the book's), adam or sgd.")] = "rmsprop",
+    optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="rmsprop is the book's.")] = Optimizer.rmsprop,
     seed: Annotated[int, typer.Option("--seed", help="Seed for weights, dropout and shuffling.")] = 0,
     params: ParamOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: runs/MODEL-TIME).")] = None,
@@ -66,8 +79,8 @@ def train_command(
     loss: Annotated[str, typer.Option(
         "--loss", help="mse (the book's), mae, huber[:delta=D] or quantile:0.1,0.5,0.9 (pinball; median as point).",
     )] = "mse",
-    target_transform: Annotated[str | None, typer.Option(
-        "--target-transform", help="none (the book's raw target; default for the book's models) or standardize.",
+    target_transform: Annotated[TargetTransform | None, typer.Option(
+        "--target-transform", help="none: the book's raw target (the default for the book's models).",
         show_default=False)] = None,
     interval_level: Annotated[float, typer.Option(
         "--interval-level", help="Nominal coverage of the conformal prediction intervals (calibrated on val).",
@@ -126,6 +139,25 @@ def train_command(
         f"val MAE {result.val['mae']:.3f} {unit}, test MAE {result.test['mae']:.3f} {unit}, "
         f"{result.params:,} params, {result.seconds_per_epoch:.1f} s/epoch; run in {result.run_dir}"
     )
+
+
+_TRAIN_PANELS = {
+    "Model": ("model", "params"),
+    "Training": ("epochs", "lr", "optimizer", "seed", "early_stopping", "lr_schedule", "max_steps_per_epoch",
+                 "loss", "target_transform", "interval_level", "device"),
+    "Output": ("out", "resume", "overwrite", "no_progress", "json_out"),
+}
+
+
+def _set_panels(command, panels: dict[str, tuple[str, ...]]) -> None:
+    """Group a command's own options under headings in --help (data and window options have theirs)."""
+    import inspect
+
+    for parameter in inspect.signature(command).parameters.values():
+        panel = next((name for name, members in panels.items() if parameter.name in members), None)
+        for info in getattr(parameter.annotation, "__metadata__", ()):
+            if panel and hasattr(info, "rich_help_panel"):
+                info.rich_help_panel = panel
 
 
 def _check_epochs(epochs: int | None) -> None:
@@ -488,6 +520,7 @@ def evaluate_command(
 
 
 def register(app: typer.Typer) -> None:
+    _set_panels(train_command, _TRAIN_PANELS)
     app.command("train")(train_command)
     app.command("predict")(predict_command)
     app.command("evaluate")(evaluate_command)
