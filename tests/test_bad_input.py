@@ -360,3 +360,22 @@ def test_a_short_line_in_a_latin1_file_is_named_not_padded(tmp_path):
     assert "line 3 has 2 fields but the header has 3" in err.what
     s = load_series(write(tmp_path / "ok.csv", "time,temp\xe9\n2024-01-01 00:00,1\n".encode("latin-1")))
     assert s.columns == ["temp\xe9"] and s.quality["format"]["encoding"] == "latin-1"
+
+
+def test_a_mostly_missing_column_is_left_out_of_the_default_features_with_one_warning(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from forecastlab.errors import DataQualityWarning
+
+    rows = 500
+    t = np.arange(rows, dtype=float)
+    sparse = np.where(t % 10 == 0, t, np.nan)  # 90% missing
+    frame = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=rows, freq="h").astype(str),
+                          "T": np.sin(t / 24), "p": 1000 + t % 7, "snow": sparse})
+    frame.to_csv(tmp_path / "hourly.csv", index=False)
+    with pytest.warns(DataQualityWarning, match=r"'snow' \(90% missing\).*features='T,p,snow'"):
+        series = load_series(tmp_path / "hourly.csv", target="T", gaps="drop")
+    assert series.columns == ["T", "p"] and len(series) == rows  # no row lost to the sparse column
+    kept = load_series(tmp_path / "hourly.csv", target="T", features=["T", "p", "snow"], gaps="drop")
+    assert kept.columns == ["T", "p", "snow"] and len(kept) == 50

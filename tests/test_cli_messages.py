@@ -211,3 +211,16 @@ def test_synthetic_data_shows_the_banner_in_the_cli(tmp_path):
     done = cli("data", "inspect", "synthetic", "--no-plots", "--json", cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "SYNTHETIC DATA" in done.stderr and "╭" in done.stderr and "SyntheticDataWarning" not in done.stderr
+
+
+def test_a_download_label_with_brackets_is_drawn_as_text():
+    from rich.console import Console
+
+    from forecastlab.data.download import RichProgress
+
+    terminal = Console(force_terminal=True, width=100, record=True)  # a terminal: the bar draws
+    bar = RichProgress("downloading a[/]b[red].zip", console=terminal)
+    bar.total = 10
+    bar.update(5)  # rich would raise MarkupError on "[/]" if it parsed the label
+    bar.close()
+    assert "a[/]b[red].zip" in terminal.export_text()

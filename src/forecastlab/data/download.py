@@ -128,16 +128,18 @@ class RichProgress:
     """pooch's custom progress-bar protocol (`total`, `update`, `reset`, `close`) drawn with rich on
     stderr, since tqdm (pooch's own choice) is not a dependency."""
 
-    def __init__(self, label: str):
-        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    def __init__(self, label: str, console=None):
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-        from forecastlab.console import console
+        if console is None:
+            from forecastlab.console import console
 
         self.total = 0
         self._label = label
         self._task = None
-        self._bar = Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                             console=console)
+        # markup=False: the label holds the URL's file name, where "[/]" is text, not a style.
+        self._bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+                             TransferSpeedColumn(), console=console)
 
     def update(self, n: int) -> None:
         if self._task is None:
