@@ -46,12 +46,13 @@ def _root(
 
 def _register() -> None:
     # Each command group stays in its own module; they are registered once, when this package is imported.
-    from forecastlab.cli import data, experiment, models, train
+    from forecastlab.cli import data, experiment, models, runs, train
 
     app.add_typer(data.app, name="data", help="Fetch, synthesize and inspect data.")
     train.register(app)
     experiment.register(app)
     models.register(app)
+    runs.register(app)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -86,12 +86,26 @@ def train_command(
         "--interval-level", help="Nominal coverage of the conformal prediction intervals (calibrated on val).",
     )] = 0.8,
     device: Annotated[str | None, typer.Option("--device", help="auto (default), cpu or cuda[:N].")] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="A TOML recipe with these options (the command line wins where both set one).",
+        show_default=False)] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar or epoch lines.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Train a model: MSE loss, MAE in the target's units, best checkpoint by val loss, test MAE at the end."""
     from forecastlab.training.run_dir import check_run_dir, read_config
 
+    if config_file is not None:
+        own = {"model": model, "epochs": epochs, "lr": lr, "optimizer": optimizer, "seed": seed, "params": params,
+               "out": out, "overwrite": overwrite, "early_stopping": early_stopping, "lr_schedule": lr_schedule,
+               "max_steps_per_epoch": max_steps_per_epoch, "loss": loss, "target_transform": target_transform,
+               "interval_level": interval_level, "device": device}
+        if resume is not None:
+            raise ForecastlabError("--config starts a new run; --resume continues one with its own recipe",
+                                   where="--config, --resume", fix="give one of them")
+        apply_recipe(read_recipe(config_file), own, data_args, window_args, given_options(ctx), config_file)
+        (model, epochs, lr, optimizer, seed, params, out, overwrite, early_stopping, lr_schedule,
+         max_steps_per_epoch, loss, target_transform, interval_level, device) = own.values()
     _check_epochs(epochs)
     options = dict(ctx.params) | dataclasses.asdict(data_args) | dataclasses.asdict(window_args)
     if resume is not None:
@@ -145,7 +159,7 @@ _TRAIN_PANELS = {
     "Model": ("model", "params"),
     "Training": ("epochs", "lr", "optimizer", "seed", "early_stopping", "lr_schedule", "max_steps_per_epoch",
                  "loss", "target_transform", "interval_level", "device"),
-    "Output": ("out", "resume", "overwrite", "no_progress", "json_out"),
+    "Output": ("out", "resume", "overwrite", "config_file", "no_progress", "json_out"),
 }
 
 
@@ -158,6 +172,65 @@ def _set_panels(command, panels: dict[str, tuple[str, ...]]) -> None:
         for info in getattr(parameter.annotation, "__metadata__", ()):
             if panel and hasattr(info, "rich_help_panel"):
                 info.rich_help_panel = panel
+
+
+MAX_RECIPE_BYTES = 1 << 20
+_RECIPE_TABLES = ("model", "data", "window", "training", "output")
+
+
+def read_recipe(path: Path) -> dict:
+    """A TOML recipe as flat train options: top-level keys, or keys grouped in tables named like the help
+    panels ([model] name/params, [data], [window], [training], [output]); each name as the option's,
+    with underscores (lr_schedule, sample_every). Bounded in size; a bad file names the line."""
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise ForecastlabError("the recipe file does not exist", where=str(path), fix="check the --config path")
+    raw = path.open("rb").read(MAX_RECIPE_BYTES + 1)
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise ForecastlabError(f"the recipe is more than {MAX_RECIPE_BYTES:,} bytes", where=str(path),
+                               fix="a recipe is a few lines of TOML")
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ForecastlabError(f"the recipe is not valid TOML ({err})", where=str(path),
+                               fix="see docs/training.md for a recipe example") from None
+    flat: dict = {}
+    for key, value in doc.items():
+        if key in _RECIPE_TABLES and isinstance(value, dict):
+            for inner, v in value.items():
+                name = {("model", "name"): "model"}.get((key, inner), inner)
+                flat[name] = v
+        else:
+            flat[key] = value
+    return flat
+
+
+def apply_recipe(recipe: dict, own: dict, data_args: DataArgs, window_args: WindowArgs, given: set[str],
+                 path: Path) -> None:
+    """Set every option the recipe names and the command line did not (the command line wins)."""
+    known = set(own) | set(DataArgs.__dataclass_fields__) | set(WindowArgs.__dataclass_fields__)
+    for key, value in recipe.items():
+        if key not in known:
+            raise ForecastlabError(f"the recipe sets {key!r}, which is not a train option", where=f"{path}, key {key}",
+                                   fix=f"use some of: {', '.join(sorted(known))}")
+        if key in given or (key == "params" and "params" in given):
+            continue
+        if key == "params":
+            if not isinstance(value, dict):
+                raise ForecastlabError("params must be a table of model parameters", where=f"{path}, key params",
+                                       fix="write [model.params] with units = 32, ...")
+            value = [f"{k}={json.dumps(v)}" for k, v in value.items()]
+        elif isinstance(value, dict | list):
+            raise ForecastlabError(f"{key} must be a single value, got a {type(value).__name__}",
+                                   where=f"{path}, key {key}", fix=f"e.g. {key} = \"...\"")
+        if key in own:
+            own[key] = Path(value) if key == "out" else value
+        elif key in DataArgs.__dataclass_fields__:
+            setattr(data_args, key, Path(value) if key == "data_dir" else value)
+        else:
+            setattr(window_args, key, value)
 
 
 def _check_epochs(epochs: int | None) -> None:
@@ -242,7 +315,7 @@ def _check_not_fewer_epochs(run_dir: Path, epochs: int) -> None:
 # -- what the user typed, and what a resumed run must keep ---------------------------------------------
 
 # Options a resumed run may take freely; every other explicitly given option must match the run.
-_FREE_ON_RESUME = {"resume", "epochs", "device", "no_progress", "json_out"}
+_FREE_ON_RESUME = {"resume", "epochs", "device", "no_progress", "json_out", "config_file"}
 
 
 def given_options(ctx: typer.Context) -> set[str]:

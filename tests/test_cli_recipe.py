@@ -1,0 +1,72 @@
+"""`train --config FILE.toml` starts a run from a recipe file; `runs show` prints a run's recipe."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from run_helpers import clean_error, cli, strict_json, write_jena_csv
+
+RECIPE = """
+[model]
+name = "dense"
+[model.params]
+units = 4
+[data]
+data = "{csv}"
+[window]
+sequence_length = 24
+sampling_rate = 6
+horizons = "1-3"
+batch_size = 64
+[training]
+epochs = 1
+max_steps_per_epoch = 5
+loss = "mae"
+[output]
+out = "from-recipe"
+"""
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory):
+    return write_jena_csv(tmp_path_factory.mktemp("recipe") / "mini.csv")
+
+
+def test_a_recipe_file_trains_and_the_command_line_wins(csv, tmp_path):
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(RECIPE.format(csv=csv))
+    done = cli("train", "--config", recipe, "--seed", "7", "--no-progress", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    config = json.loads((tmp_path / "from-recipe" / "config.json").read_text())
+    assert config["model"]["name"] == "dense" and config["model"]["config"]["units"] == 4
+    assert config["window"]["horizons"] == [1, 2, 3] and config["training"]["loss"] == "mae"
+    assert config["training"]["seed"] == 7  # given on the command line: it wins over the file (default 0)
+    shown = cli("runs", "show", tmp_path / "from-recipe", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "model      dense  units=4" in shown.stdout and "horizons [1, 2, 3]" in shown.stdout
+    assert "loss mae" in shown.stdout and "test MAE" in shown.stdout
+    as_json = strict_json(cli("runs", "show", tmp_path / "from-recipe", "--json", cwd=tmp_path).stdout)
+    assert as_json["config"]["training"]["interval_level"] == 0.8 and "test_mae" in as_json["metrics"]
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[training]\nepoch = 3\n", "the recipe sets 'epoch', which is not a train option"),
+    ("[training\nepochs = 3\n", "is not valid TOML"),
+    ("[model]\nname = 'dense'\nparams = 3\n", "params must be a table"),
+])
+def test_a_bad_recipe_is_named_by_file_and_key(tmp_path, text, needle):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text(text)
+    clean_error(cli("train", "--config", recipe, cwd=tmp_path), needle, str(recipe))
+
+
+def test_runs_show_on_the_format_1_fixture_fills_in_the_old_defaults(tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "run_format1"
+    done = cli("runs", "show", fixture, "--json", cwd=tmp_path)
+    config = strict_json(done.stdout)["config"]
+    assert config["format"] == 1 and config["training"]["loss"] == "mse" and config["window"]["horizons"] is None
+    assert config["head"] == {"horizons": 1, "loss": "mse", "target": {"kind": "none", "shift": 0.0, "scale": 1.0}}
