@@ -20,6 +20,15 @@ DataOpt = Annotated[
         "'auto' (real Jena if available, else synthetic, with a banner) or a CSV/Parquet path.",
     ),
 ]
+RunDataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="Default: the run's own data, as config.json records it. Or 'jena', 'synthetic', 'auto' or a "
+        "CSV/Parquet path; any other data option given replaces only that one of the run's.",
+        show_default=False,
+    ),
+]
 TimeColOpt = Annotated[str | None, typer.Option("--time-col", help="Timestamp column (auto-detected).")]
 TargetOpt = Annotated[str | None, typer.Option("--target", help="Column to forecast (Jena: 'T (degC)').")]
 FeaturesOpt = Annotated[
@@ -215,4 +224,7 @@ def _panel(options: dict[str, tuple[Any, Any]], name: str) -> dict[str, tuple[An
 
 
 with_data_options = _inject(_panel(_DATA_OPTIONS, "Data"), "data_args", DataArgs)
+# predict and evaluate: the same options, defaulting to the run's own data.
+_RUN_DATA_OPTIONS = _DATA_OPTIONS | {"data": (RunDataOpt, None)}
+with_run_data_options = _inject(_panel(_RUN_DATA_OPTIONS, "Data"), "data_args", DataArgs)
 with_window_options = _inject(_panel(_WINDOW_OPTIONS, "Window"), "window_args", WindowArgs)

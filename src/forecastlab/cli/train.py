@@ -19,6 +19,7 @@ from forecastlab.cli.options import (
     WindowArgs,
     print_json,
     with_data_options,
+    with_run_data_options,
     with_window_options,
 )
 from forecastlab.console import console
@@ -461,8 +462,8 @@ def _run_data_args(run, data_args: DataArgs, given: set[str]) -> DataArgs:
     saved = cli.get("data_args")
     if not saved:
         saved = _python_run_data_args(run)
-        if saved is None:
-            return data_args
+        if saved is None:  # nothing recorded: the data options as given, --data auto by default
+            return dataclasses.replace(data_args, data=data_args.data or "auto")
     else:
         check_saved_cli(cli, run.run_dir)
     args = _saved_data_args(saved)
@@ -528,7 +529,7 @@ def _check_out_file(out: Path, overwrite: bool) -> None:
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (default: GPU if present), cpu or cuda[:N].")]
 
 
-@with_data_options
+@with_run_data_options
 def predict_command(
     ctx: typer.Context,
     data_args: DataArgs,
@@ -558,7 +559,7 @@ def predict_command(
     typer.echo(table.to_string(index=False))
 
 
-@with_data_options
+@with_run_data_options
 def evaluate_command(
     ctx: typer.Context,
     data_args: DataArgs,
