@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from forecastlab.cli.train import evaluate_command, parse_params, predict_command, refuse_resume_conflicts
-from forecastlab.data.jena_schema import jena_columns
 from forecastlab.errors import ForecastlabError
 from forecastlab.training.run_dir import RUN_FILES, read_config
+from run_helpers import write_jena_csv
 
 WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
 
@@ -35,15 +35,7 @@ def _cli(*args, cwd):
 def jena_csv(tmp_path_factory):
     """20 days of 10-minute rows with the real file's 15 headers and plausible values."""
     path = tmp_path_factory.mktemp("cli-train") / "mini_jena.csv"
-    rows = 20 * 144
-    rng = np.random.default_rng(0)
-    t = np.arange(rows)
-    stamps = pd.date_range("2009-01-01 00:10", periods=rows, freq="10min")
-    frame = pd.DataFrame({"Date Time": stamps.strftime("%d.%m.%Y %H:%M:%S")})
-    for i, name in enumerate(jena_columns()[1:]):
-        frame[name] = np.round(5 + i + 4 * np.sin(2 * np.pi * (t / 144 + i / 14)) + rng.normal(0, 0.3, rows), 2)
-    frame.to_csv(path, index=False)
-    return path
+    return write_jena_csv(path)
 
 
 def test_train_resume_predict_evaluate(jena_csv, tmp_path):

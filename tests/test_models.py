@@ -8,17 +8,15 @@ import os
 import subprocess
 import sys
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from forecastlab.data.jena_schema import jena_columns
 from forecastlab.errors import ForecastlabError
 from forecastlab.models import MODELS, ForecastModel, build_model, count_params, describe, get_model_class
 from forecastlab.models.base import Choice, Float, Int, IntList
 from forecastlab.models.layers import Conv1D, Dense, KerasRNN
 from forecastlab.training.optim import make_optimizer
+from run_helpers import write_jena_csv
 
 # Keras 3.15's model.count_params() for the book's models on Jena's 14 features and 120-step windows
 # (measured with /work/shared/bench/keras_reference.py's `build`; each also follows from the formulas:
@@ -264,15 +262,7 @@ def test_from_config_refuses_unknown_keys_and_non_objects():
 def jena_csv(tmp_path_factory):
     """20 days of 10-minute rows with the real file's 15 headers and plausible values (as test_cli_train's)."""
     path = tmp_path_factory.mktemp("models-cli") / "mini_jena.csv"
-    rows = 20 * 144
-    rng = np.random.default_rng(0)
-    t = np.arange(rows)
-    stamps = pd.date_range("2009-01-01 00:10", periods=rows, freq="10min")
-    frame = pd.DataFrame({"Date Time": stamps.strftime("%d.%m.%Y %H:%M:%S")})
-    for i, name in enumerate(jena_columns()[1:]):
-        frame[name] = np.round(5 + i + 4 * np.sin(2 * np.pi * (t / 144 + i / 14)) + rng.normal(0, 0.3, rows), 2)
-    frame.to_csv(path, index=False)
-    return path
+    return write_jena_csv(path)
 
 
 def test_cli_bad_param_is_one_paragraph_exit_2_and_no_run_dir(jena_csv, tmp_path):

@@ -17,13 +17,12 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from forecastlab.data.jena_schema import jena_columns
 from forecastlab.reporting.data_plots import WHOLE
 from forecastlab.training.run_dir import BEST, CONFIG, HISTORY, LAST, METRICS
+from run_helpers import write_jena_csv
 
 WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
 QUICK = ["--max-steps-per-epoch", "3", "--param", "units=4", "--epochs", "1", "--no-progress"]
@@ -78,15 +77,7 @@ def _fill(mount, leave: int = 0) -> None:
 def jena_csv(tmp_path_factory):
     """20 days of 10-minute rows with the real file's 15 headers and plausible values."""
     path = tmp_path_factory.mktemp("out-locations") / "mini_jena.csv"
-    rows = 20 * 144
-    rng = np.random.default_rng(0)
-    t = np.arange(rows)
-    stamps = pd.date_range("2009-01-01 00:10", periods=rows, freq="10min")
-    frame = pd.DataFrame({"Date Time": stamps.strftime("%d.%m.%Y %H:%M:%S")})
-    for i, name in enumerate(jena_columns()[1:]):
-        frame[name] = np.round(5 + i + 4 * np.sin(2 * np.pi * (t / 144 + i / 14)) + rng.normal(0, 0.3, rows), 2)
-    frame.to_csv(path, index=False)
-    return path
+    return write_jena_csv(path)
 
 
 @pytest.fixture(scope="module")
