@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from forecastlab.atomic import deferred_signals
 from forecastlab.errors import ForecastlabError
 from forecastlab.evaluation.intervals import DEFAULT_LEVEL, Calibration, calibrate_point, calibrate_quantiles, coverage
 from forecastlab.evaluation.metrics import evaluate, forecast_dataset
@@ -186,9 +187,12 @@ def train(
                 state.elapsed += _lap(started)
                 started = time.perf_counter()
                 if run is not None:
-                    # A resumed run rewrites best.pt too the first time: a format-1 run gets its sidecar.
-                    _save_last(run_dir, state, model, opt, scheduler, with_best=config_pending)
-                    config_pending = _commit(run, config, config_pending)
+                    # The checkpoint and the commit go together: a Ctrl-C or SIGTERM landing between them
+                    # would otherwise undo a run whose checkpoint is already on disk.
+                    with deferred_signals():
+                        # A resumed run rewrites best.pt too the first time: a format-1 run gets its sidecar.
+                        _save_last(run_dir, state, model, opt, scheduler, with_best=config_pending)
+                        config_pending = _commit(run, config, config_pending)
                 if state.stopped_early:
                     bar.note(f"early stopping: no better val loss for {early_stopping} epochs")
         result = _finish(state, model, datasets, dev, run_dir, config, head, interval_level)
