@@ -155,7 +155,7 @@ def reproduce(
         if progress:
             console.rule(Text(f"{i}/{len(names)} {name}", style="bold"))
         run = train(
-            name, datasets, epochs=prof.epochs or _book_epochs(name), seed=seed,
+            name, datasets, epochs=_epochs(name, prof), seed=seed,
             out_dir=out / "models" / name, progress=progress, max_steps_per_epoch=prof.max_steps_per_epoch,
             overwrite=overwrite, extra_config={"data": describe_series(series)},
         )
@@ -185,7 +185,12 @@ def reproduce(
     return result
 
 
-def _book_epochs(name: str) -> int:
+def _epochs(name: str, profile: Profile) -> int:
+    """The profile's epochs, or the model's book epochs; an estimator (lightgbm, persistence) fits in one
+    pass, its training windows still capped by the profile's max_steps_per_epoch x batch_size."""
     from forecastlab.models import MODELS
+    from forecastlab.models.contract import Estimator
 
-    return MODELS[name].book_epochs
+    if issubclass(MODELS[name], Estimator):
+        return 1
+    return profile.epochs or MODELS[name].book_epochs

@@ -16,7 +16,11 @@ def models_command(json_out: JsonOpt = False) -> None:
         print_json({"models": rows})
         return
     for row in rows:
-        typer.echo(f"{row['name']}  (book {row['book_code']}, {row['book_epochs']} epochs): {row['summary']}")
+        if row["kind"] == "estimator":
+            origin = f"estimator, fits in one pass{', book ' + row['book_code'] if row['book_code'] else ''}"
+        else:
+            origin = (f"book {row['book_code']}, " if row["book_code"] else "torch, ") + f"{row['book_epochs']} epochs"
+        typer.echo(f"{row['name']}  ({origin}, target {row['target_transform']}): {row['summary']}")
         for key, p in row["parameters"].items():
             setting = f"{key}={p['default']!r}"
             typer.echo(f"    --param {setting:<34} {p['valid']}")

@@ -91,6 +91,8 @@ FLAGS: dict[str, str] = {
     "max_steps_per_epoch": "--max-steps-per-epoch", "device": "--device", "model_params": "--param",
     "out_dir": "--out", "resume=True": "--resume", "overwrite=True": "--overwrite",
     "progress=False": "--no-progress", "last": "--last",
+    # forecastlab.training.backtest
+    "folds": "--folds", "refit=True": "--refit", "source": "RUN_DIR|MODEL", "params": "--param",
     # forecastlab.reproduce
     "profile": "--profile", "models": "--models",
 }

@@ -29,12 +29,18 @@ def show(
     model, window, training, data = config["model"], config["window"], config["training"], config.get("data", {})
     provenance = data.get("provenance") or {}
     horizons = window.get("horizons") or [window["horizon"]]
+    if training["optimizer"] == "none":  # an estimator: one fit, no optimizer; its size is known once fitted
+        fit = f"one fit (an estimator), learning rate {training['lr']:g}"
+        size = f"{metrics['params']:,} fitted parameters" if metrics.get("params") is not None else "not fitted yet"
+    else:
+        fit = f"{training['epochs']} epochs, {training['optimizer']} lr {training['lr']:g}"
+        size = f"{model.get('params')} weights"
     lines = [
         f"run        {run_dir}  (format {config['format']}, created {config.get('created')})",
-        f"model      {model['name']}  {_params(model['config'])}  ({model.get('params')} weights)",
+        f"model      {model['name']}  {_params(model['config'])}  ({size})",
         f"window     {window['sequence_length']} steps x {window['sampling_rate']} rows, horizons {horizons} steps "
         f"(delay {window['delay']} rows), batch {window.get('batch_size')}",
-        f"training   {training['epochs']} epochs, {training['optimizer']} lr {training['lr']:g}, "
+        f"training   {fit}, "
         f"seed {training['seed']}, loss {training['loss']}, target {training['target_transform']}, "
         f"{training['interval_level']:.0%} intervals",
         f"data       {provenance.get('path') or provenance.get('source')}  target {data.get('target')!r} "

@@ -58,7 +58,8 @@ def train_command(
     data_args: DataArgs,
     window_args: WindowArgs,
     model: ModelArg = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default: the book's for the model).")] = None,
+    epochs: Annotated[int | None, typer.Option(
+        "--epochs", help="Epochs (default: the book's for the model; estimators such as lightgbm fit in one).")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default: Keras's, 1e-3).")] = None,
     optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="rmsprop is the book's.")] = Optimizer.rmsprop,
     seed: Annotated[int, typer.Option("--seed", help="Seed for weights, dropout and shuffling.")] = 0,
@@ -81,7 +82,8 @@ def train_command(
         "--loss", help="mse (the book's), mae, huber[:delta=D] or quantile:0.1,0.5,0.9 (pinball; median as point).",
     )] = "mse",
     target_transform: Annotated[TargetTransform | None, typer.Option(
-        "--target-transform", help="none: the book's raw target (the default for the book's models).",
+        "--target-transform", help="none: the book's raw target (the default for the book's seven models); "
+        "standardize: train-split mean and std, undone at prediction (the default for every other model).",
         show_default=False)] = None,
     interval_level: Annotated[float, typer.Option(
         "--interval-level", help="Nominal coverage of the conformal prediction intervals (calibrated on val).",
@@ -149,8 +151,9 @@ def train_command(
         print_json(metrics | {"history": result.history})
         return
     unit = metrics["unit"] or ""
+    step = "round" if getattr(result.model, "kind", "torch") == "estimator" else "epoch"
     typer.echo(
-        f"{metrics['model']}: best epoch {result.best_epoch}/{len(result.history)}, "
+        f"{metrics['model']}: best {step} {result.best_epoch}/{len(result.history)}, "
         f"val MAE {result.val['mae']:.3f} {unit}, test MAE {result.test['mae']:.3f} {unit}, "
         f"{result.params:,} params, {result.seconds_per_epoch:.1f} s/epoch; run in {result.run_dir}"
     )

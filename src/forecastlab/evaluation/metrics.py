@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from forecastlab.models.contract import Forecaster
 from forecastlab.models.head import BOOK_HEAD, Head
 
 
@@ -61,6 +62,8 @@ def evaluate(
     this off and reports divergence itself).
     """
     head = head or BOOK_HEAD
+    if isinstance(model, Forecaster):  # an estimator or a baseline: scored from its forecasts
+        return _score_forecaster(model, dataset, head, check_finite=check_finite, split=split)
     device = torch.device(device) if device is not None else model_device(model)
     was_training = model.training
     model.eval()
@@ -91,13 +94,7 @@ def evaluate(
     finally:
         model.train(was_training)
     if check_finite and int(bad):
-        from forecastlab.errors import ForecastlabError
-
-        raise ForecastlabError(
-            f"{int(bad):,} of {n:,} forecasts{f' of the {split} split' if split else ''} have a NaN or infinite "
-            "prediction or target, so no MAE can be given", where=f"the {split or 'evaluated'} split",
-            fix="check the data for NaN, infinite or extreme values (forecastlab data inspect) and the model "
-            "for divergence (retrain with a lower lr=)")
+        _not_finite(int(bad), n, split)
     if n == 0:
         return {"mae": float("nan"), "mse": float("nan"), "loss": float("nan"), "n": 0,
                 "mae_by_horizon": [], "mse_by_horizon": []}
@@ -106,10 +103,47 @@ def evaluate(
             "n": windows, "mae_by_horizon": (abs_h / windows).tolist(), "mse_by_horizon": (sq_h / windows).tolist()}
 
 
+def _score_forecaster(model: Forecaster, dataset, head: Head, *, check_finite: bool, split: str | None) -> dict:
+    pred, y = forecast_dataset(model, dataset, head)
+    err = pred[..., head.loss.median_index] - y
+    bad = int((~np.isfinite(err)).sum())
+    if check_finite and bad:
+        _not_finite(bad, err.size, split)
+    if len(err) == 0:
+        return {"mae": float("nan"), "mse": float("nan"), "loss": float("nan"), "n": 0,
+                "mae_by_horizon": [], "mse_by_horizon": []}
+    mse = float((err**2).mean())
+    loss = mse if head.loss.name == "mse" else float(head.loss_value(
+        torch.from_numpy(head_scaled(pred, head)).reshape(len(pred), -1), torch.from_numpy(y)))
+    return {"mae": float(np.abs(err).mean()), "mse": mse, "loss": loss, "n": len(err),
+            "mae_by_horizon": np.abs(err).mean(axis=0).tolist(), "mse_by_horizon": (err**2).mean(axis=0).tolist()}
+
+
+def head_scaled(pred: np.ndarray, head: Head) -> np.ndarray:
+    """Forecasts in units back in the scaled space the head's loss is defined in."""
+    if head.target.kind == "none":
+        return pred
+    return (pred - head.target.shift) / head.target.scale
+
+
+def _not_finite(bad: int, n: int, split: str | None):
+    from forecastlab.errors import ForecastlabError
+
+    raise ForecastlabError(
+        f"{bad:,} of {n:,} forecasts{f' of the {split} split' if split else ''} have a NaN or infinite "
+        "prediction or target, so no MAE can be given", where=f"the {split or 'evaluated'} split",
+        fix="check the data for NaN, infinite or extreme values (forecastlab data inspect) and the model "
+        "for divergence (retrain with a lower lr=)")
+
+
 def forecast_dataset(model: nn.Module, dataset: Iterable, head: Head | None = None,
                      device: str | torch.device | None = None, batch_size: int | None = None):
-    """(forecasts (N, H, Q) in the target's units, targets (N, H)) for every window, chronological."""
+    """(forecasts (N, H, Q) in the target's units, targets (N, H)) for every window, chronological; any
+    model of the contract (forecastlab.models.contract) or a torch module with its head."""
     head = head or BOOK_HEAD
+    if isinstance(model, Forecaster):
+        targets = dataset.all_targets().double().numpy().reshape(-1, head.horizons)
+        return np.asarray(model.predict(dataset), dtype=np.float64), targets
     device = torch.device(device) if device is not None else model_device(model)
     was_training = model.training
     model.eval()

@@ -4,13 +4,27 @@
     model = build_model("lstm_dropout", n_features=14, sequence_length=120)
     same = type(model).from_config(model.get_config())
 
-Every model maps (batch, time, features) float32 to (batch, 1), uses Keras's initializers and
-dropout semantics (see forecastlab.models.layers), and has `book_epochs`, `book_code`, `get_config()`.
+Every torch model maps (batch, time, features) float32 to (batch, 1) (H x Q outputs after
+`with_outputs`), uses Keras's initializers and dropout semantics (see forecastlab.models.layers), and has
+`book_epochs`, `book_code`, `get_config()`. The book's seven come first; then `lightgbm` (an Estimator,
+forecastlab.models.contract), `linear` (DLinear/NLinear) and `persistence` (the book's baseline as a model).
 """
 
 from forecastlab.data.book import BOOK_MODELS
-from forecastlab.models import bilstm, conv1d, dense, gru_stacked, lstm, lstm_dropout, simple_rnn  # noqa: F401
+from forecastlab.models import (  # noqa: F401
+    bilstm,
+    conv1d,
+    dense,
+    gbm,
+    gru_stacked,
+    linear,
+    lstm,
+    lstm_dropout,
+    naive,
+    simple_rnn,
+)
 from forecastlab.models.base import ForecastModel
+from forecastlab.models.contract import Estimator, Forecaster
 from forecastlab.models.registry import (
     MODELS,
     build_model,
@@ -21,8 +35,8 @@ from forecastlab.models.registry import (
 )
 
 # Registration order is import order; the book's order (forecastlab.data.book) reads better in listings.
-for _name in BOOK_MODELS:
+for _name in [*BOOK_MODELS, *(n for n in list(MODELS) if n not in BOOK_MODELS)]:
     MODELS[_name] = MODELS.pop(_name)
 
-__all__ = ["MODELS", "ForecastModel", "build_model", "count_params", "describe", "get_model_class",
-           "register_model"]
+__all__ = ["MODELS", "Estimator", "ForecastModel", "Forecaster", "build_model", "count_params", "describe",
+           "get_model_class", "register_model"]

@@ -180,15 +180,33 @@ RECURRENT_DROPOUT_MODE = Choice(*MODES)
 MAX_OUTPUTS = 100_000  # horizons x quantiles of one window
 
 
-class ForecastModel(nn.Module):
-    """Base class: forward maps (batch, sequence_length, n_features) float32 to (batch, n_outputs), 1 by
-    default (the book's), H x Q after `with_outputs` (see forecastlab.models.losses).
+_OUT_OF_MEMORY = (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))
 
-    Subclasses declare their hyperparameters as keyword arguments of __init__ (after n_features and
-    sequence_length), store each under the same attribute name, declare each one's valid values in
-    `param_ranges`, and set the class attributes below; `weight_count` lets oversized models be refused
-    before they are allocated.
-    """
+
+def _checking_init(cls, init):
+    """Wrap `cls`'s __init__ so that every argument, defaults included, passes cls.check_params first."""
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        named = {k: v for k, v in bound.arguments.items() if k != "self"}
+        bound.arguments.update(cls.check_params(named))
+        try:
+            init(*bound.args, **bound.kwargs)
+        except _OUT_OF_MEMORY as exc:  # under MAX_WEIGHTS, but more than this machine has
+            label = cls.name or cls.__name__
+            raise ForecastlabError(f"not enough memory to build model {label!r}", where=f"model {label!r}",
+                                   fix="use fewer units, filters or layers") from exc
+
+    return __init__
+
+
+class Parameterized:
+    """What every registered model shares, torch or not: its parameters are the keyword arguments of
+    __init__ (after n_features and sequence_length), each stored under its own name and declared with
+    its valid values in `param_ranges`; every argument is checked before the model's own __init__ runs."""
 
     name: ClassVar[str] = ""
     book_code: ClassVar[str] = ""  # listing number in Deep Learning with Python, 2nd ed., chapter 10
@@ -213,28 +231,6 @@ class ForecastModel(nn.Module):
         if missing or extra:
             raise TypeError(f"{cls.__name__}.param_ranges must cover exactly its __init__ parameters: "
                             f"missing {sorted(missing)}, not parameters {sorted(extra)}")
-
-    def __init__(self, n_features: int, sequence_length: int | None = None):
-        super().__init__()
-        self.n_features = n_features
-        self.sequence_length = sequence_length
-        self.n_outputs = 1
-
-    def with_outputs(self, n_outputs: int) -> ForecastModel:
-        """Widen the head, the model's last Dense `out`, to `n_outputs` per window: H horizons x Q outputs
-        per horizon (the loss decides Q). forward then returns (batch, n_outputs). 1 keeps the book's
-        head exactly as built, so the book's models and their weights are untouched."""
-        if isinstance(n_outputs, bool) or not isinstance(n_outputs, int) or not 1 <= n_outputs <= MAX_OUTPUTS:
-            raise ForecastlabError(f"n_outputs must be an integer from 1 to {MAX_OUTPUTS:,}, got {n_outputs!r}",
-                                   where=f"model {self.name!r}", fix="use fewer horizons or quantiles")
-        if n_outputs == self.n_outputs:
-            return self
-        from forecastlab.models.layers import Dense
-
-        head = self.out
-        self.out = Dense(head.in_features, n_outputs, head.activation)
-        self.n_outputs = n_outputs
-        return self
 
     @classmethod
     def hyperparameters(cls) -> dict:
@@ -305,6 +301,43 @@ class ForecastModel(nn.Module):
                     "has 26,913 weights)")
         return out
 
+
+class ForecastModel(Parameterized, nn.Module):
+    """Base class: forward maps (batch, sequence_length, n_features) float32 to (batch, n_outputs), 1 by
+    default (the book's), H x Q after `with_outputs` (see forecastlab.models.losses).
+
+    Subclasses declare their hyperparameters as keyword arguments of __init__ (after n_features and
+    sequence_length), store each under the same attribute name, declare each one's valid values in
+    `param_ranges`, and set the class attributes below; `weight_count` lets oversized models be refused
+    before they are allocated.
+    """
+
+    kind: ClassVar[str] = "torch"
+    # Models new to forecastlab learn a standardized target by default; the book's seven keep the raw one.
+    default_target_transform: ClassVar[str] = "standardize"
+
+    def __init__(self, n_features: int, sequence_length: int | None = None):
+        super().__init__()
+        self.n_features = n_features
+        self.sequence_length = sequence_length
+        self.n_outputs = 1
+
+    def with_outputs(self, n_outputs: int) -> ForecastModel:
+        """Widen the head, the model's last Dense `out`, to `n_outputs` per window: H horizons x Q outputs
+        per horizon (the loss decides Q). forward then returns (batch, n_outputs). 1 keeps the book's
+        head exactly as built, so the book's models and their weights are untouched."""
+        if isinstance(n_outputs, bool) or not isinstance(n_outputs, int) or not 1 <= n_outputs <= MAX_OUTPUTS:
+            raise ForecastlabError(f"n_outputs must be an integer from 1 to {MAX_OUTPUTS:,}, got {n_outputs!r}",
+                                   where=f"model {self.name!r}", fix="use fewer horizons or quantiles")
+        if n_outputs == self.n_outputs:
+            return self
+        from forecastlab.models.layers import Dense
+
+        head = self.out
+        self.out = Dense(head.in_features, n_outputs, head.activation)
+        self.n_outputs = n_outputs
+        return self
+
     def get_config(self) -> dict:
         """JSON-able config: name, n_features, sequence_length and every hyperparameter."""
         config = {"name": self.name, "n_features": self.n_features, "sequence_length": self.sequence_length}
@@ -339,29 +372,3 @@ class ForecastModel(nn.Module):
         if x.dim() != 3 or x.shape[-1] != self.n_features:
             raise ForecastlabError(f"model {self.name!r} expects (batch, time, {self.n_features}) input, "
                                    f"got shape {tuple(x.shape)}", fix="check n_features and the window shape")
-
-
-_OUT_OF_MEMORY = (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))
-
-
-def _checking_init(cls, init):
-    """Wrap `cls`'s __init__ so that every argument, defaults included, passes cls.check_params first."""
-    sig = inspect.signature(init)
-
-    @functools.wraps(init)
-    def __init__(self, *args, **kwargs):
-        bound = sig.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        named = {k: v for k, v in bound.arguments.items() if k != "self"}
-        bound.arguments.update(cls.check_params(named))
-        try:
-            init(*bound.args, **bound.kwargs)
-        except _OUT_OF_MEMORY as exc:  # under MAX_WEIGHTS, but more than this machine has
-            label = cls.name or cls.__name__
-            raise ForecastlabError(f"not enough memory to build model {label!r}", where=f"model {label!r}",
-                                   fix="use fewer units, filters or layers") from exc
-
-    return __init__
-
-
-ForecastModel.__init__ = _checking_init(ForecastModel, ForecastModel.__init__)

@@ -15,6 +15,7 @@ class BiLSTMModel(ForecastModel):
 
     book_code = "10-24"
     book_epochs = 10
+    default_target_transform = "none"  # the book trains on the raw target
     param_ranges = {"units": UNITS, "merge_mode": Choice(*Bidirectional.MERGES), "dropout": RATE,
                     "recurrent_dropout": RATE, "recurrent_dropout_mode": RECURRENT_DROPOUT_MODE}
 

@@ -20,6 +20,7 @@ class Conv1DModel(ForecastModel):
 
     book_code = "section 10.2.4 (unnumbered)"
     book_epochs = 10
+    default_target_transform = "none"  # the book trains on the raw target
     param_ranges = {
         "filters": Int(1, 65_536, why="a wider layer would not fit in memory"),
         "kernel_sizes": IntList(Int(1, 65_536, why="no window is that long"), max_len=16),

@@ -16,6 +16,7 @@ class DenseModel(ForecastModel):
 
     book_code = "10-10"
     book_epochs = 10
+    default_target_transform = "none"  # the book trains on the raw target
     needs_sequence_length = True
     param_ranges = {"units": UNITS, "activation": Choice(*ACTIVATIONS)}
 

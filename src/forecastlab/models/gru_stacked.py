@@ -17,6 +17,7 @@ class StackedGRUModel(ForecastModel):
 
     book_code = "10-23"
     book_epochs = 50
+    default_target_transform = "none"  # the book trains on the raw target
     param_ranges = {"units": UNITS, "layers": LAYERS, "dropout": RATE, "recurrent_dropout": RATE,
                     "output_dropout": RATE, "recurrent_dropout_mode": RECURRENT_DROPOUT_MODE}
 

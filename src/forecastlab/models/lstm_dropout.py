@@ -19,6 +19,7 @@ class LSTMDropoutModel(ForecastModel):
 
     book_code = "10-22"
     book_epochs = 50
+    default_target_transform = "none"  # the book trains on the raw target
     param_ranges = {"units": UNITS, "dropout": RATE, "recurrent_dropout": RATE, "output_dropout": RATE,
                     "recurrent_dropout_mode": RECURRENT_DROPOUT_MODE}
 

@@ -40,7 +40,9 @@ def build_model(name: str, n_features: int, sequence_length: int | None = None, 
     cls = get_model_class(name)
     cls.check_names(params, where=f"model {name!r} config")
     try:  # every value is checked against the class's param_ranges before any layer is built
-        return cls(n_features, sequence_length, **params).with_outputs(n_outputs)
+        model = cls(n_features, sequence_length, **params)
+        # A torch model widens its head; an estimator gets its horizons and loss from with_head before fit.
+        return model.with_outputs(n_outputs) if hasattr(model, "with_outputs") else model
     except (TypeError, ValueError) as exc:
         raise ForecastlabError(f"bad parameters for model {name!r}: {exc}", where=f"model {name!r} config",
                                fix=f"check the values of: {', '.join(params) or 'n_features, sequence_length'}"
@@ -48,7 +50,10 @@ def build_model(name: str, n_features: int, sequence_length: int | None = None, 
 
 
 def count_params(model: nn.Module) -> int:
-    """Trainable parameter count (equals Keras's `count_params()` for the registered models)."""
+    """Trainable parameter count (equals Keras's `count_params()` for the registered models); for an
+    estimator, the size of its fitted model (e.g. tree nodes)."""
+    if not isinstance(model, nn.Module):
+        return int(model.count_params())
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -60,6 +65,7 @@ def describe(name: str) -> dict:
     defaults, ranges = cls.hyperparameters(), cls.parameter_ranges()
     parameters = {k: {"default": list(v) if isinstance(v, tuple) else v, "valid": ranges.get(k, "any value")}
                   for k, v in defaults.items()}
-    return {"name": name, "book_code": cls.book_code, "book_epochs": cls.book_epochs,
+    return {"name": name, "kind": cls.kind, "target_transform": cls.default_target_transform,
+            "book_code": cls.book_code, "book_epochs": cls.book_epochs,
             "needs_sequence_length": cls.needs_sequence_length,
             "hyperparameters": defaults, "parameters": parameters, "summary": doc.split("\n")[0]}

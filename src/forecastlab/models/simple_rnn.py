@@ -16,6 +16,7 @@ class SimpleRNNModel(ForecastModel):
 
     book_code = "10-16 to 10-19"
     book_epochs = 10
+    default_target_transform = "none"  # the book trains on the raw target
     param_ranges = {"units": UNITS, "layers": LAYERS, "dropout": RATE, "recurrent_dropout": RATE,
                     "recurrent_dropout_mode": RECURRENT_DROPOUT_MODE}
 

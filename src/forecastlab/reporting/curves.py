@@ -16,6 +16,7 @@ def plot_curves(
     best_epoch: int | None = None,
     baseline_mae: float | None = None,
     unit: str | None = None,
+    xlabel: str = "Epochs",
 ) -> Path:
     """Write a PNG of training MAE (dots) and validation MAE (line) per epoch, as the book draws it.
 
@@ -34,11 +35,11 @@ def plot_curves(
     ax.plot(epochs, [row["mae"] for row in history], "bo", label="Training MAE")
     ax.plot(epochs, [row["val_mae"] for row in history], "b", label="Validation MAE")
     if best_epoch is not None:
-        ax.axvline(best_epoch, color="gray", linestyle=":", label=f"best epoch ({best_epoch})")
+        ax.axvline(best_epoch, color="gray", linestyle=":", label=f"best {xlabel.lower().rstrip('s')} ({best_epoch})")
     if baseline_mae is not None:
         ax.axhline(baseline_mae, color="tab:red", linestyle="--", label=f"persistence ({baseline_mae:.2f})")
     ax.set_title(title or "Training and validation MAE")
-    ax.set_xlabel("Epochs")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(f"MAE ({unit})" if unit else "MAE")
     ax.legend()
     ax.grid(alpha=0.3)

@@ -28,6 +28,7 @@ from forecastlab.training.checkpoint import (
 )
 from forecastlab.training.config import build_config, check_resume_config, resolve_model
 from forecastlab.training.device import select_device
+from forecastlab.training.estimators import fit_estimator, is_estimator
 from forecastlab.training.progress import EpochProgress
 from forecastlab.training.schedules import make_scheduler, should_stop, step_scheduler
 from forecastlab.training.seeding import rng_state, seeded_torch, set_rng_state
@@ -138,8 +139,9 @@ def train(
     max_steps_per_epoch: cap on training batches per epoch (quick profiles); val/test stay complete.
     loss: "mse" (the book's), "mae", "huber[:delta=D]" or "quantile:0.1,0.5,0.9" (forecastlab.models.losses);
         the model outputs H horizons x the loss's Q values per window.
-    target_transform: None/"none" (the book's raw target) or "standardize" (train-split mean and std,
-        undone at prediction).
+    target_transform: "none" (the book's raw target) or "standardize" (train-split mean and std, undone at
+        prediction); None: the model's default, "none" for the book's seven models and "standardize"
+        for every newer one (linear, lightgbm).
     interval_level: nominal coverage of the prediction intervals calibrated on the validation split
         (split-conformal for point losses, conformalized quantile regression for quantile ones).
 
@@ -150,9 +152,19 @@ def train(
     """
     started = time.perf_counter()
     _check_args(epochs, early_stopping, max_steps_per_epoch)
-    dev = select_device(device)
-    head = make_head(datasets, loss, target_transform)
     _check_level(interval_level)
+    if is_estimator(model):
+        return fit_estimator(
+            model, datasets, epochs=epochs, optimizer=optimizer, lr=lr, seed=seed, out_dir=out_dir, resume=resume,
+            overwrite=overwrite, early_stopping=early_stopping, lr_schedule=lr_schedule, progress=progress,
+            max_steps_per_epoch=max_steps_per_epoch, model_params=model_params, extra_config=extra_config,
+            loss=loss, target_transform=target_transform, interval_level=interval_level,
+            head_for=lambda est: make_head(datasets, loss, target_transform, default=est.default_target_transform),
+            finish=lambda est, history, best, config, path: _finish_estimator(
+                est, history, best, datasets, path, config, interval_level),
+            write_outputs=_write_outputs, interrupted=Interrupted, started=started)
+    dev = select_device(device)
+    head = make_head(datasets, loss, target_transform, default=default_target_transform(model))
     model, model_name = resolve_model(model, datasets, model_params, n_outputs=head.outputs)
     model.to(dev)
     from forecastlab.training.optim import make_optimizer
@@ -432,21 +444,16 @@ def _finish(state: _State, model, datasets, dev, run_dir, config, head: Head, le
     model.load_state_dict(state.best_weights)
     model.eval()
     val_pred, val_y = forecast_dataset(model, datasets.val, head, dev)
-    point = val_pred[..., head.loss.median_index]
     if head.is_book:
         best = state.history[state.best_epoch - 1]
         # Evaluation is deterministic, so the best epoch's logged val numbers are the best model's.
         val = {"mae": best["val_mae"], "mse": best["val_loss"], "n": _num_windows(datasets.val),
                "mae_by_horizon": [best["val_mae"]], "mse_by_horizon": [best["val_loss"]]}
     else:
-        err = point - val_y
-        val = {"mae": float(np.abs(err).mean()), "mse": float((err**2).mean()), "n": len(err),
-               "mae_by_horizon": np.abs(err).mean(axis=0).tolist(), "mse_by_horizon": (err**2).mean(axis=0).tolist()}
-    calibration = calibrate(head, val_pred, val_y, level)
+        val = point_scores(val_pred[..., head.loss.median_index], val_y)
     test = evaluate(model, datasets.test, dev, split="test", head=head)
     test_pred, test_y = forecast_dataset(model, datasets.test, head, dev)
-    covered = coverage(*calibration.interval(interval_input(head, test_pred)), test_y)
-    intervals = calibration.to_dict() | {f"test_{k}": v for k, v in covered.items()}
+    intervals = interval_summary(head, val_pred, val_y, test_pred, test_y, level)
     from forecastlab.training.config import count_params
 
     epochs = len(state.history)
@@ -467,14 +474,69 @@ def _finish(state: _State, model, datasets, dev, run_dir, config, head: Head, le
     )
 
 
-def make_head(datasets, loss: str | Loss, target_transform: str | None) -> Head:
-    """The head for these datasets: their horizons, the loss's outputs, the target scale of the train split."""
+def _finish_estimator(estimator, history, best_epoch, datasets, run_dir, config, level: float) -> TrainResult:
+    """The end of an estimator's run: the same scores and calibrated intervals as a torch run's."""
+    from forecastlab.training.config import count_params
+
+    head = estimator.head
+    val_pred, val_y = forecast_dataset(estimator, datasets.val, head)
+    test_pred, test_y = forecast_dataset(estimator, datasets.test, head)
+    for split, pred in (("val", val_pred), ("test", test_pred)):
+        check_forecasts(pred, split)
+    val = point_scores(val_pred[..., head.loss.median_index], val_y)
+    test = point_scores(test_pred[..., head.loss.median_index], test_y)
+    n = len(history)
+    return TrainResult(
+        model=estimator, history=history, best_epoch=best_epoch, val=val, test=test, run_dir=run_dir,
+        seconds_per_epoch=sum(r["seconds"] for r in history) / n,
+        train_seconds_per_epoch=sum(r["train_seconds"] for r in history) / n, total_seconds=0.0,
+        params=count_params(estimator), stopped_early=False, config=config,
+        intervals=interval_summary(head, val_pred, val_y, test_pred, test_y, level),
+    )
+
+
+def point_scores(point: np.ndarray, y: np.ndarray) -> dict:
+    """MAE and MSE of (N, H) point forecasts, overall and per horizon, and the window count."""
+    err = np.asarray(point, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+    return {"mae": float(np.abs(err).mean()), "mse": float((err**2).mean()), "n": len(err),
+            "mae_by_horizon": np.abs(err).mean(axis=0).tolist(), "mse_by_horizon": (err**2).mean(axis=0).tolist()}
+
+
+def interval_summary(head: Head, val_pred, val_y, test_pred, test_y, level: float) -> dict:
+    """Conformal calibration on the validation forecasts, and its empirical coverage on test."""
+    calibration = calibrate(head, val_pred, val_y, level)
+    covered = coverage(*calibration.interval(interval_input(head, test_pred)), test_y)
+    return calibration.to_dict() | {f"test_{k}": v for k, v in covered.items()}
+
+
+def check_forecasts(pred: np.ndarray, split: str) -> None:
+    bad = int((~np.isfinite(pred)).sum())
+    if bad:
+        raise ForecastlabError(f"{bad:,} of {pred.size:,} forecasts of the {split} split are NaN or infinite",
+                               where=f"the {split} split",
+                               fix="check the data for extreme values (forecastlab data inspect)")
+
+
+def make_head(datasets, loss: str | Loss, target_transform: str | None, *, default: str = "none") -> Head:
+    """The head for these datasets: their horizons, the loss's outputs, the target scale of the train split
+    (`target_transform`, or the model's `default` when it is None)."""
     spec = getattr(datasets, "spec", None)
     horizons = len(getattr(spec, "steps", (1,)))
     loss = loss if isinstance(loss, Loss) else parse_loss(loss)
-    kind = (target_transform or "none").strip().lower()
+    kind = (target_transform or default).strip().lower()
     train_targets = datasets.train.all_targets().numpy() if kind != "none" else None
     return Head(horizons, loss, TargetScale.fit(kind, train_targets))
+
+
+def default_target_transform(model) -> str:
+    """The target transform a model learns in unless told otherwise: "none" (the raw target) for the
+    book's seven models and for modules forecastlab does not know, "standardize" for every other
+    registered model (ForecastModel.default_target_transform)."""
+    if isinstance(model, str):
+        from forecastlab.models import get_model_class
+
+        return get_model_class(model).default_target_transform
+    return getattr(type(model), "default_target_transform", "none")
 
 
 def calibrate(head: Head, pred: np.ndarray, y: np.ndarray, level: float) -> Calibration:
@@ -504,6 +566,7 @@ def _write_outputs(run_dir: Path, result: TrainResult) -> None:
     plot_curves(
         result.history, run_dir / rd.CURVES, best_epoch=result.best_epoch,
         title=f"Training and validation MAE: {model_name}", unit=result.config.get("data", {}).get("target_unit"),
+        xlabel="Boosting rounds" if result.config.get("training", {}).get("optimizer") == "none" else "Epochs",
     )
     rd.write_metrics(run_dir, result.metrics())
 

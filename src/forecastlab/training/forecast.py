@@ -41,7 +41,7 @@ def forecast_table(run: LoadedRun, series, *, last: int = 1) -> pd.DataFrame:
     check_columns(run, series)
     if last < 1:
         raise ForecastlabError(f"last must be 1 or more, got {last}", arg="last", fix="pass last=1")
-    forecasts = predict(run, series.values, last=last)  # (windows, H, Q)
+    forecasts = predict(run, series.values, last=last, times=series.timestamps)  # (windows, H, Q)
     if not np.isfinite(forecasts).all():
         raise ForecastlabError(
             f"{int((~np.isfinite(forecasts)).sum())} of {forecasts.size} forecasts are NaN or infinite",
@@ -76,6 +76,11 @@ def forecast_table(run: LoadedRun, series, *, last: int = 1) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def _target_column(series) -> int | None:
+    columns = list(series.columns)
+    return columns.index(series.target) if series.target in columns else None
+
+
 def evaluate_run(run: LoadedRun, series) -> dict:
     """Scores of the run's best model on the val and test splits of `series`, cut with the run's window
     spec and normalized with the run's training statistics (never refitted on new data): MAE and MSE
@@ -84,6 +89,7 @@ def evaluate_run(run: LoadedRun, series) -> dict:
     values = run.normalizer.transform(series.values) if run.normalizer is not None else series.values
     datasets = run.spec.make_datasets(
         values, series.targets, batch_size=EVAL_BATCH, shuffle_train=False, normalize=False,
+        times=series.timestamps, target_column=_target_column(series),
     )
     scores = {split: evaluate(run.model, getattr(datasets, split), head=run.head, split=split)
               for split in ("val", "test")}

@@ -12,6 +12,7 @@ from torch import nn
 from forecastlab.errors import ForecastlabError
 from forecastlab.evaluation.intervals import Calibration
 from forecastlab.evaluation.metrics import EVAL_BATCH
+from forecastlab.models.contract import Estimator, Forecaster
 from forecastlab.models.head import Head
 from forecastlab.training import run_dir as rd
 from forecastlab.training.checkpoint import load_checkpoint, load_weights, require_entries
@@ -60,14 +61,35 @@ def load_run(run_dir: str | Path, device: str | None = "cpu") -> LoadedRun:
     rd.recover_if_abandoned(run_dir)
     config = rd.read_config(run_dir)
     model = rebuild_model(config, run_dir)
-    path = run_dir / rd.BEST
-    ckpt = load_checkpoint(path, require_checksum=config["format"] >= 2)
-    require_entries(ckpt, path, {"model": dict})
-    load_weights(model, ckpt["model"], path)
-    model.to(select_device(device)).eval()
+    if isinstance(model, Estimator):
+        model = _load_estimator(model, config, run_dir)
+    else:
+        path = run_dir / rd.BEST
+        ckpt = load_checkpoint(path, require_checksum=config["format"] >= 2)
+        require_entries(ckpt, path, {"model": dict})
+        load_weights(model, ckpt["model"], path)
+        model.to(select_device(device)).eval()
     metrics = rd.read_metrics(run_dir) if (run_dir / rd.METRICS).is_file() else {}
     return LoadedRun(model, config, _normalizer(config), _spec(config), run_dir, metrics,
                      Head.from_dict(config.get("head")), _calibration(metrics, run_dir))
+
+
+def _load_estimator(built: Estimator, config: dict, run_dir: Path) -> Estimator:
+    """The estimator saved in the run's model/ folder; it must be the model config.json describes."""
+    folder = run_dir / rd.MODEL_DIR
+    if not folder.is_dir() or folder.is_symlink():
+        raise ForecastlabError(f"the run has no {rd.MODEL_DIR}/ folder with its fitted {built.name!r} model",
+                               where=str(folder), fix="restore the folder from the run, or retrain")
+    estimator = type(built).load(folder)
+    if estimator.get_config() != built.get_config():
+        raise ForecastlabError(f"{folder / Estimator.META} describes another model than config.json",
+                               where=f"{folder / Estimator.META}, key config",
+                               fix="restore the run directory from one training run, or retrain")
+    if estimator.head.to_dict() != Head.from_dict(config.get("head")).to_dict():
+        raise ForecastlabError(f"{folder / Estimator.META} has another head than config.json",
+                               where=f"{folder / Estimator.META}, key head",
+                               fix="restore the run directory from one training run, or retrain")
+    return estimator
 
 
 def _calibration(metrics: dict, run_dir: Path) -> Calibration | None:
@@ -129,7 +151,8 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int = EVAL_BATCH) -> np.ndarray:
+def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int = EVAL_BATCH, times=None,
+            end_times=None) -> np.ndarray:
     """Forecasts in the target's units, (windows, H, Q): one row per window, one column per horizon,
     Q values per horizon (1 for a point model; the quantiles, ascending, for a quantile model).
     `predict(run, values, last=1)[0, 0, 0]` is the book's single next forecast.
@@ -139,8 +162,13 @@ def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int 
         forecast at horizon h for the window ending at row r is for row r + sampling_rate * h), or ready
         windows (n, sequence_length, features).
     last: only the last `last` windows of a 2-D array (e.g. last=1 for "the next forecast").
+    times: the time of each row of a 2-D array, or end_times: the time of each window's last row for
+        ready windows; needed by models with calendar terms (lightgbm), ignored by the others.
     """
-    windows = _windows(run, np.asarray(values, dtype=np.float32), last)
+    values = np.asarray(values, dtype=np.float32)
+    windows = _windows(run, values, last)
+    if isinstance(run.model, Forecaster):
+        return run.model.predict(windows, end_times=_end_times(run, values, times, end_times, len(windows)))
     out = []
     device = next(iter(run.model.parameters()), torch.zeros(0)).device
     with torch.inference_mode():
@@ -163,6 +191,17 @@ def intervals(run: LoadedRun, forecasts: np.ndarray) -> tuple[np.ndarray, np.nda
         return None
     outer = forecasts[..., [0, -1]] if run.calibration.method == "cqr" else point_forecast(run, forecasts)
     return run.calibration.interval(outer.astype(np.float64))
+
+
+def _end_times(run: LoadedRun, values: np.ndarray, times, end_times, count: int):
+    if end_times is not None or times is None or values.ndim != 2:
+        return end_times
+    times = np.asarray(times)
+    if len(times) != len(values):
+        raise ForecastlabError(f"times has {len(times)} entries for {len(values)} rows", arg="times",
+                               fix="pass one time per row of values")
+    starts = np.arange(len(values) - run.span_rows + 1)[len(values) - run.span_rows + 1 - count :]
+    return times[starts + run.span_rows - 1]
 
 
 def _windows(run: LoadedRun, values: np.ndarray, last: int | None) -> np.ndarray:

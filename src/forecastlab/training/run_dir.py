@@ -54,7 +54,8 @@ LAST = "last.pt"
 CURVES = "curves.png"
 METRICS = "metrics.json"
 CHECKSUMS = (BEST + ".sha256", LAST + ".sha256")
-RUN_FILES = (CONFIG, HISTORY, BEST, LAST, CURVES, METRICS, *CHECKSUMS)
+MODEL_DIR = "model"  # an estimator's saved model (forecastlab.models.contract.Estimator.save), a folder
+RUN_FILES = (CONFIG, HISTORY, BEST, LAST, CURVES, METRICS, *CHECKSUMS, MODEL_DIR)
 LOCK = ".forecastlab.lock"
 REPLACED = ".replaced-run"
 HISTORY_FIELDS = ("epoch", "loss", "mae", "val_loss", "val_mae", "lr", "seconds", "train_seconds")
@@ -267,7 +268,7 @@ class RunDirectory:
             check_run_dir(self.path, resume=self.resume, overwrite=self.overwrite, check_lock=False)
             for name in os.listdir(self.path):  # a write killed midway leaves its temp file
                 if _stale_temp(name):
-                    (self.path / name).unlink(missing_ok=True)
+                    remove_entry(self.path / name)
             if self.overwrite and not self.resume:
                 self._move_aside()
         except BaseException:
@@ -307,8 +308,7 @@ class RunDirectory:
         back the run it was replacing. Returns what was done, in words."""
         with deferred_signals():
             for name in RUN_FILES:
-                with contextlib.suppress(OSError):
-                    (self.path / name).unlink()
+                remove_entry(self.path / name)
             restored = recover_replaced(self.path) if self.replaced else False
         self._abandoned = True  # the folders it made go in close(), once the lock file is gone
         if restored:
@@ -324,6 +324,15 @@ class RunDirectory:
         for directory in self._made:
             with contextlib.suppress(OSError):  # not empty: someone else wrote there; keep it
                 directory.rmdir()
+
+
+def remove_entry(path: Path) -> None:
+    """Remove one of a run's entries: a file, or a folder forecastlab made (never followed through a link)."""
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def recover_if_abandoned(directory: Path) -> bool:
@@ -374,10 +383,11 @@ def recover_replaced(directory: Path) -> bool:
     with deferred_signals():
         for name in RUN_FILES:
             if name not in names:  # written by the new run only
-                with contextlib.suppress(OSError):
-                    (directory / name).unlink()
+                remove_entry(directory / name)
         for name in reversed([n for n in _ASIDE_ORDER if n in names]):  # last.pt comes back last
             if (aside / name).exists() and not (aside / name).is_symlink():
+                if (directory / name).is_dir() and not (directory / name).is_symlink():
+                    remove_entry(directory / name)  # the new run's model folder: a folder is not replaced by rename
                 os.replace(aside / name, directory / name)
         shutil.rmtree(aside, ignore_errors=True)
     return True

@@ -65,7 +65,7 @@ class WindowSection(_Section):
 
 class TrainingSection(_Section):
     epochs: PositiveInt
-    optimizer: Literal[OPTIMIZERS]
+    optimizer: Literal[(*OPTIMIZERS, "none")]  # "none": an estimator (lightgbm, persistence) has no optimizer
     lr: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     seed: int
     loss: str = "mse"
@@ -184,11 +184,24 @@ class RunConfig(_OpenSection):
         horizons = len(self.window.horizons or [self.window.horizon])
         if self.head is not None and self.head.horizons != horizons:
             raise ValueError(f"head.horizons {self.head.horizons} differs from the window's {horizons} horizons")
+        estimator = _is_estimator(self.model.name)
+        if estimator is not None and estimator != (self.training.optimizer == "none"):
+            raise ValueError(f"training.optimizer {self.training.optimizer!r} does not fit model {self.model.name!r} "
+                             f"({'an estimator, which has none' if estimator else 'a torch model, which needs one'})")
         seq = self.model.config.get("sequence_length")
         if seq is not None and seq != self.window.sequence_length:
             raise ValueError(f"model.config.sequence_length {seq} differs from window.sequence_length "
                              f"{self.window.sequence_length}")
         return self
+
+
+def _is_estimator(name: str) -> bool | None:
+    """Whether the registered model `name` is an estimator; None for a name the registry lacks."""
+    from forecastlab.models import MODELS
+    from forecastlab.models.contract import Estimator
+
+    cls = MODELS.get(name)
+    return None if cls is None else issubclass(cls, Estimator)
 
 
 def validate_config(raw: object, path: Path) -> dict:

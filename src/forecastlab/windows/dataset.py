@@ -136,6 +136,9 @@ class WindowDataset:
         self._data_np = data.numpy()
         self._targets_np = None if targets is None else targets.numpy()
         self._epoch = 0
+        # The time of every row of the caller's data (datetime64), when known: calendar features and
+        # forecast times index it by row (make_datasets(times=...) sets it; never copied).
+        self.times: np.ndarray | None = None
 
     # -- sizes ------------------------------------------------------------------------------------
     @property
@@ -260,7 +263,24 @@ class WindowDataset:
             dropped_windows=self.dropped_windows + int(crossing.sum()),
         )
         kept._epoch = self._epoch
+        kept.times = self.times
         return kept
+
+    def subset(self, keep: np.ndarray, *, shuffle: bool | None = None, seed: int | None = None) -> WindowDataset:
+        """The windows where the boolean mask `keep` (one per window, chronological) is True, over the same
+        data (no copy): how a backtest cuts its folds out of one dataset. `shuffle`/`seed` default to this
+        dataset's."""
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (self.num_windows,):
+            raise ValueError(f"keep must have one entry per window ({self.num_windows}), got {keep.shape}")
+        part = WindowDataset(
+            self.data, self.targets, self._positions[keep], start_index=self.start_index,
+            sequence_length=self.sequence_length, sampling_rate=self.sampling_rate, batch_size=self.batch_size,
+            shuffle=self.shuffle if shuffle is None else shuffle, seed=self.seed if seed is None else seed,
+            prefetch=self.prefetch,
+        )
+        part.times = self.times
+        return part
 
     def summary(self) -> dict:
         """Counts for reports and --json output."""

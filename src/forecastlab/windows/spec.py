@@ -158,6 +158,8 @@ class WindowSpec:
         shuffle_eval: bool = False,
         prefetch: bool = False,
         source: str | None = None,
+        times=None,
+        target_column: int | None = None,
     ) -> SplitDatasets:
         """Train, val and test datasets exactly as the book's code 10-7 builds them.
 
@@ -167,7 +169,9 @@ class WindowSpec:
         first input row is a has target row a + delay. With `breaks` (rows where the step from the
         previous row is a hole) and drop_gap_windows=True, windows whose rows a..a+delay straddle a
         break are dropped (counted in each dataset's `dropped_windows`); either way the result's
-        `gap_windows` counts them. `source` (e.g. the file) is named in error messages.
+        `gap_windows` counts them. `source` (e.g. the file) is named in error messages. `times` (one
+        datetime64 per row) is kept on every dataset for models with calendar terms, and `target_column`
+        (the target's index among the value columns, when it is one of them) for persistence.
         """
         values = np.asarray(values)
         n = len(values)
@@ -220,9 +224,10 @@ class WindowSpec:
                             fix="fill the holes (gaps='interpolate:N' with a larger N), use shorter windows, "
                             "or keep those windows with drop_gap_windows=False",
                         )
+            ds.times = None if times is None else np.asarray(times)
             datasets[name] = ds
         return SplitDatasets(**datasets, normalizer=normalizer, spec=self, sizes=sizes, gap_windows=gap_windows,
-                             gap_windows_dropped=bool(drop_gap_windows))
+                             gap_windows_dropped=bool(drop_gap_windows), target_column=target_column)
 
 
 @dataclass
@@ -238,6 +243,7 @@ class SplitDatasets:
     # Per split, windows whose rows straddle a break, and how many windows there were before any drop.
     gap_windows: dict[str, dict[str, int]] = field(default_factory=dict)
     gap_windows_dropped: bool = False
+    target_column: int | None = None  # the target's index among the input columns, when it is one
 
     @property
     def num_train(self) -> int:
@@ -283,6 +289,9 @@ def make_datasets_from_series(
     book = fmt.get("book_faithful", series.provenance.source in ("jena", "synthetic"))
     drop = (not book) if drop_gap_windows is None else bool(drop_gap_windows)
     kwargs.setdefault("source", series.provenance.path or series.provenance.source)
+    kwargs.setdefault("times", series.timestamps)
+    if series.target in list(series.columns):
+        kwargs.setdefault("target_column", list(series.columns).index(series.target))
     sets = spec.make_datasets(series.values, series.targets, drop_gap_windows=drop, **kwargs)
     _report_gap_windows(sets, len(kwargs["breaks"]), auto_book=book and drop_gap_windows is None)
     return sets
