@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# lightgbm's wheel links the system's OpenMP runtime.
+if ! ldconfig -p 2>/dev/null | grep -q "libgomp.so.1"; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libgomp1
+fi
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi

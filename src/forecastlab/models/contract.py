@@ -185,7 +185,7 @@ class Estimator(Parameterized, Forecaster):
 
         directory = Path(directory)
         meta_path = directory / cls.META
-        meta = _read_json(meta_path)
+        meta = read_json_object(meta_path)
         try:
             config, head, names = meta["config"], meta["head"], meta["files"]
             name = config["name"]
@@ -206,7 +206,7 @@ class Estimator(Parameterized, Forecaster):
             if Path(str(file_name)).name != file_name:
                 raise ForecastlabError(f"{meta_path.name} names a file outside its folder: {file_name!r}",
                                        where=f"{meta_path}, key files", fix="restore the folder from its save")
-            data = _read_bounded(path)
+            data = read_bounded(path)
             if hashlib.sha256(data).hexdigest() != digest:
                 raise ForecastlabError(f"{path.name} does not match the sha256 {meta_path.name} records for it",
                                        where=str(path), fix="restore the folder from its save, or refit")
@@ -226,7 +226,7 @@ class Estimator(Parameterized, Forecaster):
         return 0
 
 
-def _read_bounded(path: Path) -> bytes:
+def read_bounded(path: Path) -> bytes:
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_MODEL_FILE + 1)
@@ -239,8 +239,8 @@ def _read_bounded(path: Path) -> bytes:
     return data
 
 
-def _read_json(path: Path) -> dict:
-    data = _read_bounded(path)
+def read_json_object(path: Path) -> dict:
+    data = read_bounded(path)
     try:
         meta = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
