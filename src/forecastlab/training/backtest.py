@@ -123,14 +123,16 @@ def backtest(source, series, *, folds: int = 5, refit: bool = False, spec: Windo
     result_folds, clock = [], {"fit": 0.0, "forecast": 0.0, "baselines": 0.0}
     label = f"model:{name}" if name in BASELINES else name  # `persistence` the model beside the baseline
     model = run.model if run is not None else None
+    # A run's model was fitted on its train and val splits, the rows before the test period.
+    fit_info = {"run_dir": str(run.run_dir), "rows_before": first_row} if run is not None else None
     head = run.head if run is not None else None
     calibration = run.calibration if run is not None else None
     for k in range(folds):
         lo, hi = int(edges[k]), int(edges[k + 1])
         if model is None or refit:
             t0 = time.perf_counter()
-            fitted = _fit(name, windows, farthest, lo, spec, normalizer, sizes, options, seed, progress,
-                          target_column, k)
+            fitted, fit_info = _fit(name, windows, farthest, lo, spec, normalizer, sizes, options, seed, progress,
+                                    target_column, k)
             model, head, calibration = fitted.model, _head(fitted), _calibration(fitted)
             clock["fit"] += time.perf_counter() - t0
         fold = windows.subset((origins >= lo) & (origins < hi), shuffle=False)
@@ -144,7 +146,7 @@ def backtest(source, series, *, folds: int = 5, refit: bool = False, spec: Windo
         scores |= _baselines(series, fold, spec, train_rows=lo)
         clock["baselines"] += time.perf_counter() - t0
         entry = {"fold": k + 1, "first_origin": _time(series, lo), "last_origin": _time(series, hi - 1),
-                 "rows": [lo, hi - 1], "windows": fold.num_windows, "mae": scores}
+                 "rows": [lo, hi - 1], "windows": fold.num_windows, "mae": scores, "fit": fit_info}
         if calibration is not None:
             outer = pred[..., [0, -1]] if calibration.method == "cqr" else point
             lower, upper = calibration.interval(outer)
@@ -190,7 +192,10 @@ def _fit(name, windows, farthest, fold_start, spec, normalizer, sizes, options, 
                              (val_start, fold_start - val_start, 0), target_column=target_column)
     opts = dict(options)
     epochs = opts.pop("epochs", None) or _default_epochs(name)
-    return train(name, datasets, epochs=epochs, seed=seed, progress=progress, **opts)
+    fitted = train(name, datasets, epochs=epochs, seed=seed, progress=progress, **opts)
+    info = {"train_windows": train_ds.num_windows, "val_windows": val_ds.num_windows,
+            "last_target_row": int(farthest[train_mask | val_mask].max()), "val_first_row": val_start}
+    return fitted, info
 
 
 def _default_epochs(name: str) -> int:

@@ -97,7 +97,7 @@ class TorchForecaster(Forecaster):
 
     @classmethod
     def load(cls, directory: str | Path) -> TorchForecaster:
-        from safetensors import SafetensorsError
+        from safetensors import SafetensorError
         from safetensors.torch import load
 
         from forecastlab.models import get_model_class
@@ -118,7 +118,7 @@ class TorchForecaster(Forecaster):
         module = get_model_class(name).from_config(config)
         try:
             state = load(read_bounded(directory / WEIGHTS))
-        except SafetensorsError as err:
+        except SafetensorError as err:
             raise ForecastlabError(f"{WEIGHTS} is not a safetensors file ({err})", where=str(directory / WEIGHTS),
                                    fix="save the forecaster again") from None
         load_weights(module, state, directory / WEIGHTS)
