@@ -19,7 +19,7 @@ import pytest
 
 from forecastlab.cli.train import evaluate_command, parse_params, predict_command, refuse_resume_conflicts
 from forecastlab.errors import ForecastlabError
-from forecastlab.training.run_dir import RUN_FILES, read_config
+from forecastlab.training.run_dir import TORCH_RUN_FILES, read_config
 from run_helpers import write_jena_csv
 
 WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
@@ -68,7 +68,7 @@ def test_train_resume_predict_evaluate(jena_csv, tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in run.iterdir()} == {
-        name: 0o666 & ~umask for name in RUN_FILES}
+        name: 0o666 & ~umask for name in TORCH_RUN_FILES}
 
     predicted = _cli("predict", run, "--last", "2", "--json", "--out", tmp_path / "p.csv", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr

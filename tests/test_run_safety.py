@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from forecastlab.errors import ForecastlabError
-from forecastlab.training.run_dir import LOCK, REPLACED, RUN_FILES, RunDirectory, RunLock, lock_owner
+from forecastlab.training.run_dir import LOCK, REPLACED, TORCH_RUN_FILES, RunDirectory, RunLock, lock_owner
 from run_helpers import TINY, WINDOW, clean_error, cli, digests, popen, write_jena_csv
 
 # A first epoch that lasts seconds, so a signal can land inside it: a slow model on small batches.
@@ -68,7 +68,7 @@ def test_a_dead_processs_lock_is_stale_and_taken_over(csv, tmp_path):
     assert lock_owner(out) is None  # nobody holds the flock: stale
     done = cli("train", "dense", "--data", csv, *TINY, "--epochs", "1", "--out", out, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert sorted(os.listdir(out)) == sorted(RUN_FILES)  # the lock went with the process
+    assert sorted(os.listdir(out)) == sorted(TORCH_RUN_FILES)  # the lock went with the process
 
 
 def test_two_processes_racing_for_one_out_never_destroy_the_winner(csv, tmp_path):
@@ -81,7 +81,7 @@ def test_two_processes_racing_for_one_out_never_destroy_the_winner(csv, tmp_path
         assert codes == [0, 2], results
         loser = next(err for rc, _, err in results if rc == 2)
         assert "Traceback" not in loser and ("in use by another" in loser or "not empty" in loser), loser
-        assert sorted(os.listdir(out)) == sorted(RUN_FILES), attempt  # the winner's run is whole
+        assert sorted(os.listdir(out)) == sorted(TORCH_RUN_FILES), attempt  # the winner's run is whole
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -14,7 +14,7 @@ from forecastlab.errors import ForecastlabError
 from forecastlab.evaluation.metrics import evaluate, predict_dataset
 from forecastlab.training import load_run, predict, train
 from forecastlab.training.checkpoint import load_checkpoint
-from forecastlab.training.run_dir import RUN_FILES, read_config, read_history, read_metrics
+from forecastlab.training.run_dir import TORCH_RUN_FILES, read_config, read_history, read_metrics
 from forecastlab.windows import WindowSpec
 
 SPEC = WindowSpec(sequence_length=8, sampling_rate=2, horizon=2)
@@ -170,7 +170,7 @@ def test_run_directory_contents_and_config_round_trip(values, tmp_path):
     result = train("lstm", datasets, epochs=2, out_dir=tmp_path / "run", progress=False,
                    model_params={"units": 4}, extra_config={"data": {"target_unit": "degC"}, "note": "x"})
     run = tmp_path / "run"
-    assert sorted(os.listdir(run)) == sorted(RUN_FILES)  # and no temp files left behind
+    assert sorted(os.listdir(run)) == sorted(TORCH_RUN_FILES)  # and no temp files left behind
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     config = read_config(run)
     assert config["model"]["name"] == "lstm" and config["model"]["config"]["units"] == 4

@@ -92,7 +92,7 @@ FLAGS: dict[str, str] = {
     "out_dir": "--out", "resume=True": "--resume", "overwrite=True": "--overwrite",
     "progress=False": "--no-progress", "last": "--last",
     # forecastlab.training.backtest
-    "folds": "--folds", "refit=True": "--refit", "source": "RUN_DIR|MODEL", "params": "--param",
+    "folds": "--folds", "refit=True": "--refit", "params": "--param",
     # forecastlab.reproduce
     "profile": "--profile", "models": "--models",
 }

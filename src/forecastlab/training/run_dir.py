@@ -56,6 +56,7 @@ METRICS = "metrics.json"
 CHECKSUMS = (BEST + ".sha256", LAST + ".sha256")
 MODEL_DIR = "model"  # an estimator's saved model (forecastlab.models.contract.Estimator.save), a folder
 RUN_FILES = (CONFIG, HISTORY, BEST, LAST, CURVES, METRICS, *CHECKSUMS, MODEL_DIR)
+TORCH_RUN_FILES = tuple(name for name in RUN_FILES if name != MODEL_DIR)  # a torch run's complete contents
 LOCK = ".forecastlab.lock"
 REPLACED = ".replaced-run"
 HISTORY_FIELDS = ("epoch", "loss", "mae", "val_loss", "val_mae", "lr", "seconds", "train_seconds")
