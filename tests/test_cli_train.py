@@ -53,7 +53,8 @@ def test_train_resume_predict_evaluate(jena_csv, tmp_path):
         ["epoch", "1/2"], ["epoch", "2/2"]]
     config = json.loads((run / "config.json").read_text())
     assert config["data"]["provenance"]["source"] == "file" and config["data"]["target"] == "T (degC)"
-    assert config["model"]["config"]["units"] == 4 and config["extra"]["cli"]["model_params"] == {"units": 4}
+    assert config["model"]["config"]["units"] == 4 and config["extra"]["recipe"]["model"] == {
+        "name": "dense", "params": {"units": 4}}
 
     again = _cli("train", "dense", *base, "--epochs", "2", cwd=tmp_path)
     assert again.returncode == 2 and "not empty" in again.stderr and "Traceback" not in again.stderr
@@ -144,7 +145,7 @@ def relative_run(jena_csv, tmp_path_factory):
 def test_a_run_finds_its_data_from_elsewhere_and_one_data_option_keeps_the_rest(relative_run, tmp_path):
     home, run = relative_run
     config = read_config(run)
-    assert config["extra"]["cli"]["data_args"]["data"] == str(home / "mini.csv")
+    assert config["extra"]["recipe"]["data"]["data"] == str(home / "mini.csv")
     assert config["data"]["provenance"]["path"] == str(home / "mini.csv")
     # From another directory, and with only --gaps given: the run's own --data is still used.
     scored = _cli("evaluate", run, "--gaps", "drop", "--json", cwd=tmp_path)

@@ -74,7 +74,10 @@ def test_a_class_named_in_config_is_never_imported(run, trained, tmp_path, class
 
 
 def test_an_unregistered_model_name_is_refused_with_the_registered_ones(run):
-    edit_config(run, lambda c: c["model"].__setitem__("name", "os"))
+    def rename(c):  # the model's name, everywhere config.json names it
+        c["model"]["name"] = c["extra"]["recipe"]["model"]["name"] = "os"
+
+    edit_config(run, rename)
     with pytest.raises(ForecastlabError, match="'os' is not a registered forecastlab model") as err:
         load_run(run)
     assert "key model.name" in err.value.where and "lstm" in err.value.fix
@@ -201,13 +204,17 @@ CONFIG_CASES = [
      "key training.lr_schedule"),
     ("newer-format", lambda c: c.__setitem__("format", 99), "newer forecastlab", "key format"),
     ("target-not-a-column", lambda c: c["data"].__setitem__("target", "nope"), "is not one of data.columns", ""),
-    ("cli-unknown-option", lambda c: c["extra"]["cli"]["data_args"].__setitem__("bogus", "1"), "unknown option",
-     "extra.cli.data_args.bogus"),
+    ("recipe-unknown-key", lambda c: c["extra"]["recipe"]["data"].__setitem__("bogus", "1"), "is not a key of [data]",
+     "extra.recipe.data.bogus"),
+    ("recipe-mistyped", lambda c: c["extra"]["recipe"]["training"].__setitem__("epochs", "2"), "must be int",
+     "extra.recipe.training.epochs"),
+    ("recipe-other-model", lambda c: c["extra"]["recipe"]["model"].__setitem__("name", "lstm"), "differs from",
+     "extra.recipe.model.name"),
 ]
 
 
-# The CLI's own section (extra.cli) is checked by the CLI: the next test.
-API_CASES = [c for c in CONFIG_CASES if not c[3].startswith("extra.cli")]
+# The recipe (extra.recipe) is checked on every load, from Python and from the CLI alike.
+API_CASES = CONFIG_CASES
 
 
 @pytest.mark.parametrize(("change", "what", "where"), [c[1:] for c in API_CASES], ids=[c[0] for c in API_CASES])
@@ -218,7 +225,7 @@ def test_a_hand_edited_config_is_refused_with_the_key_named(run, change, what, w
     assert what in err.value.what and where in (err.value.where or ""), err.value
 
 
-@pytest.mark.parametrize("case", ["window-deleted", "a-json-list", "zero-std", "bad-units", "cli-unknown-option"])
+@pytest.mark.parametrize("case", ["window-deleted", "a-json-list", "zero-std", "bad-units", "recipe-unknown-key"])
 def test_the_cli_refuses_a_hand_edited_config_in_one_paragraph(run, trained, tmp_path, case):
     _, change, what, where = next(c for c in CONFIG_CASES if c[0] == case)
     edit_config(run, change)

@@ -6,11 +6,12 @@ import functools
 import inspect
 import sys
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from forecastlab.training.recipe import DataRecipe, WindowRecipe
 
 DataOpt = Annotated[
     str,
@@ -98,29 +99,9 @@ FLAGS: dict[str, str] = {
 }
 
 
-@dataclass
-class DataArgs:
-    """The data options as the Python API takes them (forecastlab.data.load_series)."""
-
-    data: str = "auto"
-    time_col: str | None = None
-    target: str | None = None
-    features: str | None = None
-    freq: str | None = None
-    gaps: str = "interpolate"
-    no_clean: bool = False
-    data_dir: Path | None = None
-
-    def load_kwargs(self) -> dict[str, Any]:
-        return {
-            "time_col": self.time_col,
-            "target": self.target,
-            "features": [f.strip() for f in self.features.split(",") if f.strip()] if self.features else None,
-            "freq": self.freq,
-            "gaps": self.gaps,
-            "clean": not self.no_clean,
-            "data_dir": self.data_dir,
-        }
+# The CLI parses its data and window options straight into the run recipe's dataclasses.
+DataArgs = DataRecipe
+WindowArgs = WindowRecipe
 
 
 def print_json(obj: Any) -> None:
@@ -151,42 +132,6 @@ _WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
     "batch_size": (BatchSizeOpt, 256),
     "drop_gap_windows": (DropGapWindowsOpt, None),
 }
-
-
-@dataclass
-class WindowArgs:
-    """The window options; `spec(series)` gives the forecastlab.windows.WindowSpec, with the durations
-    resolved against the series' time step (the row counts, when given, win)."""
-
-    sequence_length: int | None = None
-    sampling_rate: int | None = None
-    horizon: int | None = None
-    batch_size: int = 256
-    drop_gap_windows: bool | None = None  # None: auto (see forecastlab.windows.make_datasets_from_series)
-    lookback: str = "5d"
-    sample_every: str = "1h"
-    horizons: str = "24h"
-
-    def spec(self, series=None):
-        from forecastlab.windows import WindowSpec
-        from forecastlab.windows.horizons import resolve_window
-
-        step_ns = None
-        if series is not None:
-            seconds = (series.quality.get("time") or {}).get("frequency_seconds")
-            step_ns = round(seconds * 1e9) if seconds else None
-        elif self.sequence_length is None or self.sampling_rate is None:
-            step_ns = 600 * 10**9  # no data yet: the book's 10-minute rows
-        resolved = resolve_window(
-            step_ns=step_ns, lookback=self.lookback, sample_every=self.sample_every,
-            horizons=str(self.horizon) if self.horizon is not None else self.horizons,
-            sequence_length=self.sequence_length, sampling_rate=self.sampling_rate)
-        return WindowSpec(resolved.sequence_length, resolved.sampling_rate, resolved.horizons[-1],
-                          horizons=resolved.horizons)
-
-    def dataset_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for forecastlab.windows.make_datasets_from_series."""
-        return {"batch_size": self.batch_size, "drop_gap_windows": self.drop_gap_windows}
 
 
 def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory):

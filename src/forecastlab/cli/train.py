@@ -110,40 +110,41 @@ def train_command(
         (model, epochs, lr, optimizer, seed, params, out, overwrite, early_stopping, lr_schedule,
          max_steps_per_epoch, loss, target_transform, interval_level, device) = own.values()
     _check_epochs(epochs)
+    from forecastlab.training.recipe import ModelRecipe, Recipe, TrainingRecipe, run_recipe
+
     options = dict(ctx.params) | dataclasses.asdict(data_args) | dataclasses.asdict(window_args)
     if resume is not None:
         config = read_config(resume)
         refuse_resume_conflicts(config, resume, {k: options[k] for k in given_options(ctx) if k in options})
-        setup = _resume_setup(config, resume, epochs)
+        recipe = _resume_recipe(config, resume, epochs)
+        if device is not None:  # the one training setting a resumed run may change, with --epochs
+            recipe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, device=device))
+        out = resume
     else:
-        setup = _new_setup(model, data_args, window_args, epochs, lr, optimizer, seed, params, out,
-                           early_stopping, lr_schedule, max_steps_per_epoch)
-        setup |= {"loss": loss, "target_transform": target_transform, "interval_level": interval_level}
-    # Before the (slow) data loading, so a refused run directory fails at once.
-    check_run_dir(setup["out"], resume=resume is not None, overwrite=overwrite)
-    from forecastlab.training import describe_series, train
+        if model is None:
+            raise ForecastlabError("no model given", where="forecastlab train MODEL",
+                                   fix="name a model (e.g. `forecastlab train lstm`) or pass --resume RUN_DIR")
+        from forecastlab.models import get_model_class
 
-    series, datasets = _load_datasets(setup["data_args"], setup["window_args"], setup["seed"])
+        get_model_class(model)  # an unknown name fails before anything else
+        recipe = Recipe(ModelRecipe(model, parse_params(params)), data_args.absolute(), window_args, TrainingRecipe(
+            epochs=epochs, optimizer=str(optimizer), lr=lr, seed=seed, early_stopping=early_stopping,
+            lr_schedule=lr_schedule, max_steps_per_epoch=max_steps_per_epoch, loss=loss,
+            target_transform=str(target_transform) if target_transform is not None else None,
+            interval_level=interval_level, device=device))
+        out = out or Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
+    # Before the (slow) data loading, so a refused run directory fails at once.
+    check_run_dir(out, resume=resume is not None, overwrite=overwrite)
+    series = recipe.data.load()
     if resume is not None:
         _refuse_changed_data(config, series, resume)
-    extra = {"data": describe_series(series), "cli": {
-        "data_args": _jsonable(dataclasses.asdict(setup["data_args"])),
-        "window_args": dataclasses.asdict(setup["window_args"]),
-        "model_params": setup["model_params"],
-    }}
     from forecastlab.cli.interrupts import exit_interrupted
     from forecastlab.training import Interrupted
 
     try:
         # A failed or interrupted new run removes only what it created (forecastlab.training.run_dir).
-        result = train(
-            setup["model"], datasets, epochs=setup["epochs"], optimizer=setup["optimizer"], lr=setup["lr"],
-            seed=setup["seed"], out_dir=setup["out"], resume=resume is not None, overwrite=overwrite,
-            device=device, early_stopping=setup["early_stopping"], lr_schedule=setup["lr_schedule"],
-            progress=not no_progress, max_steps_per_epoch=setup["max_steps_per_epoch"],
-            model_params=setup["model_params"], extra_config=extra, loss=setup["loss"],
-            target_transform=setup["target_transform"], interval_level=setup["interval_level"],
-        )
+        result = run_recipe(recipe, out, resume=resume is not None, overwrite=overwrite, progress=not no_progress,
+                            series=series)
     except Interrupted as interrupt:
         exit_interrupted(interrupt)
     metrics = result.metrics()
@@ -245,51 +246,42 @@ def _check_epochs(epochs: int | None) -> None:
         )
 
 
-def _new_setup(model, data_args, window_args, epochs, lr, optimizer, seed, params, out, early_stopping,
-               lr_schedule, max_steps_per_epoch) -> dict:
-    if model is None:
-        raise ForecastlabError("no model given", where="forecastlab train MODEL",
-                               fix="name a model (e.g. `forecastlab train lstm`) or pass --resume RUN_DIR")
-    model_params = parse_params(params)
-    from forecastlab.models import get_model_class
+def _resume_recipe(config: dict, run_dir: Path, epochs: int | None):
+    """The recipe of the run to resume, from its config.json (refuse_resume_conflicts checked the options);
+    only its epochs (and device) may change."""
+    _saved_cli(config, run_dir)
+    from forecastlab.training.recipe import recipe_of
 
-    cls = get_model_class(model)
-    return {
-        "model": model, "model_params": model_params, "data_args": absolute_data_args(data_args),
-        "window_args": window_args, "epochs": cls.book_epochs if epochs is None else epochs, "lr": lr,
-        "optimizer": optimizer, "seed": seed, "out": out or Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}",
-        "early_stopping": early_stopping, "lr_schedule": lr_schedule,
-        "max_steps_per_epoch": max_steps_per_epoch,
-    }
-
-
-def _resume_setup(config: dict, run_dir: Path, epochs: int | None) -> dict:
-    """Everything a resumed run needs, from its config.json (refuse_resume_conflicts checked the options)."""
-    cli = _saved_cli(config, run_dir)
-    t = config["training"]
+    recipe = recipe_of(config)
     if epochs is not None:
         _check_not_fewer_epochs(run_dir, epochs)
-    return {
-        "model": config["model"]["name"], "model_params": cli["model_params"],
-        "data_args": _saved_data_args(cli["data_args"]), "window_args": WindowArgs(**cli["window_args"]),
-        "epochs": t["epochs"] if epochs is None else epochs, "lr": t["lr"], "optimizer": t["optimizer"],
-        "seed": t["seed"], "out": run_dir, "early_stopping": t["early_stopping"],
-        "lr_schedule": t["lr_schedule"], "max_steps_per_epoch": t["max_steps_per_epoch"],
-        "loss": t.get("loss", "mse"), "target_transform": t.get("target_transform", "none"),
-        "interval_level": t.get("interval_level", 0.8),
-    }
+    t = config["training"]
+    return dataclasses.replace(recipe, training=dataclasses.replace(
+        recipe.training, epochs=t["epochs"] if epochs is None else epochs))
 
 
 def _saved_cli(config: dict, run_dir: Path) -> dict:
-    cli = config.get("extra", {}).get("cli")
-    if not cli:
+    """What the CLI needs to rebuild a run's data and windows: its recipe's data, window and model params
+    (config.json's extra.recipe, or for runs made before recipes, extra.cli)."""
+    extra = config.get("extra", {})
+    if extra.get("cli") and not extra.get("recipe"):
+        check_saved_cli(extra["cli"], run_dir)
+    from forecastlab.training.recipe import recipe_of
+
+    recipe = recipe_of(config)
+    if recipe is None or not (extra.get("recipe") or extra.get("cli")):
         raise ForecastlabError(
-            "this run was started from Python, so the CLI does not know how to rebuild its data",
-            where=str(run_dir / "config.json"),
-            fix="resume it from Python: train(model, datasets, ..., out_dir=RUN_DIR, resume=True)",
+            "this run was started from Python without a recipe, so the CLI does not know how to rebuild its "
+            "data and windows for training", where=str(run_dir / "config.json"),
+            fix="resume it from Python: train(model, datasets, ..., out_dir=RUN_DIR, resume=True), or train "
+            "with forecastlab.training.run_recipe, which records its recipe",
         )
-    check_saved_cli(cli, run_dir)
-    return cli
+    return {"data_args": dataclasses.asdict(recipe.data) | {"data_dir": _str(recipe.data.data_dir)},
+            "window_args": dataclasses.asdict(recipe.window), "model_params": recipe.model.params}
+
+
+def _str(path) -> str | None:
+    return None if path is None else str(path)
 
 
 def check_saved_cli(cli: dict, run_dir: Path) -> None:
@@ -406,11 +398,6 @@ def absolute_data(data: str) -> str:
     return key if key.lower() in _DATA_KEYWORDS else str(_path(key))
 
 
-def absolute_data_args(data_args: DataArgs) -> DataArgs:
-    data_dir = _path(data_args.data_dir) if data_args.data_dir is not None else None
-    return dataclasses.replace(data_args, data=absolute_data(data_args.data), data_dir=data_dir)
-
-
 def _refuse_changed_data(config: dict, series, run_dir: Path) -> None:
     from forecastlab.training.config import data_changed
 
@@ -438,58 +425,21 @@ def parse_params(items: list[str] | None) -> dict:
     return params
 
 
-def _load_datasets(data_args: DataArgs, window_args: WindowArgs, seed: int):
-    from forecastlab.data import load_series
-    from forecastlab.windows import make_datasets_from_series
-
-    series = load_series(data_args.data, **data_args.load_kwargs())
-    datasets = make_datasets_from_series(series, window_args.spec(series), seed=seed,
-                                         **window_args.dataset_kwargs())
-    return series, datasets
-
-
-def _jsonable(d: dict) -> dict:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()}
-
-
-def _saved_data_args(saved: dict) -> DataArgs:
-    args = DataArgs(**saved)
-    args.data_dir = Path(args.data_dir) if args.data_dir else None
-    return args
-
-
 def _run_data_args(run, data_args: DataArgs, given: set[str]) -> DataArgs:
-    """The data options to use with a saved run: the run's own, with only the options the user actually
-    gave replacing them (e.g. just --gaps drop keeps the run's --data)."""
-    cli = (run.config.get("extra") or {}).get("cli") or {}
-    saved = cli.get("data_args")
-    if not saved:
-        saved = _python_run_data_args(run)
-        if saved is None:  # nothing recorded: the data options as given, --data auto by default
-            return dataclasses.replace(data_args, data=data_args.data or "auto")
-    else:
+    """The data options to use with a saved run: its recipe's (forecastlab.training.recipe_of), with only the
+    options the user actually gave replacing them (e.g. just --gaps drop keeps the run's --data)."""
+    cli = (run.config.get("extra") or {}).get("cli")
+    if cli and not (run.config.get("extra") or {}).get("recipe"):
         check_saved_cli(cli, run.run_dir)
-    args = _saved_data_args(saved)
+    from forecastlab.training.recipe import recipe_of
+
+    recipe = recipe_of(run.config)
+    if recipe is None:  # nothing recorded: the data options as given, --data auto by default
+        return dataclasses.replace(data_args, data=data_args.data or "auto")
+    args = recipe.data
     if "data" not in given:
         console.print(f"using the run's data: --data {args.data}")
     return dataclasses.replace(args, **{k: getattr(data_args, k) for k in given if hasattr(args, k)})
-
-
-def _python_run_data_args(run) -> dict | None:
-    """A run trained from Python has no CLI section; its data is still known from what config.json
-    records (the provenance, the target and the columns), so the CLI uses that rather than --data auto."""
-    data = run.config.get("data") or {}
-    provenance = data.get("provenance") or {}
-    source = provenance.get("source")
-    if source == "file" and provenance.get("path"):
-        where = provenance["path"]
-    elif source in ("jena", "synthetic"):
-        where = source
-    else:
-        return None
-    columns = data.get("columns") or []
-    features = ",".join(columns) if columns and not any("," in c for c in columns) else None
-    return {"data": where, "target": data.get("target"), "features": features}
 
 
 def _load_run_series(run, data_args: DataArgs, given: set[str]):

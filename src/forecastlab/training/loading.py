@@ -41,6 +41,14 @@ class LoadedRun:
         return int(self.config["window"]["sampling_rate"])
 
     @property
+    def recipe(self):
+        """The run's recipe (forecastlab.training.recipe.Recipe), rebuilt for runs made before recipes;
+        None when config.json cannot say where the data came from."""
+        from forecastlab.training.recipe import recipe_of
+
+        return recipe_of(self.config)
+
+    @property
     def span_rows(self) -> int:
         """Rows from a window's first input row to its last, inclusive (the spec's)."""
         return self.spec.span_rows

@@ -211,6 +211,16 @@ def validate_config(raw: object, path: Path) -> dict:
     except ValidationError as err:
         raise config_error(err, path) from None
     _check_model_params(raw["model"], path)
+    recipe = (raw.get("extra") or {}).get("recipe")
+    if recipe is not None:
+        from forecastlab.training.recipe import Recipe
+
+        checked = Recipe.from_dict(recipe, where=str(path), prefix="extra.recipe.")
+        if checked.model.name != raw["model"]["name"]:
+            raise ForecastlabError(f"{path.name} is not a valid run config: extra.recipe.model.name "
+                                   f"{checked.model.name!r} differs from model.name {raw['model']['name']!r}",
+                                   where=f"{path}, key extra.recipe.model.name",
+                                   fix="restore the file from the run (or undo the edit), or retrain")
     return migrate(raw)
 
 

@@ -1,0 +1,339 @@
+"""The run recipe: everything that makes a run, as one typed, versioned value.
+
+    recipe = Recipe(model=ModelRecipe("lstm", {"units": 32}),
+                    data=DataRecipe("my.csv", target="temp"),
+                    window=WindowRecipe(lookback="5d", sample_every="1h", horizons="1h-24h"),
+                    training=TrainingRecipe(epochs=10, loss="quantile:0.1,0.5,0.9"))
+    result = run_recipe(recipe, out_dir="runs/lstm")      # load, window, train, write the run directory
+    load_run("runs/lstm").recipe == recipe                  # config.json keeps it (extra.recipe)
+    series = run_series(load_run("runs/lstm"))              # the run's own data, as the recipe says
+
+`forecastlab train` parses its options into a Recipe (`--config FILE.toml` starts from one) and calls
+run_recipe; `--resume`, `predict` and `evaluate` read the run's recipe back, exactly as Python does.
+The recipe has a version (RECIPE_VERSION); a run made before recipes existed (format 1 and 2 runs
+with only the CLI's own section, or a run trained from Python with only its data's provenance) gets
+its recipe rebuilt from what config.json records (`recipe_of`). Models are named, never imported: a
+recipe's model is a registered name and its parameters.
+
+This module imports neither torch nor the data loaders at import time, so the CLI's data commands use
+its DataRecipe and WindowRecipe without loading torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forecastlab.errors import ForecastlabError
+
+RECIPE_VERSION = 1
+MAX_RECIPE_BYTES = 1 << 20
+_KEYWORDS = {"auto", "jena", "synthetic"}
+
+
+@dataclass
+class DataRecipe:
+    """Where the data comes from and how it is read (forecastlab.data.load_series's arguments)."""
+
+    data: str = "auto"  # 'jena', 'synthetic', 'auto' or a CSV/Parquet path
+    time_col: str | None = None
+    target: str | None = None
+    features: str | None = None  # comma-separated input columns; None: every numeric one (sparse ones left out)
+    freq: str | None = None
+    gaps: str = "interpolate"
+    no_clean: bool = False
+    data_dir: Path | None = None
+
+    def load_kwargs(self) -> dict[str, Any]:
+        return {
+            "time_col": self.time_col,
+            "target": self.target,
+            "features": [f.strip() for f in self.features.split(",") if f.strip()] if self.features else None,
+            "freq": self.freq,
+            "gaps": self.gaps,
+            "clean": not self.no_clean,
+            "data_dir": self.data_dir,
+        }
+
+    def load(self):
+        """The forecastlab Series this recipe names."""
+        from forecastlab.data import load_series
+
+        return load_series(self.data, **self.load_kwargs())
+
+    def absolute(self) -> DataRecipe:
+        """The same recipe with a file path (and the cache folder) made absolute, as a run stores it, so
+        the run finds its data from any working directory."""
+        data = self.data.strip()
+        data_dir = Path(self.data_dir).expanduser().resolve() if self.data_dir is not None else None
+        return dataclasses.replace(self, data=data if data.lower() in _KEYWORDS else str(Path(data).expanduser()
+                                                                                           .resolve()),
+                                   data_dir=data_dir)
+
+
+@dataclass
+class WindowRecipe:
+    """How windows are cut: durations resolved against the data's step (row counts, when given, win)."""
+
+    sequence_length: int | None = None
+    sampling_rate: int | None = None
+    horizon: int | None = None
+    batch_size: int = 256
+    drop_gap_windows: bool | None = None  # None: auto (see forecastlab.windows.make_datasets_from_series)
+    lookback: str = "5d"
+    sample_every: str = "1h"
+    horizons: str = "24h"
+
+    def spec(self, series=None):
+        """The forecastlab.windows.WindowSpec, in rows, for this series (or for the book's 10-minute rows)."""
+        from forecastlab.windows import WindowSpec
+        from forecastlab.windows.horizons import resolve_window
+
+        step_ns = None
+        if series is not None:
+            seconds = (series.quality.get("time") or {}).get("frequency_seconds")
+            step_ns = round(seconds * 1e9) if seconds else None
+        elif self.sequence_length is None or self.sampling_rate is None:
+            step_ns = 600 * 10**9  # no data yet: the book's 10-minute rows
+        resolved = resolve_window(
+            step_ns=step_ns, lookback=self.lookback, sample_every=self.sample_every,
+            horizons=str(self.horizon) if self.horizon is not None else self.horizons,
+            sequence_length=self.sequence_length, sampling_rate=self.sampling_rate)
+        return WindowSpec(resolved.sequence_length, resolved.sampling_rate, resolved.horizons[-1],
+                          horizons=resolved.horizons)
+
+    def dataset_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for forecastlab.windows.make_datasets_from_series."""
+        return {"batch_size": self.batch_size, "drop_gap_windows": self.drop_gap_windows}
+
+
+@dataclass
+class ModelRecipe:
+    """A registered model name and its parameters (never a class path: nothing is imported by name)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingRecipe:
+    """forecastlab.training.train's options. epochs None: the model's book epochs (1 for an estimator);
+    target_transform None: the model's default (none for the book's seven, standardize otherwise)."""
+
+    epochs: int | None = None
+    optimizer: str = "rmsprop"
+    lr: float | None = None
+    seed: int = 0
+    early_stopping: int | None = None
+    lr_schedule: str | None = None
+    max_steps_per_epoch: int | None = None
+    loss: str = "mse"
+    target_transform: str | None = None
+    interval_level: float = 0.8
+    device: str | None = None
+
+
+@dataclass
+class Recipe:
+    """One run, start to end: model, data, window, training (and the version of this format)."""
+
+    model: ModelRecipe
+    data: DataRecipe = field(default_factory=DataRecipe)
+    window: WindowRecipe = field(default_factory=WindowRecipe)
+    training: TrainingRecipe = field(default_factory=TrainingRecipe)
+    version: int = RECIPE_VERSION
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        if out["data"]["data_dir"] is not None:
+            out["data"]["data_dir"] = str(out["data"]["data_dir"])
+        return json.loads(json.dumps(out, default=str))
+
+    @classmethod
+    def from_dict(cls, raw: object, where: str = "the recipe", prefix: str = "") -> Recipe:
+        """A Recipe from to_dict()'s output; every unknown or mistyped key is an error naming it (as
+        `prefix` + key, e.g. prefix "extra.recipe." inside config.json)."""
+        def _bad(where, key, problem):  # the key as config.json (or the file) spells it
+            return _bad_key(where, prefix + key if key else prefix.rstrip("."), problem)
+
+        if not isinstance(raw, dict):
+            raise _bad(where, "", "must be a table/object")
+        unknown = sorted(set(raw) - {"version", "model", "data", "window", "training"})
+        if unknown:
+            raise _bad(where, unknown[0], "is not a recipe section (model, data, window, training)")
+        version = raw.get("version", RECIPE_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise _bad(where, "version", f"must be a whole number >= 1, got {version!r}")
+        if version > RECIPE_VERSION:
+            raise _bad(where, "version", f"is {version}, written by a newer forecastlab (this one reads up to "
+                       f"{RECIPE_VERSION})")
+        model = raw.get("model")
+        if not isinstance(model, dict) or not isinstance(model.get("name"), str) or not model["name"]:
+            raise _bad(where, "model.name", "must name a registered model (forecastlab models lists them)")
+        params = model.get("params", {})
+        if not isinstance(params, dict):
+            raise _bad(where, "model.params", "must be a table of model parameters")
+        extra = sorted(set(model) - {"name", "params"})
+        if extra:
+            raise _bad(where, f"model.{extra[0]}", "is not a key of [model] (name, params)")
+        return cls(ModelRecipe(model["name"], dict(params)),
+                   _section(DataRecipe, raw.get("data", {}), where, prefix + "data"),
+                   _section(WindowRecipe, raw.get("window", {}), where, prefix + "window"),
+                   _section(TrainingRecipe, raw.get("training", {}), where, prefix + "training"), version)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Recipe:
+        """A recipe file: [model] name and [model.params], [data], [window], [training] (the keys are the
+        fields above, the CLI's option names with underscores). Bounded in size; errors name the key. The
+        CLI's [output] table (where to write) belongs to the command, not to the recipe, and is left out."""
+        path = Path(path)
+        doc = _read_toml(path)
+        doc.pop("output", None)
+        return cls.from_dict(doc, where=str(path))
+
+
+def _read_toml(path: Path) -> dict:
+    import tomllib
+
+    if not path.is_file():
+        raise ForecastlabError("the recipe file does not exist", where=str(path), fix="check the path")
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_RECIPE_BYTES + 1)
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise ForecastlabError(f"the recipe is more than {MAX_RECIPE_BYTES:,} bytes", where=str(path),
+                               fix="a recipe is a few lines of TOML")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ForecastlabError(f"the recipe is not valid TOML ({err})", where=str(path),
+                               fix="see docs/training.md for a recipe example") from None
+
+
+_TYPES = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+
+
+def _section(cls, raw: object, where: str, name: str):
+    if not isinstance(raw, dict):
+        raise _bad_key(where, name, "must be a table/object")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise _bad_key(where, f"{name}.{key}", f"is not a key of [{name.rsplit('.', 1)[-1]}] ({', '.join(fields)})")
+        values[key] = _typed(value, fields[key].type, where, f"{name}.{key}")
+    if "data_dir" in values and values["data_dir"] is not None:
+        values["data_dir"] = Path(values["data_dir"])
+    return cls(**values)
+
+
+def _typed(value, annotation: str, where: str, key: str):
+    """Check `value` against a field annotation written as text ('int | None', 'str', 'Path | None', ...)."""
+    kinds = [part.strip() for part in str(annotation).split("|")]
+    if value is None:
+        if "None" in kinds:
+            return None
+        raise _bad_key(where, key, "must be set (null is not allowed)")
+    for kind in kinds:
+        if kind == "Path" and isinstance(value, str):
+            return value
+        types = _TYPES.get({"int": int, "float": float, "str": str, "bool": bool}.get(kind))
+        if types and isinstance(value, types) and not (isinstance(value, bool) and kind in ("int", "float")):
+            return float(value) if kind == "float" else value
+    raise _bad_key(where, key, f"must be {' or '.join(kinds)}, got {json.dumps(value, default=str)}")
+
+
+def _bad_key(where: str, key: str, problem: str) -> ForecastlabError:
+    return ForecastlabError(f"{'the recipe' if not key else key} {problem}", where=f"{where}, key {key}" if key
+                            else where, fix="see docs/training.md for the recipe's keys, or let `forecastlab "
+                            "train` write one (config.json, key extra.recipe)")
+
+
+# -- a run's recipe, and running one -------------------------------------------------------------------
+
+
+def recipe_of(config: dict) -> Recipe | None:
+    """The recipe of a run from its config.json: extra.recipe, or for runs made before recipes, rebuilt
+    from the CLI's own section (extra.cli) or from the data's provenance (a run trained from Python on a
+    Series). None when config.json says too little to rebuild the data (datasets made by hand)."""
+    extra = config.get("extra") or {}
+    if extra.get("recipe"):
+        return Recipe.from_dict(extra["recipe"], where="config.json", prefix="extra.recipe.")
+    t = config["training"]
+    training = TrainingRecipe(
+        epochs=t["epochs"], optimizer=t["optimizer"], lr=t["lr"], seed=t["seed"],
+        early_stopping=t.get("early_stopping"), lr_schedule=t.get("lr_schedule"),
+        max_steps_per_epoch=t.get("max_steps_per_epoch"), loss=t.get("loss", "mse"),
+        target_transform=t.get("target_transform", "none"), interval_level=t.get("interval_level", 0.8))
+    cli = extra.get("cli")
+    if cli:
+        data = _section(DataRecipe, cli["data_args"], "config.json", "extra.cli.data_args")
+        window = _section(WindowRecipe, cli["window_args"], "config.json", "extra.cli.window_args")
+        return Recipe(ModelRecipe(config["model"]["name"], dict(cli["model_params"])), data, window, training)
+    described = config.get("data") or {}
+    provenance = described.get("provenance") or {}
+    source = provenance.get("source")
+    if source == "file" and provenance.get("path"):
+        where = provenance["path"]
+    elif source in ("jena", "synthetic"):
+        where = source
+    else:
+        return None
+    columns = described.get("columns") or []
+    features = ",".join(columns) if columns and not any("," in c for c in columns) else None
+    w = config["window"]
+    window = WindowRecipe(sequence_length=w["sequence_length"], sampling_rate=w["sampling_rate"],
+                          horizons=",".join(map(str, w.get("horizons") or [w["horizon"]])),
+                          batch_size=w.get("batch_size") or 256)
+    params = {k: v for k, v in config["model"]["config"].items()
+              if k not in ("name", "n_features", "sequence_length", "n_outputs")}
+    return Recipe(ModelRecipe(config["model"]["name"], params),
+                  DataRecipe(where, target=described.get("target"), features=features), window, training)
+
+
+def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, *, resume: bool = False, overwrite: bool = False,
+               progress: bool = True, series=None):
+    """Load the recipe's data (or use `series`), cut its windows, train, and write the run directory with
+    the recipe in config.json. Returns forecastlab.training.TrainResult."""
+    from forecastlab.training.config import describe_series
+    from forecastlab.training.engine import train
+    from forecastlab.windows import make_datasets_from_series
+
+    data = recipe.data.absolute()
+    recipe = dataclasses.replace(recipe, data=data)
+    series = series if series is not None else data.load()
+    t = recipe.training
+    datasets = make_datasets_from_series(series, recipe.window.spec(series), seed=t.seed,
+                                         **recipe.window.dataset_kwargs())
+    epochs = t.epochs if t.epochs is not None else _book_epochs(recipe.model.name)
+    return train(
+        recipe.model.name, datasets, epochs=epochs, optimizer=t.optimizer, lr=t.lr, seed=t.seed, out_dir=out_dir,
+        resume=resume, overwrite=overwrite, device=t.device, early_stopping=t.early_stopping,
+        lr_schedule=t.lr_schedule, progress=progress, max_steps_per_epoch=t.max_steps_per_epoch,
+        model_params=recipe.model.params, loss=t.loss, target_transform=t.target_transform,
+        interval_level=t.interval_level,
+        extra_config={"data": describe_series(series),
+                      "recipe": dataclasses.replace(recipe, training=dataclasses.replace(t, epochs=epochs)).to_dict()},
+    )
+
+
+def run_series(run, **overrides):
+    """The data a loaded run was trained on, read as its recipe says; `overrides` (DataRecipe fields,
+    e.g. data="new.csv" or gaps="drop") replace only those settings."""
+    recipe = recipe_of(run.config)
+    if recipe is None:
+        if "data" not in overrides:
+            raise ForecastlabError(
+                "config.json does not say where this run's data came from (it was trained on datasets made by "
+                "hand)", where=str(Path(run.run_dir) / "config.json"),
+                fix="pass the data: run_series(run, data='file.csv'), or --data on the command line")
+        return DataRecipe(**overrides).load()
+    return dataclasses.replace(recipe.data, **overrides).load()
+
+
+def _book_epochs(name: str) -> int:
+    from forecastlab.models import get_model_class
+
+    return get_model_class(name).book_epochs
