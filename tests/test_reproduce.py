@@ -76,3 +76,22 @@ def test_reproduce_takes_the_shared_window_options_and_reports_rows_in_json(jena
                                "delay": 3 * (48 + 12 - 1), "batch_size": 64}
     assert [r["name"] for r in result["leaderboard"]] == [r["name"] for r in board["rows"]]
     assert "improvement_pct" in result["leaderboard"][-1]
+
+
+def test_reproduce_leaderboards_every_kind_of_model_beside_the_books(jena_60_days, tmp_path):
+    out = tmp_path / "kinds"
+    proc = cli("reproduce", "--profile", "smoke", "--models", "dense,linear,lightgbm,persistence",
+               "--data", str(jena_60_days), "--out", str(out), "--no-progress", "--json")
+    result = json.loads(proc.stdout)
+    rows = {r["name"]: r for r in result["leaderboard"]}
+    assert {"dense", "linear", "lightgbm", "persistence (as a model)", "persistence"} <= set(rows)
+    assert rows["lightgbm"]["kind"] == rows["persistence (as a model)"]["kind"] == "estimator"
+    assert rows["linear"]["kind"] == rows["dense"]["kind"] == "model"
+    # The persistence model is the persistence baseline, on the same windows.
+    assert rows["persistence (as a model)"]["test_mae"] == pytest.approx(rows["persistence"]["test_mae"], rel=1e-5)
+    assert rows["lightgbm"]["epochs"] is None and rows["lightgbm"]["params"] > 0
+    board = (out / "leaderboard.md").read_text()
+    assert "| lightgbm | estimator |" in board and "| linear | model |" in board
+    for name in ("linear", "lightgbm", "persistence"):
+        assert (out / "models" / name / "metrics.json").is_file()
+    assert (out / "models" / "lightgbm" / "model" / "estimator.json").is_file()

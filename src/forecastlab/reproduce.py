@@ -159,11 +159,13 @@ def reproduce(
             out_dir=out / "models" / name, progress=progress, max_steps_per_epoch=prof.max_steps_per_epoch,
             overwrite=overwrite, extra_config={"data": describe_series(series)},
         )
+        estimator = getattr(run.model, "kind", "torch") == "estimator"
         result.models[name] = {
             "val_mae": run.val["mae"], "test_mae": run.test["mae"], "params": run.params,
-            "epochs": len(run.history), "best_epoch": run.best_epoch,
-            "seconds_per_epoch": run.seconds_per_epoch, "total_seconds": run.total_seconds,
-            "run_dir": str(run.run_dir),
+            # An estimator fits in one pass: its boosting rounds are not epochs (they are in its history.csv).
+            "epochs": None if estimator else len(run.history), "best_epoch": None if estimator else run.best_epoch,
+            "seconds_per_epoch": None if estimator else run.seconds_per_epoch, "total_seconds": run.total_seconds,
+            "run_dir": str(run.run_dir), "kind": "estimator" if estimator else "model",
         }
 
     result.total_seconds = time.perf_counter() - started

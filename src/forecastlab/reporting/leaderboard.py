@@ -12,7 +12,7 @@ from forecastlab.data.book import BOOK_REFERENCE
 @dataclass
 class Row:
     name: str
-    kind: str  # "baseline" or "model"
+    kind: str  # "baseline", "model" (torch) or "estimator" (lightgbm, the persistence model)
     val_mae: float
     test_mae: float
     improvement_pct: float | None = None  # test MAE gain over persistence, in %
@@ -43,8 +43,9 @@ def build_rows(baselines: dict[str, dict[str, float]], models: dict[str, dict]) 
     ]
     for name, m in sorted(models.items(), key=lambda kv: kv[1]["val_mae"]):
         book = BOOK_REFERENCE.get(name, {})
+        shown = f"{name} (as a model)" if name in baselines else name  # the persistence model, beside the baseline
         rows.append(Row(
-            name, "model", m["val_mae"], m["test_mae"], gain(m["test_mae"]), params=m.get("params"),
+            shown, m.get("kind", "model"), m["val_mae"], m["test_mae"], gain(m["test_mae"]), params=m.get("params"),
             epochs=m.get("epochs"), best_epoch=m.get("best_epoch"),
             seconds_per_epoch=m.get("seconds_per_epoch"), total_seconds=m.get("total_seconds"),
             book_val_mae=book.get("val_mae"), book_test_mae=book.get("test_mae"),
