@@ -14,6 +14,10 @@ import pandas as pd
 
 from forecastlab.data.jena_schema import jena_columns
 
+TESTS = Path(__file__).resolve().parent  # tests/ mirrors src/forecastlab/: tests/data, tests/windows, ...
+FIXTURES = TESTS / "fixtures"
+REPO = TESTS.parent
+
 WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
 TINY = [*WINDOW, "--max-steps-per-epoch", "3", "--param", "units=4", "--no-progress"]
 

@@ -145,3 +145,14 @@ def test_the_checks_catch_an_upward_import_even_inside_a_function(tmp_path):
     assert "forecastlab.windows.spec (windows) imports forecastlab.training, a higher layer (training)" in \
         violations(edges)
     assert any({"forecastlab.data.download", "forecastlab.data.jena"} == set(c) for c in cycles(edges))
+
+
+def test_the_tests_mirror_the_package():
+    """tests/<part>/ for each subpackage of forecastlab (data, windows, models, ...), and no other folders."""
+    tests = Path(__file__).resolve().parent
+    parts = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and p.name not in ("fixtures", "__pycache__")}
+    assert folders <= parts, folders - parts  # every test folder names a part of the package
+    assert parts <= folders, parts - folders  # and every part of the package has its tests
+    for folder in folders:
+        assert list((tests / folder).glob("test_*.py")), folder

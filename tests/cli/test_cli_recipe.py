@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from run_helpers import clean_error, cli, strict_json, write_jena_csv
+from run_helpers import FIXTURES, clean_error, cli, strict_json, write_jena_csv
 
 RECIPE = """
 [model]
@@ -63,9 +63,8 @@ def test_a_bad_recipe_is_named_by_file_and_key(tmp_path, text, needle):
 
 
 def test_runs_show_on_the_format_1_fixture_fills_in_the_old_defaults(tmp_path):
-    from pathlib import Path
 
-    fixture = Path(__file__).parent / "fixtures" / "run_format1"
+    fixture = FIXTURES / "run_format1"
     done = cli("runs", "show", fixture, "--json", cwd=tmp_path)
     config = strict_json(done.stdout)["config"]
     assert config["format"] == 1 and config["training"]["loss"] == "mse" and config["window"]["horizons"] is None

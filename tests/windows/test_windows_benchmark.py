@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "windows.py"
+from run_helpers import REPO
+
+SCRIPT = REPO / "benchmarks" / "windows.py"
 
 
 def test_benchmark_runs_two_batches_and_reports_bounded_memory(tmp_path):

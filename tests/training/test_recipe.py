@@ -24,9 +24,7 @@ from forecastlab.training import (
     run_series,
 )
 from forecastlab.training.forecast import evaluate_run
-from run_helpers import cli, strict_json, write_jena_csv
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from run_helpers import FIXTURES, cli, strict_json, write_jena_csv
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import torch
 
 from forecastlab.models import MODELS, build_model, count_params
 from forecastlab.models.keras_io import keras_weight_list
+from run_helpers import REPO
 
 KERAS_PYTHON = os.environ.get("FORECASTLAB_KERAS_PYTHON")
 pytestmark = pytest.mark.skipif(not KERAS_PYTHON, reason="set FORECASTLAB_KERAS_PYTHON to cross-check Keras")
@@ -48,7 +49,7 @@ def test_forward_outputs_match_keras(tmp_path):
     path = tmp_path / "weights.npz"
     np.savez(path, **arrays)
     # The book's Keras models are built by the shared reference script (shared/ sits beside the checkout).
-    bench = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "bench")
+    bench = os.path.join(REPO, "..", "shared", "bench")
     bench = os.environ.get("FORECASTLAB_KERAS_BENCH", bench)
     if not os.path.isfile(os.path.join(bench, "keras_reference.py")):
         pytest.skip(f"keras_reference.py not found in {os.path.abspath(bench)}; set FORECASTLAB_KERAS_BENCH")

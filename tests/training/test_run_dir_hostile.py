@@ -20,9 +20,7 @@ import torch
 from forecastlab.errors import ForecastlabError
 from forecastlab.training import load_run
 from forecastlab.training.checkpoint import load_checkpoint, save_checkpoint
-from run_helpers import TINY, clean_error, cli, strict_json, write_jena_csv
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from run_helpers import FIXTURES, TINY, clean_error, cli, strict_json, write_jena_csv
 
 
 @pytest.fixture(scope="module")

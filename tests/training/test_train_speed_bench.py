@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+from run_helpers import REPO
+
+SCRIPT = REPO / "benchmarks" / "train_speed.py"
 
 
 def test_benchmark_times_one_step_per_model_and_writes_the_json_shape(tmp_path):
