@@ -261,3 +261,15 @@ def test_huge_sequence_length_fails_fast_and_tiny_series_do_not_divide_by_zero()
     assert time.perf_counter() - start < 1.0
     with pytest.raises(ForecastlabError, match="use at least 6287 rows"):  # 1 row splits 0/0/1: no fractions
         WindowSpec().check_rows(1, chronological_split(1))
+
+
+def test_a_stride_thins_the_train_windows_only_and_is_recorded():
+    values = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
+    every = WindowSpec(10, 2, 3).make_datasets(values, values[:, 0], batch_size=32, shuffle_train=False)
+    thin = WindowSpec(10, 2, 3, stride=4).make_datasets(values, values[:, 0], batch_size=32, shuffle_train=False)
+    np.testing.assert_array_equal(thin.train.start_rows, every.train.start_rows[::4])
+    np.testing.assert_array_equal(thin.val.start_rows, every.val.start_rows)  # scored on every window
+    np.testing.assert_array_equal(thin.test.start_rows, every.test.start_rows)
+    assert WindowSpec.from_dict(thin.spec.to_dict()) == thin.spec and "stride" not in every.spec.to_dict()
+    with pytest.raises(ForecastlabError, match="stride must be a whole number of 1 or more"):
+        WindowSpec(10, 2, 3, stride=0)

@@ -18,7 +18,7 @@ from forecastlab.cli.options import (
 from forecastlab.cli.train import TargetTransform, _check_out_file, _load_run_series, given_options, parse_params
 from forecastlab.errors import ForecastlabError
 
-_WINDOW_FLAGS = ("sequence_length", "sampling_rate", "horizon", "lookback", "sample_every", "horizons",
+_WINDOW_FLAGS = ("sequence_length", "sampling_rate", "horizon", "lookback", "sample_every", "horizons", "stride",
                  "batch_size", "drop_gap_windows")
 _FIT_FLAGS = ("epochs", "params", "loss", "target_transform", "max_steps_per_epoch")
 

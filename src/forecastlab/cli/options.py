@@ -59,6 +59,8 @@ SamplingRateOpt = Annotated[int | None, typer.Option(
 HorizonOpt = Annotated[int | None, typer.Option(
     "--horizon", help="One horizon, in sampled steps (overrides --horizons).", show_default=False)]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Windows per batch.")]
+StrideOpt = Annotated[int, typer.Option(
+    "--stride", help="Train on every Nth window only (Keras's sequence_stride); val and test use every window.")]
 DropGapWindowsOpt = Annotated[
     bool | None,
     typer.Option(
@@ -84,7 +86,7 @@ FLAGS: dict[str, str] = {
     "sequence_length": "--sequence-length", "sampling_rate": "--sampling-rate", "horizon": "--horizon",
     "lookback": "--lookback", "sample_every": "--sample-every", "horizons": "--horizons",
     "loss": "--loss", "target_transform": "--target-transform", "interval_level": "--interval-level",
-    "batch_size": "--batch-size", "drop_gap_windows=True": "--drop-gap-windows",
+    "batch_size": "--batch-size", "stride": "--stride", "drop_gap_windows=True": "--drop-gap-windows",
     "drop_gap_windows=False": "--keep-gap-windows",
     # forecastlab.training: train, forecast_table
     "epochs": "--epochs", "optimizer": "--optimizer", "lr": "--lr", "seed": "--seed",
@@ -130,6 +132,7 @@ _WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
     "sampling_rate": (SamplingRateOpt, None),
     "horizon": (HorizonOpt, None),
     "batch_size": (BatchSizeOpt, 256),
+    "stride": (StrideOpt, 1),
     "drop_gap_windows": (DropGapWindowsOpt, None),
 }
 

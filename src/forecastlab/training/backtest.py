@@ -186,6 +186,8 @@ def _fit(name, windows, farthest, fold_start, spec, normalizer, sizes, options, 
     if not train_mask.any() or not val_mask.any():
         raise ForecastlabError(f"fold {k + 1} has no complete train or validation window before it",
                                arg="folds", fix="use fewer folds, or shorter windows")
+    if spec.stride > 1:  # the recipe trains on every stride-th window, as make_datasets does
+        train_mask = train_mask & (np.arange(len(train_mask)) % spec.stride == 0)
     train_ds = windows.subset(train_mask, shuffle=True, seed=seed)
     val_ds = windows.subset(val_mask, shuffle=False)
     datasets = SplitDatasets(train_ds, val_ds, val_ds, normalizer, spec,

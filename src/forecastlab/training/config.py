@@ -3,7 +3,6 @@ options, software versions), and the check that a resumed run is the same run.""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,7 +87,7 @@ def window_config(datasets) -> dict:
     spec = getattr(datasets, "spec", None)
     out = {}
     if spec is not None:
-        out = dataclasses.asdict(spec) if dataclasses.is_dataclass(spec) else dict(vars(spec))
+        out = spec.to_dict() if hasattr(spec, "to_dict") else dict(vars(spec))
         delay = getattr(spec, "delay", None)
         if delay is not None:
             out["delay"] = int(delay)

@@ -86,6 +86,7 @@ class WindowRecipe:
     lookback: str = "5d"
     sample_every: str = "1h"
     horizons: str = "24h"
+    stride: int = 1  # train on every stride-th window (val and test: every window)
 
     def spec(self, series=None):
         """The forecastlab.windows.WindowSpec, in rows, for this series (or for the book's 10-minute rows)."""
@@ -103,7 +104,7 @@ class WindowRecipe:
             horizons=str(self.horizon) if self.horizon is not None else self.horizons,
             sequence_length=self.sequence_length, sampling_rate=self.sampling_rate)
         return WindowSpec(resolved.sequence_length, resolved.sampling_rate, resolved.horizons[-1],
-                          horizons=resolved.horizons)
+                          horizons=resolved.horizons, stride=self.stride)
 
     def dataset_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for forecastlab.windows.make_datasets_from_series."""
@@ -286,7 +287,7 @@ def recipe_of(config: dict) -> Recipe | None:
     w = config["window"]
     window = WindowRecipe(sequence_length=w["sequence_length"], sampling_rate=w["sampling_rate"],
                           horizons=",".join(map(str, w.get("horizons") or [w["horizon"]])),
-                          batch_size=w.get("batch_size") or 256)
+                          batch_size=w.get("batch_size") or 256, stride=w.get("stride") or 1)
     params = {k: v for k, v in config["model"]["config"].items()
               if k not in ("name", "n_features", "sequence_length", "n_outputs")}
     return Recipe(ModelRecipe(config["model"]["name"], params),

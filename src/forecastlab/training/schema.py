@@ -48,6 +48,7 @@ class WindowSection(_Section):
     horizon: PositiveInt
     delay: PositiveInt
     horizons: list[PositiveInt] | None = None  # several horizons (sampled steps); the farthest is `horizon`
+    stride: PositiveInt | None = None  # every stride-th train window; absent: 1, the book's
     batch_size: PositiveInt | None = None
     train_shuffle_seed: int | None = None
 

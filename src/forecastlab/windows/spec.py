@@ -23,15 +23,18 @@ class WindowSpec:
 
     `horizons`: several horizons at once (sampled steps, e.g. (1, 2, ..., 24)); the targets are then
     (windows, H), one column per horizon, and `horizon` is the farthest. None (the book) is `(horizon,)`.
+    `stride`: train on every stride-th window only (Keras's `sequence_stride`, on the train split; the
+    validation and test splits are always scored on every window). 1, the book's, keeps them all.
     """
 
     sequence_length: int = 120
     sampling_rate: int = 6
     horizon: int = 24
     horizons: tuple[int, ...] | None = None
+    stride: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("sequence_length", "sampling_rate", "horizon"):
+        for name in ("sequence_length", "sampling_rate", "horizon", "stride"):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
                 raise ForecastlabError(
@@ -76,13 +79,15 @@ class WindowSpec:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["horizons"] = list(self.horizons) if self.horizons else None
+        if self.stride == 1:  # the book's: left implicit, as in every run made before strides
+            del out["stride"]
         return out
 
     @classmethod
     def from_dict(cls, d: dict) -> WindowSpec:
         horizons = d.get("horizons")
         return cls(**{k: int(d[k]) for k in ("sequence_length", "sampling_rate", "horizon")},
-                   horizons=tuple(int(h) for h in horizons) if horizons else None)
+                   horizons=tuple(int(h) for h in horizons) if horizons else None, stride=int(d.get("stride") or 1))
 
     def target_matrix(self, targets) -> np.ndarray:
         """What the datasets' targets are: the book's `targets[delay:]` for one horizon, else (n - delay, H)
@@ -200,6 +205,7 @@ class WindowSpec:
                     sampling_rate=self.sampling_rate,
                     sequence_length=self.sequence_length,
                     shuffle=shuffle_train if name == "train" else shuffle_eval,
+                    sequence_stride=self.stride if name == "train" else 1,
                     batch_size=batch_size,
                     seed=seed,
                     start_index=start,
