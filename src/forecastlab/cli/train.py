@@ -110,7 +110,8 @@ def train_command(
         (model, epochs, lr, optimizer, seed, params, out, overwrite, early_stopping, lr_schedule,
          max_steps_per_epoch, loss, target_transform, interval_level, device) = own.values()
     _check_epochs(epochs)
-    from forecastlab.training.recipe import ModelRecipe, Recipe, TrainingRecipe, run_recipe
+    from forecastlab.training.recipe import ModelRecipe, Recipe, TrainingRecipe
+    from forecastlab.training.runner import run_recipe
 
     options = dict(ctx.params) | dataclasses.asdict(data_args) | dataclasses.asdict(window_args)
     if resume is not None:

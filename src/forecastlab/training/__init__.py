@@ -25,7 +25,7 @@ _EXPORTS = {
     "TorchForecaster": "forecaster",
     "LoadedRun": "loading", "load_run": "loading", "predict": "loading",
     "DataRecipe": "recipe", "ModelRecipe": "recipe", "Recipe": "recipe", "TrainingRecipe": "recipe",
-    "WindowRecipe": "recipe", "recipe_of": "recipe", "run_recipe": "recipe", "run_series": "recipe",
+    "WindowRecipe": "recipe", "recipe_of": "recipe", "run_recipe": "runner", "run_series": "runner",
     "configure_cpu": "runtime",
 }
 
