@@ -126,3 +126,29 @@ def test_runs_made_before_recipes_get_theirs_rebuilt(csv, tmp_path):
     with pytest.raises(ForecastlabError, match="does not say where this run's data came from"):
         run_series(load_run(tmp_path / "bare"))
     assert run_series(load_run(tmp_path / "bare"), data=str(csv)).values.shape == series.values.shape
+
+
+def test_any_recipe_document_loads_or_fails_cleanly(csv):
+    """Random values in every field of a valid recipe: a Recipe, or a ForecastlabError naming a key; never
+    another exception."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    base = _recipe(csv).to_dict()
+    fields = [(section, key) for section in ("data", "window", "training") for key in base[section]]
+    junk = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                     st.text(max_size=20), st.lists(st.integers(), max_size=3),
+                     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from(fields), junk), min_size=1, max_size=4))
+    def check(edits):
+        raw = json.loads(json.dumps(base))
+        for (section, key), value in edits:
+            raw[section][key] = value
+        try:
+            Recipe.from_dict(raw, where="r.toml")
+        except ForecastlabError as err:
+            assert err.where.startswith("r.toml, key "), err
+
+    check()
