@@ -315,6 +315,8 @@ class ForecastModel(Parameterized, nn.Module):
     kind: ClassVar[str] = "torch"
     # Models new to forecastlab learn a standardized target by default; the book's seven keep the raw one.
     default_target_transform: ClassVar[str] = "standardize"
+    # The learning rate train() uses when none is given; None: the optimizer's Keras default (1e-3).
+    default_lr: ClassVar[float | None] = None
 
     def __init__(self, n_features: int, sequence_length: int | None = None):
         super().__init__()

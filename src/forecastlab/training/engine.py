@@ -131,6 +131,8 @@ def train(
     out_dir: run directory for config.json, history.csv, best.pt, last.pt, curves.png, metrics.json.
         None trains in memory only. A non-empty directory is refused unless `overwrite` (replace the
         earlier run's files) or `resume` (continue from last.pt up to `epochs` epochs in total).
+    lr: the learning rate; None: the model's `default_lr` when it has one (linear: 1e-4), else the
+        optimizer's Keras default (1e-3, the book's).
     seed: seeds torch's generators for this call only (weights, dropout masks; the caller's torch RNG
         state is put back afterwards); the train split's shuffle order comes from its own seed and the
         epoch number, so the same seed gives the same numbers on CPU.
@@ -167,6 +169,8 @@ def train(
     head = make_head(datasets, loss, target_transform, default=default_target_transform(model))
     model, model_name = resolve_model(model, datasets, model_params, n_outputs=head.outputs)
     model.to(dev)
+    if lr is None:  # the model's own default, else the optimizer's (Keras's)
+        lr = getattr(type(model), "default_lr", None)
     from forecastlab.training.optim import make_optimizer
 
     opt = make_optimizer(optimizer, model.parameters(), lr)
