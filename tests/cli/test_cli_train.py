@@ -20,7 +20,7 @@ import pytest
 from forecastlab.cli.train import evaluate_command, parse_params, predict_command, refuse_resume_conflicts
 from forecastlab.errors import ForecastlabError
 from forecastlab.training.run_dir import TORCH_RUN_FILES, read_config
-from run_helpers import write_jena_csv
+from run_helpers import clean_error, write_jena_csv
 
 WINDOW = ["--sequence-length", "24", "--sampling-rate", "6", "--horizon", "6", "--batch-size", "64"]
 
@@ -213,3 +213,21 @@ def test_a_failed_new_run_leaves_no_folder_behind(jena_csv, tmp_path):
 def test_predict_and_evaluate_pick_the_device_like_train():
     for command in (predict_command, evaluate_command):
         assert inspect.signature(command).parameters["device"].default is None  # None: auto, GPU if present
+
+
+def test_an_estimator_trains_from_the_cli_and_refuses_torch_only_options(jena_csv, tmp_path):
+    base = ["--data", jena_csv, *WINDOW, "--param", "n_estimators=20", "--param", "num_threads=1", "--no-progress"]
+    done = _cli("train", "lightgbm", *base, "--out", tmp_path / "gbm", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)
+    assert metrics["model"] == "lightgbm" and metrics["params"] > 0
+    assert metrics["intervals"]["method"] == "split-conformal"
+    assert (tmp_path / "gbm" / "model" / "estimator.json").is_file() and not (tmp_path / "gbm" / "best.pt").exists()
+    shown = _cli("runs", "show", tmp_path / "gbm", cwd=tmp_path)
+    assert "one fit (an estimator)" in shown.stdout and "fitted parameters" in shown.stdout
+    for extra, flag in ((["--epochs", "3"], "--epochs"), (["--optimizer", "adam"], "--optimizer"),
+                        (["--lr-schedule", "cosine"], "--lr-schedule")):
+        clean_error(_cli("train", "lightgbm", *base, *extra, "--out", tmp_path / "x", cwd=tmp_path),
+                    "does not apply to an estimator", flag)
+        assert not (tmp_path / "x").exists()
+    clean_error(_cli("train", "--resume", tmp_path / "gbm", cwd=tmp_path), "cannot be resumed", "--resume")

@@ -127,7 +127,7 @@ def _refuse(epochs, optimizer, lr_schedule, resume) -> None:
     if resume:
         raise ForecastlabError(
             "an estimator run cannot be resumed: it fits in one pass, so there is no partial state to continue",
-            arg="resume", fix="train it again (overwrite=True to replace the run directory)")
+            arg="resume=True", fix="train it again (overwrite=True to replace the run directory)")
 
 
 def _one_row(estimator, started: float) -> dict:
