@@ -86,7 +86,8 @@ FLAGS: dict[str, str] = {
     "sequence_length": "--sequence-length", "sampling_rate": "--sampling-rate", "horizon": "--horizon",
     "lookback": "--lookback", "sample_every": "--sample-every", "horizons": "--horizons",
     "loss": "--loss", "target_transform": "--target-transform", "interval_level": "--interval-level",
-    "batch_size": "--batch-size", "stride": "--stride", "drop_gap_windows=True": "--drop-gap-windows",
+    "batch_size": "--batch-size", "stride": "--stride", "transforms": "--transform",
+    "drop_gap_windows=True": "--drop-gap-windows",
     "drop_gap_windows=False": "--keep-gap-windows",
     # forecastlab.training: train, forecast_table
     "epochs": "--epochs", "optimizer": "--optimizer", "lr": "--lr", "seed": "--seed",

@@ -78,6 +78,10 @@ def train_command(
     max_steps_per_epoch: Annotated[
         int | None, typer.Option("--max-steps-per-epoch", help="Cap training batches per epoch.")
     ] = None,
+    transforms: Annotated[str | None, typer.Option(
+        "--transform", rich_help_panel="Data", show_default=False,
+        help="Feature transforms before normalization: log1p|sqrt|asinh:COLUMN[,COLUMN...], several separated "
+        "by ';' (never the target).")] = None,
     loss: Annotated[str, typer.Option(
         "--loss", help="mse (the book's), mae, huber[:delta=D] or quantile:0.1,0.5,0.9 (pinball; median as point).",
     )] = "mse",
@@ -110,6 +114,8 @@ def train_command(
         (model, epochs, lr, optimizer, seed, params, out, overwrite, early_stopping, lr_schedule,
          max_steps_per_epoch, loss, target_transform, interval_level, device) = own.values()
     _check_epochs(epochs)
+    if transforms is not None:  # a train-only data option (the command line wins over a recipe file)
+        data_args = dataclasses.replace(data_args, transforms=transforms)
     from forecastlab.training.recipe import ModelRecipe, Recipe, TrainingRecipe
     from forecastlab.training.runner import run_recipe
 

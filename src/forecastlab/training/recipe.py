@@ -46,6 +46,9 @@ class DataRecipe:
     gaps: str = "interpolate"
     no_clean: bool = False
     data_dir: Path | None = None
+    # Feature transforms before normalization, e.g. 'log1p:rain (mm),wv (m/s);asinh:wd (deg)'
+    # (forecastlab.windows.transforms); never the target.
+    transforms: str | None = None
 
     def load_kwargs(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,7 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, *, resume: boo
     series = series if series is not None else data.load()
     t = recipe.training
     datasets = make_datasets_from_series(series, recipe.window.spec(series), seed=t.seed,
-                                         **recipe.window.dataset_kwargs())
+                                         transforms=recipe.data.transforms, **recipe.window.dataset_kwargs())
     epochs = t.epochs if t.epochs is not None else _book_epochs(recipe.model.name)
     return train(
         recipe.model.name, datasets, epochs=epochs, optimizer=t.optimizer, lr=t.lr, seed=t.seed, out_dir=out_dir,

@@ -106,11 +106,15 @@ class NormalizerSection(_Section):
     mean: list[FiniteFloat] = Field(min_length=1)
     std: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(min_length=1)
     constant_columns: list[Count] = []
+    transforms: dict[str, Literal["log1p", "sqrt", "asinh"]] = {}  # input column index -> feature transform
 
     @model_validator(mode="after")
     def _same_length(self) -> NormalizerSection:
         if len(self.mean) != len(self.std):
             raise ValueError(f"mean has {len(self.mean)} values but std has {len(self.std)}")
+        for col in self.transforms:
+            if not col.isdigit() or int(col) >= len(self.mean):
+                raise ValueError(f"transforms names column {col!r}, not one of the {len(self.mean)} inputs")
         return self
 
 

@@ -165,6 +165,7 @@ class WindowSpec:
         source: str | None = None,
         times=None,
         target_column: int | None = None,
+        transforms: dict[int, str] | None = None,
     ) -> SplitDatasets:
         """Train, val and test datasets exactly as the book's code 10-7 builds them.
 
@@ -177,6 +178,8 @@ class WindowSpec:
         `gap_windows` counts them. `source` (e.g. the file) is named in error messages. `times` (one
         datetime64 per row) is kept on every dataset for models with calendar terms, and `target_column`
         (the target's index among the value columns, when it is one of them) for persistence.
+        `transforms` ({column index: 'log1p' | 'sqrt' | 'asinh'}) are applied before the normalization
+        (forecastlab.windows.transforms) and recorded in the normalizer.
         """
         values = np.asarray(values)
         n = len(values)
@@ -188,7 +191,10 @@ class WindowSpec:
             )
         sizes = chronological_split(n, fractions)
         self.check_rows(n, sizes, source)
-        normalizer = Normalizer().fit(values, end=sizes[0]) if normalize else None
+        if transforms and not normalize:
+            raise ForecastlabError("feature transforms are part of the normalization", arg="transforms",
+                                   fix="pass normalize=True with transforms=")
+        normalizer = Normalizer(transforms=dict(transforms or {})).fit(values, end=sizes[0]) if normalize else None
         data = normalizer.transform(values) if normalizer else values.astype(np.float32, copy=False)
         bounds = {
             "train": (0, sizes[0]),
@@ -296,6 +302,10 @@ def make_datasets_from_series(
     drop = (not book) if drop_gap_windows is None else bool(drop_gap_windows)
     kwargs.setdefault("source", series.provenance.path or series.provenance.source)
     kwargs.setdefault("times", series.timestamps)
+    if isinstance(kwargs.get("transforms"), str):  # 'log1p:rain (mm),wv (m/s);asinh:wd (deg)'
+        from forecastlab.windows.transforms import parse_transforms
+
+        kwargs["transforms"] = parse_transforms(kwargs["transforms"], list(series.columns), series.target)
     if series.target in list(series.columns):
         kwargs.setdefault("target_column", list(series.columns).index(series.target))
     sets = spec.make_datasets(series.values, series.targets, drop_gap_windows=drop, **kwargs)

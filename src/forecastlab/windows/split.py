@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forecastlab.errors import DataQualityWarning, ForecastlabError
+from forecastlab.windows.transforms import apply_transforms, invert_transforms
 
 
 def chronological_split(n: int, fractions: tuple[float, ...] = (0.5, 0.25, 0.25)) -> tuple[int, int, int]:
@@ -46,10 +47,14 @@ class Normalizer:
     mean_: np.ndarray | None = None
     std_: np.ndarray | None = None
     constant_columns_: list[int] = field(default_factory=list)
+    # Feature transforms applied before the standardization (forecastlab.windows.transforms): column -> name.
+    transforms: dict[int, str] = field(default_factory=dict)
 
     def fit(self, values, end: int | None = None) -> Normalizer:
-        """Learn mean and std from values[:end] (the training rows); returns self."""
+        """Learn mean and std from values[:end] (the training rows), after the feature transforms; returns self."""
         train = np.asarray(values[:end], dtype=np.float64)
+        if self.transforms:
+            train = apply_transforms(train, self.transforms)
         if train.ndim not in (1, 2) or len(train) == 0:
             raise ForecastlabError(
                 f"cannot fit normalization on an array of shape {train.shape}",
@@ -81,28 +86,36 @@ class Normalizer:
         return self.mean_ is not None
 
     def transform(self, values) -> np.ndarray:
-        """(values - mean_) / std_ as float32 (a new array; the input is left alone)."""
+        """(transformed values - mean_) / std_ as float32 (a new array; the input is left alone)."""
         self._check_fitted()
-        return ((np.asarray(values, dtype=np.float64) - self.mean_) / self.std_).astype(np.float32)
+        values = apply_transforms(values, self.transforms) if self.transforms else np.asarray(values, dtype=np.float64)
+        return ((values - self.mean_) / self.std_).astype(np.float32)
 
     def inverse_transform(self, values) -> np.ndarray:
-        """values * std_ + mean_ as float32: back to the original units."""
+        """values * std_ + mean_ (and the feature transforms undone) as float32: back to the original units."""
         self._check_fitted()
-        return (np.asarray(values, dtype=np.float64) * self.std_ + self.mean_).astype(np.float32)
+        out = np.asarray(values, dtype=np.float64) * self.std_ + self.mean_
+        return (invert_transforms(out, self.transforms) if self.transforms else out).astype(np.float32)
 
     def inverse_transform_column(self, x, col: int):
         """Undo the scaling of one column (numpy array, torch tensor or float): x * std_[col] + mean_[col]."""
         self._check_fitted()
+        if col in self.transforms:
+            raise ForecastlabError(f"column {col} is {self.transforms[col]}-transformed, so scaling alone does not "
+                                   "undo it", fix="use inverse_transform on whole rows")
         return x * float(np.atleast_1d(self.std_)[col]) + float(np.atleast_1d(self.mean_)[col])
 
     def to_dict(self) -> dict:
         """Plain lists, so the stats can be saved next to a model as JSON."""
         self._check_fitted()
-        return {
+        out = {
             "mean": np.atleast_1d(self.mean_).tolist(),
             "std": np.atleast_1d(self.std_).tolist(),
             "constant_columns": list(self.constant_columns_),
         }
+        if self.transforms:  # left out when there are none, as in every run made before transforms
+            out["transforms"] = {str(col): name for col, name in sorted(self.transforms.items())}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> Normalizer:
@@ -110,6 +123,7 @@ class Normalizer:
             mean_=np.asarray(d["mean"], dtype=np.float64),
             std_=np.asarray(d["std"], dtype=np.float64),
             constant_columns_=list(d.get("constant_columns", [])),
+            transforms={int(col): name for col, name in (d.get("transforms") or {}).items()},
         )
 
     def _check_fitted(self) -> None:
