@@ -71,7 +71,10 @@ def test_every_bad_field_names_the_key(csv, edit, what, key):
 def test_run_recipe_records_the_recipe_and_the_run_reads_its_own_data_back(csv, tmp_path):
     result = run_recipe(_recipe(csv), tmp_path / "run", progress=False)
     run = load_run(tmp_path / "run")
-    assert run.recipe == dataclasses.replace(_recipe(csv), data=DataRecipe(str(Path(csv).resolve())))
+    assert run.recipe.as_input() == dataclasses.replace(_recipe(csv), data=DataRecipe(str(Path(csv).resolve())))
+    provenance = run.recipe.provenance
+    assert provenance["data"]["provenance"]["sha256"] == run.config["data"]["provenance"]["sha256"]
+    assert provenance["data"]["rows"] == 30 * 144 and "torch" in provenance["versions"]
     assert run.recipe.training.epochs == 1 and run.spec.steps == (1, 3)
     series = run_series(run)
     assert series.provenance.path == str(Path(csv).resolve())
@@ -92,7 +95,7 @@ def test_the_cli_parses_its_options_into_the_same_recipe(csv, tmp_path):
                "--batch-size", "64", "--epochs", "1", "--max-steps-per-epoch", "5", "--loss", "mae",
                "--param", "units=4", "--no-progress", "--out", tmp_path / "cli", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    from_cli = load_run(tmp_path / "cli").recipe
+    from_cli = load_run(tmp_path / "cli").recipe.as_input()
     assert from_cli == dataclasses.replace(_recipe(csv), data=DataRecipe(str(Path(csv).resolve())))
     run_recipe(_recipe(csv), tmp_path / "py", progress=False)
     a = json.loads((tmp_path / "cli" / "metrics.json").read_text())

@@ -263,7 +263,7 @@ def _resume_recipe(config: dict, run_dir: Path, epochs: int | None):
     if epochs is not None:
         _check_not_fewer_epochs(run_dir, epochs)
     t = config["training"]
-    return dataclasses.replace(recipe, training=dataclasses.replace(
+    return dataclasses.replace(recipe.as_input(), training=dataclasses.replace(
         recipe.training, epochs=t["epochs"] if epochs is None else epochs))
 
 

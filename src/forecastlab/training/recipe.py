@@ -149,6 +149,13 @@ class Recipe:
     window: WindowRecipe = field(default_factory=WindowRecipe)
     training: TrainingRecipe = field(default_factory=TrainingRecipe)
     version: int = RECIPE_VERSION
+    # Filled in by run_recipe: the data's provenance (source, path, sha256, rows, first and last time)
+    # and the software versions; not an input (a recipe to run again leaves it out, or keeps it to compare).
+    provenance: dict | None = None
+
+    def as_input(self) -> Recipe:
+        """The recipe without its provenance: what to run again."""
+        return dataclasses.replace(self, provenance=None)
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -165,7 +172,7 @@ class Recipe:
 
         if not isinstance(raw, dict):
             raise _bad(where, "", "must be a table/object")
-        unknown = sorted(set(raw) - {"version", "model", "data", "window", "training"})
+        unknown = sorted(set(raw) - {"version", "model", "data", "window", "training", "provenance"})
         if unknown:
             raise _bad(where, unknown[0], "is not a recipe section (model, data, window, training)")
         version = raw.get("version", RECIPE_VERSION)
@@ -183,10 +190,13 @@ class Recipe:
         extra = sorted(set(model) - {"name", "params"})
         if extra:
             raise _bad(where, f"model.{extra[0]}", "is not a key of [model] (name, params)")
+        provenance = raw.get("provenance")
+        if provenance is not None and not isinstance(provenance, dict):
+            raise _bad(where, "provenance", "must be a table/object")
         return cls(ModelRecipe(model["name"], dict(params)),
                    _section(DataRecipe, raw.get("data", {}), where, prefix + "data"),
                    _section(WindowRecipe, raw.get("window", {}), where, prefix + "window"),
-                   _section(TrainingRecipe, raw.get("training", {}), where, prefix + "training"), version)
+                   _section(TrainingRecipe, raw.get("training", {}), where, prefix + "training"), version, provenance)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Recipe:

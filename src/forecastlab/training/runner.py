@@ -16,23 +16,26 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, *, resume: boo
     the recipe in config.json. Returns forecastlab.training.TrainResult."""
     from forecastlab.training.config import describe_series
     from forecastlab.training.engine import train
+    from forecastlab.training.run_dir import versions
     from forecastlab.windows import make_datasets_from_series
 
     data = recipe.data.absolute()
-    recipe = dataclasses.replace(recipe, data=data)
+    recipe = dataclasses.replace(recipe.as_input(), data=data)
     series = series if series is not None else data.load()
     t = recipe.training
     datasets = make_datasets_from_series(series, recipe.window.spec(series), seed=t.seed,
                                          transforms=recipe.data.transforms, **recipe.window.dataset_kwargs())
     epochs = t.epochs if t.epochs is not None else _book_epochs(recipe.model.name)
+    described = describe_series(series)
     return train(
         recipe.model.name, datasets, epochs=epochs, optimizer=t.optimizer, lr=t.lr, seed=t.seed, out_dir=out_dir,
         resume=resume, overwrite=overwrite, device=t.device, early_stopping=t.early_stopping,
         lr_schedule=t.lr_schedule, progress=progress, max_steps_per_epoch=t.max_steps_per_epoch,
         model_params=recipe.model.params, loss=t.loss, target_transform=t.target_transform,
         interval_level=t.interval_level,
-        extra_config={"data": describe_series(series),
-                      "recipe": dataclasses.replace(recipe, training=dataclasses.replace(t, epochs=epochs)).to_dict()},
+        extra_config={"data": described, "recipe": dataclasses.replace(
+            recipe, training=dataclasses.replace(t, epochs=epochs),
+            provenance={"data": described, "versions": versions()}).to_dict()},
     )
 
 
