@@ -98,6 +98,11 @@ def test_lightgbm_saves_lightgbm_text_files_and_checks_them(datasets, tmp_path):
 def test_an_estimator_refuses_what_does_not_apply(datasets):
     with pytest.raises(ForecastlabError, match="epochs=3 does not apply"):
         train("lightgbm", datasets, epochs=3, progress=False)
+    with pytest.raises(ForecastlabError, match="optimizer='adam' does not apply") as err:
+        train("lightgbm", datasets, epochs=1, optimizer="adam", progress=False)
+    assert err.value.arg == "optimizer"
+    with pytest.raises(ForecastlabError, match="lr_schedule does not apply"):
+        train("lightgbm", datasets, epochs=1, lr_schedule="cosine", progress=False)
     with pytest.raises(ForecastlabError, match="cannot fit the loss"):
         train("persistence", datasets, epochs=1, loss="quantile", progress=False)
     with pytest.raises(ForecastlabError, match="n_estimators must be an integer"):

@@ -111,6 +111,4 @@ def test_cli_backtests_a_run_and_a_model_name(csv, run_dir, tmp_path):
     for fold in out["folds"]:
         assert fold["mae"]["model:persistence"]["all"] == pytest.approx(fold["mae"]["persistence"]["all"], rel=1e-5)
     clean_error(cli("backtest", run_dir, "--horizons", "6h", cwd=tmp_path), "--horizons cannot be given with a run")
-    clean_error(cli("backtest", "nope", cwd=tmp_path), "neither a run directory nor a registered model")
-    clean_error(cli("backtest", run_dir, "--folds", "0", cwd=tmp_path), "--folds")
     clean_error(cli("backtest", run_dir, "--plot", tmp_path / "bt.png", cwd=tmp_path), "already exists")
