@@ -44,3 +44,32 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         atomic_write(path, half_then_fail)
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["f.txt"]
+
+
+def test_deferred_signals_hold_a_signal_back_even_when_another_thread_takes_it():
+    """The kernel may hand SIGTERM to any thread that does not block it (torch keeps worker threads); the
+    handler must still run only after the block, once."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from forecastlab.atomic import deferred_signals
+
+    seen: list[str] = []
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait, daemon=True)  # a thread with nothing blocked
+    worker.start()
+    old = signal.signal(signal.SIGTERM, lambda *_: seen.append("handler"))
+    try:
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)
+            for _ in range(1000):  # bytecodes, where Python runs pending handlers
+                pass
+            seen.append("end of block")
+        seen.append("after")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        stop.set()
+    assert seen == ["end of block", "handler", "after"], seen

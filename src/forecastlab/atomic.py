@@ -54,18 +54,41 @@ def _naming(err: OSError, path: Path, tmp: Path) -> OSError:
 
 @contextlib.contextmanager
 def deferred_signals():
-    """Hold SIGINT and SIGTERM back (in this thread) while a few renames that belong together run; they
-    are delivered, and their handlers run, right after. A no-op where signal masks do not exist."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    """Hold SIGINT and SIGTERM back while a few steps that belong together run; they are delivered, and
+    their handlers run, right after. A no-op where signals do not exist.
+
+    Two layers, because a signal mask is per thread: the kernel hands a process-directed signal to any
+    thread that does not block it (torch keeps worker threads), and Python then runs the handler in the
+    main thread anyway. So in the main thread the handlers themselves are swapped for one that only
+    records the signal, and the recorded signals are raised again once the old handlers are back (a CI
+    run caught SIGTERM undoing a run whose checkpoint was on disk with the mask alone). Elsewhere, the
+    mask holds them back in this thread.
+    """
+    held = (signal.SIGINT, signal.SIGTERM)
+    caught: list[int] = []
+    previous = {}
     try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        current = {sig: signal.getsignal(sig) for sig in held}
+        if all(handler is not None for handler in current.values()):  # None: set from C, not restorable
+            for sig in held:
+                previous[sig] = signal.signal(sig, lambda signum, _frame: caught.append(signum))
+    except (ValueError, OSError, AttributeError):  # not the main thread: the handlers stay
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        previous = {}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, set(held))
     except (AttributeError, OSError, ValueError):
-        yield
-        return
+        old = None
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(caught):  # each held signal once, in the order it came
+            signal.raise_signal(sig)
 
 
 def atomic_write_many(files: dict[Path, bytes]) -> None:
