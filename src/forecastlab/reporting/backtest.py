@@ -3,10 +3,9 @@ folds, with their spread), from forecastlab.training.backtest's result as a plai
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from forecastlab.atomic import atomic_write_bytes
+from forecastlab.reporting.png import save_png
 
 _STYLES = {"persistence": ("tab:red", "--"), "seasonal_persistence": ("tab:orange", ":"),
            "climatology": ("tab:gray", "-.")}
@@ -51,8 +50,4 @@ def plot_backtest(result: dict, path: str | Path) -> Path:
     by_horizon.set_title(f"mean MAE over {len(folds)} folds, +/- one standard deviation")
     by_horizon.grid(alpha=0.3)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return save_png(fig, path)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from forecastlab.atomic import atomic_write_bytes
+from forecastlab.reporting.png import save_png
 
 
 def plot_curves(
@@ -45,8 +44,4 @@ def plot_curves(
     ax.grid(alpha=0.3)
     fig.tight_layout()
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return save_png(fig, path)

@@ -8,6 +8,7 @@ from pathlib import Path
 from forecastlab.data.quality import detect_step
 from forecastlab.data.series import Series
 from forecastlab.errors import ForecastlabError
+from forecastlab.reporting.png import save_png
 
 WHOLE = "temperature_whole_record.png"  # code listing 10-3
 FIRST_DAYS = "temperature_first_10_days.png"  # code listing 10-4
@@ -20,18 +21,6 @@ def rows_for_days(series: Series, days: float = DAYS) -> int:
     if not step:
         return len(series)
     return max(1, int(round(days * 86_400e9 / step)))
-
-
-def _save(fig, path: Path) -> Path:
-    # Rendered in memory, then written atomically: a reader never sees half a PNG, and a full disk or a
-    # read-only folder is an OSError naming `path` (forecastlab.atomic), not one naming a temp file.
-    import io
-
-    from forecastlab.atomic import atomic_write_bytes
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _figure(series: Series, rows: slice, title: str):
@@ -60,4 +49,4 @@ def plot_temperature(series: Series, out_dir: str | os.PathLike) -> list[Path]:
     n = rows_for_days(series)
     whole = _figure(series, slice(None), "Whole record")
     first = _figure(series, slice(0, n), f"First {DAYS} days ({min(n, len(series)):,} rows)")
-    return [_save(whole, out / WHOLE), _save(first, out / FIRST_DAYS)]
+    return [save_png(whole, out / WHOLE), save_png(first, out / FIRST_DAYS)]

@@ -208,8 +208,7 @@ def _end_times(run: LoadedRun, values: np.ndarray, times, end_times, count: int)
     if len(times) != len(values):
         raise ForecastlabError(f"times has {len(times)} entries for {len(values)} rows", arg="times",
                                fix="pass one time per row of values")
-    starts = np.arange(len(values) - run.span_rows + 1)[len(values) - run.span_rows + 1 - count :]
-    return times[starts + run.span_rows - 1]
+    return times[len(values) - count :]  # the last `count` windows end on the last `count` rows
 
 
 def _windows(run: LoadedRun, values: np.ndarray, last: int | None) -> np.ndarray:
