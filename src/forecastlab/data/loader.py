@@ -1,4 +1,9 @@
-"""`load_series`: any source (real Jena, built-in synthetic Jena, a CSV or Parquet file) to a Series.
+"""`load_series`: any source (real Jena, built-in synthetic Jena, a public benchmark record, a CSV or
+Parquet file) to a Series.
+
+The public records 'elecdemand' and 'tmy3' (forecastlab.data.public, extra `bench`) are read by
+`load_public`: their time index is built there, they have no missing values, and `freq=`/`time_col=`
+do not apply to them.
 
 The order of operations, each step reported in `Series.quality`:
   read -> pick columns -> parse timestamps -> order and duplicates -> count gaps, NaN, sentinels
@@ -26,6 +31,7 @@ import pandas as pd
 
 from forecastlab.data import columns as cols
 from forecastlab.data.jena_schema import jena_columns
+from forecastlab.data.public import is_public, load_public
 from forecastlab.data.quality import (
     LISTED,
     GapPolicy,
@@ -63,20 +69,37 @@ def load_series(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
 ) -> Series:
-    """Load `data` into a Series: 'jena', 'synthetic', 'auto' or a CSV/Parquet path (.gz/.zip too).
+    """Load `data` into a Series: 'jena', 'synthetic', 'auto', 'elecdemand', 'tmy3' or a CSV/Parquet
+    path (.gz/.zip too).
 
     'jena' uses the verified cached file, downloading it if needed (and `download`); 'synthetic' the
     built-in Jena-format data, with a loud banner every time; 'auto' real Jena when cached or
-    downloadable, else synthetic with the banner. `features` default to every numeric column; the
-    target defaults to 'T (degC)' when present, or the only numeric column. `freq` resamples to a
-    regular grid (mean); `gaps` is the missing-value policy (see forecastlab.data.quality); `clean`
-    turns -9999 sentinels into missing values first.
+    downloadable, else synthetic with the banner. 'elecdemand' and 'tmy3' are the public benchmark
+    records of forecastlab.data.public (they need `pip install 'forecastlab[bench]'`): `target` and
+    `features` choose their columns; `gaps`, `clean`, `data_dir` and `download` change nothing for them,
+    and `time_col`/`freq` are refused. `features` default to every numeric column; the target defaults
+    to 'T (degC)' when present, or the only numeric column. `freq` resamples to a regular grid (mean);
+    `gaps` is the missing-value policy (see forecastlab.data.quality); `clean` turns -9999 sentinels
+    into missing values first.
     """
     policy = GapPolicy.parse(gaps)
+    if is_public(data):
+        _refuse_public_options(str(data), time_col=time_col, freq=freq)
+        return load_public(str(data), target=target, features=features)
     source = resolve_source(data, data_dir=data_dir, download=download)
     table = read_table(source.path)
     return build_series(table, source.provenance, time_col=time_col, target=target, features=features,
                         freq=freq, policy=policy, clean=clean)
+
+
+def _refuse_public_options(name: str, *, time_col: str | None, freq: str | None) -> None:
+    """A public record comes with its own regular time index: there is no time column to pick, and
+    resampling it would move the tmy3 month-boundary breaks."""
+    for arg, value in (("time_col", time_col), ("freq", freq)):
+        if value is not None:
+            raise ForecastlabError(f"{arg}= does not apply to the public dataset {name.strip()!r}, whose time index "
+                                   "is built by forecastlab (see forecastlab.data.public)", arg=arg,
+                                   fix=f"leave out {arg}=, or export the series to a CSV file and load that")
 
 
 def _is_jena_format(table: Table) -> bool:

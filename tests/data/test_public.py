@@ -1,0 +1,146 @@
+"""The public benchmark records (forecastlab.data.public): elecdemand and tmy3, offline, sha256-pinned."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecastlab.data import load_series
+from forecastlab.data import public as pub
+from forecastlab.data.public import BENCH_INSTALL, PUBLIC_DATASETS, bundled_file, load_public
+from forecastlab.errors import ForecastlabError, GapWindowsWarning
+from forecastlab.training.recipe import DataRecipe
+from forecastlab.windows import WindowSpec, make_datasets_from_series
+
+
+@pytest.fixture(scope="module")
+def elec():
+    return load_public("elecdemand")
+
+
+@pytest.fixture(scope="module")
+def tmy():
+    return load_public("tmy3")
+
+
+def regular(ts: np.ndarray, step: str) -> bool:
+    return bool((np.diff(ts) == np.timedelta64(pd.Timedelta(step))).all())
+
+
+def test_elecdemand_is_the_2014_half_hourly_record_on_a_regular_grid(elec):
+    assert elec.values.shape == (17_520, 3) and elec.values.dtype == np.float32
+    assert elec.columns == ["Demand (GW)", "WorkDay", "Temperature (degC)"] and elec.target == "Demand (GW)"
+    assert elec.units == ["GW", None, "degC"]
+    assert elec.timestamps[0] == np.datetime64("2014-01-01T00:00") and regular(elec.timestamps, "30min")
+    assert elec.timestamps[-1] == np.datetime64("2014-12-31T23:30") and len(elec.breaks) == 0
+    assert set(np.unique(elec.column("WorkDay"))) == {0.0, 1.0} and not np.isnan(elec.values).any()
+    p = elec.provenance
+    assert p.source == "public" and p.sha256 == PUBLIC_DATASETS["elecdemand"]["sha256"] and p.rows == 17_520
+    assert "GPL-3" in p.note and p.path.endswith("elecdemand.pkl.compress")
+    assert elec.quality["time"]["frequency_seconds"] == 1800 and not elec.quality["format"]["book_faithful"]
+
+
+def test_elecdemand_clock_is_standard_time(elec):
+    """The documented claim: a fixed UTC+10 clock, so the weekday demand profile moves one hour later when
+    daylight saving ends (6 April 2014, day 95) and one hour earlier when it starts (5 October, day 277)."""
+    demand = elec.column("Demand (GW)").reshape(365, 48)
+    workday = elec.column("WorkDay").reshape(365, 48)[:, 0] == 1
+
+    def shift(day: int) -> int:
+        before = demand[[d for d in range(day - 14, day) if workday[d]]].mean(0)
+        after = demand[[d for d in range(day + 1, day + 15) if workday[d]]].mean(0)
+        return min(range(-4, 5), key=lambda s: np.abs(np.roll(before, s) - after)[8:44].mean())
+
+    assert shift(95) == 2 and shift(277) == -2
+
+
+def test_tmy3_is_an_hourly_year_with_a_break_at_each_month_boundary(tmy):
+    assert tmy.values.shape == (8_760, 9) and tmy.values.dtype == np.float32
+    assert tmy.target == "Temperature (degC)" and tmy.columns[:2] == ["Temperature (degC)", "Dew point (degC)"]
+    assert {"GHI (W/m^2)", "DNI (W/m^2)", "DHI (W/m^2)", "Wind direction (deg)"} <= set(tmy.columns)
+    year = pub.TMY3_YEAR
+    assert tmy.timestamps[0] == np.datetime64(f"{year}-01-01T01:00") and regular(tmy.timestamps, "1h")
+    assert tmy.timestamps[-1] == np.datetime64(f"{year + 1}-01-01T00:00")
+    # The breaks are where the file's own month label changes (read here independently of the loader).
+    raw = pd.read_csv(bundled_file("tmy3"), skiprows=1, usecols=["Date (MM/DD/YYYY)"], dtype=str)
+    month = raw["Date (MM/DD/YYYY)"].str[:2].to_numpy()
+    assert len(tmy.breaks) == 11 and tmy.breaks.tolist() == (np.flatnonzero(month[1:] != month[:-1]) + 1).tolist()
+    first_hours = pd.DatetimeIndex(tmy.timestamps[tmy.breaks])
+    assert (first_hours.day == 1).all() and (first_hours.hour == 1).all()
+    assert len(set(tmy.quality["public"]["source_years"].values())) > 1  # months really come from many years
+
+
+def test_tmy3_windows_never_straddle_a_month_boundary(tmy):
+    spec = WindowSpec(sequence_length=24, sampling_rate=1, horizon=24)
+    # Label month of each row: hour-ending labels, so 24:00 (00:00 next day) belongs to the day before.
+    month = pd.DatetimeIndex(tmy.timestamps - np.timedelta64(1, "h")).month.to_numpy()
+    with pytest.warns(GapWindowsWarning, match="dropped"):
+        sets = make_datasets_from_series(tmy, spec, batch_size=64, shuffle_train=False)
+    for name in ("train", "val", "test"):
+        ds = getattr(sets, name)
+        first = ds.start_rows
+        assert ds.num_windows > 0 and ds.dropped_windows > 0
+        assert (month[first] == month[first + spec.delay]).all(), name  # inputs and target in one month
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GapWindowsWarning)
+        kept = make_datasets_from_series(tmy, spec, batch_size=64, drop_gap_windows=False)
+    assert (month[kept.train.start_rows] != month[kept.train.start_rows + spec.delay]).any()  # not vacuous
+
+
+@pytest.mark.parametrize("name", ["elecdemand", "tmy3"])
+def test_a_file_that_differs_from_the_pin_is_refused_before_it_is_read(name, tmp_path, monkeypatch):
+    copy = tmp_path / bundled_file(name).name
+    shutil.copyfile(bundled_file(name), copy)
+    assert load_public(name, _path=copy).provenance.path == str(copy)  # the same bytes elsewhere are fine
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    copy.write_bytes(bytes(data))
+
+    def never(*args, **kwargs):
+        raise AssertionError("a file that failed the sha256 check was parsed")
+
+    monkeypatch.setattr(pd, "read_pickle", never)
+    monkeypatch.setattr(pd, "read_csv", never)
+    with pytest.raises(ForecastlabError, match="not the pinned one") as err:
+        load_public(name, _path=copy)
+    assert err.value.where == str(copy) and PUBLIC_DATASETS[name]["package"] in err.value.fix
+
+
+def test_a_missing_package_says_the_pip_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pvlib", None)  # find_spec then reports it as not installed
+    with pytest.raises(ForecastlabError, match="pvlib==0.16.1") as err:
+        load_series("tmy3")
+    assert BENCH_INSTALL in err.value.fix and BENCH_INSTALL == "pip install 'forecastlab[bench]'"
+
+
+def test_load_series_takes_the_names_and_a_target_or_features():
+    s = load_series(" ElecDemand ", target="Temperature (degC)")
+    assert s.target == "Temperature (degC)" and s.target_unit == "degC" and len(s.columns) == 3
+    s = load_series("tmy3", features=["RH (%)", "Pressure (mbar)"])
+    assert s.columns == ["RH (%)", "Pressure (mbar)", "Temperature (degC)"] and s.target == "Temperature (degC)"
+    with pytest.raises(ForecastlabError, match="choose from: Demand \\(GW\\), WorkDay"):
+        load_series("elecdemand", target="T (degC)")
+    with pytest.raises(ForecastlabError, match="freq= does not apply"):
+        load_series("tmy3", freq="2h")
+
+
+def test_a_recipe_keeps_the_names_as_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("elecdemand", "tmy3"):
+        assert DataRecipe(data=name).absolute().data == name
+    recipe = DataRecipe(data="elecdemand", target="Temperature (degC)").absolute()
+    assert recipe.load().target == "Temperature (degC)"
+
+
+def test_every_entry_documents_what_a_benchmark_needs(elec, tmy):
+    loaded = {"elecdemand": elec, "tmy3": tmy}
+    assert set(PUBLIC_DATASETS) == set(loaded)
+    for name, info in PUBLIC_DATASETS.items():
+        assert {"description", "license", "source", "frequency", "target", "tasks", "caveats"} <= set(info), name
+        assert info["target"] == loaded[name].target and len(loaded[name]) == info["rows"]
+        assert all(task["target"] in loaded[name].columns for task in info["tasks"].values())
