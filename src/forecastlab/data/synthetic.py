@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 
@@ -125,11 +126,20 @@ def _ar1(rng: np.random.Generator, n: int, tau_steps: float) -> np.ndarray:
 
 def _smooth(x: np.ndarray, x_tau_steps: float, tau_steps: float) -> np.ndarray:
     """First-order low-pass (leaky integrator) of the unit-variance AR(1) `x`, rescaled to unit
-    variance: a smooth second-order process, whose trend a model can extrapolate from its recent past."""
-    a, b = float(np.exp(-1.0 / x_tau_steps)), float(np.exp(-1.0 / tau_steps))
+    variance: a smooth second-order process, whose trend a model can extrapolate from its recent past.
+
+    Unscaled, y[t] = b * y[t-1] + (1 - b) * x[t] with y[0] = (1 - b) * x[0]; the result is
+    y / smooth_scale(x_tau_steps, tau_steps)."""
+    b = float(np.exp(-1.0 / tau_steps))
     y = np.fromiter(accumulate(((1.0 - b) * x).tolist(), lambda s, v: b * s + v), np.float64, len(x))
+    return y / smooth_scale(x_tau_steps, tau_steps)
+
+
+def smooth_scale(x_tau_steps: float, tau_steps: float) -> float:
+    """The stationary standard deviation of `_smooth`'s unscaled recursion (its divisor)."""
+    a, b = float(np.exp(-1.0 / x_tau_steps)), float(np.exp(-1.0 / tau_steps))
     variance = (1.0 - b) ** 2 * (1.0 + a * b) / ((1.0 - b * b) * (1.0 - a * b))
-    return y / np.sqrt(variance)
+    return float(np.sqrt(variance))
 
 
 # --- the time grid ---------------------------------------------------------------------------
@@ -187,7 +197,7 @@ def _kept_rows(rng: np.random.Generator, slots: int, drops: int) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def _calendar(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def calendar_terms(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Season in [-1, 1] (-1 in mid-January, +1 in mid-July) and the hour of the day (0..24)."""
     days = (times - np.datetime64("2000-01-01T00:00", "m")) / np.timedelta64(1, "D")
     season = -np.cos(2 * np.pi * (days / 365.2425 - 0.045))
@@ -199,28 +209,71 @@ def _calendar(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 _H = 6  # 10-minute steps per hour
 _LEAD = 18 * _H  # pressure and wind see the coming air mass this many steps ahead of the thermometer
+_WARM = 12 * 24 * _H  # spin-up so the smoothed processes start stationary
 
 
-def _weather(rng: np.random.Generator, times: np.ndarray) -> dict[str, np.ndarray]:
-    """T, p, rh, wind on the full grid, unrounded.
+@dataclass(frozen=True)
+class TemperatureModel:
+    """The coefficients `_weather` builds T (degC) from, in 10-minute steps (also read by the oracle,
+    forecastlab.evaluation.oracle, so the two can never disagree). With s = season, h = hour of day:
+
+        T = base + season_amp*s + (diurnal_base + diurnal_season*s) * cloud * cos(2 pi (h - peak_hour)/24)
+            + air_amp * (1 - air_season*s) * air + local_amp * local + noise_amp * white
+
+    cloud = clip(1 + cloud_amp * C, cloud_min, cloud_max) with C a unit AR(1) of e-folding time
+    `cloud_tau`; air the unit-variance low-pass (`air_tau`) of a unit AR(1) (`air_drive_tau`); local a
+    unit AR(1) (`local_tau`); white standard normal. The pressure sees `air` `lead` steps early.
+    """
+
+    base: float = 9.45
+    season_amp: float = 9.6
+    diurnal_base: float = 3.1
+    diurnal_season: float = 2.1
+    peak_hour: float = 14.5
+    air_amp: float = 4.4
+    air_season: float = 0.15
+    local_amp: float = 0.45
+    noise_amp: float = 0.04
+    cloud_amp: float = 0.35
+    cloud_min: float = 0.15
+    cloud_max: float = 2.0
+    air_drive_tau: float = 60 * _H
+    air_tau: float = 10 * _H
+    cloud_tau: float = 20 * _H
+    local_tau: float = 1.5 * _H
+    lead: int = _LEAD
+
+
+TEMPERATURE = TemperatureModel()
+
+
+def _weather(rng: np.random.Generator, times: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """T, p, rh, wind on the full grid, unrounded, and the latent processes behind T.
 
     Temperature = annual cycle + daily cycle (amplitude larger in summer, and damped on cloudy days)
     + a slow, smooth air-mass anomaly + short-lived local noise. Pressure carries the air-mass anomaly
     `_LEAD` steps early (a falling barometer before warm air), and wind direction its tendency, so a
     model that reads pressure and wind can beat 24-hour persistence, but only partly.
+
+    The latents ("air_drive" and "air" run `_LEAD` steps past the grid; "cloud_ar", "local", "t_noise")
+    are exactly the arrays T is computed from; see `HiddenState`.
     """
+    m = TEMPERATURE
     n = len(times)
-    season, hour = _calendar(times)
-    warm = 12 * 24 * _H  # spin-up so the smoothed processes start stationary
-    air = _smooth(_ar1(rng, n + warm + _LEAD, 60 * _H), 60 * _H, 10 * _H)[warm:]
+    season, hour = calendar_terms(times)
+    warm = _WARM
+    air_drive = _ar1(rng, n + warm + _LEAD, m.air_drive_tau)
+    air = _smooth(air_drive, m.air_drive_tau, m.air_tau)[warm:]
     now, ahead = air[:n], air[_LEAD:]
     tendency = (ahead - now) / 0.9
-    cloud = np.clip(1.0 + 0.35 * _ar1(rng, n, 20 * _H), 0.15, 2.0)
-    daily_shape = np.cos(2 * np.pi * (hour - 14.5) / 24)
-    diurnal = (3.1 + 2.1 * season) * cloud * daily_shape
+    cloud_ar = _ar1(rng, n, m.cloud_tau)
+    cloud = np.clip(1.0 + m.cloud_amp * cloud_ar, m.cloud_min, m.cloud_max)
+    daily_shape = np.cos(2 * np.pi * (hour - m.peak_hour) / 24)
+    diurnal = (m.diurnal_base + m.diurnal_season * season) * cloud * daily_shape
 
-    t = 9.45 + 9.6 * season + diurnal + 4.4 * (1 - 0.15 * season) * now
-    t += 0.45 * _ar1(rng, n, 1.5 * _H) + 0.04 * rng.standard_normal(n)
+    t = m.base + m.season_amp * season + diurnal + m.air_amp * (1 - m.air_season * season) * now
+    local, t_noise = _ar1(rng, n, m.local_tau), rng.standard_normal(n)
+    t += m.local_amp * local + m.noise_amp * t_noise
 
     p = 989.2 + 7.2 * _ar1(rng, n, 72 * _H) - 4.2 * ahead + 0.03 * rng.standard_normal(n)
 
@@ -242,7 +295,64 @@ def _weather(rng: np.random.Generator, times: np.ndarray) -> dict[str, np.ndarra
 
     spread = 25.0 + 35.0 / np.sqrt(wv + 0.3)  # light winds turn every which way
     wd = 173.0 + 60.0 * np.tanh(tendency) + 75.0 * _ar1(rng, n, 36 * _H) + spread * rng.standard_normal(n)
-    return {"T": t, "p": p, "rh": rh, "wv": wv, "max_wv": max_wv, "wd": np.mod(wd, 360.0)}
+    weather = {"T": t, "p": p, "rh": rh, "wv": wv, "max_wv": max_wv, "wd": np.mod(wd, 360.0)}
+    latents = {"air_drive": air_drive[warm:], "air": air, "cloud_ar": cloud_ar, "local": local, "t_noise": t_noise}
+    return weather, latents
+
+
+@dataclass(frozen=True, eq=False)
+class HiddenState:
+    """The latent processes a synthetic file was generated from, on its full 10-minute grid.
+
+    Grid slot i is `times[i]`; the file holds the slots `kept` (the rest are its missing rows).
+    `air` and `air_drive` have `lead` extra slots at the end: the barometer at slot i reads air[i + lead].
+    `temperature` is T (degC) before rounding; the file's T is round(temperature[kept], 2).
+    Every array is exactly what `generate` used (`tests/evaluation/test_oracle.py` checks it).
+    """
+
+    seed: int
+    times: np.ndarray  # datetime64[m], (slots,)
+    kept: np.ndarray  # int64 grid slots that are rows of the file, ascending
+    air_drive: np.ndarray  # (slots + lead,) the unit AR(1) that `air` smooths
+    air: np.ndarray  # (slots + lead,) unit-variance air-mass anomaly; T at slot i uses air[i]
+    cloud_ar: np.ndarray  # (slots,) unit AR(1) behind cloud = clip(1 + 0.35 * cloud_ar, 0.15, 2)
+    local: np.ndarray  # (slots,) unit AR(1): T's short-lived local noise
+    t_noise: np.ndarray  # (slots,) standard normal: T's white noise
+    temperature: np.ndarray  # (slots,) T (degC), unrounded
+    model: TemperatureModel = TEMPERATURE
+
+    @property
+    def lead(self) -> int:
+        return self.model.lead
+
+    @property
+    def air_scale(self) -> float:
+        """air = (unscaled low-pass of air_drive) / air_scale."""
+        return smooth_scale(self.model.air_drive_tau, self.model.air_tau)
+
+    def slots(self, times) -> np.ndarray:
+        """Grid slot of each timestamp (any datetime64 unit); -1 where it is not on the grid."""
+        t = np.asarray(times).astype("datetime64[ns]").astype(np.int64)
+        step = STEP_MINUTES * 60 * 10**9
+        offset = t - self.times[0].astype("datetime64[ns]").astype(np.int64)
+        idx = offset // step
+        ok = (offset % step == 0) & (idx >= 0) & (idx < len(self.times))
+        return np.where(ok, idx, -1)
+
+
+def hidden_state(seed: int = 0, start: str = DEFAULT_START, end: str | None = None,
+                 rows: int | None = None) -> HiddenState:
+    """The latent state behind `generate(seed, start, end, rows)`, every slot of its full grid.
+
+    The latents depend only on the seed, the start and the number of grid slots, so `end=` set to a
+    file's last timestamp gives the same state as the `rows=` that made it (its first and last rows
+    are never dropped). Runs the whole generator (about 2 s for the default span).
+    """
+    rng = np.random.default_rng([1, seed])
+    times, drops = _grid(start, end, rows)
+    weather, latents = _weather(rng, times)
+    keep = _kept_rows(rng, len(times), drops)
+    return HiddenState(seed=seed, times=times, kept=keep, temperature=weather["T"], **latents)
 
 
 # --- assembling the file ---------------------------------------------------------------------
@@ -281,7 +391,7 @@ def generate(
     # Stream 1 since v1: v2 only bent the wind tail, so every other column stays as calibrated.
     rng = np.random.default_rng([1, seed])
     times, drops = _grid(start, end, rows)
-    w = _weather(rng, times)
+    w, _ = _weather(rng, times)
     keep = _kept_rows(rng, len(times), drops)
     t, p, rh = _round(w["T"][keep], 2), _round(w["p"][keep], 2), _round(w["rh"][keep], 1)
     frame = {TIME_COLUMN: _format_times(times[keep]), "p (mbar)": p, "T (degC)": t}
