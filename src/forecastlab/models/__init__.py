@@ -6,8 +6,10 @@
 
 Every torch model maps (batch, time, features) float32 to (batch, 1) (H x Q outputs after
 `with_outputs`), uses Keras's initializers and dropout semantics (see forecastlab.models.layers), and has
-`book_epochs`, `book_code`, `get_config()`. The book's seven come first; then `lightgbm` (an Estimator,
-forecastlab.models.contract), `linear` (DLinear/NLinear) and `persistence` (the book's baseline as a model).
+`book_epochs`, `book_code`, `get_config()`. The book's seven come first; then, in import order, `lightgbm`
+(an Estimator, forecastlab.models.contract), `linear` (DLinear/NLinear), `persistence` (the book's baseline
+as a model), `nhits` (N-HiTS), `patchtst` (a PatchTST-style patch Transformer) and `tcn` (a temporal
+convolutional network).
 """
 
 from forecastlab.data.book import BOOK_MODELS
@@ -21,7 +23,10 @@ from forecastlab.models import (  # noqa: F401
     lstm,
     lstm_dropout,
     naive,
+    nhits,
+    patchtst,
     simple_rnn,
+    tcn,
 )
 from forecastlab.models.base import ForecastModel
 from forecastlab.models.contract import Estimator, Forecaster
