@@ -95,3 +95,27 @@ def test_reproduce_leaderboards_every_kind_of_model_beside_the_books(jena_60_day
     for name in ("linear", "lightgbm", "persistence"):
         assert (out / "models" / name / "metrics.json").is_file()
     assert (out / "models" / "lightgbm" / "model" / "estimator.json").is_file()
+
+
+def test_reproduce_with_seeds_reports_mean_and_spread_and_runs_our_recipes(jena_60_days, tmp_path):
+    from forecastlab.reproduce import BEST, reproduce
+
+    ours = next(name for name, entry in BEST.items() if entry.model == "lightgbm")
+    result = reproduce("smoke", models=["dense", ours], data=str(jena_60_days), out_dir=tmp_path / "seeds",
+                       seeds=2, progress=False)
+    rows = {r["name"]: r for r in result.leaderboard}
+    for name in ("dense", ours):
+        assert rows[name]["seeds"] == 2 and rows[name]["test_mae_std"] is not None
+        seeded = result.models[name]["test_mae_seeds"]
+        assert rows[name]["test_mae"] == pytest.approx(sum(seeded) / 2)
+        for seed in (0, 1):
+            assert (tmp_path / "seeds" / "models" / name / f"seed-{seed}" / "metrics.json").is_file()
+    dense = result.models["dense"]["test_mae_seeds"]
+    assert dense[0] != dense[1]  # another seed is another draw
+    # our recipe trained with its own feature set and target transform, recorded in its run
+    config = json.loads((tmp_path / "seeds" / "models" / ours / "seed-0" / "config.json").read_text())
+    assert config["training"]["target_transform"] == BEST[ours].options["target_transform"]
+    assert len(config["normalizer"]["mean"]) > 14  # the derived columns
+    board = (tmp_path / "seeds" / "leaderboard.md").read_text()
+    assert "mean ± sd, 2 seeds" in board and "Best by validation" in board
+    assert json.loads((tmp_path / "seeds" / "leaderboard.json").read_text())["recipes"][ours]["model"] == "lightgbm"

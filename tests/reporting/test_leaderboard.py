@@ -44,3 +44,40 @@ def test_markdown_opens_with_a_synthetic_warning_and_the_command(tmp_path):
     head = files["markdown"].read_text().split("| model |")[0]
     assert head.startswith("**SYNTHETIC DATA**")
     assert "`forecastlab reproduce --profile quick`" in head and "Profile `quick`: short." in head
+
+
+SEEDED = {
+    # ranked by validation: a first, b second; on test b is lower, but within a's spread
+    "a": {"val_mae": 2.00, "test_mae": 2.10, "val_mae_std": 0.01, "test_mae_std": 0.05, "seeds": 3, "params": 1},
+    "b": {"val_mae": 2.05, "test_mae": 2.08, "val_mae_std": 0.01, "test_mae_std": 0.01, "seeds": 3, "params": 1},
+    "gru_stacked": {"val_mae": 2.30, "test_mae": 2.30, "val_mae_std": 0.02, "test_mae_std": 0.03, "seeds": 3,
+                    "params": 1},
+}
+
+
+def test_seeded_rows_mark_better_only_beyond_both_spreads_and_rank_on_validation():
+    oracle = {"oracle": {"val_mae": 0.5, "test_mae": 0.5}}
+    rows = {r.name: r for r in build_rows(BASE | oracle, SEEDED)}
+    assert list(rows)[-3:] == ["a", "b", "gru_stacked"]  # validation order, not test order
+    assert rows["a"].clearly_better_than == ["gru_stacked"]  # b is lower on test, but within a's spread
+    assert rows["b"].clearly_better_than == ["gru_stacked"]  # 0.02 above b's spread but not a's 0.05
+    assert rows["gru_stacked"].clearly_better_than == []
+    # the gap from persistence (2.5) to the oracle (0.5): a closes (2.5 - 2.1) / 2.0
+    assert rows["a"].gap_closed_pct == 20.0 and rows["oracle"].kind == "bound"
+    md = to_markdown(list(rows.values()))
+    assert "2.10 ± 0.050" in md and "gap to oracle closed" in md and "3 seeds" in md
+
+
+def test_the_verdict_compares_our_best_by_validation_with_the_books(tmp_path):
+    from forecastlab.reporting.leaderboard import verdict
+
+    rows = build_rows(BASE, SEEDED)
+    said = verdict(rows)
+    assert "ours **a**" in said and "the book's **gru_stacked**" in said and "clearly better" in said
+    assert "not clearly" not in said
+    close = SEEDED | {"a": SEEDED["a"] | {"test_mae": 2.28}}
+    assert "not clearly better" in verdict(build_rows(BASE, close))
+    one_seed = {k: {"val_mae": v["val_mae"], "test_mae": v["test_mae"]} for k, v in SEEDED.items()}
+    assert "one seed only" in verdict(build_rows(BASE, one_seed))
+    # on another record the book's Jena numbers are not shown
+    assert all(r.book_test_mae is None for r in build_rows(BASE, SEEDED, book=False))

@@ -76,3 +76,53 @@ def test_unknown_optimizer_and_bad_lr_are_clear_errors():
         make_optimizer("adagrad", [torch.nn.Parameter(torch.zeros(1))])
     with pytest.raises(ForecastlabError, match="positive"):
         make_optimizer("rmsprop", [torch.nn.Parameter(torch.zeros(1))], lr=0)
+
+
+def test_weight_decay_is_keras_decoupled_decay_before_the_update():
+    """Keras 3 applies w -= lr * wd * w before each update (Optimizer._apply_weight_decay); with wd 0 the
+    step is exactly the book's."""
+    lr, wd, rho, eps = 1e-2, 0.1, 0.9, 1e-7
+    w = np.array([0.5, -1.0, 2.0])
+    v = np.zeros(3)
+    for g in map(np.array, GRADS):
+        w = w - lr * wd * w
+        v = rho * v + (1 - rho) * g**2
+        w = w - lr * g / np.sqrt(v + eps)
+    ours = _run(lambda p: make_optimizer("rmsprop", p, lr=lr, weight_decay=wd), GRADS)[-1]
+    np.testing.assert_allclose(ours, w, rtol=1e-12)
+    plain = _run(lambda p: make_optimizer("rmsprop", p, lr=lr), GRADS)[-1]
+    no_decay = _run(lambda p: make_optimizer("rmsprop", p, lr=lr, weight_decay=0.0), GRADS)[-1]
+    assert np.array_equal(plain, no_decay) and not np.allclose(plain, ours)
+
+
+def test_adamw_has_keras_defaults_and_decays():
+    opt = make_optimizer("adamw", [torch.nn.Parameter(torch.zeros(1))])
+    assert isinstance(opt, torch.optim.AdamW)
+    group = opt.param_groups[0]
+    assert (group["lr"], group["weight_decay"], group["eps"]) == (1e-3, 0.004, 1e-7)
+    adam = _run(lambda p: make_optimizer("adam", p, weight_decay=0.5), GRADS)[-1]
+    assert not np.allclose(adam, _run(lambda p: make_optimizer("adam", p), GRADS)[-1])
+    with pytest.raises(ForecastlabError, match="weight_decay"):
+        make_optimizer("adamw", [torch.nn.Parameter(torch.zeros(1))], weight_decay=-1)
+    with pytest.raises(ForecastlabError, match="weight_decay"):
+        make_optimizer("sgd", [torch.nn.Parameter(torch.zeros(1))], lr=1.0, weight_decay=2.0)
+
+
+def test_warmup_cosine_rises_linearly_then_falls_to_min_lr_every_step():
+    from forecastlab.training.schedules import make_scheduler, step_per_batch, step_scheduler
+
+    opt = make_optimizer("adam", [torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    sched = make_scheduler("warmup_cosine:warmup=0.1,min_lr=1e-5", opt, epochs=5, steps_per_epoch=20)
+    lrs = []
+    for _ in range(5):
+        for _ in range(20):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            step_per_batch(sched)
+        step_scheduler(sched, 1.0)  # a per-step schedule ignores the epoch's step
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)  # 10 warm-up steps
+    assert all(a < b for a, b in zip(lrs[:10], lrs[1:10], strict=False))
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:], strict=False))
+    assert lrs[-1] == pytest.approx(1e-5, rel=0.05)
+    with pytest.raises(ForecastlabError, match="warmup"):
+        make_scheduler("warmup_cosine:warmup=1.5", opt, epochs=5, steps_per_epoch=20)

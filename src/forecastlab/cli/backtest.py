@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -53,7 +54,6 @@ def backtest_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Rolling-origin backtest: per fold and horizon, the MAE of a run or a model beside the baselines."""
-    from forecastlab.data import load_series
     from forecastlab.training import load_run
     from forecastlab.training.backtest import backtest
 
@@ -74,7 +74,7 @@ def backtest_command(
                                    where="RUN_DIR|MODEL",
                                    fix=f"pass a run directory, or one of: {', '.join(MODELS)}")
         source = target
-        series = load_series(data_args.data or "auto", **data_args.load_kwargs())
+        series = dataclasses.replace(data_args, data=data_args.data or "auto").load()
         spec = window_args.spec(series)
         options = {"epochs": epochs, "model_params": parse_params(params), "loss": loss or "mse",
                    "target_transform": target_transform, "max_steps_per_epoch": max_steps_per_epoch}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -125,7 +126,6 @@ def inspect_cmd(
 ) -> None:
     """Report rows, time span, frequency, gaps, duplicates, NaN/sentinel counts and statistics,
     and draw the chapter's two temperature plots (10-3 and 10-4)."""
-    from forecastlab.data import load_series
     from forecastlab.data.inspect import format_report, inspect_series
     from forecastlab.reporting.data_plots import plot_temperature
 
@@ -135,7 +135,7 @@ def inspect_cmd(
             raise ForecastlabError(f"two data sources given: {path!r} and --data {data!r}", where="command line",
                                    fix="give the file either as PATH or as --data PATH, not both")
         data = path
-    series = load_series(data, **data_args.load_kwargs())
+    series = dataclasses.replace(data_args, data=data).load()
     report = inspect_series(series)
     report["plots"] = [] if no_plots else [str(p) for p in plot_temperature(series, plots)]
     if json_out:

@@ -23,6 +23,7 @@ class Profile(StrEnum):
     smoke = "smoke"
     quick = "quick"
     book = "book"
+    best = "best"
 
 
 
@@ -30,11 +31,10 @@ class Profile(StrEnum):
 @with_data_options
 def baseline(data_args: DataArgs, window_args: WindowArgs, json_out: JsonOpt = False) -> None:
     """Score the honest baselines (persistence, seasonal persistence, climatology) on val and test."""
-    from forecastlab.data import load_series
     from forecastlab.evaluation.baselines import compute_baselines
     from forecastlab.windows import make_datasets_from_series
 
-    series = load_series(data_args.data, **data_args.load_kwargs())
+    series = data_args.load()
     datasets = make_datasets_from_series(series, window_args.spec(series), **window_args.dataset_kwargs())
     scores = compute_baselines(series, datasets)
     unit = series.target_unit or ""
@@ -58,24 +58,30 @@ def reproduce(
     data_args: DataArgs,
     window_args: WindowArgs,
     profile: Annotated[Profile, typer.Option(
-        "--profile", help="smoke: seconds, checks the pipeline; quick: < 10 min here; book: the book's exact epochs.",
+        "--profile", help="smoke: seconds, checks the pipeline; quick: < 10 min here; book: the book's exact epochs; "
+        "best: the book's models (quick budget) beside our best recipes.",
     )] = "quick",
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/reproduce-...).")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    seeds: Annotated[int, typer.Option(
+        "--seeds", min=1, max=100,
+        help="Train every model with N seeds: mean and spread per model; 'better' only beyond both spreads.")] = 1,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in an existing --out.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run chapter 10 end to end: data, plots, baselines, the seven models and the leaderboard."""
+    """Run chapter 10 end to end: data, plots, baselines, the seven models and the leaderboard.
+
+    `--data tmy3` or `--data elecdemand` runs it on a public benchmark record (forecastlab.data.public)."""
     import shlex
     import sys
 
     from forecastlab.reproduce import reproduce as run
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    result = run(Profile(profile).value, models=names, data=data_args.data, out_dir=out, seed=seed,
-                 progress=not no_progress,
+    result = run(Profile(profile).value, models=names, data=data_args.data, out_dir=out, seed=seed, seeds=seeds,
+                 progress=not no_progress, feature_set=data_args.feature_set,
                  overwrite=overwrite, drop_gap_windows=window_args.drop_gap_windows, spec=window_args.spec,
                  batch_size=window_args.batch_size, data_kwargs=data_args.load_kwargs(),
                  command=shlex.join(["forecastlab", *sys.argv[1:]]))
@@ -87,6 +93,68 @@ def reproduce(
                    f"results in {result.out_dir}")
 
 
+def bench(
+    name: Annotated[str | None, typer.Argument(
+        help="synthetic, or a public record: elecdemand, tmy3 (forecastlab bench --list shows them).")] = None,
+    task: Annotated[str | None, typer.Option(
+        "--task", help="The record's task (default: its first), e.g. elecdemand's temperature-24h.")] = None,
+    profile: Annotated[Profile, typer.Option("--profile", help="As for reproduce; best by default.")] = Profile.best,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, max=100, help="Seeds per model (mean and spread).")] = 3,
+    models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/bench-NAME-...).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in an existing --out.")] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+    list_all: Annotated[bool, typer.Option("--list", help="List the benchmark records, their tasks, licenses "
+                                           "and caveats.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Benchmark a record: `reproduce --profile best --seeds 3` on it, the baselines, the book's models and ours."""
+    import shlex
+    import sys
+    from datetime import datetime
+
+    from forecastlab.data.public import PUBLIC_DATASETS
+    from forecastlab.errors import ForecastlabError
+    from forecastlab.reproduce import reproduce as run
+    from forecastlab.training.recipe import WindowRecipe
+
+    records = {"synthetic": {"description": "forecastlab's Jena-format synthetic weather (SYNTHETIC DATA)",
+                             "license": "generated by forecastlab", "caveats": "not real weather",
+                             "tasks": {"temperature-24h": {"target": "T (degC)", "horizon": "24h"}}}} | PUBLIC_DATASETS
+    if list_all or name is None:
+        if json_out:
+            print_json({k: {f: v.get(f) for f in ("description", "license", "caveats", "tasks")}
+                        for k, v in records.items()})
+            return
+        for key, info in records.items():
+            typer.echo(f"{key}: {info['description']}\n  tasks: {', '.join(info['tasks'])}\n"
+                       f"  license: {info['license']}\n  caveats: {info['caveats']}\n")
+        return
+    key = name.strip().lower()
+    if key not in records:
+        raise ForecastlabError(f"unknown benchmark record {name!r}", where="forecastlab bench NAME",
+                               fix=f"choose one of: {', '.join(records)} (forecastlab bench --list)")
+    tasks = records[key]["tasks"]
+    task = task or next(iter(tasks))
+    if task not in tasks:
+        raise ForecastlabError(f"{key} has no task {task!r}", where="--task",
+                               fix=f"choose one of: {', '.join(tasks)}")
+    chosen = tasks[task]
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    out = out or Path("runs") / f"bench-{key}-{task}-{datetime.now():%Y%m%d-%H%M%S}"
+    result = run(Profile(profile).value, models=names, data=key, out_dir=out, seeds=seeds,
+                 progress=not no_progress, overwrite=overwrite,
+                 spec=WindowRecipe(horizons=chosen["horizon"]).spec, data_kwargs={"target": chosen["target"]},
+                 command=shlex.join(["forecastlab", *sys.argv[1:]]))
+    if json_out:
+        print_json(result.to_dict() | {"task": task})
+    else:
+        typer.echo(Path(result.files["markdown"]).read_text())
+        typer.echo(f"total time: {result.total_seconds:.0f} s ({result.total_seconds / 60:.1f} min); "
+                   f"results in {result.out_dir}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("baseline")(baseline)
     app.command("reproduce")(reproduce)
+    app.command("bench")(bench)

@@ -47,6 +47,10 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Cache directory (default: per-user; env FORECASTLAB_DATA_DIR)."),
 ]
+FeatureSetOpt = Annotated[str | None, typer.Option(
+    "--feature-set", show_default=False,
+    help="Derived inputs: book (none: the default), weather (wind vectors, hour/day-of-year terms, pressure and "
+    "target tendencies) or auto (the same, found by column names, for any CSV).")]
 LookbackOpt = Annotated[str, typer.Option("--lookback", help="History per window, as a duration (the book: 5d).")]
 SampleEveryOpt = Annotated[str, typer.Option(
     "--sample-every", help="Keep one row per this duration inside a window (the book: 1h).")]
@@ -80,6 +84,7 @@ FLAGS: dict[str, str] = {
     # forecastlab.data: load_series, fetch_jena, synthetic.write_csv
     "data": "--data", "time_col": "--time-col", "target": "--target", "features": "--features",
     "freq": "--freq", "gaps": "--gaps", "clean=False": "--no-clean", "data_dir": "--data-dir",
+    "feature_set": "--feature-set",
     "url": "--url", "sha256": "--sha256", "timeout": "--timeout", "force=True": "--force",
     "start": "--start", "end": "--end",
     # forecastlab.windows: WindowSpec, make_datasets_from_series
@@ -93,6 +98,7 @@ FLAGS: dict[str, str] = {
     "epochs": "--epochs", "optimizer": "--optimizer", "lr": "--lr", "seed": "--seed",
     "early_stopping": "--early-stopping", "lr_schedule": "--lr-schedule",
     "max_steps_per_epoch": "--max-steps-per-epoch", "device": "--device", "model_params": "--param",
+    "weight_decay": "--weight-decay", "clip_norm": "--clip-norm", "seeds": "--seeds",
     "out_dir": "--out", "resume=True": "--resume", "overwrite=True": "--overwrite",
     "progress=False": "--no-progress", "last": "--last",
     # forecastlab.training.backtest
@@ -124,6 +130,7 @@ _DATA_OPTIONS: dict[str, tuple[Any, Any]] = {
     "gaps": (GapsOpt, "interpolate"),
     "no_clean": (NoCleanOpt, False),
     "data_dir": (DataDirOpt, None),
+    "feature_set": (FeatureSetOpt, None),
 }
 _WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
     "lookback": (LookbackOpt, "5d"),

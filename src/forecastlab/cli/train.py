@@ -25,17 +25,20 @@ from forecastlab.cli.options import (
 from forecastlab.console import console
 from forecastlab.data.book import BOOK_MODELS
 from forecastlab.errors import ForecastlabError, from_os_error
+from forecastlab.training.recipe import DATA_KEYWORDS
 
 
 class Optimizer(StrEnum):
     rmsprop = "rmsprop"
     adam = "adam"
+    adamw = "adamw"
     sgd = "sgd"
 
 
 class TargetTransform(StrEnum):
     none = "none"
     standardize = "standardize"
+    residual = "residual"
 
 
 ModelArg = Annotated[
@@ -73,7 +76,8 @@ def train_command(
         int | None, typer.Option("--early-stopping", help="Stop after N epochs without a better val loss.")
     ] = None,
     lr_schedule: Annotated[
-        str | None, typer.Option("--lr-schedule", help="plateau, cosine or exponential[:key=value,...].")
+        str | None, typer.Option("--lr-schedule", help="plateau, cosine, exponential or warmup_cosine (per step: "
+                                 "warmup=FRACTION,min_lr=LR)[:key=value,...].")
     ] = None,
     max_steps_per_epoch: Annotated[
         int | None, typer.Option("--max-steps-per-epoch", help="Cap training batches per epoch.")
@@ -87,12 +91,20 @@ def train_command(
     )] = "mse",
     target_transform: Annotated[TargetTransform | None, typer.Option(
         "--target-transform", help="none: the book's raw target (the default for the book's seven models); "
-        "standardize: train-split mean and std, undone at prediction (the default for every other model).",
+        "standardize: train-split mean and std, undone at prediction (the default for every other model); "
+        "residual: learn the change from the last observed value (persistence), added back at prediction.",
         show_default=False)] = None,
     interval_level: Annotated[float, typer.Option(
         "--interval-level", help="Nominal coverage of the conformal prediction intervals (calibrated on val).",
     )] = 0.8,
     device: Annotated[str | None, typer.Option("--device", help="auto (default), cpu or cuda[:N].")] = None,
+    weight_decay: Annotated[float | None, typer.Option(
+        "--weight-decay", help="Decoupled weight decay (default 0; adamw: Keras's 0.004).", show_default=False)] = None,
+    clip_norm: Annotated[float | None, typer.Option(
+        "--clip-norm", help="Clip the gradients' global L2 norm to this before each step.", show_default=False)] = None,
+    seeds: Annotated[int, typer.Option(
+        "--seeds", help="Train N runs, seeds --seed .. --seed+N-1, in --out/seed-K, and report mean and spread.",
+        min=1, max=100)] = 1,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML recipe with these options (the command line wins where both set one).",
         show_default=False)] = None,
@@ -106,13 +118,14 @@ def train_command(
         own = {"model": model, "epochs": epochs, "lr": lr, "optimizer": optimizer, "seed": seed, "params": params,
                "out": out, "overwrite": overwrite, "early_stopping": early_stopping, "lr_schedule": lr_schedule,
                "max_steps_per_epoch": max_steps_per_epoch, "loss": loss, "target_transform": target_transform,
-               "interval_level": interval_level, "device": device}
+               "interval_level": interval_level, "device": device, "weight_decay": weight_decay,
+               "clip_norm": clip_norm}
         if resume is not None:
             raise ForecastlabError("--config starts a new run; --resume continues one with its own recipe",
                                    where="--config, --resume", fix="give one of them")
         apply_recipe(read_recipe(config_file), own, data_args, window_args, given_options(ctx), config_file)
         (model, epochs, lr, optimizer, seed, params, out, overwrite, early_stopping, lr_schedule,
-         max_steps_per_epoch, loss, target_transform, interval_level, device) = own.values()
+         max_steps_per_epoch, loss, target_transform, interval_level, device, weight_decay, clip_norm) = own.values()
     _check_epochs(epochs)
     if transforms is not None:  # a train-only data option (the command line wins over a recipe file)
         data_args = dataclasses.replace(data_args, transforms=transforms)
@@ -138,10 +151,14 @@ def train_command(
             epochs=epochs, optimizer=str(optimizer), lr=lr, seed=seed, early_stopping=early_stopping,
             lr_schedule=lr_schedule, max_steps_per_epoch=max_steps_per_epoch, loss=loss,
             target_transform=str(target_transform) if target_transform is not None else None,
-            interval_level=interval_level, device=device))
+            interval_level=interval_level, device=device, weight_decay=weight_decay, clip_norm=clip_norm))
         out = out or Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
     # Before the (slow) data loading, so a refused run directory fails at once.
     check_run_dir(out, resume=resume is not None, overwrite=overwrite)
+    if seeds > 1:
+        _train_seeds(recipe, seeds, out, resume=resume, overwrite=overwrite, progress=not no_progress,
+                     json_out=json_out)
+        return
     series = recipe.data.load()
     if resume is not None:
         _refuse_changed_data(config, series, resume)
@@ -170,7 +187,7 @@ def train_command(
 _TRAIN_PANELS = {
     "Model": ("model", "params"),
     "Training": ("epochs", "lr", "optimizer", "seed", "early_stopping", "lr_schedule", "max_steps_per_epoch",
-                 "loss", "target_transform", "interval_level", "device"),
+                 "loss", "target_transform", "interval_level", "device", "weight_decay", "clip_norm", "seeds"),
     "Output": ("out", "resume", "overwrite", "config_file", "no_progress", "json_out"),
 }
 
@@ -217,6 +234,29 @@ def read_recipe(path: Path) -> dict:
         else:
             flat[key] = value
     return flat
+
+
+def _train_seeds(recipe, seeds: int, out: Path, *, resume, overwrite: bool, progress: bool, json_out: bool) -> None:
+    """--seeds N: N runs of one recipe in OUT/seed-K, and their mean and spread (forecastlab.training.runner)."""
+    if resume is not None:
+        raise ForecastlabError("--seeds trains new runs; --resume continues one", where="--seeds, --resume",
+                               fix="resume each OUT/seed-K run on its own")
+    from forecastlab.cli.interrupts import exit_interrupted
+    from forecastlab.training import Interrupted
+    from forecastlab.training.runner import run_seeds
+
+    try:
+        summary = run_seeds(recipe, seeds, out, overwrite=overwrite, progress=progress)
+    except Interrupted as interrupt:
+        exit_interrupted(interrupt)
+    if json_out:
+        print_json(summary)
+        return
+    v, t, g = summary["val_mae"], summary["test_mae"], summary["gain_pct"]
+    p = summary["persistence"]
+    typer.echo(f"{summary['model']} over seeds {', '.join(map(str, summary['seeds']))}: val MAE {v['mean']:.3f} "
+               f"± {v['std']:.3f}, test MAE {t['mean']:.3f} ± {t['std']:.3f} (persistence {p['test_mae']:.3f}: "
+               f"{g['mean']:+.1f}% ± {g['std']:.1f}); runs and seeds.json in {out}")
 
 
 def apply_recipe(recipe: dict, own: dict, data_args: DataArgs, window_args: WindowArgs, given: set[str],
@@ -357,6 +397,7 @@ def _saved_options(config: dict, run_dir: Path) -> dict:
     t = config["training"]
     return {"model": config["model"]["name"], "out": str(run_dir), "params": cli["model_params"],
             **{k: t[k] for k in ("lr", "optimizer", "seed", "early_stopping", "lr_schedule", "max_steps_per_epoch")},
+            "weight_decay": t.get("weight_decay"), "clip_norm": t.get("clip_norm"),
             "loss": t.get("loss", "mse"), "target_transform": t.get("target_transform", "none"),
             "interval_level": t.get("interval_level", 0.8),
             **cli["data_args"], **cli["window_args"]}
@@ -395,14 +436,13 @@ def _path(value) -> Path:
     return Path(value).expanduser().resolve()
 
 
-_DATA_KEYWORDS = {"auto", "jena", "synthetic"}
 
 
 def absolute_data(data: str) -> str:
     """--data as the run stores it: keywords as they are, a file path made absolute (so the run finds its
     data from any working directory)."""
     key = data.strip()
-    return key if key.lower() in _DATA_KEYWORDS else str(_path(key))
+    return key if key.lower() in DATA_KEYWORDS else str(_path(key))
 
 
 def _refuse_changed_data(config: dict, series, run_dir: Path) -> None:
@@ -452,11 +492,10 @@ def _run_data_args(run, data_args: DataArgs, given: set[str]) -> DataArgs:
 def _load_run_series(run, data_args: DataArgs, given: set[str]):
     """The series a saved run is applied to, with a loud warning when the run's own file has changed."""
     from forecastlab.console import banner
-    from forecastlab.data import load_series
     from forecastlab.training.config import data_changed
 
     args = _run_data_args(run, data_args, given)
-    series = load_series(args.data, **args.load_kwargs())
+    series = args.load()
     why = data_changed(run.config, series)
     if why:
         banner(f"{why}.\nThe numbers below come from the changed file, not from the data the run was "

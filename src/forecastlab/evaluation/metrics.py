@@ -78,7 +78,7 @@ def evaluate(
         with torch.inference_mode():
             for x, y in _batches_on(dataset, device, batch_size):
                 raw = model(x)
-                point = raw.reshape(-1) if head.is_book else head.point(raw).reshape(-1)
+                point = raw.reshape(-1) if head.is_book else head.point(raw, x).reshape(-1)
                 err = point.double() - y.reshape(-1).double()  # the book's sums, in its order
                 if check_finite:
                     bad += (~torch.isfinite(err)).sum()
@@ -88,7 +88,7 @@ def evaluate(
                 abs_h += by_h.abs().sum(dim=0)
                 sq_h += by_h.square().sum(dim=0)
                 if not head.is_book:
-                    loss_sum += head.loss_value(raw, y).double() * len(by_h)
+                    loss_sum += head.loss_value(raw, y, x).double() * len(by_h)
                 n += err.numel()
                 windows += len(by_h)
     finally:
@@ -113,17 +113,31 @@ def _score_forecaster(model: Forecaster, dataset, head: Head, *, check_finite: b
         return {"mae": float("nan"), "mse": float("nan"), "loss": float("nan"), "n": 0,
                 "mae_by_horizon": [], "mse_by_horizon": []}
     mse = float((err**2).mean())
-    loss = mse if head.loss.name == "mse" else float(head.loss_value(
-        torch.from_numpy(head_scaled(pred, head)).reshape(len(pred), -1), torch.from_numpy(y)))
+    if head.loss.name == "mse":
+        loss = mse
+    else:  # the loss in the head's scaled space; a residual head's base cancels from both sides
+        base = window_base(head, dataset)
+        loss = float(head.loss(torch.from_numpy(head_scaled(pred - base[:, :, None], head)),
+                               torch.from_numpy(head_scaled(y - base, head))))
     return {"mae": float(np.abs(err).mean()), "mse": mse, "loss": loss, "n": len(err),
             "mae_by_horizon": np.abs(err).mean(axis=0).tolist(), "mse_by_horizon": (err**2).mean(axis=0).tolist()}
 
 
 def head_scaled(pred: np.ndarray, head: Head) -> np.ndarray:
-    """Forecasts in units back in the scaled space the head's loss is defined in."""
+    """Forecasts in units (less a residual head's base, see window_base) back in the scaled space the
+    head's loss is defined in."""
     if head.target.kind == "none":
         return pred
     return (pred - head.target.shift) / head.target.scale
+
+
+def window_base(head: Head, dataset) -> np.ndarray:
+    """(N, 1): what a residual head adds back to every window (its last observed target value, in units),
+    zeros for any other head."""
+    t = head.target
+    if not t.needs_inputs:
+        return np.zeros((dataset.num_windows, 1))
+    return (dataset.last_inputs(t.column).double().numpy() * t.x_std + t.x_mean).reshape(-1, 1)
 
 
 def _not_finite(bad: int, n: int, split: str | None):
@@ -151,7 +165,7 @@ def forecast_dataset(model: nn.Module, dataset: Iterable, head: Head | None = No
     try:
         with torch.inference_mode():
             for x, y in _batches_on(dataset, device, batch_size):
-                preds.append(head.to_units(head.split(model(x))).double().cpu())
+                preds.append(head.to_units(head.split(model(x)), x).double().cpu())
                 targets.append(y.reshape(len(y), head.horizons).double().cpu())
     finally:
         model.train(was_training)

@@ -142,7 +142,7 @@ class LightGBMModel(Estimator):
             scaled = np.stack([np.stack([b.predict(features, num_iteration=it, num_threads=self.num_threads)
                                          for b, it in zip(row, best, strict=True)], axis=-1)
                                for row, best in zip(self.boosters_, self.best_iterations_, strict=True)], axis=1)
-            out.append(self.head.to_units(torch.from_numpy(scaled)).numpy())
+            out.append(self.head.to_units(torch.from_numpy(scaled), torch.from_numpy(x)).numpy())
         if not out:
             return np.zeros((0, self.head.horizons, self.head.loss.outputs))
         return np.concatenate(out).astype(np.float64, copy=False)
@@ -214,7 +214,9 @@ class LightGBMModel(Estimator):
             raise ForecastlabError("a split has no windows to fit on", where="datasets",
                                    fix="use more data or shorter windows")
         parts = [self._features(x, t, where="fit") for x, t in window_arrays(windows)]
-        y = self.head.scaled_targets(windows.all_targets().double()).numpy()
+        t = self.head.target
+        base = t.base_of_last(windows.last_inputs(t.column)) if t.needs_inputs else None
+        y = self.head.scaled_targets(windows.all_targets().double(), base=base).numpy()
         return np.concatenate(parts), y
 
 

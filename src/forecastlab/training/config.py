@@ -18,7 +18,7 @@ _RESUME_KEYS = (
     ("model", "name"), ("model", "class"), ("model", "config"), ("window",),
     ("training", "optimizer"), ("training", "lr"), ("training", "seed"), ("training", "lr_schedule"),
     ("training", "early_stopping"), ("training", "max_steps_per_epoch"), ("normalizer",), ("head",),
-    ("training", "loss"), ("training", "interval_level"),
+    ("training", "loss"), ("training", "interval_level"), ("training", "weight_decay"), ("training", "clip_norm"),
 )
 
 

@@ -30,7 +30,7 @@ from forecastlab.training.config import build_config, check_resume_config, resol
 from forecastlab.training.device import select_device
 from forecastlab.training.estimators import fit_estimator, is_estimator
 from forecastlab.training.progress import EpochProgress
-from forecastlab.training.schedules import make_scheduler, should_stop, step_scheduler
+from forecastlab.training.schedules import make_scheduler, should_stop, step_per_batch, step_scheduler
 from forecastlab.training.seeding import rng_state, seeded_torch, set_rng_state
 
 
@@ -118,6 +118,8 @@ def train(
     loss: str = "mse",
     target_transform: str | None = None,
     interval_level: float = DEFAULT_LEVEL,
+    weight_decay: float | None = None,
+    clip_norm: float | None = None,
 ) -> TrainResult:
     """Fit `model` on `datasets.train`, validating on `datasets.val` every epoch; report test MAE.
 
@@ -137,7 +139,10 @@ def train(
         state is put back afterwards); the train split's shuffle order comes from its own seed and the
         epoch number, so the same seed gives the same numbers on CPU.
     early_stopping: patience in epochs on val loss (off by default). lr_schedule: "plateau",
-        "cosine" or "exponential", optionally "name:key=value,..." (off by default).
+        "cosine", "exponential" or "warmup_cosine" (per step), optionally "name:key=value,..." (off by default).
+    optimizer: "rmsprop" (the book's), "adam", "adamw" or "sgd", with Keras's defaults
+        (forecastlab.training.optim). weight_decay: decoupled weight decay (None: 0, or Keras's 0.004
+        for adamw). clip_norm: clip the gradients' global L2 norm to this before every step (off by default).
     max_steps_per_epoch: cap on training batches per epoch (quick profiles); val/test stay complete.
     loss: "mse" (the book's), "mae", "huber[:delta=D]" or "quantile:0.1,0.5,0.9" (forecastlab.models.losses);
         the model outputs H horizons x the loss's Q values per window.
@@ -155,7 +160,12 @@ def train(
     started = time.perf_counter()
     _check_args(epochs, early_stopping, max_steps_per_epoch)
     _check_level(interval_level)
+    _check_clip(clip_norm)
     if is_estimator(model):
+        if weight_decay is not None or clip_norm is not None:
+            raise ForecastlabError("weight_decay and clip_norm do not apply to an estimator (it has no gradient "
+                                   "steps)", arg="weight_decay" if weight_decay is not None else "clip_norm",
+                                   fix="leave them out; regularize lightgbm with its own model parameters")
         return fit_estimator(
             model, datasets, epochs=epochs, optimizer=optimizer, lr=lr, seed=seed, out_dir=out_dir, resume=resume,
             overwrite=overwrite, early_stopping=early_stopping, lr_schedule=lr_schedule, progress=progress,
@@ -173,14 +183,23 @@ def train(
         lr = getattr(type(model), "default_lr", None)
     from forecastlab.training.optim import make_optimizer
 
-    opt = make_optimizer(optimizer, model.parameters(), lr)
-    scheduler = make_scheduler(lr_schedule, opt, epochs)
+    opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
+    steps = _num_batches(datasets.train)
+    scheduler = make_scheduler(lr_schedule, opt, epochs,
+                               steps if max_steps_per_epoch is None else min(steps, max_steps_per_epoch))
     config = build_config(
-        model, model_name, datasets, epochs=epochs, optimizer=optimizer, lr=opt.param_groups[0]["lr"],
+        # the base rate: a schedule has already set the first step's (initial_lr keeps the base)
+        model, model_name, datasets, epochs=epochs, optimizer=optimizer,
+        lr=opt.param_groups[0].get("initial_lr", opt.param_groups[0]["lr"]),
         seed=seed, early_stopping=early_stopping, lr_schedule=lr_schedule,
         max_steps_per_epoch=max_steps_per_epoch, device=dev, extra=extra_config, head=head,
         interval_level=interval_level,
     )
+    # Recorded only when used, so the book's config.json keeps exactly its keys.
+    if optimizer.lower() == "adamw" or weight_decay is not None:
+        config["training"]["weight_decay"] = opt.param_groups[0]["weight_decay"]
+    if clip_norm is not None:
+        config["training"]["clip_norm"] = float(clip_norm)
     # Only now, once model, optimizer and schedule are known to build: a bad option leaves no empty run dir.
     run = _open_run_dir(out_dir, resume=resume, overwrite=overwrite)
     run_dir = run.path if run is not None else None
@@ -198,7 +217,7 @@ def train(
             if resume and state.epoch:
                 bar.note(f"resuming {run_dir} after epoch {state.epoch} (best so far: epoch {state.best_epoch})")
             while state.epoch < epochs and not state.stopped_early:
-                _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, head)
+                _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, head, clip_norm)
                 state.stopped_early = should_stop(state.epoch, state.best_epoch, early_stopping)
                 state.elapsed += _lap(started)
                 started = time.perf_counter()
@@ -260,7 +279,7 @@ def _commit(run: rd.RunDirectory, config: dict, config_pending: bool) -> bool:
 # -- one epoch ---------------------------------------------------------------------------------------
 
 
-def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head) -> None:
+def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head, clip_norm=None) -> None:
     epoch = state.epoch + 1
     t0 = time.perf_counter()
     if hasattr(datasets.train, "set_epoch"):
@@ -268,7 +287,7 @@ def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head
         # so a resumed run sees the same order an uninterrupted one would.
         datasets.train.set_epoch(epoch - 1)
     lr_now = opt.param_groups[0]["lr"]
-    loss, mae = _train_steps(model, opt, datasets.train, dev, bar, epoch, max_steps, head)
+    loss, mae = _train_steps(model, opt, datasets.train, dev, bar, epoch, max_steps, head, scheduler, clip_norm)
     train_seconds = time.perf_counter() - t0
     val = evaluate(model, datasets.val, dev, check_finite=False, head=head)  # divergence is reported below
     if not math.isfinite(loss) or not math.isfinite(val["loss"]):
@@ -291,9 +310,10 @@ def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head
     bar.end_epoch(row, best=improved)
 
 
-def train_step(model, opt, x, y, loss_sum: torch.Tensor, abs_sum: torch.Tensor, head: Head = BOOK_HEAD) -> None:
+def train_step(model, opt, x, y, loss_sum: torch.Tensor, abs_sum: torch.Tensor, head: Head = BOOK_HEAD,
+               clip_norm: float | None = None) -> None:
     """One optimizer step on the head's loss (the book's: MSE), adding the batch's loss and absolute
-    error sums (in the target's units) in place.
+    error sums (in the target's units) in place; `clip_norm` clips the gradients' global norm first.
 
     The one definition of a training step: the engine runs it and benchmarks/train_speed.py times it.
     """
@@ -302,17 +322,20 @@ def train_step(model, opt, x, y, loss_sum: torch.Tensor, abs_sum: torch.Tensor, 
         loss = nn.functional.mse_loss(pred, y)
     else:
         raw = model(x)
-        loss = head.loss_value(raw, y)
+        loss = head.loss_value(raw, y, x)
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    if clip_norm is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     opt.step()
     with torch.no_grad():
         loss_sum += loss.detach().double() * y.numel()
-        point = pred.detach() if head.is_book else head.point(raw.detach()).reshape(-1)
+        point = pred.detach() if head.is_book else head.point(raw.detach(), x).reshape(-1)
         abs_sum += (point - y).abs().double().sum()
 
 
-def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps, head) -> tuple[float, float]:
+def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps, head, scheduler=None,
+                 clip_norm=None) -> tuple[float, float]:
     """One pass of optimizer steps; returns the epoch's loss and MAE, weighted by windows (as Keras)."""
     steps = len(dataset) if max_steps is None else min(len(dataset), max_steps)
     bar.start_epoch(epoch, steps)
@@ -325,7 +348,8 @@ def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps, head) -> tuple
     for step, (x, y) in enumerate(dataset, 1):
         x = x.to(dev, non_blocking=non_blocking)
         y = y.to(dev, non_blocking=non_blocking).reshape(-1)
-        train_step(model, opt, x, y, loss_sum, abs_sum, head)
+        train_step(model, opt, x, y, loss_sum, abs_sum, head, clip_norm)
+        step_per_batch(scheduler)
         n += y.numel()
         bar.step(step, lambda k=n: (loss_sum.item() / k, abs_sum.item() / k))  # noqa: B023 (called now)
         if step >= steps:
@@ -529,7 +553,20 @@ def make_head(datasets, loss: str | Loss, target_transform: str | None, *, defau
     loss = loss if isinstance(loss, Loss) else parse_loss(loss)
     kind = (target_transform or default).strip().lower()
     train_targets = datasets.train.all_targets().numpy() if kind != "none" else None
-    return Head(horizons, loss, TargetScale.fit(kind, train_targets))
+    return Head(horizons, loss, TargetScale.fit(kind, train_targets, **residual_inputs(datasets, kind)))
+
+
+def residual_inputs(datasets, kind: str) -> dict:
+    """What TargetScale.fit needs for a residual target: where the target is in the input window, its
+    normalization, and the train windows' last observed values (in units)."""
+    column = getattr(datasets, "target_column", None)
+    if kind != "residual" or column is None:
+        return {}
+    norm = datasets.normalizer
+    mean = float(norm.mean_[column]) if norm is not None else 0.0
+    std = float(norm.std_[column]) if norm is not None else 1.0
+    last = datasets.train.last_inputs(column).double().numpy() * std + mean
+    return {"last_values": last, "column": column, "x_mean": mean, "x_std": std}
 
 
 def default_target_transform(model) -> str:
@@ -586,6 +623,19 @@ def _check_args(epochs: int, early_stopping: int | None, max_steps: int | None) 
                 f"{name} must be an integer of at least {minimum}, got {value!r}",
                 arg=name, fix=f"pass {name}={max(minimum, 1)} or more",
             )
+
+
+def _check_clip(clip_norm: float | None) -> None:
+    if clip_norm is not None and not (math.isfinite(clip_norm) and clip_norm > 0):
+        raise ForecastlabError(f"clip_norm must be a positive number, got {clip_norm}", arg="clip_norm",
+                               fix="pass a positive global gradient norm such as clip_norm=1.0, or leave it out")
+
+
+def _num_batches(dataset) -> int:
+    try:
+        return len(dataset)
+    except TypeError:  # an iterable without a length: the schedule counts one step per epoch
+        return 1
 
 
 def _num_windows(dataset) -> int:

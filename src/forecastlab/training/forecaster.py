@@ -73,8 +73,8 @@ class TorchForecaster(Forecaster):
         out = []
         with torch.inference_mode():
             for i in range(0, len(x), EVAL_BATCH):
-                raw = self.module_(torch.from_numpy(x[i : i + EVAL_BATCH]))
-                out.append(self.head_.to_units(self.head_.split(raw)).double().numpy())
+                batch = torch.from_numpy(x[i : i + EVAL_BATCH])
+                out.append(self.head_.to_units(self.head_.split(self.module_(batch)), batch).double().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.head_.horizons, self.head_.loss.outputs))
 
     def save(self, directory: str | Path) -> Path:

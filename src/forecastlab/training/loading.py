@@ -123,6 +123,10 @@ def rebuild_model(config: dict, run_dir: Path) -> nn.Module:
     info = config["model"]
     where = f"{run_dir / rd.CONFIG}, key model.name"
     cls = MODELS.get(info["name"])
+    if cls is None and info["name"] == "ensemble":  # runs combined (training.ensemble): members load with load_run
+        from forecastlab.training.ensemble_model import Ensemble
+
+        cls = Ensemble.with_loader(load_run)
     if cls is None:
         raise ForecastlabError(
             f"the run's model {info['name']!r} is not a registered forecastlab model",
@@ -182,7 +186,7 @@ def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int 
     with torch.inference_mode():
         for i in range(0, len(windows), batch_size):
             x = torch.from_numpy(windows[i : i + batch_size]).to(device)
-            out.append(run.head.to_units(run.head.split(run.model(x))).float().cpu())
+            out.append(run.head.to_units(run.head.split(run.model(x)), x).float().cpu())
     if not out:
         return np.zeros((0, run.head.horizons, run.head.loss.outputs), dtype=np.float32)
     return torch.cat(out).numpy()

@@ -31,7 +31,7 @@ from forecastlab.errors import ForecastlabError
 
 RECIPE_VERSION = 1
 MAX_RECIPE_BYTES = 1 << 20
-_KEYWORDS = {"auto", "jena", "synthetic"}
+DATA_KEYWORDS = {"auto", "jena", "synthetic", "elecdemand", "tmy3"}  # --data values that are names, not paths
 
 
 @dataclass
@@ -49,6 +49,8 @@ class DataRecipe:
     # Feature transforms before normalization, e.g. 'log1p:rain (mm),wv (m/s);asinh:wd (deg)'
     # (forecastlab.windows.transforms); never the target.
     transforms: str | None = None
+    # Derived input columns (forecastlab.data.derived): 'book' (None: none added), 'weather' or 'auto'.
+    feature_set: str | None = None
 
     def load_kwargs(self) -> dict[str, Any]:
         return {
@@ -62,17 +64,18 @@ class DataRecipe:
         }
 
     def load(self):
-        """The forecastlab Series this recipe names."""
+        """The forecastlab Series this recipe names, with its feature set's derived columns."""
         from forecastlab.data import load_series
+        from forecastlab.data.derived import add_features
 
-        return load_series(self.data, **self.load_kwargs())
+        return add_features(load_series(self.data, **self.load_kwargs()), self.feature_set)
 
     def absolute(self) -> DataRecipe:
         """The same recipe with a file path (and the cache folder) made absolute, as a run stores it, so
         the run finds its data from any working directory."""
         data = self.data.strip()
         data_dir = Path(self.data_dir).expanduser().resolve() if self.data_dir is not None else None
-        return dataclasses.replace(self, data=data if data.lower() in _KEYWORDS else str(Path(data).expanduser()
+        return dataclasses.replace(self, data=data if data.lower() in DATA_KEYWORDS else str(Path(data).expanduser()
                                                                                            .resolve()),
                                    data_dir=data_dir)
 
@@ -138,6 +141,8 @@ class TrainingRecipe:
     target_transform: str | None = None
     interval_level: float = 0.8
     device: str | None = None
+    weight_decay: float | None = None  # None: 0, or Keras's 0.004 for adamw
+    clip_norm: float | None = None  # the gradients' global L2 norm is clipped to this before every step
 
 
 @dataclass
@@ -280,7 +285,8 @@ def recipe_of(config: dict) -> Recipe | None:
         epochs=t["epochs"], optimizer=t["optimizer"], lr=t["lr"], seed=t["seed"],
         early_stopping=t.get("early_stopping"), lr_schedule=t.get("lr_schedule"),
         max_steps_per_epoch=t.get("max_steps_per_epoch"), loss=t.get("loss", "mse"),
-        target_transform=t.get("target_transform", "none"), interval_level=t.get("interval_level", 0.8))
+        target_transform=t.get("target_transform", "none"), interval_level=t.get("interval_level", 0.8),
+        weight_decay=t.get("weight_decay"), clip_norm=t.get("clip_norm"))
     cli = extra.get("cli")
     if cli:
         data = _section(DataRecipe, cli["data_args"], "config.json", "extra.cli.data_args")
@@ -293,6 +299,8 @@ def recipe_of(config: dict) -> Recipe | None:
         where = provenance["path"]
     elif source in ("jena", "synthetic"):
         where = source
+    elif source == "public" and provenance.get("variant"):  # elecdemand, tmy3 (forecastlab.data.public)
+        where = provenance["variant"]
     else:
         return None
     columns = described.get("columns") or []

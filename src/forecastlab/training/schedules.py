@@ -43,6 +43,9 @@ SCHEDULES = {
     "plateau": {"factor": _Param(0.5, 0.0, 1.0, open_low=True, open_high=True),
                 "patience": _Param(2, 0, integer=True), "min_lr": _Param(0.0, 0.0)},
     "cosine": {"min_lr": _Param(0.0, 0.0)},
+    # Linear warm-up over the first `warmup` fraction of all training steps, then a cosine decay to
+    # min_lr, updated every step (not every epoch), as transformer recipes train.
+    "warmup_cosine": {"warmup": _Param(0.05, 0.0, 1.0, open_high=True), "min_lr": _Param(0.0, 0.0)},
     # gamma <= 0 would flip or zero the rate's sign (0.001, -0.001, ...), gamma > 1 grow it without bound.
     "exponential": {"gamma": _Param(0.9, 0.0, 1.0, open_low=True)},
 }
@@ -88,8 +91,11 @@ def parse_schedule(spec: str) -> tuple[str, dict]:
     return name, params
 
 
-def make_scheduler(spec: str | None, optimizer: torch.optim.Optimizer, epochs: int):
-    """A torch LR scheduler for `spec`, stepped once per epoch (see step_scheduler), or None."""
+def make_scheduler(spec: str | None, optimizer: torch.optim.Optimizer, epochs: int,
+                   steps_per_epoch: int | None = None):
+    """A torch LR scheduler for `spec`, or None. Stepped once per epoch (see step_scheduler), except
+    `warmup_cosine`, which is stepped after every optimizer step (`per_step` is True on it) over
+    epochs x steps_per_epoch steps."""
     if not spec:
         return None
     name, p = parse_schedule(spec)
@@ -106,16 +112,42 @@ def make_scheduler(spec: str | None, optimizer: torch.optim.Optimizer, epochs: i
             fix=f"use a min_lr below the learning rate, lr= (e.g. {name}:min_lr=0)")
     if name == "cosine":
         return sched.CosineAnnealingLR(optimizer, T_max=max(1, epochs), eta_min=p["min_lr"])
+    if name == "warmup_cosine":
+        total = max(1, epochs * max(1, steps_per_epoch or 1))
+        scheduler = sched.LambdaLR(optimizer, warmup_cosine(total, p["warmup"], p["min_lr"] / lr))
+        scheduler.per_step = True
+        return scheduler
     return sched.ExponentialLR(optimizer, gamma=p["gamma"])
 
 
+def warmup_cosine(total_steps: int, warmup: float, floor: float):
+    """The factor on the base learning rate after `step` optimizer steps: (step + 1) / w for the first
+    w = round(warmup * total_steps) steps, then a cosine from 1 down to `floor` at the last step."""
+    w = round(warmup * total_steps)
+
+    def factor(step: int) -> float:
+        if step < w:
+            return (step + 1) / w
+        progress = min(1.0, (step - w) / max(1, total_steps - w))
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
 def step_scheduler(scheduler, val_loss: float) -> None:
-    """Advance `scheduler` by one epoch; plateau schedules watch the val loss."""
-    if scheduler is None:
+    """Advance `scheduler` by one epoch; plateau schedules watch the val loss. A per-step schedule is
+    advanced by the training loop instead (step_per_batch)."""
+    if scheduler is None or getattr(scheduler, "per_step", False):
         return
     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
         scheduler.step(val_loss)
     else:
+        scheduler.step()
+
+
+def step_per_batch(scheduler) -> None:
+    """Advance a per-step schedule (warmup_cosine) after one optimizer step; nothing for the others."""
+    if scheduler is not None and getattr(scheduler, "per_step", False):
         scheduler.step()
 
 

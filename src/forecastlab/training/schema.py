@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from forecastlab.errors import ForecastlabError
 
 CONFIG_FORMAT = 2  # 2: checkpoints carry sha256 sidecars; 1: the first format, loaded without them
-OPTIMIZERS = ("rmsprop", "adam", "sgd")
+OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 
 PositiveInt = Annotated[int, Field(ge=1)]
 Count = Annotated[int, Field(ge=0)]
@@ -71,12 +71,14 @@ class TrainingSection(_Section):
     seed: int
     loss: str = "mse"
     metric: Literal["mae"] = "mae"
-    target_transform: Literal["none", "standardize"] = "none"
+    target_transform: Literal["none", "standardize", "residual"] = "none"
     interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.8
     early_stopping: PositiveInt | None = None
     lr_schedule: str | None = None
     max_steps_per_epoch: PositiveInt | None = None
     device: str | None = None
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    clip_norm: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
     @field_validator("loss")
     @classmethod
@@ -119,9 +121,19 @@ class NormalizerSection(_Section):
 
 
 class TargetSection(_Section):
-    kind: Literal["none", "standardize"]
+    kind: Literal["none", "standardize", "residual"]
     shift: FiniteFloat
     scale: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    # residual: where the last observed target value is in the (normalized) input window
+    column: Count | None = None
+    x_mean: FiniteFloat = 0.0
+    x_std: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+
+    @model_validator(mode="after")
+    def _residual_column(self) -> TargetSection:
+        if self.kind == "residual" and self.column is None:
+            raise ValueError("a residual target needs the target's input column ('column')")
+        return self
 
 
 class HeadSection(_Section):

@@ -1,0 +1,141 @@
+"""Derived input columns, chosen by a named feature set and recorded in the run's recipe.
+
+    series = add_features(load_series("synthetic"), "weather")
+
+- `book` (the default): the columns as loaded, nothing added; the book's path.
+- `weather`: for weather records (the Jena file, the synthetic one, a TMY3 file):
+  - wind as vectors: each wind speed crossed with the direction's cos and sin ("wv x", "wv y",
+    "max. wv x", "max. wv y"), replacing the raw speeds and the angle in degrees, whose 359 -> 0 jump
+    means nothing to a network;
+  - calendar terms: sin and cos of the hour of day and of the day of year;
+  - tendencies: the change of the pressure over 3 and 24 hours, and of the target over 24 hours.
+- `auto`: the same for a file forecastlab does not know, by name: wind columns are found by their
+  names (wv/wd, "wind speed"/"wind direction"), pressure by "p (" or "pressure"; calendar terms are
+  added at the time scales the data resolves (hour of day below a daily step, day of year over a span
+  of at least half a year); the target's 24-hour change when the step divides a day.
+
+Every derived value at row t uses rows up to t only (a change is x[t] - x[t - lag], looked up by
+timestamp, so missing rows never shift it); where the earlier row does not exist the change is 0.
+The target column is never replaced. Derived columns carry names that say what they are, and the
+Series records the feature set in `quality["features"]`, so the run's recipe (DataRecipe.feature_set)
+makes the same columns again for predict, evaluate and backtest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+
+from forecastlab.data.series import Series
+from forecastlab.errors import ForecastlabError
+
+FEATURE_SETS = ("book", "weather", "auto")
+_HOUR_NS = 3600 * 10**9
+_DAY_NS = 24 * _HOUR_NS
+_YEAR_DAYS = 365.2425
+
+# (speed column, direction column) pairs of the Jena file and of TMY3-style names
+_WIND_NAMES = [("wv (m/s)", "wd (deg)"), ("max. wv (m/s)", "wd (deg)")]
+_SPEED = re.compile(r"(^|\b)(wv|wind ?speed|wspd)\b", re.IGNORECASE)
+_DIRECTION = re.compile(r"(^|\b)(wd|wind ?dir(ection)?|wdir)\b", re.IGNORECASE)
+_PRESSURE = re.compile(r"(^p \(|pressure|^pres\b)", re.IGNORECASE)
+
+
+def add_features(series: Series, feature_set: str | None) -> Series:
+    """`series` with the derived columns of `feature_set` ('book', 'weather' or 'auto'; None is 'book')."""
+    name = (feature_set or "book").strip().lower()
+    if name not in FEATURE_SETS:
+        raise ForecastlabError(f"unknown feature set {feature_set!r}", arg="feature_set",
+                               fix=f"use one of: {', '.join(FEATURE_SETS)}")
+    if name == "book":
+        return series
+    columns = {c: series.values[:, i].astype(np.float64) for i, c in enumerate(series.columns)}
+    units = dict(zip(series.columns, series.units, strict=True))
+    step = _step_ns(series)
+    added: list[str] = []
+
+    for speed, direction in _wind_pairs(series, name):
+        angle = np.deg2rad(columns[direction])
+        base = re.sub(r"\s*\(.*\)\s*$", "", speed)
+        unit = units.get(speed)
+        for suffix, trig in (("x", np.cos), ("y", np.sin)):
+            key = f"{base} {suffix}" + (f" ({unit})" if unit else "")
+            columns[key] = columns[speed] * trig(angle)
+            units[key] = unit
+            added.append(key)
+    for speed, direction in _wind_pairs(series, name):
+        for c in (speed, direction):
+            if c != series.target:
+                columns.pop(c, None)
+
+    for key, values in _calendar(series.timestamps, step, name).items():
+        columns[key], units[key] = values, None
+        added.append(key)
+
+    for column, hours in _tendencies(series, name, step):
+        key = f"d{hours}h {column}"
+        columns[key] = _change(columns[column], series.timestamps, hours * _HOUR_NS)
+        units[key] = units.get(column)
+        added.append(key)
+
+    names = list(columns)
+    quality = dict(series.quality) | {"features": {"set": name, "added": added,
+                                                   "removed": [c for c in series.columns if c not in columns]}}
+    return dataclasses.replace(series, values=np.column_stack([columns[c] for c in names]).astype(np.float32),
+                               columns=names, units=[units.get(c) for c in names], quality=quality)
+
+
+def _step_ns(series: Series) -> int | None:
+    seconds = (series.quality.get("time") or {}).get("frequency_seconds")
+    if seconds:
+        return round(seconds * 1e9)
+    if len(series.timestamps) > 1:
+        diffs = np.diff(series.timestamps.astype("datetime64[ns]").astype(np.int64))
+        return int(np.median(diffs)) if len(diffs) else None
+    return None
+
+
+def _wind_pairs(series: Series, name: str) -> list[tuple[str, str]]:
+    present = set(series.columns)
+    pairs = [(s, d) for s, d in _WIND_NAMES if s in present and d in present]
+    if pairs or name == "weather":
+        return pairs
+    speeds = [c for c in series.columns if _SPEED.search(c) and not _DIRECTION.search(c)]
+    directions = [c for c in series.columns if _DIRECTION.search(c)]
+    return [(s, directions[0]) for s in speeds] if len(directions) == 1 else []
+
+
+def _calendar(timestamps: np.ndarray, step: int | None, name: str) -> dict[str, np.ndarray]:
+    ns = timestamps.astype("datetime64[ns]").astype(np.int64)
+    out = {}
+    span = int(ns[-1] - ns[0]) if len(ns) else 0
+    if name == "weather" or (step is not None and step < _DAY_NS):
+        day = 2 * np.pi * (ns % _DAY_NS) / _DAY_NS
+        out |= {"hour sin": np.sin(day), "hour cos": np.cos(day)}
+    if name == "weather" or span >= _YEAR_DAYS / 2 * _DAY_NS:
+        year = 2 * np.pi * ((ns / _DAY_NS) % _YEAR_DAYS) / _YEAR_DAYS
+        out |= {"year sin": np.sin(year), "year cos": np.cos(year)}
+    return out
+
+
+def _tendencies(series: Series, name: str, step: int | None) -> list[tuple[str, int]]:
+    if step is None or step > _DAY_NS:
+        return []
+    pressure = [c for c in series.columns if c == "p (mbar)"] if name == "weather" else \
+        [c for c in series.columns if _PRESSURE.search(c) and c != series.target]
+    out = [(c, h) for c in pressure[:1] for h in (3, 24) if (h * _HOUR_NS) % step == 0]
+    if _DAY_NS % step == 0:
+        out.append((series.target, 24))
+    return out
+
+
+def _change(values: np.ndarray, timestamps: np.ndarray, lag_ns: int) -> np.ndarray:
+    """values[t] - values[t - lag], the earlier row found by timestamp; 0 where it does not exist."""
+    ns = timestamps.astype("datetime64[ns]").astype(np.int64)
+    earlier = np.searchsorted(ns, ns - lag_ns)
+    found = (earlier < len(ns)) & (ns[np.minimum(earlier, len(ns) - 1)] == ns - lag_ns)
+    out = np.zeros_like(values)
+    out[found] = values[found] - values[earlier[found]]
+    return out
