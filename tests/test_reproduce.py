@@ -119,3 +119,38 @@ def test_reproduce_with_seeds_reports_mean_and_spread_and_runs_our_recipes(jena_
     board = (tmp_path / "seeds" / "leaderboard.md").read_text()
     assert "mean ± sd, 2 seeds" in board and "Best by validation" in board
     assert json.loads((tmp_path / "seeds" / "leaderboard.json").read_text())["recipes"][ours]["model"] == "lightgbm"
+
+
+def test_profile_best_gives_every_torch_model_the_same_steps_on_any_record():
+    from forecastlab.reproduce import BEST, PROFILES, Entry, budget
+
+    best, quick = PROFILES["best"], PROFILES["quick"]
+    # the Jena data: 819 batches an epoch, so the book's models get the quick budget, 3 x 300
+    assert budget(Entry("gru_stacked", "gru_stacked"), best, 819) == (3, 300)
+    assert budget(Entry("gru_stacked", "gru_stacked"), quick, 819) == (3, 300)
+    # a one-year hourly record: 14 batches an epoch, so more epochs for the same 900 steps (capped at 60)
+    assert budget(Entry("lstm", "lstm"), best, 20) == (45, 300)
+    assert budget(Entry("lstm", "lstm"), best, 14) == (60, 300)
+    assert budget(Entry("lstm", "lstm"), quick, 14) == (3, 300)  # quick stays the book's comparison
+    # our recipes: their own steps; lightgbm+ sees every window, once
+    assert budget(BEST["tcn+"], best, 819) == (4, 300)
+    assert budget(BEST["lightgbm+"], best, 819) == (1, None)
+    assert budget(BEST["lightgbm+"], quick, 819) == (1, 300)
+
+
+def test_bench_lists_its_records_and_refuses_unknown_ones():
+    from typer.testing import CliRunner
+
+    from forecastlab.cli import app
+
+    listed = CliRunner().invoke(app, ["bench", "--list", "--json"])
+    records = json.loads(listed.stdout)
+    assert {"synthetic", "tmy3", "elecdemand"} <= set(records)
+    assert set(records["elecdemand"]["tasks"]) == {"demand-24h", "temperature-24h"}
+    assert "month" in records["tmy3"]["caveats"] and records["tmy3"]["license"]
+    from forecastlab.errors import ForecastlabError
+
+    unknown = CliRunner().invoke(app, ["bench", "jena-2", "--seeds", "1"])
+    assert isinstance(unknown.exception, ForecastlabError) and "unknown benchmark record" in str(unknown.exception)
+    task = CliRunner().invoke(app, ["bench", "tmy3", "--task", "demand-24h"])
+    assert isinstance(task.exception, ForecastlabError) and "temperature-24h" in str(task.exception)
