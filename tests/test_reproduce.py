@@ -116,6 +116,13 @@ def test_reproduce_with_seeds_reports_mean_and_spread_and_runs_our_recipes(jena_
     config = json.loads((tmp_path / "seeds" / "models" / ours / "seed-0" / "config.json").read_text())
     assert config["training"]["target_transform"] == BEST[ours].options["target_transform"]
     assert len(config["normalizer"]["mean"]) > 14  # the derived columns
+    # and its recipe reads the same data, derived columns included, back (evaluate, predict, backtest)
+    from forecastlab.training import load_run
+    from forecastlab.training.runner import run_series
+
+    run = load_run(tmp_path / "seeds" / "models" / ours / "seed-0")
+    assert run.recipe.data.feature_set == BEST[ours].feature_set and run.recipe.data.derived
+    assert run_series(run).columns == config["data"]["columns"]
     board = (tmp_path / "seeds" / "leaderboard.md").read_text()
     assert "mean ± sd, 2 seeds" in board and "Best by validation" in board
     assert json.loads((tmp_path / "seeds" / "leaderboard.json").read_text())["recipes"][ours]["model"] == "lightgbm"

@@ -217,10 +217,7 @@ def reproduce(
     datasets = make_datasets_from_series(series, spec, batch_size=batch_size, seed=seed,
                                          drop_gap_windows=drop_gap_windows)
     baselines = compute_baselines(series, datasets)
-    if series.provenance.source == "synthetic":
-        from forecastlab.evaluation.oracle import oracle_scores
-
-        baselines["oracle"] = oracle_scores(series, datasets)
+    oracle_note = _add_oracle(baselines, series, datasets)
     if progress:
         console.print(styled(
             "baselines", "bold", f"persistence val {baselines['persistence']['val_mae']:.2f}, "
@@ -238,6 +235,18 @@ def reproduce(
             cache[key] = (derived, make_datasets_from_series(derived, spec, batch_size=batch_size, seed=run_seed,
                                                              drop_gap_windows=drop_gap_windows))
         return cache[key]
+
+    def recipe_for(entry: Entry, derived, *, epochs: int, steps: int | None, seed: int, options: dict):
+        from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+
+        data_recipe = DataRecipe.of(data, data_kwargs, feature_set=entry.feature_set or feature_set).absolute()
+        t = {k: options[k] for k in ("optimizer", "lr", "lr_schedule", "loss", "target_transform", "weight_decay",
+                                     "clip_norm", "early_stopping") if k in options}
+        return Recipe(ModelRecipe(entry.model, dict(entry.params)), data_recipe.with_derived(derived),
+                      WindowRecipe(sequence_length=spec.sequence_length, sampling_rate=spec.sampling_rate,
+                                   horizons=",".join(map(str, spec.steps)), batch_size=batch_size,
+                                   drop_gap_windows=drop_gap_windows),
+                      TrainingRecipe(epochs=epochs, seed=seed, max_steps_per_epoch=steps, **t))
 
     run_dirs: dict[str, dict[int, Path]] = {}
     seconds: dict[str, dict[int, float]] = {}
@@ -260,7 +269,8 @@ def reproduce(
                 run.total_seconds += sum(seconds[m][run_seed] for m in entry.members)
             else:
                 run = _train_entry(entry, prof, *windows_for(entry.feature_set or feature_set, run_seed),
-                                   seed=run_seed, out_dir=where, progress=progress, overwrite=overwrite)
+                                   seed=run_seed, out_dir=where, progress=progress, overwrite=overwrite,
+                                   recipe=recipe_for)
             run_dirs.setdefault(entry.label, {})[run_seed] = Path(run.run_dir)
             seconds.setdefault(entry.label, {})[run_seed] = run.total_seconds
             runs.append(run)
@@ -276,6 +286,7 @@ def reproduce(
         "command": command, "machine": {"python": platform.python_version(), "platform": platform.platform(),
                                         "cpus": os.cpu_count()},
         "recipes": {e.label: asdict(e) for e in entries if e.label in BEST},
+        "oracle": oracle_note,
     }
     files = write_leaderboard(rows, meta, out, unit=series.target_unit or "")
     result.leaderboard = [asdict(r) for r in rows]
@@ -287,15 +298,33 @@ def reproduce(
     return result
 
 
+def _add_oracle(baselines: dict, series, datasets) -> str | None:
+    """The oracle row on forecastlab's synthetic data (forecastlab.evaluation.oracle), or why there is none."""
+    if series.provenance.source != "synthetic":
+        return None
+    from forecastlab.evaluation.oracle import oracle_scores
+
+    try:
+        baselines["oracle"] = oracle_scores(series, datasets)
+    except ForecastlabError as err:  # e.g. resampled (--freq) or another target: no closed form for it
+        return f"no oracle: {err.what}"
+    return "the expected target given the generator's hidden state at each forecast origin"
+
+
 def _train_entry(entry: Entry, prof: Profile, series, datasets, *, seed: int, out_dir: Path, progress: bool,
-                 overwrite: bool):
+                 overwrite: bool, recipe):
     from forecastlab.training import describe_series, train
 
     epochs, steps = budget(entry, prof, len(datasets.train))
+    options = dict(entry.options)
+    # The run's own recipe, so evaluate, predict, backtest and ensemble read its data (and its derived
+    # columns) back exactly as it was trained.
+    made = recipe(entry, series, epochs=epochs, steps=steps, seed=seed, options=options)
     return train(
         entry.model, datasets, epochs=epochs, seed=seed,
         out_dir=out_dir, progress=progress, max_steps_per_epoch=steps, overwrite=overwrite,
-        model_params=dict(entry.params) or None, extra_config={"data": describe_series(series)}, **entry.options,
+        model_params=dict(entry.params) or None,
+        extra_config={"data": describe_series(series), "recipe": made.to_dict()}, **options,
     )
 
 

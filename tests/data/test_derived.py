@@ -92,3 +92,22 @@ def test_a_run_remembers_its_feature_set(csv, tmp_path):
     assert run.recipe.data.feature_set == "weather"
     again = run_series(run)
     assert "wv x (m/s)" in again.columns and len(run.normalizer.mean_) == len(again.columns)
+
+
+def test_a_short_file_gets_exactly_the_columns_the_run_recorded(tmp_path):
+    stamps = pd.date_range("2020-01-01", periods=24 * 400, freq="1h")
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"time": stamps, "load": rng.normal(size=len(stamps)),
+                          "pressure": 1000 + rng.normal(size=len(stamps))})
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    frame.iloc[-24 * 7:].to_csv(tmp_path / "week.csv", index=False)
+    trained = add_features(load_series(str(tmp_path / "long.csv"), target="load"), "auto")
+    recorded = trained.quality["features"]["added"]
+    assert "year sin" in recorded  # 400 days resolve the day of year
+    week = load_series(str(tmp_path / "week.csv"), target="load")
+    assert "year sin" not in add_features(week, "auto").columns  # auto alone decides again from the span
+    again = add_features(week, "auto", columns=recorded)
+    assert again.columns == trained.columns
+    with pytest.raises(ForecastlabError, match="d3h pressure"):
+        add_features(load_series(str(tmp_path / "week.csv"), target="load", features=["load"]), "auto",
+                     columns=recorded)

@@ -119,13 +119,14 @@ def train_command(
                "out": out, "overwrite": overwrite, "early_stopping": early_stopping, "lr_schedule": lr_schedule,
                "max_steps_per_epoch": max_steps_per_epoch, "loss": loss, "target_transform": target_transform,
                "interval_level": interval_level, "device": device, "weight_decay": weight_decay,
-               "clip_norm": clip_norm}
+               "clip_norm": clip_norm, "seeds": seeds}
         if resume is not None:
             raise ForecastlabError("--config starts a new run; --resume continues one with its own recipe",
                                    where="--config, --resume", fix="give one of them")
         apply_recipe(read_recipe(config_file), own, data_args, window_args, given_options(ctx), config_file)
         (model, epochs, lr, optimizer, seed, params, out, overwrite, early_stopping, lr_schedule,
-         max_steps_per_epoch, loss, target_transform, interval_level, device, weight_decay, clip_norm) = own.values()
+         max_steps_per_epoch, loss, target_transform, interval_level, device, weight_decay, clip_norm,
+         seeds) = own.values()
     _check_epochs(epochs)
     if transforms is not None:  # a train-only data option (the command line wins over a recipe file)
         data_args = dataclasses.replace(data_args, transforms=transforms)

@@ -43,14 +43,21 @@ _DIRECTION = re.compile(r"(^|\b)(wd|wind ?dir(ection)?|wdir)\b", re.IGNORECASE)
 _PRESSURE = re.compile(r"(^p \(|pressure|^pres\b)", re.IGNORECASE)
 
 
-def add_features(series: Series, feature_set: str | None) -> Series:
-    """`series` with the derived columns of `feature_set` ('book', 'weather' or 'auto'; None is 'book')."""
+def add_features(series: Series, feature_set: str | None, columns: list[str] | None = None) -> Series:
+    """`series` with the derived columns of `feature_set` ('book', 'weather' or 'auto'; None is 'book').
+
+    columns: the derived columns to make, as a run recorded them (`quality["features"]["added"]` of the
+    series it was trained on; DataRecipe.derived). `auto` decides some columns from the data's span and
+    step; with `columns` a new file (a week to predict on) gets exactly the run's columns instead, or an
+    error naming the one it cannot make.
+    """
     name = (feature_set or "book").strip().lower()
     if name not in FEATURE_SETS:
         raise ForecastlabError(f"unknown feature set {feature_set!r}", arg="feature_set",
                                fix=f"use one of: {', '.join(FEATURE_SETS)}")
     if name == "book":
         return series
+    wanted = None if columns is None else list(columns)
     columns = {c: series.values[:, i].astype(np.float64) for i, c in enumerate(series.columns)}
     units = dict(zip(series.columns, series.units, strict=True))
     step = _step_ns(series)
@@ -70,16 +77,22 @@ def add_features(series: Series, feature_set: str | None) -> Series:
             if c != series.target:
                 columns.pop(c, None)
 
-    for key, values in _calendar(series.timestamps, step, name).items():
+    for key, values in _calendar(series.timestamps, step, name, wanted).items():
         columns[key], units[key] = values, None
         added.append(key)
 
-    for column, hours in _tendencies(series, name, step):
+    for column, hours in _tendencies(series, name, step, wanted):
         key = f"d{hours}h {column}"
         columns[key] = _change(columns[column], series.timestamps, hours * _HOUR_NS)
         units[key] = units.get(column)
         added.append(key)
 
+    if wanted is not None and sorted(added) != sorted(wanted):
+        missing = sorted(set(wanted) - set(added)) or sorted(set(added) - set(wanted))
+        raise ForecastlabError(
+            f"the data cannot make the derived column(s) the run was trained with: {', '.join(missing)}",
+            where=f"{series.provenance.path or series.provenance.source}, feature set {name!r}",
+            fix="give data with the run's input columns (forecastlab runs show RUN_DIR lists them)")
     names = list(columns)
     quality = dict(series.quality) | {"features": {"set": name, "added": added,
                                                    "removed": [c for c in series.columns if c not in columns]}}
@@ -107,20 +120,27 @@ def _wind_pairs(series: Series, name: str) -> list[tuple[str, str]]:
     return [(s, directions[0]) for s in speeds] if len(directions) == 1 else []
 
 
-def _calendar(timestamps: np.ndarray, step: int | None, name: str) -> dict[str, np.ndarray]:
+def _calendar(timestamps: np.ndarray, step: int | None, name: str, wanted: list[str] | None = None
+              ) -> dict[str, np.ndarray]:
     ns = timestamps.astype("datetime64[ns]").astype(np.int64)
     out = {}
     span = int(ns[-1] - ns[0]) if len(ns) else 0
-    if name == "weather" or (step is not None and step < _DAY_NS):
+    hours = "hour sin" in wanted if wanted is not None else name == "weather" or (step is not None and step < _DAY_NS)
+    days = "year sin" in wanted if wanted is not None else name == "weather" or span >= _YEAR_DAYS / 2 * _DAY_NS
+    if hours:
         day = 2 * np.pi * (ns % _DAY_NS) / _DAY_NS
         out |= {"hour sin": np.sin(day), "hour cos": np.cos(day)}
-    if name == "weather" or span >= _YEAR_DAYS / 2 * _DAY_NS:
+    if days:
         year = 2 * np.pi * ((ns / _DAY_NS) % _YEAR_DAYS) / _YEAR_DAYS
         out |= {"year sin": np.sin(year), "year cos": np.cos(year)}
     return out
 
 
-def _tendencies(series: Series, name: str, step: int | None) -> list[tuple[str, int]]:
+def _tendencies(series: Series, name: str, step: int | None, wanted: list[str] | None = None
+                ) -> list[tuple[str, int]]:
+    if wanted is not None:  # as the run recorded them: 'd3h p (mbar)' -> ('p (mbar)', 3)
+        found = [re.match(r"^d(\d+)h (.+)$", w) for w in wanted]
+        return [(m[2], int(m[1])) for m in found if m and m[2] in series.columns]
     if step is None or step > _DAY_NS:
         return []
     pressure = [c for c in series.columns if c == "p (mbar)"] if name == "weather" else \

@@ -228,7 +228,8 @@ def _run_options(config: dict) -> dict:
                "early_stopping": t.get("early_stopping"), "lr_schedule": t.get("lr_schedule"),
                "model_params": model_config, "epochs": t["epochs"]}
     if t["optimizer"] != "none":
-        options |= {"optimizer": t["optimizer"], "lr": t["lr"]}
+        options |= {"optimizer": t["optimizer"], "lr": t["lr"], "weight_decay": t.get("weight_decay"),
+                    "clip_norm": t.get("clip_norm")}
     return options
 
 

@@ -626,7 +626,8 @@ def _check_args(epochs: int, early_stopping: int | None, max_steps: int | None) 
 
 
 def _check_clip(clip_norm: float | None) -> None:
-    if clip_norm is not None and not (math.isfinite(clip_norm) and clip_norm > 0):
+    if clip_norm is not None and not (isinstance(clip_norm, int | float) and not isinstance(clip_norm, bool)
+                                      and math.isfinite(clip_norm) and clip_norm > 0):
         raise ForecastlabError(f"clip_norm must be a positive number, got {clip_norm}", arg="clip_norm",
                                fix="pass a positive global gradient norm such as clip_norm=1.0, or leave it out")
 

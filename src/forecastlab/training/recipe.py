@@ -51,6 +51,19 @@ class DataRecipe:
     transforms: str | None = None
     # Derived input columns (forecastlab.data.derived): 'book' (None: none added), 'weather' or 'auto'.
     feature_set: str | None = None
+    # The derived columns the feature set made on the training data, comma-separated, recorded by
+    # run_recipe: any later file gets exactly these (auto would otherwise decide again from its span).
+    derived: str | None = None
+
+    @classmethod
+    def of(cls, data: str, load_kwargs: dict | None = None, **fields) -> DataRecipe:
+        """The recipe of `load_series(data, **load_kwargs)` (its keyword names), plus DataRecipe `fields`."""
+        kw = dict(load_kwargs or {})
+        features = kw.get("features")
+        return cls(data=str(data), time_col=kw.get("time_col"), target=kw.get("target"),
+                   features=",".join(features) if features else None, freq=kw.get("freq"),
+                   gaps=kw.get("gaps", "interpolate"), no_clean=not kw.get("clean", True),
+                   data_dir=kw.get("data_dir"), **fields)
 
     def load_kwargs(self) -> dict[str, Any]:
         return {
@@ -68,7 +81,13 @@ class DataRecipe:
         from forecastlab.data import load_series
         from forecastlab.data.derived import add_features
 
-        return add_features(load_series(self.data, **self.load_kwargs()), self.feature_set)
+        columns = [c for c in self.derived.split(",") if c] if self.derived else None
+        return add_features(load_series(self.data, **self.load_kwargs()), self.feature_set, columns)
+
+    def with_derived(self, series) -> DataRecipe:
+        """This recipe with the derived columns `series` was given (as load() made them) recorded."""
+        added = ((series.quality or {}).get("features") or {}).get("added")
+        return dataclasses.replace(self, derived=",".join(added)) if self.feature_set and added else self
 
     def absolute(self) -> DataRecipe:
         """The same recipe with a file path (and the cache folder) made absolute, as a run stores it, so

@@ -22,6 +22,7 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, *, resume: boo
     data = recipe.data.absolute()
     recipe = dataclasses.replace(recipe.as_input(), data=data)
     series = series if series is not None else data.load()
+    recipe = dataclasses.replace(recipe, data=data.with_derived(series))
     t = recipe.training
     datasets = make_datasets_from_series(series, recipe.window.spec(series), seed=t.seed,
                                          transforms=recipe.data.transforms, **recipe.window.dataset_kwargs())
