@@ -8,4 +8,6 @@ if [ -z "${FORECASTLAB_KERAS_PYTHON:-}" ] && [ -x .keras-venv/bin/python ]; then
     export FORECASTLAB_KERAS_PYTHON="$PWD/.keras-venv/bin/python"
 fi
 .venv/bin/ruff check src tests benchmarks
-exec .venv/bin/python -m pytest -q "$@"
+# Two workers, one per core (each runs one torch thread, see tests/conftest.py); a test file stays on one
+# worker, so its module fixtures are built once. Pass -n 0 to run in one process.
+exec .venv/bin/python -m pytest -q -n 2 --dist loadfile "$@"

@@ -231,3 +231,27 @@ def test_an_estimator_trains_from_the_cli_and_refuses_torch_only_options(jena_cs
                 "does not apply to an estimator", "--epochs")
     assert not (tmp_path / "x").exists()
     clean_error(_cli("train", "--resume", tmp_path / "gbm", cwd=tmp_path), "cannot be resumed", "--resume")
+
+
+def test_train_seeds_writes_one_run_per_seed_and_the_spread(jena_csv, tmp_path):
+    """--seeds N, in-process (typer's CliRunner: one more torch import would cost seconds), with the new
+    options and a feature set on the way."""
+    from typer.testing import CliRunner
+
+    from forecastlab.cli import app
+
+    out = tmp_path / "seeds"
+    done = CliRunner().invoke(app, [
+        "train", "linear", "--data", str(jena_csv), *WINDOW, "--max-steps-per-epoch", "3", "--epochs", "1",
+        "--optimizer", "adamw", "--clip-norm", "1", "--lr-schedule", "warmup_cosine", "--target-transform",
+        "residual", "--feature-set", "weather", "--seeds", "2", "--out", str(out), "--no-progress", "--json"])
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.stdout)
+    assert summary["seeds"] == [0, 1] and summary["test_mae"]["n"] == 2 and summary["test_mae"]["std"] > 0
+    assert json.loads((out / "seeds.json").read_text())["val_mae"] == summary["val_mae"]
+    for seed in (0, 1):
+        config = read_config(out / f"seed-{seed}")
+        assert config["training"]["seed"] == seed and config["training"]["clip_norm"] == 1.0
+        assert config["extra"]["recipe"]["data"]["feature_set"] == "weather"
+    refused = CliRunner().invoke(app, ["train", "--resume", str(out / "seed-0"), "--seeds", "2"])
+    assert isinstance(refused.exception, ForecastlabError)
