@@ -161,3 +161,20 @@ def test_bench_lists_its_records_and_refuses_unknown_ones():
     assert isinstance(unknown.exception, ForecastlabError) and "unknown benchmark record" in str(unknown.exception)
     task = CliRunner().invoke(app, ["bench", "tmy3", "--task", "demand-24h"])
     assert isinstance(task.exception, ForecastlabError) and "temperature-24h" in str(task.exception)
+
+
+def test_reproduce_resume_reads_finished_runs_back_and_trains_the_rest(jena_60_days, tmp_path):
+    from forecastlab.reproduce import reproduce
+
+    out = tmp_path / "resume"
+    first = reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False)
+    (out / "models" / "persistence").mkdir(parents=True)
+    (out / "models" / "persistence" / "config.json").write_text("{}")  # an unfinished run: trained again
+    again = reproduce("smoke", models=["dense", "persistence"], data=str(jena_60_days), out_dir=out,
+                      progress=False, resume=True)
+    assert again.models["dense"]["test_mae"] == first.models["dense"]["test_mae"]
+    meta = json.loads((out / "leaderboard.json").read_text())
+    assert meta["reused_runs"] == [str(out / "models" / "dense")]
+    assert (out / "models" / "persistence" / "metrics.json").is_file()
+    with pytest.raises(Exception, match="already holds files"):
+        reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False)

@@ -165,6 +165,7 @@ def reproduce(
     seeds: int = 1,
     progress: bool = True,
     overwrite: bool = False,
+    resume: bool = False,
     drop_gap_windows: bool | None = None,
     spec=None,
     batch_size: int | None = None,
@@ -181,6 +182,9 @@ def reproduce(
         spreads (forecastlab.evaluation.seeds). With one seed the run directories are models/NAME, as
         always; with more, models/NAME/seed-K.
     feature_set: derived inputs (forecastlab.data.derived) for every model whose recipe sets none.
+    resume: continue an interrupted reproduce in the same out_dir: a model run that finished there
+        (metrics.json, for the same model and seed) is read back instead of trained again; an unfinished
+        one is trained again from the start. The leaderboard says which runs were read back.
     progress: training progress bars and one line per step (baselines, each model, done) on stderr;
         False runs silently, apart from warnings.
 
@@ -206,7 +210,7 @@ def reproduce(
     prof = PROFILES[profile]
     entries = _select_models(models, prof)
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
-    _prepare_out_dir(out, overwrite)
+    _prepare_out_dir(out, overwrite or resume)
     started = time.perf_counter()
 
     series = load_series(data, **(data_kwargs or {}))
@@ -248,6 +252,7 @@ def reproduce(
                                    drop_gap_windows=drop_gap_windows),
                       TrainingRecipe(epochs=epochs, seed=seed, max_steps_per_epoch=steps, **t))
 
+    reused: list[str] = []
     run_dirs: dict[str, dict[int, Path]] = {}
     seconds: dict[str, dict[int, float]] = {}
     by_label = {e.label: e for e in entries}
@@ -258,19 +263,23 @@ def reproduce(
                 console.rule(Text(f"{i}/{len(entries)} {entry.label}"
                                   + (f", seed {run_seed}" if seeds > 1 else ""), style="bold"))
             where = out / "models" / entry.label / (f"seed-{run_seed}" if seeds > 1 else "")
-            if entry.members:
+            finished = _finished(where, entry, run_seed) if resume else None
+            if finished is not None:
+                run = finished
+                reused.append(str(where))
+            elif entry.members:
                 from forecastlab.training.ensemble import make_ensemble
 
                 first = by_label[entry.members[0]]
                 data, _ = windows_for(first.feature_set or feature_set, run_seed)
                 run = make_ensemble([run_dirs[m][run_seed] for m in entry.members], where, method=entry.method,
-                                    overwrite=overwrite, series=data)
-                # an ensemble's time is its members' training plus its own scoring
-                run.total_seconds += sum(seconds[m][run_seed] for m in entry.members)
+                                    overwrite=overwrite or resume, series=data)
             else:
                 run = _train_entry(entry, prof, *windows_for(entry.feature_set or feature_set, run_seed),
-                                   seed=run_seed, out_dir=where, progress=progress, overwrite=overwrite,
+                                   seed=run_seed, out_dir=where, progress=progress, overwrite=overwrite or resume,
                                    recipe=recipe_for)
+            if entry.members:  # an ensemble's time is its members' training plus its own scoring
+                run.total_seconds += sum(seconds[m][run_seed] for m in entry.members)
             run_dirs.setdefault(entry.label, {})[run_seed] = Path(run.run_dir)
             seconds.setdefault(entry.label, {})[run_seed] = run.total_seconds
             runs.append(run)
@@ -287,6 +296,10 @@ def reproduce(
                                         "cpus": os.cpu_count()},
         "recipes": {e.label: asdict(e) for e in entries if e.label in BEST},
         "oracle": oracle_note,
+        # with resume: the runs read back from an earlier, interrupted call (total_seconds is this call's);
+        # train_seconds is every run's own training time, read back or not
+        "reused_runs": reused,
+        "train_seconds": round(sum(m["total_seconds"] * m["seeds"] for m in result.models.values()), 1),
     }
     files = write_leaderboard(rows, meta, out, unit=series.target_unit or "")
     result.leaderboard = [asdict(r) for r in rows]
@@ -296,6 +309,40 @@ def reproduce(
         console.print(styled("done", "bold green",
                              f"in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}"))
     return result
+
+
+@dataclass
+class _Finished:
+    """A model run read back from its run directory (reproduce(resume=True)): what _summarize reads."""
+
+    run_dir: Path
+    val: dict
+    test: dict
+    history: list
+    best_epoch: int
+    seconds_per_epoch: float
+    total_seconds: float
+    params: int
+    model: object
+
+
+def _finished(where: Path, entry: Entry, seed: int) -> _Finished | None:
+    """The finished run in `where` for this entry and seed, or None (then it is trained again)."""
+    import json
+    from types import SimpleNamespace
+
+    try:
+        metrics = json.loads((where / "metrics.json").read_text())
+        config = json.loads((where / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if config.get("model", {}).get("name") != entry.model or config.get("training", {}).get("seed") not in (seed, None):
+        return None
+    kind = "ensemble" if entry.members else ("estimator" if _is_estimator(entry.model) else "torch")
+    return _Finished(where, {"mae": metrics["val_mae"]}, {"mae": metrics["test_mae"]},
+                     [None] * int(metrics.get("epochs_run") or 1), int(metrics.get("best_epoch") or 1),
+                     float(metrics.get("seconds_per_epoch") or 0.0), float(metrics.get("total_seconds") or 0.0),
+                     int(metrics.get("params") or 0), SimpleNamespace(kind=kind))
 
 
 def _add_oracle(baselines: dict, series, datasets) -> str | None:

@@ -68,6 +68,8 @@ def reproduce(
         "--seeds", min=1, max=100,
         help="Train every model with N seeds: mean and spread per model; 'better' only beyond both spreads.")] = 1,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in an existing --out.")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted run in --out: finished model runs are read back.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -81,7 +83,7 @@ def reproduce(
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     result = run(Profile(profile).value, models=names, data=data_args.data, out_dir=out, seed=seed, seeds=seeds,
-                 progress=not no_progress, feature_set=data_args.feature_set,
+                 progress=not no_progress, feature_set=data_args.feature_set, resume=resume,
                  overwrite=overwrite, drop_gap_windows=window_args.drop_gap_windows, spec=window_args.spec,
                  batch_size=window_args.batch_size, data_kwargs=data_args.load_kwargs(),
                  command=shlex.join(["forecastlab", *sys.argv[1:]]))
@@ -103,6 +105,8 @@ def bench(
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/bench-NAME-...).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in an existing --out.")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted run in --out: finished model runs are read back.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     list_all: Annotated[bool, typer.Option("--list", help="List the benchmark records, their tasks, licenses "
                                            "and caveats.")] = False,
@@ -143,7 +147,7 @@ def bench(
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     out = out or Path("runs") / f"bench-{key}-{task}-{datetime.now():%Y%m%d-%H%M%S}"
     result = run(Profile(profile).value, models=names, data=key, out_dir=out, seeds=seeds,
-                 progress=not no_progress, overwrite=overwrite,
+                 progress=not no_progress, overwrite=overwrite, resume=resume,
                  spec=WindowRecipe(horizons=chosen["horizon"]).spec, data_kwargs={"target": chosen["target"]},
                  command=shlex.join(["forecastlab", *sys.argv[1:]]))
     if json_out:
