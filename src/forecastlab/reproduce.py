@@ -70,6 +70,11 @@ BEST: dict[str, Entry] = {
 }
 
 
+# The recipe we stand behind, fixed before the public records were run: the leaderboard's verdict
+# compares it with the book's best model by validation, besides our best by validation.
+HEADLINE = "ensemble+"
+
+
 PROFILES = {
     "book": Profile("book", "the book's exact epochs, batch 256, every training batch", None, None),
     # Sized so all seven models plus baselines finish in under 10 minutes on 2 CPU cores; validation
@@ -301,7 +306,7 @@ def reproduce(
         "reused_runs": reused,
         "train_seconds": round(sum(m["total_seconds"] * m["seeds"] for m in result.models.values()), 1),
     }
-    files = write_leaderboard(rows, meta, out, unit=series.target_unit or "")
+    files = write_leaderboard(rows, meta, out, unit=series.target_unit or "", headline=HEADLINE)
     result.leaderboard = [asdict(r) for r in rows]
     result.files = {k: str(v) for k, v in files.items()} | {f"plot_{p.stem}": str(p) for p in plots}
     atomic_write_json(out / "reproduce.json", result.to_dict())

@@ -45,7 +45,7 @@ def test_train_help_groups_its_options_and_fits_80_columns():
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (["train", "dense", "--optimizer", "nadam"], "'rmsprop', 'adam', 'sgd'"),
+    (["train", "dense", "--optimizer", "nadam"], "'rmsprop', 'adam', 'adamw', 'sgd'"),
     (["train", "dense", "--target-transform", "log"], "'none', 'standardize'"),
     (["reproduce", "--profile", "fast"], "'smoke', 'quick', 'book'"),
 ])

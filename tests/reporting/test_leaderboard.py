@@ -73,8 +73,11 @@ def test_the_verdict_compares_our_best_by_validation_with_the_books(tmp_path):
 
     rows = build_rows(BASE, SEEDED)
     said = verdict(rows)
-    assert "ours **a**" in said and "the book's **gru_stacked**" in said and "clearly better" in said
-    assert "not clearly" not in said
+    assert "ours **a**" in said and "the book's best by validation **gru_stacked**" in said
+    assert "clearly better" in said and "not clearly" not in said
+    # a headline recipe fixed in advance gets its own sentence, before the one by validation
+    both = verdict(build_rows(BASE, SEEDED | {"b": SEEDED["b"] | {"val_mae": 2.01}}), headline="b")
+    assert both.startswith("Our headline recipe **b**") and "ours **a**" in both
     close = SEEDED | {"a": SEEDED["a"] | {"test_mae": 2.28}}
     assert "not clearly better" in verdict(build_rows(BASE, close))
     one_seed = {k: {"val_mae": v["val_mae"], "test_mae": v["test_mae"]} for k, v in SEEDED.items()}
