@@ -176,8 +176,9 @@ def verdict(rows: list[Row], headline: str | None = None) -> str | None:
     said = _verdict(rows, None)
     if headline and said and any(r.name == headline for r in rows):
         again = _verdict(rows, headline)
-        if again and again != said:
+        if again and f"**{headline}**" not in said.split(";")[0]:  # the headline is not also the best by val
             return f"{again}\n\n{said}"
+        return again
     return said
 
 
