@@ -63,7 +63,8 @@ def add_features(series: Series, feature_set: str | None, columns: list[str] | N
     step = _step_ns(series)
     added: list[str] = []
 
-    for speed, direction in _wind_pairs(series, name):
+    pairs = _wind_pairs(series, name)
+    for speed, direction in pairs:
         angle = np.deg2rad(columns[direction])
         base = re.sub(r"\s*\(.*\)\s*$", "", speed)
         unit = units.get(speed)
@@ -72,7 +73,7 @@ def add_features(series: Series, feature_set: str | None, columns: list[str] | N
             columns[key] = columns[speed] * trig(angle)
             units[key] = unit
             added.append(key)
-    for speed, direction in _wind_pairs(series, name):
+    for speed, direction in pairs:
         for c in (speed, direction):
             if c != series.target:
                 columns.pop(c, None)
