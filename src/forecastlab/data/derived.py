@@ -60,6 +60,8 @@ def add_features(series: Series, feature_set: str | None, columns: list[str] | N
     wanted = None if columns is None else list(columns)
     columns = {c: series.values[:, i].astype(np.float64) for i, c in enumerate(series.columns)}
     units = dict(zip(series.columns, series.units, strict=True))
+    known = series.missing.size > 0  # which cells were filled: each derived cell inherits its sources'
+    holes = {c: series.missing[:, i] if known else None for i, c in enumerate(series.columns)}
     step = _step_ns(series)
     added: list[str] = []
 
@@ -71,20 +73,23 @@ def add_features(series: Series, feature_set: str | None, columns: list[str] | N
         for suffix, trig in (("x", np.cos), ("y", np.sin)):
             key = f"{base} {suffix}" + (f" ({unit})" if unit else "")
             columns[key] = columns[speed] * trig(angle)
+            holes[key] = holes[speed] | holes[direction] if known else None
             units[key] = unit
             added.append(key)
     for speed, direction in pairs:
         for c in (speed, direction):
             if c != series.target:
                 columns.pop(c, None)
+                holes.pop(c, None)
 
     for key, values in _calendar(series.timestamps, step, name, wanted).items():
-        columns[key], units[key] = values, None
+        columns[key], units[key], holes[key] = values, None, None
         added.append(key)
 
     for column, hours in _tendencies(series, name, step, wanted):
         key = f"d{hours}h {column}"
         columns[key] = _change(columns[column], series.timestamps, hours * _HOUR_NS)
+        holes[key] = holes[column]
         units[key] = units.get(column)
         added.append(key)
 
@@ -95,10 +100,13 @@ def add_features(series: Series, feature_set: str | None, columns: list[str] | N
             where=f"{series.provenance.path or series.provenance.source}, feature set {name!r}",
             fix="give data with the run's input columns (forecastlab runs show RUN_DIR lists them)")
     names = list(columns)
-    quality = dict(series.quality) | {"features": {"set": name, "added": added,
+    quality = dict(series.quality) | {"features": {"set": name, "added": added, "source_columns": list(series.columns),
                                                    "removed": [c for c in series.columns if c not in columns]}}
+    missing = (np.column_stack([holes[c] if holes[c] is not None else np.zeros(len(series), dtype=bool)
+                                for c in names]) if known else series.missing)
     return dataclasses.replace(series, values=np.column_stack([columns[c] for c in names]).astype(np.float32),
-                               columns=names, units=[units.get(c) for c in names], quality=quality)
+                               columns=names, units=[units.get(c) for c in names], quality=quality,
+                               missing=missing)
 
 
 def _step_ns(series: Series) -> int | None:

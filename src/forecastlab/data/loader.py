@@ -92,6 +92,19 @@ def load_series(
                         freq=freq, policy=policy, clean=clean)
 
 
+def load_bytes(raw: bytes, name: str, *, time_col: str | None = None, target: str | None = None,
+               features: list[str] | None = None, freq: str | None = None, gaps: str = "interpolate",
+               clean: bool = True) -> Series:
+    """load_series for a file's content in memory (CSV or Parquet bytes, e.g. an HTTP request's body):
+    the same reading, cleaning and gap policy; `name` stands for the file in messages and provenance."""
+    from forecastlab.data.readers import table_from_bytes
+
+    policy = GapPolicy.parse(gaps)
+    table = table_from_bytes(raw, name)
+    return build_series(table, Provenance(source="file", path=name), time_col=time_col, target=target,
+                        features=features, freq=freq, policy=policy, clean=clean)
+
+
 def _refuse_public_options(name: str, *, time_col: str | None, freq: str | None) -> None:
     """A public record comes with its own regular time index: there is no time column to pick, and
     resampling it would move the tmy3 month-boundary breaks."""
@@ -152,7 +165,7 @@ def build_series(
         made_by = "freq=" if freq is not None else "gaps= to fill a hole in the time grid"
         return f"{table.path}, the {stamp(ts[row])} slot made by {made_by}, column {column!r}"
 
-    values, ts, policy_report = apply_gap_policy(values, ts, names, policy, where)
+    values, ts, policy_report, missing = apply_gap_policy(values, ts, names, policy, where)
     cleaning |= policy_report
     quality["cleaning"] = cleaning
     _warn_unbridged(cleaning)
@@ -164,7 +177,8 @@ def build_series(
                                fix="use gaps='interpolate:N' with a larger N, or fill the missing cells")
     provenance = Provenance(**(provenance.to_dict() | {"rows": len(ts), "sha256": provenance.sha256 or table.sha256}))
     return Series(timestamps=ts.astype("datetime64[ns]"), values=values.astype(np.float32), columns=names,
-                  target=target, provenance=provenance, quality=quality, breaks=breaks)
+                  target=target, provenance=provenance, quality=quality, breaks=breaks, missing=missing)
+
 
 
 def _grid_policy(table: Table, time_name: str, ts: np.ndarray, values: np.ndarray, source_rows: np.ndarray,

@@ -128,13 +128,14 @@ def _runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def apply_gap_policy(
     values: np.ndarray, ts: np.ndarray, columns: list[str], policy: GapPolicy, where
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(values, timestamps, report) after `policy`; `where(row, column)` locates a cell for messages."""
+) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray]:
+    """(values, timestamps, report, missing) after `policy`; `where(row, column)` locates a cell for messages.
+    missing: the cells that were missing and filled, for the rows kept (empty when none was missing)."""
     missing = np.isnan(values)
     report = {"gap_policy": str(policy), "interpolated": 0, "rows_dropped": 0, "unbridged_runs": [],
               "unbridged_run_count": 0}
     if not missing.any():
-        return values, ts, report
+        return values, ts, report, np.zeros((0, 0), dtype=bool)
     if policy.mode == "error":
         row, col = (int(i) for i in np.argwhere(missing)[0])
         raise ForecastlabError(
@@ -167,7 +168,8 @@ def apply_gap_policy(
             {"column": c, "row": s, "rows": e - s, "from": stamp(ts[s]), "to": stamp(ts[e - 1]),
              "where": where(s, c)} for s, e, c in runs[:LISTED]]
     report["rows_dropped"] = int(drop.sum())
-    return values[~drop], ts[~drop], report
+    kept = missing[~drop]
+    return values[~drop], ts[~drop], report, kept if kept.any() else np.zeros((0, 0), dtype=bool)
 
 
 def breaks_from(ts: np.ndarray, step_ns: int | None) -> np.ndarray:

@@ -115,7 +115,15 @@ def read_table(path: str | Path) -> Table:
     if (size := path.stat().st_size) > limit:
         raise ForecastlabError(f"the file is {_mib(size)}, more than the {_mib(limit)} input limit", where=str(path),
                                fix=f"if it is genuine, raise the limit with {MAX_INPUT_ENV}=BYTES (now {limit})")
-    raw = path.read_bytes()
+    return table_from_bytes(path.read_bytes(), path)
+
+
+def table_from_bytes(raw: bytes, path: str | Path) -> Table:
+    """read_table for content already in memory (a request's body); `path` names it in messages."""
+    path, limit = Path(path), max_input_bytes()
+    if len(raw) > limit:
+        raise ForecastlabError(f"the input is {_mib(len(raw))}, more than the {_mib(limit)} input limit",
+                               where=str(path), fix=f"send less, or raise the limit with {MAX_INPUT_ENV}=BYTES")
     sha = hashlib.sha256(raw).hexdigest()
     if not raw.strip():
         raise ForecastlabError("the file is empty", where=str(path),

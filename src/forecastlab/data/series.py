@@ -51,6 +51,10 @@ class Series:
     # Row indices i where the time step from row i-1 to row i is longer than the series' frequency:
     # a hole in the grid. Windows can be told never to straddle one (see forecastlab.windows).
     breaks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # missing[i, j]: values[i, j] was not read as a number (blank, NaN, a -9999 sentinel, a slot made to fill
+    # a hole in the time grid) and the gap policy filled it. Empty: nothing known (every cell was read).
+    # A forecast from fresh data refuses a window with such a cell (forecastlab.deploy.fresh).
+    missing: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
 
     def __post_init__(self) -> None:
         if self.values.ndim != 2 or len(self.timestamps) != len(self.values):
@@ -58,6 +62,10 @@ class Series:
                 f"values must be (rows, columns) aligned with timestamps; got {self.values.shape} "
                 f"and {len(self.timestamps)} timestamps"
             )
+        if self.missing.size and self.missing.shape != self.values.shape:
+            # A series cut or rebuilt by hand (dataclasses.replace with other rows or columns): which of its
+            # cells were filled is no longer known, rather than wrongly known.
+            self.missing = np.zeros((0, 0), dtype=bool)
         if len(self.columns) != self.values.shape[1]:
             raise ValueError(f"{len(self.columns)} column names for {self.values.shape[1]} columns")
         if not self.units:

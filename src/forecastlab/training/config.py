@@ -125,6 +125,10 @@ def describe_series(series) -> dict:
         "rows": len(series),
         "first_timestamp": str(series.timestamps[0]) if len(series) else None,
         "last_timestamp": str(series.timestamps[-1]) if len(series) else None,
+        # What a forecast from fresh data checks its input against (forecastlab.deploy.fresh): the time
+        # step, and the columns read from the file before any derived ones were added.
+        "step_seconds": (series.quality.get("time") or {}).get("frequency_seconds"),
+        "source_columns": ((series.quality.get("features") or {}).get("source_columns") or list(series.columns)),
     }
 
 
