@@ -69,3 +69,19 @@ def strict_json(text: str):
     def refuse(name):
         raise ValueError(f"{name} is not JSON")
     return json.loads(text, parse_constant=refuse)
+
+
+def train_tiny(root: Path, csv: Path, name: str, model: str, params: dict | None = None, *,
+               feature_set: str | None = None, loss: str = "mse", epochs: int = 1, horizons: str | None = None
+               ) -> Path:
+    """A finished tiny run (a 24-step window every 6 rows, 6 rows ahead, 3 steps an epoch) in root/name,
+    trained through the real recipe API."""
+    from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+    from forecastlab.training.runner import run_recipe
+
+    recipe = Recipe(ModelRecipe(model, params or {}), DataRecipe(str(csv), feature_set=feature_set),
+                    WindowRecipe(sequence_length=24, sampling_rate=6, horizon=None if horizons else 6, batch_size=64,
+                                 horizons=horizons or "24h"),
+                    TrainingRecipe(epochs=epochs, max_steps_per_epoch=3, seed=0, loss=loss))
+    run_recipe(recipe, out_dir=Path(root) / name, progress=False)
+    return Path(root) / name

@@ -103,6 +103,9 @@ FLAGS: dict[str, str] = {
     "progress=False": "--no-progress", "last": "--last",
     # forecastlab.training.backtest
     "folds": "--folds", "refit=True": "--refit", "params": "--param",
+    # forecastlab.deploy: export_run, forecast_fresh, create_app, check_bind
+    "out": "--out", "onnx": "--onnx", "input": "--input", "host": "--host", "token": "--token",
+    "max_body_bytes": "--max-body-mb", "max_concurrency": "--max-concurrency",
     # forecastlab.reproduce
     "profile": "--profile", "models": "--models",
 }

@@ -533,30 +533,103 @@ DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (default: 
 def predict_command(
     ctx: typer.Context,
     data_args: DataArgs,
-    run_dir: RunDirArg,
-    last: Annotated[int, typer.Option("--last", help="Predict from the last N windows.")] = 1,
+    run_dir: Annotated[Path, typer.Argument(metavar="ARTIFACT_OR_RUN", help="An artifact (forecastlab export) or a "
+                                            "run directory written by `forecastlab train`.")],
+    input_file: Annotated[Path | None, typer.Option(
+        "--input", help="Fresh data: a CSV or Parquet file in the training format; the forecast is from its last "
+        "rows (the origin is its last row).", show_default=False)] = None,
+    last: Annotated[int, typer.Option("--last", help="Predict from the last N windows (without --input).")] = 1,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the predictions to this CSV.")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw a fan chart (recent history and the "
+                                              "forecast with its interval) to this PNG.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing --out / --plot files.")] = False,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Forecast with a trained run from the latest window(s) of the data (default: the run's own data)."""
+    """Forecast with a trained run or artifact: from fresh data (--input), or from the latest window(s) of the
+    run's own data."""
     from forecastlab.atomic import atomic_write_text
-    from forecastlab.training import load_run
+    from forecastlab.deploy.artifact import is_artifact, load_model
+
+    for path in (out, plot):
+        if path is not None:
+            _check_out_file(path, overwrite)  # before the slow part, so a refusal is immediate
+    given = given_options(ctx)
+    if input_file is None and is_artifact(run_dir):
+        raise ForecastlabError("an artifact has no data of its own to forecast from", where=str(run_dir),
+                               fix="pass --input recent.csv: the latest rows in the training format")
+    if input_file is not None and (given & {"data", "features", "target", "time_col", "freq", "gaps", "no_clean"}):
+        raise ForecastlabError("--input is read with the run's own data options; they cannot be changed with it",
+                               arg="input", fix="leave out --data, --features, --target, --time-col, --freq, --gaps "
+                               "and --no-clean")
+    run = load_model(run_dir, device=device)
+    if input_file is not None:
+        _predict_fresh(run, input_file, out=out, plot=plot, json_out=json_out)
+        return
     from forecastlab.training.forecast import forecast_table
 
-    if out is not None:
-        _check_out_file(out, overwrite)  # before the slow part, so a refusal is immediate
-    run = load_run(run_dir, device=device)
-    series = _load_run_series(run, data_args, given_options(ctx))
+    series = _load_run_series(run, data_args, given)
     table = forecast_table(run, series, last=last)
     if out is not None:
         atomic_write_text(out, table.to_csv(index=False))
+    if plot is not None:
+        _plot_last_window(run, series, table, plot)
     if json_out:
         print_json({"run_dir": str(run_dir), "target": series.target, "unit": series.target_unit,
                     "predictions": table.to_dict(orient="records")})
         return
     typer.echo(table.to_string(index=False))
+
+
+def _predict_fresh(run, input_file: Path, *, out, plot, json_out: bool) -> None:
+    from forecastlab.atomic import atomic_write_text
+    from forecastlab.deploy.fresh import forecast_fresh
+
+    forecast = forecast_fresh(run, input_file)
+    if out is not None:
+        atomic_write_text(out, forecast.table.to_csv(index=False))
+    if plot is not None:
+        from forecastlab.reporting.fan_chart import plot_fan_chart
+
+        plot_fan_chart(forecast.history, forecast.table, plot, unit=forecast.unit,
+                       level=(forecast.interval or {}).get("level"),
+                       title=f"{forecast.model}: {forecast.target} from {forecast.origin}")
+    if json_out:
+        print_json(forecast.to_dict())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    interval = forecast.interval
+    table = Table(title=f"{forecast.model} forecast of {forecast.target} from {forecast.source}", title_justify="left")
+    columns = ["forecast origin", "horizon", "ahead", "target time", "value", "unit"]
+    if interval:
+        columns += [f"{interval['level']:.0%} lower", f"{interval['level']:.0%} upper"]
+    for c in columns:
+        table.add_column(c, justify="right" if c in ("horizon", "value") or c.endswith(("lower", "upper")) else "left")
+    for rec in forecast.table.to_dict(orient="records"):
+        row = [str(rec["origin"]), str(rec["horizon"]), rec["ahead"], str(rec["target_time"]), f"{rec['value']:.3f}",
+               rec["unit"] or ""]
+        if interval:
+            row += [f"{rec['lower']:.3f}", f"{rec['upper']:.3f}"]
+        table.add_row(*row)
+    Console(highlight=False, markup=False, emoji=False, width=200).print(table)
+    if interval:
+        typer.echo(f"intervals: {interval['level']:.0%} ({interval['method']}, calibrated on the validation split)")
+
+
+def _plot_last_window(run, series, table, plot: Path) -> None:
+    import pandas as pd
+
+    from forecastlab.reporting.fan_chart import plot_fan_chart
+
+    last = table[table["window_end"] == table["window_end"].max()]
+    keep = min(len(series), 3 * run.span_rows)
+    history = pd.Series(series.targets[-keep:], index=pd.to_datetime(series.timestamps[-keep:]))
+    history = history[history.index <= last["window_end"].iloc[0]]
+    frame = last.rename(columns={"forecast_for": "target_time", "prediction": "value"})
+    plot_fan_chart(history, frame, plot, unit=series.target_unit, level=run.calibration.level if run.calibration
+                   else None, title=f"{run.config['model']['name']}: {series.target} from {last['window_end'].iloc[0]}")
 
 
 @with_run_data_options
@@ -568,10 +641,10 @@ def evaluate_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Score a trained run's best model on the val and test splits of the data (default: the run's own)."""
-    from forecastlab.training import load_run
+    from forecastlab.deploy.artifact import load_model
     from forecastlab.training.forecast import evaluate_run
 
-    run = load_run(run_dir, device=device)
+    run = load_model(run_dir, device=device)
     series = _load_run_series(run, data_args, given_options(ctx))
     scores = evaluate_run(run, series)
     if json_out:

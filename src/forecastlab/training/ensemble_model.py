@@ -232,11 +232,12 @@ class Ensemble(Estimator):
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> Ensemble:
+    def load(cls, directory: str | Path, load_member: Callable | None = None) -> Ensemble:
         """The ensemble save() wrote: every member file checked against its recorded sha256, nothing else
         allowed in the members' folders, each member loaded with load_run and checked compatible again.
-        Load an ensemble run with forecastlab.training.load_run, which hands this class its load_run."""
-        load_run = cls._load_member
+        Load an ensemble run with forecastlab.training.load_run, which hands this class its load_run;
+        `load_member` loads the members otherwise (an exported artifact's members are artifacts)."""
+        load_run = load_member or cls._load_member
         if load_run is None:
             raise ForecastlabError("an ensemble is loaded as a run", where=f"{cls.__name__}.load",
                                    fix="use forecastlab.training.load_run(run_dir) on the ensemble's run directory")
@@ -424,7 +425,7 @@ def member_files(run_dir: Path) -> dict[str, bytes]:
         raise ForecastlabError(f"{rd.MODEL_DIR}/ is a symbolic link; an ensemble copies only plain files",
                                where=str(model), fix="replace the link by the folder itself")
     if model.is_dir():
-        for rel in _listing(model)[0]:
+        for rel in listing(model)[0]:
             files[f"{rd.MODEL_DIR}/{rel}"] = read_bounded(model / rel)
     return files
 
@@ -443,7 +444,7 @@ def verified_files(root: Path, recorded: dict, fix: str) -> dict[str, bytes]:
         raise ForecastlabError("a member's folder is missing", where=str(root), fix=fix)
     for rel in recorded:
         _safe_relative(rel, root)
-    found, folders = _listing(root)
+    found, folders = listing(root)
     expected_folders = {"/".join(Path(rel).parts[:i]) for rel in recorded for i in range(1, len(Path(rel).parts))}
     extra = sorted(set(found) - set(recorded)) + sorted(set(folders) - expected_folders)
     missing = sorted(set(recorded) - set(found))
@@ -469,7 +470,7 @@ def _safe_relative(rel, root: Path) -> str:
     return rel
 
 
-def _listing(root: Path) -> tuple[list[str], list[str]]:
+def listing(root: Path) -> tuple[list[str], list[str]]:
     """(files, folders) under `root`, relative, without following links; a link or a special file is an error."""
     files, folders = [], []
     stack = [(root, "", 0)]

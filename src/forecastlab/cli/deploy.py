@@ -1,0 +1,86 @@
+"""`forecastlab export` and `forecastlab serve`: thin layers over forecastlab.deploy (artifact, service)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from forecastlab.cli.options import JsonOpt, print_json
+
+
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run directory (any model, ensembles too).",
+                                            show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="The artifact directory to write (must not exist).",
+                                      show_default=False)],
+    onnx: Annotated[bool, typer.Option("--onnx", help="Also write model.onnx (torch models; needs onnx), "
+                                       "checked against torch with onnxruntime.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing artifact in --out.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Turn a trained run into a self-contained artifact: safetensors weights (or the model's own text
+    format), the whole recipe, normalization, calibration, provenance, and a sha256 manifest."""
+    from forecastlab.deploy.artifact import META, export_run, verify
+
+    path = export_run(run_dir, out, onnx=onnx, overwrite=overwrite)
+    manifest = verify(path)
+    import json
+
+    meta = json.loads((path / META).read_text())
+    result = {"artifact": str(path), "run_dir": str(run_dir), "kind": meta["kind"], "summary": meta["summary"],
+              "files": manifest["files"], "onnx": meta.get("onnx")}
+    if json_out:
+        print_json(result)
+        return
+    s = meta["summary"]
+    size = sum(e["bytes"] for e in manifest["files"].values())
+    typer.echo(f"exported {s['model']} ({meta['kind']}) to {path}: {len(manifest['files'])} files, {size:,} bytes, "
+               "each in manifest.json with its sha256")
+    ahead = ", ".join(a or f"{h} steps" for a, h in zip(s["ahead"], s["horizons"], strict=True))
+    typer.echo(f"forecasts {s['target']} {ahead} ahead from {s['rows_needed']} rows; test MAE {s['test_mae']:.3f} "
+               f"{s['unit'] or ''}")
+    if meta.get("onnx"):
+        check = meta["onnx"]["check"]
+        said = (f"matches torch to {check['max_abs_diff']:.1e} on {check['windows']} windows ({check['runtime']})"
+                if check.get("checked") else f"not checked: {check['why']}")
+        typer.echo(f"model.onnx: {said}")
+    typer.echo(f"use it: forecastlab predict {path} --input recent.csv   or   forecastlab serve {path}")
+
+
+def serve_command(
+    artifact: Annotated[Path, typer.Argument(help="An artifact (forecastlab export) or a run directory.",
+                                             show_default=False)],
+    host: Annotated[str, typer.Option("--host", help="Address to bind; anything but loopback needs a token.")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port (0: any free one).")] = 8000,
+    token: Annotated[str | None, typer.Option("--token", envvar="FORECASTLAB_API_TOKEN", show_envvar=True,
+                                              help="API token required on every request but /health.",
+                                              show_default=False)] = None,
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.001, help="Largest request body (413 above).")
+                           ] = 16.0,
+    max_concurrency: Annotated[int, typer.Option("--max-concurrency", min=1, help="Forecasts at once (503 above).")
+                               ] = 4,
+    device: Annotated[str | None, typer.Option("--device", help="cpu (default) or cuda[:N].")] = "cpu",
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
+) -> None:
+    """Serve forecasts over HTTP (FastAPI, uvicorn): POST /forecast, GET /health, GET /model, /docs."""
+    import uvicorn
+
+    from forecastlab.deploy.artifact import load_model
+    from forecastlab.deploy.service import check_bind, create_app
+
+    check_bind(host, token)  # before loading anything
+    run = load_model(artifact, device=device)
+    app = create_app(run, token=token, max_body_bytes=int(max_body_mb * (1 << 20)), max_concurrency=max_concurrency)
+    os.environ.pop("FORECASTLAB_API_TOKEN", None)  # not inherited by anything this process starts
+    # uvicorn's own bound on open connections is a backstop; the forecast slots answer 503 first.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, limit_concurrency=max(64, 8 * max_concurrency),
+                timeout_keep_alive=5, server_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_command)
+    app.command("serve")(serve_command)

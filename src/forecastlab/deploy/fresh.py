@@ -1,0 +1,318 @@
+"""Forecasts from fresh data: the last window of a file (or a request's rows) in the training format.
+
+The input is read with the training's own loader, cleaning and gap policy (the run's recipe), gets the
+run's derived columns, and must then hold, ending at the forecast origin (its last row):
+- the columns the run read from its training file, the same ones in the same order, and its target;
+- `rows_needed` rows at the training's time step, with no hole in the grid (plus, for derived tendency
+  columns such as the 24-hour pressure change, the hours of history they look back);
+- no missing cell in those rows: a blank, NaN or -9999 that the gap policy would have filled is refused,
+  since a forecast made from invented inputs would look like any other.
+Each refusal says exactly what is needed, e.g. "need 720 rows at 10-minute spacing ending at the forecast
+origin; got 100".
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecastlab.errors import ForecastlabError
+from forecastlab.windows.horizons import duration_text
+
+MAX_RECORDS = 200_000  # rows of a JSON request; the CSV/Parquet byte limit bounds the rest
+_TENDENCY = re.compile(r"^d(\d+)h ")
+
+
+@dataclass
+class Forecast:
+    """One forecast from the latest window: per horizon, the time it is for, the value and its interval.
+    `rows` is what the service answers (plain values, cheap); `table` and `history` are built on demand."""
+
+    model: str
+    target: str
+    unit: str | None
+    origin: pd.Timestamp
+    rows: list[dict]  # per horizon: horizon, ahead, target_time (Timestamp), value, and lower/upper with intervals
+    interval: dict | None  # {"method", "level"} of the intervals, or None
+    recent_times: np.ndarray  # the input's last rows' times and target values (for a fan chart)
+    recent_values: np.ndarray
+    source: str
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """origin, horizon, ahead, target_time, value, unit, and lower, upper with intervals: one row per horizon."""
+        frame = pd.DataFrame(self.rows)
+        frame.insert(0, "origin", self.origin)
+        frame.insert(frame.columns.get_loc("value") + 1, "unit", self.unit)
+        return frame
+
+    @property
+    def history(self) -> pd.Series:
+        """The target's recent values in the input, indexed by time, up to the forecast origin."""
+        return pd.Series(self.recent_values, index=pd.to_datetime(self.recent_times), name=self.target)
+
+    def to_dict(self) -> dict:
+        """The JSON `predict --json` prints and POST /forecast answers (strict JSON: no NaN)."""
+        rows = [r | {"target_time": _iso(r["target_time"])} for r in self.rows]
+        return {"model": self.model, "target": self.target, "unit": self.unit, "origin": _iso(self.origin),
+                "interval": self.interval, "forecasts": rows, "input": self.source}
+
+
+def requirements(run) -> dict:
+    """What an input must hold for `run` (a LoadedRun): rows, time step, columns, target, time column."""
+    data = run.config.get("data") or {}
+    step = step_seconds(run.config)
+    history = _history_rows(run, step)
+    recipe = run.recipe
+    return {"rows": run.span_rows + history, "window_rows": run.span_rows, "history_rows": history,
+            "step_seconds": step, "step": _step_text(step), "columns": list(data.get("source_columns")
+                                                                           or data.get("columns") or []),
+            "target": data.get("target"), "time_column": getattr(getattr(recipe, "data", None), "time_col", None)}
+
+
+def step_seconds(config: dict) -> float | None:
+    """The training data's time step: recorded by new runs; for older ones, estimated from its first and
+    last timestamps and row count (rounded to the minute above a minute)."""
+    data = config.get("data") or {}
+    if data.get("step_seconds"):
+        return float(data["step_seconds"])
+    first, last, rows = data.get("first_timestamp"), data.get("last_timestamp"), data.get("rows")
+    if not (first and last and rows and rows > 1):
+        return None
+    seconds = (pd.Timestamp(last) - pd.Timestamp(first)).total_seconds() / (rows - 1)
+    return float(round(seconds / 60) * 60 if seconds >= 60 else round(seconds))
+
+
+class FreshForecaster:
+    """Forecasts from fresh inputs for one loaded run, with what an input must hold worked out once (the
+    service keeps one per model). forecast() checks and forecasts one input; forecast_many() checks each
+    and runs the model once on all their windows."""
+
+    def __init__(self, run):
+        self.run = run
+        self.need = requirements(run)
+        recipe = run.recipe
+        kwargs = recipe.data.load_kwargs() if recipe is not None else {}
+        kwargs.pop("data_dir", None)
+        self._kwargs = kwargs
+        self._feature_set = recipe.data.feature_set if recipe is not None else None
+        self._derived = [c for c in ((recipe.data.derived if recipe is not None else None) or "").split(",") if c]
+        self._interval = ({"method": run.calibration.method, "level": run.calibration.level}
+                          if run.calibration else None)
+
+    def load(self, source, *, name: str | None = None):
+        """The Series of `source` as the run's recipe reads it, derived columns added, its columns checked.
+
+        source: a CSV or Parquet path, the bytes of one (an HTTP body), or JSON-like records (a list of
+        {column: value} rows, the time column among them)."""
+        from forecastlab.data.derived import add_features
+        from forecastlab.data.loader import load_bytes, load_series
+
+        if isinstance(source, str | Path):
+            series = load_series(str(Path(source).expanduser()), **self._kwargs, download=False)
+        else:
+            raw = source if isinstance(source, bytes) else records_csv(source, name or "records")
+            series = load_bytes(raw, name or "request", **self._kwargs)
+        _check_source_columns(self.need["columns"], series)
+        if self._feature_set:
+            series = add_features(series, self._feature_set, self._derived or None)
+        return series
+
+    def window(self, source, *, name: str | None = None):
+        """(the input's last rows_needed rows as a Series, where it came from), after every check."""
+        from forecastlab.training.forecast import check_columns
+
+        series = self.load(source, name=name)
+        check_columns(self.run, series)
+        where = series.provenance.path or name or "the input"
+        need = self.need
+        rows, step = need["rows"], need["step_seconds"]
+        if len(series) < rows:
+            spacing = f" at {need['step']} spacing" if step else ""
+            history = (f" ({need['window_rows']} for the window and {need['history_rows']} before it for the "
+                       "derived tendency columns)") if need["history_rows"] else ""
+            raise ForecastlabError(f"need {rows} rows{spacing} ending at the forecast origin{history}; got "
+                                   f"{len(series)}", where=where, fix=f"send the last {rows} rows, oldest first")
+        tail = slice(len(series) - rows, len(series))
+        if step:
+            _check_spacing(series.timestamps[tail], step, rows, where)
+        _check_missing(series, tail, where)
+        return _cut(series, tail), str(where)
+
+    def forecast(self, source, *, name: str | None = None) -> Forecast:
+        """The forecast from the last window of `source`."""
+        return self.forecast_many([source], names=[name])[0]
+
+    def forecast_many(self, sources: list, *, names: list | None = None) -> list[Forecast]:
+        """One forecast per source (each checked as forecast() checks it), the model run once on all."""
+        from forecastlab.training.forecast import forecast_table
+        from forecastlab.training.loading import intervals, point_forecast, predict
+
+        names = list(names or [None] * len(sources))
+        cut = [self.window(source, name=name) for source, name in zip(sources, names, strict=True)]
+        step = self.need["step_seconds"]
+        if not step:  # a run that does not know its step: the forecast's times come from the input's own
+            return [self._forecast(series, where, self._table_rows(forecast_table(self.run, series, last=1)))
+                    for series, where in cut]
+        run, span = self.run, self.run.span_rows
+        windows = np.stack([series.values[len(series) - span::run.sampling_rate] for series, _ in cut])
+        ends = np.array([series.timestamps[-1] for series, _ in cut], dtype="datetime64[ns]")
+        forecasts = predict(run, windows, end_times=ends)
+        point, bounds = point_forecast(run, forecasts), intervals(run, forecasts)
+        step_ns = int(round(step * 1e9))
+        ahead = [step_ns * (delay - span + 1) for delay in run.spec.delays]
+        out = []
+        for i, (series, where) in enumerate(cut):
+            origin = pd.Timestamp(ends[i])
+            rows = []
+            for j, (h, a) in enumerate(zip(run.spec.steps, ahead, strict=True)):
+                row = {"horizon": int(h), "ahead": duration_text(a), "target_time": origin + pd.Timedelta(a, "ns"),
+                       "value": float(point[i, j])}
+                if bounds is not None:
+                    row |= {"lower": float(bounds[0][i, j]), "upper": float(bounds[1][i, j])}
+                rows.append(row)
+            out.append(self._forecast(series, where, rows))
+        return out
+
+    def _table_rows(self, table: pd.DataFrame) -> list[dict]:
+        rows = []
+        for rec in table.to_dict(orient="records"):
+            row = {"horizon": int(rec["horizon"]), "ahead": rec["ahead"],
+                   "target_time": pd.Timestamp(rec["forecast_for"]), "value": float(rec["prediction"])}
+            if "lower" in rec:
+                row |= {"lower": float(rec["lower"]), "upper": float(rec["upper"])}
+            rows.append(row)
+        return rows
+
+    def _forecast(self, series, where: str, rows: list[dict]) -> Forecast:
+        keep = min(len(series), 3 * self.run.span_rows)
+        return Forecast(self.run.config["model"]["name"], series.target, series.target_unit,
+                        pd.Timestamp(series.timestamps[-1]), rows, self._interval,
+                        series.timestamps[-keep:], series.targets[-keep:].astype(np.float64), where)
+
+
+def load_input(run, source, *, name: str | None = None):
+    """FreshForecaster(run).load(source): the input as the run's recipe reads it, with its checks."""
+    return FreshForecaster(run).load(source, name=name)
+
+
+def forecast_fresh(run, source, *, name: str | None = None) -> Forecast:
+    """The forecast of `run` from the last window of `source`, after every check of the module (a
+    FreshForecaster made for one call; keep one to forecast many times)."""
+    return FreshForecaster(run).forecast(source, name=name)
+
+
+def records_csv(records, name: str) -> bytes:
+    """JSON records ([{column: value}, ...]) as the CSV the loader reads, bounded in count; every record
+    must have the same columns in the same order, and every value be a number, text or null."""
+    if not isinstance(records, list) or not records:
+        raise ForecastlabError("records must be a non-empty list of rows ({column: value})", where=name,
+                               fix='send {"records": [{"Date Time": "...", "p (mbar)": 996.5, ...}, ...]}')
+    if len(records) > MAX_RECORDS:
+        raise ForecastlabError(f"{len(records):,} records are more than the {MAX_RECORDS:,} a request may hold",
+                               where=name, fix="send only the rows the forecast needs (GET /model says how many)")
+    first = records[0]
+    if not isinstance(first, dict) or not first:
+        raise ForecastlabError("record 0 is not an object with columns", where=f"{name}, record 0",
+                               fix="send each row as {column: value}")
+    columns = list(first)
+    for i, row in enumerate(records):
+        if not isinstance(row, dict) or list(row) != columns:
+            what = f"a {type(row).__name__}, not an object" if not isinstance(row, dict) else \
+                "has other columns than record 0"
+            raise ForecastlabError(f"record {i} {'is ' if not isinstance(row, dict) else ''}{what}",
+                                   where=f"{name}, record {i}",
+                                   fix=f"give every record the same columns, in the same order: {columns}")
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for j, column in enumerate(columns):
+        values = frame.iloc[:, j]
+        if values.dtype in (object, bool):  # numbers, text and None only; the numeric columns are already float
+            bad = next(((k, v) for k, v in enumerate(values)
+                        if not (v is None or isinstance(v, str | int | float)) or isinstance(v, bool)), None)
+            if bad is not None:
+                raise ForecastlabError(f"record {bad[0]}'s {column!r} is a {type(bad[1]).__name__}, not a number or "
+                                       "text", where=f"{name}, record {bad[0]}, column {column!r}",
+                                       fix="send numbers, text or null")
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _check_source_columns(want: list[str], series) -> None:
+    got = list(series.columns)
+    if not want or got == want:
+        return
+    where = f"{series.provenance.path or 'the input'}, header"
+    missing, extra = [c for c in want if c not in got], [c for c in got if c not in want]
+    if missing:
+        raise ForecastlabError(f"the input lacks the column(s) {', '.join(map(repr, missing))}", where=where,
+                               fix=f"send the training columns, in this order: {', '.join(want)}")
+    if extra:
+        raise ForecastlabError(f"the input has column(s) the model was not trained on: {', '.join(map(repr, extra))}",
+                               where=where, fix=f"send exactly the training columns, in this order: {', '.join(want)}")
+    k = next(i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b)
+    raise ForecastlabError(f"the input's columns are reordered: value column {k + 1} (after the time column) is "
+                           f"{got[k]!r} where the model "
+                           f"expects {want[k]!r}", where=where,
+                           fix=f"send the columns in the training order: {', '.join(want)}")
+
+
+def _check_spacing(ts: np.ndarray, step: float, rows: int, where: str) -> None:
+    ns = np.diff(ts.astype("datetime64[ns]").view(np.int64))
+    bad = np.flatnonzero(ns != int(round(step * 1e9)))
+    if len(bad):
+        i = int(bad[0])
+        gap = int(ns[i])
+        what = (f"a gap of {duration_text(gap)}" if gap > 0 else "a repeated timestamp" if gap == 0
+                else "time going backwards")
+        raise ForecastlabError(
+            f"need {rows} rows at {_step_text(step)} spacing ending at the forecast origin; the rows from "
+            f"{pd.Timestamp(ts[i])} to {pd.Timestamp(ts[i + 1])} have {what}", where=where,
+            fix=f"send {rows} consecutive rows, one every {_step_text(step)}, oldest first, without holes")
+
+
+def _check_missing(series, tail: slice, where: str) -> None:
+    if not series.missing.size:
+        return
+    hit = np.argwhere(series.missing[tail])
+    if len(hit):
+        row, col = (int(v) for v in hit[0])
+        stamp = pd.Timestamp(series.timestamps[tail][row])
+        raise ForecastlabError(
+            f"the forecast window holds a missing value: {series.columns[col]!r} at {stamp} is blank, NaN or a "
+            f"-9999 sentinel ({len(hit)} missing cell(s) in the rows the forecast needs)", where=where,
+            fix="send the window's rows with every value measured; missing values are never filled in for a forecast")
+
+
+def _cut(series, rows: slice):
+    import dataclasses
+
+    return dataclasses.replace(series, timestamps=series.timestamps[rows], values=series.values[rows],
+                               missing=series.missing[rows] if series.missing.size else series.missing,
+                               breaks=np.zeros(0, dtype=np.int64))
+
+
+def _history_rows(run, step: float | None) -> int:
+    """Rows of history before the window that the run's derived tendency columns look back over."""
+    columns = (run.config.get("data") or {}).get("columns") or []
+    hours = [int(m.group(1)) for c in columns if (m := _TENDENCY.match(str(c)))]
+    if not hours or not step:
+        return 0
+    return int(np.ceil(max(hours) * 3600 / step))
+
+
+def _step_text(step: float | None) -> str:
+    if not step:
+        return "its"
+    text = duration_text(int(round(step * 1e9)))
+    return text.replace("min", "-minute").replace("h", "-hour") if text[0].isdigit() else text
+
+
+def _iso(value) -> str:
+    return pd.Timestamp(value).isoformat()
+

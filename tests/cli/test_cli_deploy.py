@@ -1,0 +1,61 @@
+"""`forecastlab export` and `forecastlab predict ARTIFACT --input` end to end through the real CLI: the JSON,
+the CSV and the fan chart they write, and clean errors (exit 2, no traceback) for what they refuse."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from run_helpers import TINY, clean_error, cli, strict_json, write_jena_csv
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-deploy")
+    csv = write_jena_csv(root / "mini.csv", days=20)
+    done = cli("train", "lstm", "--data", csv, *TINY, "--epochs", "1", "--out", root / "run", cwd=root)
+    assert done.returncode == 0, done.stderr
+    pd.read_csv(csv).tail(150).to_csv(root / "recent.csv", index=False)
+    return root
+
+
+def test_export_json_then_predict_on_fresh_data(made):
+    done = cli("export", made / "run", "--out", made / "art", "--json", cwd=made)
+    assert done.returncode == 0, done.stderr
+    out = strict_json(done.stdout)
+    assert out["kind"] == "torch" and set(out["files"]) == {"artifact.json", "weights.safetensors"}
+    assert out["summary"]["rows_needed"] == 139 and out["onnx"] is None
+    done = cli("predict", made / "art", "--input", made / "recent.csv", "--json", "--out", made / "f.csv",
+               "--plot", made / "fan.png", cwd=made)
+    assert done.returncode == 0, done.stderr
+    got = strict_json(done.stdout)
+    assert got["origin"] == "2009-01-21T00:00:00" and got["forecasts"][0]["target_time"] == "2009-01-21T06:00:00"
+    table = pd.read_csv(made / "f.csv")
+    assert list(table.columns) == ["origin", "horizon", "ahead", "target_time", "value", "unit", "lower", "upper"]
+    assert table["value"].iloc[0] == pytest.approx(got["forecasts"][0]["value"], abs=1e-9)
+    assert (made / "fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = cli("predict", made / "art", "--input", made / "recent.csv", cwd=made)
+    assert text.returncode == 0 and "forecast origin" in text.stdout and "80% lower" in text.stdout
+    again = cli("predict", made / "art", "--input", made / "recent.csv", "--out", made / "f.csv", cwd=made)
+    clean_error(again, "already exists", "--overwrite")
+
+
+def test_export_and_predict_refusals_are_clean(made):
+    if not (made / "art").exists():
+        assert cli("export", made / "run", "--out", made / "art", cwd=made).returncode == 0
+    clean_error(cli("export", made / "run", "--out", made / "art", cwd=made), "already exists", "--overwrite")
+    clean_error(cli("export", made / "nope", "--out", made / "art2", cwd=made), "does not exist")
+    clean_error(cli("predict", made / "art", cwd=made), "no data of its own", "--input")
+    clean_error(cli("predict", made / "art", "--input", made / "recent.csv", "--data", "synthetic", cwd=made),
+                "cannot be changed")
+    pd.read_csv(made / "recent.csv").tail(100).to_csv(made / "short.csv", index=False)
+    clean_error(cli("predict", made / "art", "--input", made / "short.csv", cwd=made),
+                "need 139 rows at 10-minute spacing ending at the forecast origin; got 100")
+
+
+def test_predict_run_dir_plot_without_input(made):
+    done = cli("predict", made / "run", "--plot", made / "run-fan.png", "--json", cwd=made)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["predictions"] and (made / "run-fan.png").stat().st_size > 1000

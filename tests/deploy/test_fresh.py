@@ -1,0 +1,172 @@
+"""Forecasts from fresh data: the same number as the run gives for the same last window, from a CSV, a
+Parquet file, bytes or JSON records; every input the model cannot honestly forecast from is refused with
+what is needed (rows and spacing, columns and their order, a missing value inside the window)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecastlab.data import load_series
+from forecastlab.deploy.artifact import export_run, load_artifact, load_model
+from forecastlab.deploy.fresh import forecast_fresh, records_csv, requirements, step_seconds
+from forecastlab.errors import ForecastlabError
+from forecastlab.training import load_run
+from forecastlab.training.forecast import forecast_table
+from run_helpers import train_tiny as train
+
+
+@pytest.fixture(scope="module")
+def frame(runs):
+    return pd.read_csv(runs["csv"])
+
+
+def _write(frame, path):
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["lstm", "lightgbm", "ensemble"])
+def test_fresh_forecast_equals_the_runs_own_for_the_same_window(runs, artifacts, frame, kind, tmp_path):
+    run = load_run(runs[kind])
+    expected = forecast_table(run, load_series(str(runs["csv"])), last=1)
+    art = load_artifact(artifacts[kind])
+    got = forecast_fresh(art, _write(frame.tail(200), tmp_path / "recent.csv"))
+    assert got.table["value"].tolist() == expected["prediction"].tolist()
+    assert got.table["lower"].tolist() == expected["lower"].tolist()
+    assert got.origin == pd.Timestamp("2009-01-21 00:00") == expected["window_end"].iloc[0]
+    assert got.table["target_time"].iloc[0] == pd.Timestamp("2009-01-21 06:00")
+    out = got.to_dict()
+    assert out["unit"] == "degC" and out["interval"] == {"method": "split-conformal", "level": 0.8}
+    assert out["forecasts"][0]["ahead"] == "6h" and out["forecasts"][0]["target_time"] == "2009-01-21T06:00:00"
+
+
+def test_parquet_bytes_and_records_give_the_same_forecast(artifacts, frame, tmp_path):
+    art = load_artifact(artifacts["lstm"])
+    tail = frame.tail(150)
+    want = forecast_fresh(art, _write(tail, tmp_path / "r.csv")).to_dict()["forecasts"]
+    tail.to_parquet(tmp_path / "r.parquet", index=False)
+    assert forecast_fresh(art, tmp_path / "r.parquet").to_dict()["forecasts"] == want
+    assert forecast_fresh(art, (tmp_path / "r.csv").read_bytes(), name="body").to_dict()["forecasts"] == want
+    assert forecast_fresh(art, tail.to_dict(orient="records"), name="records").to_dict()["forecasts"] == want
+
+
+def test_requirements_say_what_the_model_needs(artifacts):
+    need = requirements(load_artifact(artifacts["lstm"]))
+    assert need["rows"] == need["window_rows"] == 139 and need["history_rows"] == 0
+    assert need["step_seconds"] == 600 and need["step"] == "10-minute"
+    assert need["columns"][:2] == ["p (mbar)", "T (degC)"] and need["target"] == "T (degC)"
+
+
+def test_too_few_rows_refused_with_what_is_needed(artifacts, frame, tmp_path):
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(load_artifact(artifacts["lstm"]), _write(frame.tail(100), tmp_path / "short.csv"))
+    assert err.value.what == "need 139 rows at 10-minute spacing ending at the forecast origin; got 100"
+    assert err.value.where == str(tmp_path / "short.csv")
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    (lambda f: f[[f.columns[0], f.columns[2], f.columns[1], *f.columns[3:]]],  # T and p swapped
+     "reordered: value column 1 (after the time column) is 'T (degC)' where the model expects 'p (mbar)'"),
+    (lambda f: f.drop(columns=["rh (%)"]), "lacks the column(s) 'rh (%)'"),
+    (lambda f: f.assign(extra=1.0), "was not trained on: 'extra'"),
+])
+def test_wrong_or_reordered_columns_refused(artifacts, frame, tmp_path, change, needle):
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(load_artifact(artifacts["lstm"]), _write(change(frame.tail(200)), tmp_path / "x.csv"))
+    assert needle in err.value.what
+    assert "p (mbar), T (degC), Tpot (K)" in err.value.fix
+
+
+@pytest.mark.parametrize("bad", ["", "-9999"])
+def test_missing_value_inside_the_window_refused_outside_it_accepted(artifacts, frame, tmp_path, bad):
+    art = load_artifact(artifacts["lstm"])
+    tail = frame.tail(200).astype({"rh (%)": object}).reset_index(drop=True)
+    inside = tail.copy()
+    inside.loc[len(tail) - 5, "rh (%)"] = bad
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(art, _write(inside, tmp_path / "in.csv"))
+    assert "'rh (%)' at 2009-01-20 23:20:00 is blank, NaN or a -9999 sentinel" in err.value.what
+    outside = tail.copy()
+    outside.loc[3, "rh (%)"] = bad  # before the last 139 rows: the gap policy fills it, as in training
+    forecast_fresh(art, _write(outside, tmp_path / "out.csv"))
+
+
+def test_a_hole_in_the_time_grid_inside_the_window_refused(artifacts, frame, tmp_path):
+    tail = frame.tail(200)
+    holed = pd.concat([tail.iloc[:150], tail.iloc[153:]])  # 30 minutes missing, 47 rows before the end
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(load_artifact(artifacts["lstm"]), _write(holed, tmp_path / "holed.csv"))
+    assert "need 139 rows at 10-minute spacing" in err.value.what and "a gap of 40min" in err.value.what
+
+
+def test_derived_tendencies_need_their_history_before_the_window(runs, frame, tmp_path):
+    run = load_model(train(tmp_path, runs["csv"], "weather", "dense", {"units": 4}, feature_set="weather"))
+    need = requirements(run)
+    assert need["history_rows"] == 144 and need["rows"] == 139 + 144  # the 24-hour changes look back a day
+    assert "d24h p (mbar)" in run.config["data"]["columns"] and need["columns"] == list(frame.columns[1:])
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(run, _write(frame.tail(200), tmp_path / "r.csv"))
+    assert "need 283 rows at 10-minute spacing" in err.value.what and "derived tendency columns" in err.value.what
+    full = forecast_table(run, run.recipe.data.load(), last=1)
+    got = forecast_fresh(run, _write(frame.tail(283), tmp_path / "r.csv"))
+    np.testing.assert_allclose(got.table["value"], full["prediction"], rtol=1e-6)
+
+
+def test_records_are_bounded_and_checked():
+    with pytest.raises(ForecastlabError, match="non-empty list"):
+        records_csv([], "body")
+    with pytest.raises(ForecastlabError, match="record 1 has other columns"):
+        records_csv([{"a": 1}, {"b": 2}], "body")
+    with pytest.raises(ForecastlabError, match="not a number or text"):
+        records_csv([{"a": [1, 2]}], "body")
+    with pytest.raises(ForecastlabError, match="more than the"):
+        records_csv([{"a": 1}] * 200_001, "body")
+
+
+def test_step_of_a_run_made_before_steps_were_recorded():
+    config = {"data": {"first_timestamp": "2009-01-01T00:10:00", "last_timestamp": "2009-01-21T00:00:00",
+                       "rows": 2880}}
+    assert step_seconds(config) == 600
+    assert step_seconds({"data": {"step_seconds": 1800.0}}) == 1800
+    assert step_seconds({"data": {}}) is None
+
+
+def test_many_horizons_with_quantile_intervals_through_an_artifact_and_onnx(runs, frame, tmp_path):
+    run_dir = train(tmp_path, runs["csv"], "q", "lstm", {"units": 4}, loss="quantile:0.1,0.5,0.9",
+                    horizons="3h,6h")
+    art = load_artifact(export_run(run_dir, tmp_path / "art", onnx=True))
+    got = forecast_fresh(art, _write(frame.tail(160), tmp_path / "r.csv"))
+    assert got.table["horizon"].tolist() == [3, 6] and got.table["ahead"].tolist() == ["3h", "6h"]
+    assert got.interval["method"] == "cqr"
+    assert (got.table["lower"] <= got.table["upper"]).all()
+    expected = forecast_table(load_run(run_dir), load_series(str(runs["csv"])), last=1)
+    assert got.table["value"].tolist() == expected["prediction"].tolist()
+
+
+def test_a_run_made_before_intervals_exports_and_forecasts_without_them(frame, tmp_path):
+    from run_helpers import FIXTURES
+
+    run_dir = shutil.copytree(FIXTURES / "run_format1", tmp_path / "old")
+    art = load_artifact(export_run(run_dir, tmp_path / "art"))
+    assert art.calibration is None
+    got = forecast_fresh(art, _write(frame.tail(139), tmp_path / "r.csv"))
+    assert got.interval is None and "lower" not in got.table and "lower" not in got.to_dict()["forecasts"][0]
+
+
+def test_many_inputs_forecast_together_as_each_alone(artifacts, frame, tmp_path):
+    from forecastlab.deploy.fresh import FreshForecaster
+
+    forecaster = FreshForecaster(load_artifact(artifacts["lstm"]))
+    inputs = [frame.iloc[k:k + 150].to_dict(orient="records") for k in (0, 500, 1200)]
+    together = forecaster.forecast_many(inputs, names=["a", "b", "c"])
+    alone = [forecaster.forecast(records, name=n) for records, n in zip(inputs, "abc", strict=True)]
+    assert [f.to_dict() for f in together] == [f.to_dict() for f in alone]
+    assert len({f.rows[0]["value"] for f in together}) == 3  # three different windows, three forecasts
+    bad = [dict(r) for r in inputs[0]]
+    bad[7]["rh (%)"] = True
+    with pytest.raises(ForecastlabError, match="record 0's 'rh \\(%\\)' is a bool|is a bool"):
+        forecaster.forecast_many([inputs[1], bad], names=["ok", "bad"])
