@@ -46,14 +46,16 @@ def _root(
 
 def _register() -> None:
     # Each command group stays in its own module; they are registered once, when this package is imported.
-    from forecastlab.cli import backtest, data, ensemble, experiment, models, runs, train
+    from forecastlab.cli import backtest, data, deploy, ensemble, experiment, models, report, runs, train
 
     app.add_typer(data.app, name="data", help="Fetch, synthesize and inspect data.")
     train.register(app)
     backtest.register(app)
     ensemble.register(app)
+    deploy.register(app)
     experiment.register(app)
     models.register(app)
+    report.register(app)
     runs.register(app)
 
 

@@ -17,11 +17,27 @@ def plot_curves(
     unit: str | None = None,
     xlabel: str = "Epochs",
 ) -> Path:
-    """Write a PNG of training MAE (dots) and validation MAE (line) per epoch, as the book draws it.
+    """Write curves_figure(history, ...) as a PNG, atomically: training MAE (dots) and validation MAE
+    (line) per epoch, as the book draws it."""
+    fig = curves_figure(history, title=title, best_epoch=best_epoch, baseline_mae=baseline_mae, unit=unit,
+                        xlabel=xlabel)
+    return save_png(fig, path)
+
+
+def curves_figure(
+    history: list[dict],
+    *,
+    title: str | None = None,
+    best_epoch: int | None = None,
+    baseline_mae: float | None = None,
+    unit: str | None = None,
+    xlabel: str = "Epochs",
+):
+    """The matplotlib Figure of training MAE (dots) and validation MAE (line) per epoch.
 
     `history` rows need epoch, mae and val_mae (the engine's history). Optionally mark the best epoch
     and draw a baseline's MAE (e.g. persistence) as a dashed line, so "better than common sense?" can
-    be read off the plot. The file is written atomically.
+    be read off the plot.
     """
     # The object API (no pyplot) keeps this free of global figure state and of any GUI backend.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -43,5 +59,4 @@ def plot_curves(
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-
-    return save_png(fig, path)
+    return fig

@@ -38,6 +38,13 @@ def _figure(series: Series, rows: slice, title: str):
     return fig
 
 
+def temperature_figures(series: Series) -> list:
+    """The two figures, in memory: the target over the whole record (10-3) and over its first 10 days (10-4)."""
+    n = rows_for_days(series)
+    return [_figure(series, slice(None), "Whole record"),
+            _figure(series, slice(0, n), f"First {DAYS} days ({min(n, len(series)):,} rows)")]
+
+
 def plot_temperature(series: Series, out_dir: str | os.PathLike) -> list[Path]:
     """Write the target over the whole record and over its first 10 days as PNGs in `out_dir`
     (created if needed; our own two file names are overwritten). Returns the two paths."""
@@ -46,7 +53,5 @@ def plot_temperature(series: Series, out_dir: str | os.PathLike) -> list[Path]:
         raise ForecastlabError("the plots folder is a file, not a folder", where=str(out),
                                fix="give a folder for the plots (it is created if needed), or move the file away")
     out.mkdir(parents=True, exist_ok=True)
-    n = rows_for_days(series)
-    whole = _figure(series, slice(None), "Whole record")
-    first = _figure(series, slice(0, n), f"First {DAYS} days ({min(n, len(series)):,} rows)")
+    whole, first = temperature_figures(series)
     return [save_png(whole, out / WHOLE), save_png(first, out / FIRST_DAYS)]

@@ -85,6 +85,16 @@ def _mean_sd(mean: float | None, sd: float | None) -> str:
 
 
 def to_markdown(rows: list[Row], unit: str = "°C") -> str:
+    columns, cells = table_cells(rows, unit)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def table_cells(rows: list[Row], unit: str = "°C") -> tuple[list[str], list[list[str]]]:
+    """The leaderboard as text cells: the column names, then one list of cells per row (as to_markdown
+    and the HTML report print them). The seed and oracle columns appear only when there are seeds or an
+    oracle."""
     seeds = max((r.seeds or 1 for r in rows), default=1)
     oracle = any(r.kind == "bound" for r in rows)
     spread = f" (mean ± sd, {seeds} seeds)" if seeds > 1 else ""
@@ -96,7 +106,7 @@ def to_markdown(rows: list[Row], unit: str = "°C") -> str:
         columns.append(("clearly better than (test, beyond both spreads)", None))
     columns += [("params", None), ("epochs (best)", None), ("s/epoch", None), ("total s", None),
                 ("book val MAE", None), ("book test MAE", None)]
-    lines = ["| " + " | ".join(c for c, _ in columns) + " |", "|" + "---|" * len(columns)]
+    lines = []
     for r in rows:
         epochs = "—" if r.epochs is None else f"{r.epochs} ({r.best_epoch})"
         gain = "—" if r.name == "persistence" or r.improvement_pct is None else f"{r.improvement_pct:+.1f}%"
@@ -107,8 +117,8 @@ def to_markdown(rows: list[Row], unit: str = "°C") -> str:
             cells.append("—" if r.clearly_better_than is None else (", ".join(r.clearly_better_than) or "none"))
         cells += [_fmt(r.params, ","), epochs, _fmt(r.seconds_per_epoch, ".1f"), _fmt(r.total_seconds, ".0f"),
                   _fmt(r.book_val_mae), _fmt(r.book_test_mae)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        lines.append(cells)
+    return [c for c, _ in columns], lines
 
 
 def to_json(rows: list[Row], meta: dict) -> dict:

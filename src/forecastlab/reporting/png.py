@@ -9,9 +9,14 @@ from pathlib import Path
 from forecastlab.atomic import atomic_write_bytes
 
 
-def save_png(fig, path: str | Path) -> Path:
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure rendered as PNG, in memory (for a file, or a data URI in the HTML report)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def save_png(fig, path: str | Path) -> Path:
     path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, png_bytes(fig))
     return path

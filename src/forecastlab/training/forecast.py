@@ -1,6 +1,9 @@
-"""A saved run applied to a Series: forecasts from its latest windows, and scores on its splits."""
+"""A saved run applied to a Series: forecasts from its latest windows, every window of a split beside
+the actual values and persistence (split_forecasts), and scores on its splits."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -81,16 +84,64 @@ def _target_column(series) -> int | None:
     return columns.index(series.target) if series.target in columns else None
 
 
+def run_datasets(run: LoadedRun, series):
+    """The train, val and test windows of `series` (forecastlab.windows.SplitDatasets), cut with the run's
+    window spec and normalized with the run's training statistics (never refitted on new data)."""
+    check_columns(run, series)
+    values = run.normalizer.transform(series.values) if run.normalizer is not None else series.values
+    return run.spec.make_datasets(
+        values, series.targets, batch_size=EVAL_BATCH, shuffle_train=False, normalize=False,
+        times=series.timestamps, target_column=_target_column(series),
+    )
+
+
+@dataclass
+class SplitForecasts:
+    """Every window of one split, forecast by the run: (windows,) or (windows, horizons) arrays, in the
+    target's units, chronological. `persistence` is the book's baseline on the same targets (the last
+    target value each window sees); `lower`/`upper` the run's calibrated interval, when it has one."""
+
+    split: str
+    horizons: tuple[int, ...]  # sampled steps
+    window_end: np.ndarray  # (N,) datetime64: each window's last input row
+    target_time: np.ndarray  # (N, H) datetime64: the time each forecast is for
+    prediction: np.ndarray  # (N, H)
+    actual: np.ndarray  # (N, H)
+    persistence: np.ndarray  # (N, H)
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    level: float | None = None  # the intervals' nominal coverage
+
+    def mae(self, of: str = "prediction") -> np.ndarray:
+        """(H,) mean absolute error per horizon of `prediction` or `persistence`."""
+        return np.abs(getattr(self, of) - self.actual).mean(axis=0)
+
+
+def split_forecasts(run: LoadedRun, series, split: str = "test", datasets=None) -> SplitForecasts:
+    """The run's forecasts for every window of `split` ("val" or "test") of `series`, beside the actual
+    values and persistence; `datasets`: run_datasets(run, series), when already cut."""
+    if split not in ("val", "test"):
+        raise ForecastlabError(f"split must be 'val' or 'test', got {split!r}", arg="split", fix="pass split='test'")
+    datasets = datasets if datasets is not None else run_datasets(run, series)
+    dataset = getattr(datasets, split)
+    forecasts, actual = forecast_dataset(run.model, dataset, run.head)
+    start = np.asarray(dataset.start_rows, dtype=np.int64)
+    last_input = np.asarray(dataset.last_input_rows, dtype=np.int64)
+    target_rows = start[:, None] + np.asarray(run.spec.delays, dtype=np.int64)[None, :]
+    times = np.asarray(series.timestamps)
+    persistence = np.broadcast_to(series.targets[last_input][:, None], target_rows.shape).astype(np.float64)
+    bounds = intervals(run, forecasts)
+    return SplitForecasts(
+        split, tuple(run.spec.steps), times[last_input], times[target_rows],
+        point_forecast(run, forecasts).astype(np.float64), np.asarray(actual, dtype=np.float64), persistence,
+        *(bounds if bounds is not None else (None, None)), run.calibration.level if bounds is not None else None)
+
+
 def evaluate_run(run: LoadedRun, series) -> dict:
     """Scores of the run's best model on the val and test splits of `series`, cut with the run's window
     spec and normalized with the run's training statistics (never refitted on new data): MAE and MSE
     overall and per horizon, and on test the empirical coverage and mean width of its intervals."""
-    check_columns(run, series)
-    values = run.normalizer.transform(series.values) if run.normalizer is not None else series.values
-    datasets = run.spec.make_datasets(
-        values, series.targets, batch_size=EVAL_BATCH, shuffle_train=False, normalize=False,
-        times=series.timestamps, target_column=_target_column(series),
-    )
+    datasets = run_datasets(run, series)
     scores = {split: evaluate(run.model, getattr(datasets, split), head=run.head, split=split)
               for split in ("val", "test")}
     if run.calibration is not None:
