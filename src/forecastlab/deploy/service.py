@@ -53,6 +53,7 @@ _BATCH_BODY = {
 _ERROR = {"description": "what was wrong, where, and what to do", "content": {"application/json": {"schema": {
     "type": "object", "properties": {"error": {"type": "string"}, "where": {"type": "string"},
                                      "fix": {"type": "string"}}}}}}
+_RESPONSES = {code: _ERROR for code in (400, 401, 413, 415, 422, 503)}
 
 
 def is_loopback(host: str) -> bool:
@@ -147,6 +148,10 @@ def create_app(run, *, token: str | None = None, max_body_bytes: int = MAX_BODY_
         return problem(413, f"the request body is larger than {max_body_bytes:,} bytes", where="the request body",
                        fix=fix)
 
+    def unaccepted(kind: str, fix: str):
+        return problem(415, f"Content-Type {kind or '(none)'!r} is not accepted", where="the Content-Type header",
+                       fix=fix)
+
     def busy():
         return problem(503, f"all {max_concurrency} forecast slots are busy", where="the server",
                        fix="retry in a moment", headers={"Retry-After": "1"})
@@ -187,34 +192,36 @@ def create_app(run, *, token: str | None = None, max_body_bytes: int = MAX_BODY_
         return info
 
     @app.post("/forecast", openapi_extra={"requestBody": _FORECAST_BODY},
-              responses={400: _ERROR, 401: _ERROR, 413: _ERROR, 415: _ERROR, 422: _ERROR, 503: _ERROR})
+              responses=_RESPONSES)
     async def forecast(request: Request):
         try:
             raw = await body_of(request)
         except _TooLarge:
             return too_large()
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        kind = _content_type(request)
         if kind in ("text/csv", "text/plain"):
             return await guarded(lambda: forecaster.forecast(raw, name="the request's CSV").to_dict())
         if kind == "application/json":
             return await guarded(one_from_json, raw)
-        return problem(415, f"Content-Type {kind or '(none)'!r} is not accepted", where="the Content-Type header",
-                       fix="send text/csv (the training file's format) or application/json with records")
+        return unaccepted(kind, "send text/csv (the training file's format) or application/json with records")
 
     @app.post("/forecast/batch", openapi_extra={"requestBody": _BATCH_BODY},
-              responses={400: _ERROR, 401: _ERROR, 413: _ERROR, 415: _ERROR, 422: _ERROR, 503: _ERROR})
+              responses=_RESPONSES)
     async def forecast_batch(request: Request):
         try:
             raw = await body_of(request)
         except _TooLarge:
             return too_large(batch=True)
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        kind = _content_type(request)
         if kind != "application/json":
-            return problem(415, f"Content-Type {kind or '(none)'!r} is not accepted", where="the Content-Type header",
-                           fix='send application/json: {"inputs": [{"records": [...]}, ...]}')
+            return unaccepted(kind, 'send application/json: {"inputs": [{"records": [...]}, ...]}')
         return await guarded(many_from_json, raw)
 
     return app
+
+
+def _content_type(request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 class _TokenGuard:
