@@ -82,3 +82,18 @@ def test_recipe_round_trips_the_options_and_estimators_refuse_them(datasets, ser
         train("linear", datasets, epochs=1, progress=False, clip_norm=0.0)
     with pytest.raises(ForecastlabError, match="weight_decay"):
         make_optimizer("adamw", [torch.nn.Parameter(torch.zeros(1))], weight_decay=float("nan"))
+
+
+def test_on_epoch_sees_every_epoch_and_can_stop_the_run_which_then_finishes(datasets, tmp_path):
+    seen = []
+    full = train("lstm", datasets, epochs=3, max_steps_per_epoch=2, progress=False, model_params={"units": 4},
+                 on_epoch=lambda row: seen.append(row) or False)
+    assert [r["epoch"] for r in seen] == [1, 2, 3] and all(r["val_loss"] > 0 for r in seen)
+    assert [r["val_loss"] for r in seen] == [r["val_loss"] for r in full.history]
+    out = tmp_path / "stopped"
+    stopped = train("lstm", datasets, epochs=5, max_steps_per_epoch=2, progress=False, model_params={"units": 4},
+                    out_dir=out, on_epoch=lambda row: row["epoch"] >= 2)
+    assert len(stopped.history) == 2 and stopped.stopped_early
+    # the same first two epochs as the run that was not stopped, and a complete run directory
+    assert [r["val_loss"] for r in stopped.history] == [r["val_loss"] for r in full.history[:2]]
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 2

@@ -120,6 +120,7 @@ def train(
     interval_level: float = DEFAULT_LEVEL,
     weight_decay: float | None = None,
     clip_norm: float | None = None,
+    on_epoch=None,
 ) -> TrainResult:
     """Fit `model` on `datasets.train`, validating on `datasets.val` every epoch; report test MAE.
 
@@ -151,6 +152,9 @@ def train(
         for every newer one (linear, lightgbm).
     interval_level: nominal coverage of the prediction intervals calibrated on the validation split
         (split-conformal for point losses, conformalized quantile regression for quantile ones).
+    on_epoch: called with each epoch's history row once its checkpoint is on disk (a sweep's pruner
+        reads val_loss there); a true return value stops training as early stopping does, and the run
+        finishes normally (best weights, test MAE, metrics.json). Not called for an estimator.
 
     train() leaves the process alone: no global seeds, thread count or allocator settings change. The
     CPU tuning the CLI applies (one torch thread on <= 2 cores, denormals flushed, glibc malloc kept
@@ -219,6 +223,7 @@ def train(
             while state.epoch < epochs and not state.stopped_early:
                 _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, head, clip_norm)
                 state.stopped_early = should_stop(state.epoch, state.best_epoch, early_stopping)
+                stop_asked = False
                 state.elapsed += _lap(started)
                 started = time.perf_counter()
                 if run is not None:
@@ -228,7 +233,13 @@ def train(
                         # A resumed run rewrites best.pt too the first time: a format-1 run gets its sidecar.
                         _save_last(run_dir, state, model, opt, scheduler, with_best=config_pending)
                         config_pending = _commit(run, config, config_pending)
-                if state.stopped_early:
+                if on_epoch is not None:
+                    stop_asked = bool(on_epoch(dict(state.history[-1]))) and not state.stopped_early \
+                        and state.epoch < epochs
+                    if stop_asked:
+                        state.stopped_early = True
+                        bar.note(f"stopped after epoch {state.epoch} by the caller (on_epoch), e.g. a sweep's pruner")
+                if state.stopped_early and not stop_asked:
                     bar.note(f"early stopping: no better val loss for {early_stopping} epochs")
         result = _finish(state, model, datasets, dev, run_dir, config, head, interval_level)
         result.total_seconds = state.elapsed + _lap(started)

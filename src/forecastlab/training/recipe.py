@@ -332,3 +332,9 @@ def recipe_of(config: dict) -> Recipe | None:
               if k not in ("name", "n_features", "sequence_length", "n_outputs")}
     return Recipe(ModelRecipe(config["model"]["name"], params),
                   DataRecipe(where, target=described.get("target"), features=features), window, training)
+
+
+def check_field_value(value, annotation: str, where: str, key: str):
+    """`value` checked against a recipe field's annotation (as a recipe file's value is), or the error naming
+    `key` in `where`; the value as the recipe stores it (an int given for a float field becomes a float)."""
+    return _typed(value, annotation, where, key)

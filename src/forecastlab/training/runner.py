@@ -11,9 +11,9 @@ from forecastlab.training.recipe import DataRecipe, Recipe, recipe_of
 
 
 def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, *, resume: bool = False, overwrite: bool = False,
-               progress: bool = True, series=None):
+               progress: bool = True, series=None, on_epoch=None):
     """Load the recipe's data (or use `series`), cut its windows, train, and write the run directory with
-    the recipe in config.json. Returns forecastlab.training.TrainResult."""
+    the recipe in config.json. Returns forecastlab.training.TrainResult. on_epoch: see train()."""
     from forecastlab.training.config import describe_series
     from forecastlab.training.engine import train
     from forecastlab.training.run_dir import versions
@@ -33,7 +33,7 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, *, resume: boo
         resume=resume, overwrite=overwrite, device=t.device, early_stopping=t.early_stopping,
         lr_schedule=t.lr_schedule, progress=progress, max_steps_per_epoch=t.max_steps_per_epoch,
         model_params=recipe.model.params, loss=t.loss, target_transform=t.target_transform,
-        interval_level=t.interval_level, weight_decay=t.weight_decay, clip_norm=t.clip_norm,
+        interval_level=t.interval_level, weight_decay=t.weight_decay, clip_norm=t.clip_norm, on_epoch=on_epoch,
         extra_config={"data": described, "recipe": dataclasses.replace(
             recipe, training=dataclasses.replace(t, epochs=epochs),
             provenance={"data": described, "versions": versions()}).to_dict()},

@@ -1,0 +1,136 @@
+"""Sweeps with real worker processes sharing one study: exactly N trials, SIGKILLed workers, pruning,
+the best recipe trained again, and the same on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from sweep_helpers import SPACE, finish, started_trials, sweep_args
+
+from forecastlab.tuning.sweep import load_study, summarize
+from run_helpers import clean_error, cli, popen, strict_json, write_jena_csv
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    write_jena_csv(root / "j.csv", days=20)
+    (root / "space.toml").write_text(SPACE)
+    return root
+
+
+def test_two_workers_share_one_study_and_run_exactly_n_trials(workdir):
+    out = workdir / "two"
+    a = popen(*sweep_args(out, 6), cwd=workdir)
+    b = popen(*sweep_args(out, 6), cwd=workdir)
+    (ra, oa, ea), (rb, ob, eb) = finish(a), finish(b)
+    assert ra == rb == 0, (ea[-3000:], eb[-3000:])
+    mine, theirs = started_trials(ea), started_trials(eb)
+    assert mine and theirs, (ea, eb)  # both worked
+    assert sorted(mine + theirs) == list(range(6))  # none run twice, none lost
+    study = load_study(out)
+    assert len(study.trials) == 6
+    assert all(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for t in study.trials)
+    for t in study.trials:
+        record = json.loads((Path(t.user_attrs["run_dir"]) / "trial.json").read_text())
+        assert record["number"] == t.number and record["state"] in ("complete", "pruned")
+        assert (Path(t.user_attrs["run_dir"]) / "metrics.json").is_file()  # a complete run directory
+    summary = json.loads((out / "sweep.json").read_text())
+    best = min((r for r in summary["trial_rows"] if r["state"] == "complete"), key=lambda r: r["val_mae"])
+    assert summary["best"]["number"] == best["number"]  # chosen by validation, not test
+    assert (out / "optimization_history.png").stat().st_size > 1000
+    assert "best: trial" in oa + ob
+
+
+def test_a_sigkilled_worker_loses_only_its_trial_and_the_study_goes_on(workdir):
+    out = workdir / "kill"
+    args = sweep_args(out, 4, "--pruner", "none", epochs=25)
+    victim = popen(*args, cwd=workdir)
+    # wait until the victim has claimed a trial, then start the survivor and kill the victim mid-trial
+    line, deadline = "", time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = victim.stderr.readline()
+        if line.startswith("trial ") and "units=" in line:
+            break
+    killed = int(line.split()[1].rstrip(":"))
+    survivor = popen(*args, cwd=workdir)
+    time.sleep(1.0)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    code, stdout, stderr = finish(survivor)
+    assert code == 0, stderr[-3000:]
+    assert f"trial {killed}: marked failed" in stderr
+    study = load_study(out)
+    states = {t.number: t.state for t in study.trials}
+    assert len(states) == 4 and states[killed] == optuna.trial.TrialState.FAIL
+    assert sum(s == optuna.trial.TrialState.COMPLETE for s in states.values()) == 3
+    record = json.loads((out / "trials" / "sweep-lstm" / f"trial-{killed:04d}" / "trial.json").read_text())
+    assert record["state"] == "failed" and "heartbeat" in record["reason"]
+    rows = {r["number"]: r for r in summarize(study)["trial_rows"]}
+    assert "heartbeat" in rows[killed]["reason"]
+
+
+def test_json_export_best_and_train_config_reproduce_the_best_trial(workdir):
+    out = workdir / "best"
+    done = cli(*sweep_args(out, 3, "--json", "--sampler-seed", "1", "--pruner", "none"), cwd=workdir, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = strict_json(done.stdout)
+    assert summary["counts"] == {"complete": 3} and summary["best"]["val_mae"] > 0
+    exported = workdir / "exported.toml"
+    done = cli("sweep", "--out", out, "--export-best", exported, cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert exported.read_text().split("\n", 2)[2] == (out / "best.toml").read_text().split("\n", 2)[2]
+    again = cli("sweep", "--out", out, "--export-best", exported, cwd=workdir)
+    clean_error(again, "the --export-best file exists")
+    done = cli("train", "--config", exported, "--out", workdir / "retrained", "--no-progress", "--json",
+               cwd=workdir, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert strict_json(done.stdout)["val_mae"] == pytest.approx(summary["best"]["val_mae"], rel=1e-6)
+
+
+def test_a_worker_with_another_plan_is_refused(workdir):
+    out = workdir / "plan"
+    done = cli(*sweep_args(out, 1), cwd=workdir, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    clean_error(cli(*sweep_args(out, 2), cwd=workdir), "already exists with another --trials (1 there, 2 here)",
+                "--study NAME")
+    clean_error(cli(*sweep_args(out, 1, "--lr", "0.5"), cwd=workdir), "already exists with another the recipe",
+                "training.lr")
+
+
+def test_print_space_and_bad_options(workdir):
+    done = cli("sweep", "lstm", "--print-space", cwd=workdir)
+    assert done.returncode == 0 and '"model.params.units"' in done.stdout and "# training.lr: float" in done.stdout
+    space = strict_json(cli("sweep", "gru_stacked", "--print-space", "--json", cwd=workdir).stdout)["space"]
+    assert space["model.params.layers"] == {"low": 1, "high": 3}
+    clean_error(cli("sweep", "lstm", "--data", "j.csv", cwd=workdir), "no --trials given")
+    clean_error(cli("sweep", "lstm", "--trials", "2", "--pruner", "random", cwd=workdir), "unknown pruner 'random'")
+    clean_error(cli("sweep", "lstm", "--trials", "2", "--study", "../x", cwd=workdir), "is not a plain name")
+    clean_error(cli("sweep", "lstm", "--trials", "2", "--storage", "nowhere", cwd=workdir), "not a database URL")
+    clean_error(cli("sweep", "--out", workdir / "none", "--export-best", "x.toml", cwd=workdir), "no study.db")
+
+
+def test_a_failing_trial_is_marked_with_its_reason_and_the_sweep_goes_on(workdir):
+    out = workdir / "fail"
+    # a 1000-day lookback does not fit in 20 days of data: those trials fail with the reason
+    (workdir / "wide.toml").write_text('[lstm]\n"window.lookback" = { choices = ["1d", "1000d"] }\n')
+    args = sweep_args(out, 4, "--json", "--pruner", "none", "--sampler-seed", "0")
+    args[args.index("space.toml")] = "wide.toml"
+    done = cli(*args, cwd=workdir, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = strict_json(done.stdout)
+    assert sum(summary["counts"].values()) == 4
+    assert summary["counts"].get("fail") and summary["counts"].get("complete"), summary["counts"]
+    for row in summary["trial_rows"]:
+        record = json.loads((Path(row["run_dir"]) / "trial.json").read_text())
+        if row["params"]["window.lookback"] == "1000d":
+            assert row["state"] == "fail" and record["state"] == "failed", row
+            assert "Fix:" in record["reason"] and row["reason"] == record["reason"]
+        else:
+            assert row["state"] == "complete"
