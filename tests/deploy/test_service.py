@@ -5,52 +5,18 @@ the token is checked on every request but /health, and a non-loopback address wi
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pandas as pd
 import pytest
+from serving import Server, free_port
 
 from forecastlab.deploy.service import check_bind, is_loopback
 from forecastlab.errors import ForecastlabError
-from run_helpers import clean_error, cli, popen
+from run_helpers import clean_error, cli
 
 TOKEN = "a-long-enough-test-token-123"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, artifact, cwd, *args, env=None):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = popen("serve", artifact, "--port", self.port, "--log-level", "warning", *args, cwd=cwd, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the server exited: {self.proc.communicate()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError("the server did not answer /health within 60 s")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            return self.proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.communicate()
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +115,7 @@ def test_token_is_required_on_every_request_but_health(artifacts, runs):
 
 
 def test_non_loopback_address_without_a_token_is_refused_before_binding(artifacts, runs):
-    done = cli("serve", artifacts["lstm"], "--host", "0.0.0.0", "--port", _free_port(), cwd=runs["root"],
+    done = cli("serve", artifacts["lstm"], "--host", "0.0.0.0", "--port", free_port(), cwd=runs["root"],
                env={"FORECASTLAB_API_TOKEN": ""}, timeout=60)
     clean_error(done, "serving on '0.0.0.0'", "no API token is set", "--token")
 
@@ -170,5 +136,5 @@ def test_serve_refuses_a_damaged_artifact_with_a_clean_error(artifacts, runs, tm
 
     root = shutil.copytree(artifacts["lstm"], tmp_path / "art")
     (root / "weights.safetensors").write_bytes(b"nope")
-    done = cli("serve", root, "--port", _free_port(), cwd=runs["root"], timeout=60)
+    done = cli("serve", root, "--port", free_port(), cwd=runs["root"], timeout=60)
     clean_error(done, "weights.safetensors is 4 bytes but the manifest records")
