@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     warnings.showwarning = _show_warning
     # Every time, not once per source line: a long run (reproduce) meets the same warning for each model.
     warnings.simplefilter("always", ForecastlabWarning)
-    _tune_cpu(sys.argv[1:] if argv is None else list(argv))
+    from forecastlab.cli import distributed
+
+    distributed.ARGV[:] = sys.argv[1:] if argv is None else list(argv)
+    _tune_cpu(distributed.ARGV)
     try:
         # Ctrl-C and SIGTERM: typer exits 130 quietly; `train` first says what it kept (interrupts.exit_interrupted).
         app(args=argv, standalone_mode=True)

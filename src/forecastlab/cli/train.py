@@ -108,10 +108,39 @@ def train_command(
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML recipe with these options (the command line wins where both set one).",
         show_default=False)] = None,
+    nproc: Annotated[int, typer.Option(
+        "--nproc", help="Data-parallel processes on this machine (torchrun + DistributedDataParallel: gloo on "
+        "CPU, NCCL on GPU); each trains on its part of every batch, rank 0 writes. Give the same N to resume.",
+        min=1, max=256)] = 1,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar or epoch lines.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Train a model: MSE loss, MAE in the target's units, best checkpoint by val loss, test MAE at the end."""
+    from forecastlab.cli import distributed
+
+    if nproc > 1 and not distributed.is_worker():
+        if seeds > 1:
+            raise ForecastlabError("--nproc trains one run on several processes; --seeds trains several runs",
+                                   where="--nproc, --seeds", fix="give one of them")
+        raise typer.Exit(distributed.launch(nproc))
+    if distributed.is_worker():
+        distributed.join_group(device)
+        try:
+            _train(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, params, out, resume, overwrite,
+                   early_stopping, lr_schedule, max_steps_per_epoch, transforms, loss, target_transform,
+                   interval_level, device, weight_decay, clip_norm, seeds, config_file,
+                   no_progress or distributed.rank() > 0, json_out, quiet=distributed.rank() > 0)
+        finally:
+            distributed.leave_group()
+        return
+    _train(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, params, out, resume, overwrite,
+           early_stopping, lr_schedule, max_steps_per_epoch, transforms, loss, target_transform, interval_level,
+           device, weight_decay, clip_norm, seeds, config_file, no_progress, json_out)
+
+
+def _train(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, params, out, resume, overwrite,
+           early_stopping, lr_schedule, max_steps_per_epoch, transforms, loss, target_transform, interval_level,
+           device, weight_decay, clip_norm, seeds, config_file, no_progress, json_out, *, quiet: bool = False):
     from forecastlab.training.run_dir import check_run_dir, read_config
 
     if config_file is not None:
@@ -154,8 +183,9 @@ def train_command(
             target_transform=str(target_transform) if target_transform is not None else None,
             interval_level=interval_level, device=device, weight_decay=weight_decay, clip_norm=clip_norm))
         out = out or Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
-    # Before the (slow) data loading, so a refused run directory fails at once.
-    check_run_dir(out, resume=resume is not None, overwrite=overwrite)
+    # Before the (slow) data loading, so a refused run directory fails at once (rank 0 of several makes it).
+    if not quiet:
+        check_run_dir(out, resume=resume is not None, overwrite=overwrite)
     if seeds > 1:
         _train_seeds(recipe, seeds, out, resume=resume, overwrite=overwrite, progress=not no_progress,
                      json_out=json_out)
@@ -172,6 +202,8 @@ def train_command(
                             series=series)
     except Interrupted as interrupt:
         exit_interrupted(interrupt)
+    if quiet:  # a data-parallel rank other than 0: rank 0 reports
+        return
     metrics = result.metrics()
     if json_out:
         print_json(metrics | {"history": result.history})
@@ -187,7 +219,7 @@ def train_command(
 
 _TRAIN_PANELS = {
     "Model": ("model", "params"),
-    "Training": ("epochs", "lr", "optimizer", "seed", "early_stopping", "lr_schedule", "max_steps_per_epoch",
+    "Training": ("epochs", "lr", "optimizer", "seed", "early_stopping", "lr_schedule", "max_steps_per_epoch", "nproc",
                  "loss", "target_transform", "interval_level", "device", "weight_decay", "clip_norm", "seeds"),
     "Output": ("out", "resume", "overwrite", "config_file", "no_progress", "json_out"),
 }
@@ -359,7 +391,7 @@ def _check_not_fewer_epochs(run_dir: Path, epochs: int) -> None:
 # -- what the user typed, and what a resumed run must keep ---------------------------------------------
 
 # Options a resumed run may take freely; every other explicitly given option must match the run.
-_FREE_ON_RESUME = {"resume", "epochs", "device", "no_progress", "json_out", "config_file"}
+_FREE_ON_RESUME = {"resume", "epochs", "device", "no_progress", "json_out", "config_file", "nproc"}
 
 
 def given_options(ctx: typer.Context) -> set[str]:

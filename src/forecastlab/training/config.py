@@ -19,6 +19,7 @@ _RESUME_KEYS = (
     ("training", "optimizer"), ("training", "lr"), ("training", "seed"), ("training", "lr_schedule"),
     ("training", "early_stopping"), ("training", "max_steps_per_epoch"), ("normalizer",), ("head",),
     ("training", "loss"), ("training", "interval_level"), ("training", "weight_decay"), ("training", "clip_norm"),
+    ("training", "nproc"),
 )
 
 

@@ -34,6 +34,16 @@ from forecastlab.training.schedules import make_scheduler, should_stop, step_per
 from forecastlab.training.seeding import rng_state, seeded_torch, set_rng_state
 
 
+def distributed() -> tuple[int, int]:
+    """(rank, world size) of the torch.distributed process group this process is in, or (0, 1). The
+    group is the caller's to create (`forecastlab train --nproc N` does, under torchrun)."""
+    import torch.distributed as tdist
+
+    if tdist.is_available() and tdist.is_initialized():
+        return tdist.get_rank(), tdist.get_world_size()
+    return 0, 1
+
+
 @dataclass
 class TrainResult:
     """What a training run produced. `model` holds the best epoch's weights (by val loss)."""
@@ -180,6 +190,7 @@ def train(
                 est, history, best, datasets, path, config, interval_level),
             write_outputs=_write_outputs, interrupted=Interrupted, started=started)
     dev = select_device(device)
+    rank, world = distributed()
     head = make_head(datasets, loss, target_transform, default=default_target_transform(model))
     model, model_name = resolve_model(model, datasets, model_params, n_outputs=head.outputs)
     model.to(dev)
@@ -204,9 +215,12 @@ def train(
         config["training"]["weight_decay"] = opt.param_groups[0]["weight_decay"]
     if clip_norm is not None:
         config["training"]["clip_norm"] = float(clip_norm)
+    if world > 1:
+        config["training"]["nproc"] = world
     # Only now, once model, optimizer and schedule are known to build: a bad option leaves no empty run dir.
-    run = _open_run_dir(out_dir, resume=resume, overwrite=overwrite)
-    run_dir = run.path if run is not None else None
+    # Data-parallel: only rank 0 writes; the other ranks read the run directory only to resume.
+    run = _open_run_dir(out_dir, resume=resume, overwrite=overwrite) if rank == 0 else None
+    run_dir = run.path if run is not None else (Path(out_dir) if out_dir is not None and resume else None)
     state = _State()
     # A resumed run's config.json is rewritten only once this call's first checkpoint is on disk.
     config_pending = resume
@@ -216,12 +230,14 @@ def train(
             config["created"] = saved.get("created", config["created"])
         elif run is not None:
             rd.write_config(run_dir, config)
-        bar = EpochProgress(epochs, enabled=progress)
+        shards = _Shards(model, rank, world) if world > 1 else None  # after the restore: DDP broadcasts rank 0's
+        bar = EpochProgress(epochs, enabled=progress and rank == 0)
         with bar:
             if resume and state.epoch:
                 bar.note(f"resuming {run_dir} after epoch {state.epoch} (best so far: epoch {state.best_epoch})")
             while state.epoch < epochs and not state.stopped_early:
-                _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, head, clip_norm)
+                _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, head, clip_norm,
+                           shards)
                 state.stopped_early = should_stop(state.epoch, state.best_epoch, early_stopping)
                 stop_asked = False
                 state.elapsed += _lap(started)
@@ -241,7 +257,8 @@ def train(
                         bar.note(f"stopped after epoch {state.epoch} by the caller (on_epoch), e.g. a sweep's pruner")
                 if state.stopped_early and not stop_asked:
                     bar.note(f"early stopping: no better val loss for {early_stopping} epochs")
-        result = _finish(state, model, datasets, dev, run_dir, config, head, interval_level)
+        result = _finish(state, model, datasets, dev, run.path if run is not None else None, config, head,
+                         interval_level)
         result.total_seconds = state.elapsed + _lap(started)
         if run is not None:
             _commit(run, config, config_pending)
@@ -290,7 +307,8 @@ def _commit(run: rd.RunDirectory, config: dict, config_pending: bool) -> bool:
 # -- one epoch ---------------------------------------------------------------------------------------
 
 
-def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head, clip_norm=None) -> None:
+def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head, clip_norm=None,
+               shards=None) -> None:
     epoch = state.epoch + 1
     t0 = time.perf_counter()
     if hasattr(datasets.train, "set_epoch"):
@@ -298,7 +316,10 @@ def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head
         # so a resumed run sees the same order an uninterrupted one would.
         datasets.train.set_epoch(epoch - 1)
     lr_now = opt.param_groups[0]["lr"]
-    loss, mae = _train_steps(model, opt, datasets.train, dev, bar, epoch, max_steps, head, scheduler, clip_norm)
+    if shards is None:
+        loss, mae = _train_steps(model, opt, datasets.train, dev, bar, epoch, max_steps, head, scheduler, clip_norm)
+    else:
+        loss, mae = shards.train_steps(opt, datasets.train, dev, bar, epoch, max_steps, head, scheduler, clip_norm)
     train_seconds = time.perf_counter() - t0
     val = evaluate(model, datasets.val, dev, check_finite=False, head=head)  # divergence is reported below
     if not math.isfinite(loss) or not math.isfinite(val["loss"]):
@@ -322,7 +343,7 @@ def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head
 
 
 def train_step(model, opt, x, y, loss_sum: torch.Tensor, abs_sum: torch.Tensor, head: Head = BOOK_HEAD,
-               clip_norm: float | None = None) -> None:
+               clip_norm: float | None = None, scale: float | None = None) -> None:
     """One optimizer step on the head's loss (the book's: MSE), adding the batch's loss and absolute
     error sums (in the target's units) in place; `clip_norm` clips the gradients' global norm first.
 
@@ -335,7 +356,7 @@ def train_step(model, opt, x, y, loss_sum: torch.Tensor, abs_sum: torch.Tensor, 
         raw = model(x)
         loss = head.loss_value(raw, y, x)
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss if scale is None else loss * scale).backward()
     if clip_norm is not None:
         nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     opt.step()
@@ -371,6 +392,46 @@ def _train_steps(model, opt, dataset, dev, bar, epoch, max_steps, head, schedule
             fix="use more data or a shorter window (sequence_length=, horizon=)",
         )
     return loss_sum.item() / n, abs_sum.item() / n
+
+
+class _Shards:
+    """Data-parallel steps (DistributedDataParallel): every rank walks the same batches in the same order
+    and trains on its contiguous part of each; the loss is scaled so that DDP's gradient average equals
+    the gradient of the whole batch's mean, as one process with the same batch computes it. The epoch's
+    loss and MAE sums and window counts are all-reduced, so every rank reports the whole epoch's numbers.
+    Validation and test run whole on every rank (the weights are the same everywhere, so are the numbers)."""
+
+    def __init__(self, model, rank: int, world: int):
+        from torch.nn.parallel import DistributedDataParallel
+
+        self.rank, self.world = rank, world
+        self.model = DistributedDataParallel(model)
+
+    def train_steps(self, opt, dataset, dev, bar, epoch, max_steps, head, scheduler=None, clip_norm=None):
+        import torch.distributed as tdist
+
+        steps = len(dataset) if max_steps is None else min(len(dataset), max_steps)
+        bar.start_epoch(epoch, steps)
+        self.model.train()
+        sums = torch.zeros(3, dtype=torch.float64, device=dev)  # loss sum, absolute error sum, windows
+        for step, ((x, y), total, mine) in enumerate(dataset.shards(self.rank, self.world), 1):
+            x, y = x.to(dev), y.to(dev).reshape(-1)
+            loss_sum, abs_sum = (torch.zeros((), dtype=torch.float64, device=dev) for _ in range(2))
+            train_step(self.model, opt, x, y, loss_sum, abs_sum, head, clip_norm, scale=mine * self.world / total)
+            step_per_batch(scheduler)
+            if mine:
+                sums += torch.stack([loss_sum, abs_sum, torch.tensor(float(y.numel()), dtype=torch.float64,
+                                                                      device=dev)])
+            # the bar shows this rank's running numbers; the epoch's line, after the all-reduce, the whole epoch's
+            bar.step(step, lambda: tuple((sums[:2] / max(sums[2].item(), 1.0)).tolist()))  # noqa: B023 (called now)
+            if step >= steps:
+                break
+        tdist.all_reduce(sums)
+        loss_sum, abs_sum, n = sums.tolist()
+        if n == 0:
+            raise ForecastlabError("the training split has no windows", where="datasets.train",
+                                   fix="use more data or a shorter window (sequence_length=, horizon=)")
+        return loss_sum / n, abs_sum / n
 
 
 # -- run directory, checkpoints, resume ----------------------------------------------------------------

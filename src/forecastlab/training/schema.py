@@ -79,6 +79,7 @@ class TrainingSection(_Section):
     device: str | None = None
     weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     clip_norm: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    nproc: Annotated[int, Field(ge=2, le=1024)] | None = None  # data-parallel processes (absent: one)
 
     @field_validator("loss")
     @classmethod

@@ -221,6 +221,20 @@ class WindowDataset:
             return _prefetched(self.gather, chunks)
         return map(self.gather, chunks)
 
+    def shards(self, rank: int, world: int) -> Iterator[tuple[Batch, int, int]]:
+        """Data-parallel iteration: the batches iter() would give (the same epoch order), each cut into
+        `world` contiguous parts; yields (rank's part as a Batch, the whole batch's windows, the part's
+        windows). A part with no window (a last batch smaller than `world`) gathers the batch's first
+        window instead, with 0 as its count, so every rank still takes part in each step."""
+        if self.batch_size is None:
+            raise ValueError("sharded iteration needs batches (batch_size)")
+        order = self.order(self._epoch)
+        self._epoch += 1
+        for i in range(0, len(order), self.batch_size):
+            chunk = order[i : i + self.batch_size]
+            part = np.array_split(chunk, world)[rank]
+            yield self.gather(part if len(part) else chunk[:1]), len(chunk), len(part)
+
     def gather(self, positions: np.ndarray) -> Batch:
         """The batch of windows starting at these positions (relative to start_index): one gather."""
         rows = (positions[:, None] + self._offsets).reshape(-1)  # (batch * sequence_length,)
