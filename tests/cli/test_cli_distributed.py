@@ -40,11 +40,11 @@ def assert_same_history(a, b, rel):
 
 @pytest.fixture(scope="module")
 def two(root):
-    return train(root, "--epochs", "4", "--max-steps-per-epoch", "30", "--out", root / "two", "--nproc", "2")
+    return train(root, "--epochs", "4", "--max-steps-per-epoch", "20", "--out", root / "two", "--nproc", "2")
 
 
 def test_two_processes_match_one_with_the_same_global_batch_and_only_rank_0_writes(root, two):
-    one = train(root, "--epochs", "4", "--max-steps-per-epoch", "30", "--out", root / "one")
+    one = train(root, "--epochs", "4", "--max-steps-per-epoch", "20", "--out", root / "one")
     assert_same_history(one, two, rel=1e-5)
     assert two["test_mae"] == pytest.approx(one["test_mae"], rel=1e-5)
     assert sorted(p.name for p in (root / "two").iterdir()) == sorted(p.name for p in (root / "one").iterdir())
@@ -56,7 +56,7 @@ def test_two_processes_match_one_with_the_same_global_batch_and_only_rank_0_writ
 def test_a_run_killed_mid_epoch_resumes_exactly_with_the_same_nproc(root, two):
     out = root / "killed"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "forecastlab", "train", *ARGS, "--epochs", "4", "--max-steps-per-epoch", "30",
+    cmd = [sys.executable, "-m", "forecastlab", "train", *ARGS, "--epochs", "4", "--max-steps-per-epoch", "20",
            "--out", str(out), "--nproc", "2"]
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

@@ -134,3 +134,17 @@ def test_a_failing_trial_is_marked_with_its_reason_and_the_sweep_goes_on(workdir
             assert "Fix:" in record["reason"] and row["reason"] == record["reason"]
         else:
             assert row["state"] == "complete"
+
+
+def test_one_worker_with_a_sampler_seed_repeats_itself(workdir):
+    from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+    from forecastlab.tuning.sweep import sweep
+
+    base = Recipe(ModelRecipe("lstm"), DataRecipe(str(workdir / "j.csv")),
+                  WindowRecipe(lookback="1d", horizons="6h", batch_size=64),
+                  TrainingRecipe(epochs=1, max_steps_per_epoch=2))
+    runs = [sweep(base, trials=3, out=workdir / f"seeded-{i}", space=workdir / "space.toml", seed=7, pruner="none")
+            for i in range(2)]
+    params = [[r["params"] for r in s["trial_rows"]] for s in runs]
+    assert params[0] == params[1] and len({str(p) for p in params[0]}) == 3
+    assert [r["val_mae"] for r in runs[0]["trial_rows"]] == [r["val_mae"] for r in runs[1]["trial_rows"]]

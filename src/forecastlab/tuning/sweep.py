@@ -123,8 +123,9 @@ def sweep(recipe, *, trials: int, out: str | Path, storage: str | None = None, s
     out: the sweep directory (trials/, study.db, sweep.json, plots, best.toml).
     storage: a database URL (postgresql://...) for workers on several machines; None: OUT/study.db.
     study: the study's name (default: sweep-MODEL). space: a search-space file (default: the built-in).
-    pruner: "median", "hyperband" or "none". seed: the sampler's seed (each worker adds its own offset,
-        so one worker with one seed repeats itself; several workers do not draw the same values).
+    pruner: "median", "hyperband" or "none". seed: the TPE sampler's seed for the worker that creates the
+        study (so a one-worker sweep repeats itself); a joining worker adds an offset of its own, so
+        several workers do not draw the same values.
     progress: called with one line of text per trial event (the CLI prints it)."""
     if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
         raise ForecastlabError(f"trials must be a whole number from 1 to {MAX_TRIALS:,}, got {trials!r}", arg="trials",
@@ -178,14 +179,13 @@ class Worker:
         """Create the study (and enqueue its trials) or load it; True when this worker created it."""
         import optuna
 
-        sampler = optuna.samplers.TPESampler(seed=self._sampler_seed())
         pruner = _pruner(self.plan.pruner)
         try:
             self.study = optuna.create_study(storage=self.storage, study_name=self.name, direction="minimize",
-                                             sampler=sampler, pruner=pruner)
+                                             sampler=optuna.samplers.TPESampler(seed=self.seed), pruner=pruner)
         except optuna.exceptions.DuplicatedStudyError:
-            self.study = optuna.load_study(study_name=self.name, storage=self.storage, sampler=sampler,
-                                           pruner=pruner)
+            self.study = optuna.load_study(study_name=self.name, storage=self.storage, pruner=pruner,
+                                           sampler=optuna.samplers.TPESampler(seed=self._joiner_seed()))
             return False
         self.study.set_user_attr("forecastlab", self.plan.to_dict() | {"ready": False})
         for _ in range(self.plan.trials):
@@ -227,11 +227,12 @@ class Worker:
                     fix="join it with the options it was made with (sweep.json in its directory lists them), or "
                     "start a new study with --study NAME")
 
-    def _sampler_seed(self) -> int | None:
+    def _joiner_seed(self) -> int | None:
+        """The creating worker samples with the seed itself (so a one-worker sweep repeats); a joining one
+        with an offset of its own, or it would draw the creator's values."""
         if self.seed is None:
             return None
-        # A second worker with the same --seed must not draw the first's values.
-        return int(self.seed) * 1_000_003 + os.getpid() % 100_000
+        return (int(self.seed) * 1_000_003 + os.getpid() % 100_000 + 1) % 2**32
 
     # -- trials ------------------------------------------------------------------------------------------
 
@@ -550,10 +551,7 @@ def _toml_value(v) -> str:
 def write_plots(study, out: str | Path) -> dict:
     """optimization_history.png and param_importances.png (optuna's matplotlib plots), when there are
     enough complete trials to draw them; {name: path or the reason it is missing}."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False) if matplotlib.get_backend().lower() != "agg" else None
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # optuna's plots draw with pyplot; each figure is closed once saved
     import optuna
     from optuna.visualization import matplotlib as ovm
 
