@@ -13,7 +13,8 @@ import optuna
 import pytest
 from sweep_helpers import SPACE, finish, started_trials, sweep_args
 
-from forecastlab.tuning.sweep import load_study, summarize
+from forecastlab.errors import ForecastlabError
+from forecastlab.tuning.sweep import check_study_name, load_study, storage_url, summarize
 from run_helpers import clean_error, cli, popen, strict_json, write_jena_csv
 
 
@@ -111,8 +112,10 @@ def test_print_space_and_bad_options(workdir):
     assert space["model.params.layers"] == {"low": 1, "high": 3}
     clean_error(cli("sweep", "lstm", "--data", "j.csv", cwd=workdir), "no --trials given")
     clean_error(cli("sweep", "lstm", "--trials", "2", "--pruner", "random", cwd=workdir), "unknown pruner 'random'")
-    clean_error(cli("sweep", "lstm", "--trials", "2", "--study", "../x", cwd=workdir), "is not a plain name")
-    clean_error(cli("sweep", "lstm", "--trials", "2", "--storage", "nowhere", cwd=workdir), "not a database URL")
+    with pytest.raises(ForecastlabError, match="is not a plain name"):
+        check_study_name("../x")
+    with pytest.raises(ForecastlabError, match="not a database URL"):
+        storage_url(workdir, "nowhere")
     clean_error(cli("sweep", "--out", workdir / "none", "--export-best", "x.toml", cwd=workdir), "no study.db")
 
 
