@@ -80,6 +80,15 @@ def check_space(path, model: str) -> None:
     apply(Recipe(ModelRecipe(model)), values)
 
 
+def mangled(raw: bytes, cuts, truncate) -> bytes:
+    """`raw` with each (offset, bytes) written over it, then cut at `truncate` (offsets wrap around)."""
+    out = bytearray(raw)
+    for at, junk in cuts:
+        at %= len(out)
+        out[at:at + len(junk)] = junk
+    return bytes(out if truncate is None else out[:truncate % (len(out) + 1)])
+
+
 @pytest.fixture(autouse=True)
 def quiet_optuna():
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -97,14 +106,9 @@ def test_any_space_document_gives_sampleable_dimensions_or_a_clean_error(tmp_pat
 @given(cuts=st.lists(st.tuples(st.integers(0, 10**6), st.binary(max_size=3)), min_size=1, max_size=4),
        truncate=st.one_of(st.none(), st.integers(0, 10**6)))
 def test_the_default_space_mangled_at_random_bytes_loads_or_fails_cleanly(tmp_path_factory, cuts, truncate):
-    raw = bytearray(DEFAULT_SPACE.read_bytes())
-    for at, junk in cuts:
-        at %= len(raw)
-        raw[at:at + len(junk)] = junk
-    if truncate is not None:
-        raw = raw[:truncate % (len(raw) + 1)]
+    raw = mangled(DEFAULT_SPACE.read_bytes(), cuts, truncate)
     path = tmp_path_factory.mktemp("mangled") / "space.toml"
-    path.write_bytes(bytes(raw))
+    path.write_bytes(raw)
     check_space(path, "lstm")
 
 
@@ -128,14 +132,9 @@ lr = 0.001
        truncate=st.one_of(st.none(), st.integers(0, 10**6)))
 def test_a_recipe_file_mangled_at_random_bytes_loads_or_fails_cleanly(tmp_path_factory, cuts, truncate):
     """Both readers of recipe files: Recipe.from_toml (the library's) and read_recipe (train --config's)."""
-    raw = bytearray(RECIPE)
-    for at, junk in cuts:
-        at %= len(raw)
-        raw[at:at + len(junk)] = junk
-    if truncate is not None:
-        raw = raw[:truncate % (len(raw) + 1)]
+    raw = mangled(RECIPE, cuts, truncate)
     path = tmp_path_factory.mktemp("recipe") / "recipe.toml"
-    path.write_bytes(bytes(raw))
+    path.write_bytes(raw)
     for read in (Recipe.from_toml, read_recipe):
         try:
             read(path)

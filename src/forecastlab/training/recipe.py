@@ -234,20 +234,28 @@ class Recipe:
 
 
 def _read_toml(path: Path) -> dict:
+    return read_toml_file(path, "the recipe", MAX_RECIPE_BYTES, missing="the recipe file does not exist",
+                          missing_fix="check the path",
+                          size_fix="a recipe is a few lines of TOML",
+                          syntax_fix="see docs/training.md for a recipe example")
+
+
+def read_toml_file(path: Path, what: str, limit: int, *, missing: str, missing_fix: str, size_fix: str,
+                   syntax_fix: str) -> dict:
+    """A small TOML file (`what` names it in errors: "the recipe", "the search-space file"), read at most
+    `limit` bytes; a missing (`missing`: the message), oversized or malformed file is a ForecastlabError."""
     import tomllib
 
     if not path.is_file():
-        raise ForecastlabError("the recipe file does not exist", where=str(path), fix="check the path")
+        raise ForecastlabError(missing, where=str(path), fix=missing_fix)
     with open(path, "rb") as handle:
-        raw = handle.read(MAX_RECIPE_BYTES + 1)
-    if len(raw) > MAX_RECIPE_BYTES:
-        raise ForecastlabError(f"the recipe is more than {MAX_RECIPE_BYTES:,} bytes", where=str(path),
-                               fix="a recipe is a few lines of TOML")
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:
+        raise ForecastlabError(f"{what} is more than {limit:,} bytes", where=str(path), fix=size_fix)
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ForecastlabError(f"the recipe is not valid TOML ({err})", where=str(path),
-                               fix="see docs/training.md for a recipe example") from None
+        raise ForecastlabError(f"{what} is not valid TOML ({err})", where=str(path), fix=syntax_fix) from None
 
 
 _TYPES = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}

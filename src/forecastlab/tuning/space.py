@@ -86,22 +86,14 @@ class Dimension:
 
 def read_space(path: str | Path | None = None) -> dict[str, dict]:
     """The raw space file ({section: {key: value}}), bounded in size; None: the default space."""
-    import tomllib
+    from forecastlab.training.recipe import read_toml_file
 
     path = Path(path) if path is not None else DEFAULT_SPACE
-    if not path.is_file():
-        raise ForecastlabError("the search-space file does not exist", where=str(path),
-                               fix="check the --space path, or leave it out for the default space")
-    with open(path, "rb") as handle:
-        raw = handle.read(MAX_SPACE_BYTES + 1)
-    if len(raw) > MAX_SPACE_BYTES:
-        raise ForecastlabError(f"the search-space file is more than {MAX_SPACE_BYTES:,} bytes", where=str(path),
-                               fix="a search space is a few lines of TOML")
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ForecastlabError(f"the search-space file is not valid TOML ({err})", where=str(path),
-                               fix="see docs/sweep.md for the format") from None
+    doc = read_toml_file(path, "the search-space file", MAX_SPACE_BYTES,
+                         missing="the search-space file does not exist",
+                         missing_fix="check the --space path, or leave it out for the default space",
+                         size_fix="a search space is a few lines of TOML",
+                         syntax_fix="see docs/sweep.md for the format")
     for section, table in doc.items():
         if not isinstance(table, dict):
             raise ForecastlabError(f"{section!r} must be a table ([{section}]) of keys", where=f"{path}, {section}",
