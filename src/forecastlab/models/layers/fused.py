@@ -9,7 +9,8 @@ The build (~10 s with gcc 12) lands in `build_dir()` under torch's extensions fo
 (TORCH_EXTENSIONS_DIR, default ~/.cache/torch_extensions) and is reused by later processes until the
 source or flags change; a lock left by a killed build is removed after 10 minutes. `-march=native`
 is safe there because the binary is built on the machine that runs it; `-ffast-math` is not used, so
-the loops keep IEEE semantics (NaN propagates, no reassociation beyond the matmul order).
+the loops keep IEEE semantics (NaN propagates, no reassociation beyond the matmul order);
+`-fno-trapping-math` only drops the promise to keep floating-point exception flags exact.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from pathlib import Path
 import torch
 
 SOURCE = Path(__file__).with_name("fused_rnn.cpp")
-CFLAGS = ["-O3", "-march=native"]
+# -fno-trapping-math only lets gcc assume that nobody reads the floating-point exception flags; the
+# results are unchanged. Without it gcc 12 keeps the clamps of exp_approx as branches and leaves the
+# activation loops scalar (the LSTM forward took 85 instead of 15 ms per batch here).
+CFLAGS = ["-O3", "-march=native", "-fno-trapping-math"]
 _state: dict = {}
 
 
