@@ -48,6 +48,7 @@ class Entry:
     all_windows: bool = False  # train on every training window, whatever the profile's step cap
     members: tuple[str, ...] = ()  # an ensemble (forecastlab.training.ensemble) of these entries' runs, per seed
     method: str = "mean"
+    weights: str | None = None  # an ensemble's weights (forecastlab.training.ensemble.make_ensemble's)
     note: str = ""
 
 
@@ -65,8 +66,10 @@ BEST: dict[str, Entry] = {
         note="dilated causal convolutions, derived features, residual target, AdamW 3e-3 with warm-up and "
         "cosine decay, gradient clipping; 1,200 steps (on the Jena data: 4 epochs of 300 batches)"),
     "ensemble+": Entry(
-        "ensemble+", "ensemble", members=("lightgbm+", "tcn+"),
-        note="the mean of lightgbm+ and tcn+ of the same seed (forecastlab.training.ensemble)"),
+        "ensemble+", "ensemble", members=("lightgbm+", "tcn+"), weights="greedy_val_mae",
+        note="lightgbm+ and tcn+ of the same seed, averaged with weights chosen on the validation windows by "
+        "greedy ensemble selection (a member that does not help on validation gets 0; "
+        "forecastlab.training.ensemble)"),
 }
 
 
@@ -278,7 +281,7 @@ def reproduce(
                 first = by_label[entry.members[0]]
                 data, _ = windows_for(first.feature_set or feature_set, run_seed)
                 run = make_ensemble([run_dirs[m][run_seed] for m in entry.members], where, method=entry.method,
-                                    overwrite=overwrite or resume, series=data)
+                                    weights=entry.weights, overwrite=overwrite or resume, series=data)
             else:
                 run = _train_entry(entry, prof, *windows_for(entry.feature_set or feature_set, run_seed),
                                    seed=run_seed, out_dir=where, progress=progress, overwrite=overwrite or resume,
@@ -332,10 +335,13 @@ class _Finished:
 
 
 def _finished(where: Path, entry: Entry, seed: int) -> _Finished | None:
-    """The finished run in `where` for this entry and seed, or None (then it is trained again)."""
+    """The finished run in `where` for this entry and seed, or None (then it is trained again). An ensemble
+    is always made again: it only scores its members, and its weighting may have changed."""
     import json
     from types import SimpleNamespace
 
+    if entry.members:
+        return None
     try:
         metrics = json.loads((where / "metrics.json").read_text())
         config = json.loads((where / "config.json").read_text())

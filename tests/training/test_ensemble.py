@@ -13,7 +13,8 @@ import pytest
 from forecastlab.data import load_series
 from forecastlab.errors import ForecastlabError
 from forecastlab.training import load_run, predict
-from forecastlab.training.ensemble import combine, make_ensemble, weighted_median
+from forecastlab.training.ensemble import combine, make_ensemble, parse_weights, weighted_median
+from forecastlab.training.ensemble_model import greedy_weights
 from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
 from forecastlab.training.runner import run_recipe
 from run_helpers import write_jena_csv
@@ -154,3 +155,37 @@ def test_quantiles_are_combined_one_by_one_and_stay_ordered():
     assert weighted_median(values, np.array([0.6, 0.2, 0.2]))[0] == 1.0
     assert weighted_median(values, np.array([0.5, 0.0, 0.5]))[0] == 5.5
     assert weighted_median(values, np.array([0.2, 0.3, 0.5]))[0] == 6.0
+
+
+def test_greedy_selection_drops_a_member_that_only_hurts_and_mixes_two_that_help():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(400, 2))
+    a = y + rng.normal(scale=0.5, size=y.shape)  # two good members with independent errors
+    b = y + rng.normal(scale=0.5, size=y.shape)
+    bad = y + 3.0 + rng.normal(scale=0.5, size=y.shape)  # biased: never helps
+    w = greedy_weights(np.stack([a, b, bad]), y)
+    assert w[2] == 0 and w.sum() == pytest.approx(1)
+    assert 0.3 <= w[0] <= 0.7 and 0.3 <= w[1] <= 0.7  # independent errors of equal size: about half each
+    mae = lambda p: np.abs(p - y).mean()  # noqa: E731
+    assert mae(combine(np.stack([a, b, bad]), w)) < min(mae(a), mae(b), mae(np.stack([a, b, bad]).mean(0)))
+    # The first round takes the best member alone; ties go to the earlier one.
+    np.testing.assert_array_equal(greedy_weights(np.stack([a, a]), y), [1.0, 0.0])
+    np.testing.assert_array_equal(greedy_weights(np.stack([bad, a]), y, rounds=1), [0.0, 1.0])
+    with pytest.raises(ForecastlabError, match="not all finite"):
+        greedy_weights(np.stack([a, np.full_like(a, np.nan)]), y)
+
+
+def test_greedy_weights_of_a_run_come_from_its_validation_windows_and_are_saved(root, series, members, tmp_path):
+    result = make_ensemble([root / n for n in NAMES], tmp_path / "greedy", weights="greedy_val_mae")
+    weights = np.array([m["weight"] for m in result.members])
+    run = load_run(tmp_path / "greedy")
+    val_mae = [m["val_mae"] for m in result.members]
+    assert result.val["mae"] <= min(val_mae) + 1e-9  # never worse on validation than its best member
+    assert weights.sum() == pytest.approx(1) and len(set(np.round(weights, 12))) > 1  # not the equal weights
+    meta = json.loads((tmp_path / "greedy" / "model" / "ensemble.json").read_text())
+    np.testing.assert_allclose(meta["weights"], weights)
+    out = predict(run, series.values, times=series.timestamps)
+    np.testing.assert_allclose(out, np.tensordot(weights, members, axes=1), rtol=0, atol=1e-9)
+    assert parse_weights("greedy-val-mae") == "greedy_val_mae" and parse_weights("Inverse-Val-MAE") == "inverse_val_mae"
+    with pytest.raises(ForecastlabError, match="greedy-val-mae"):
+        parse_weights("greedy")

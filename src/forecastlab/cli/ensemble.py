@@ -33,7 +33,8 @@ def ensemble_command(
     method: Annotated[Method, typer.Option("--method", help="Combine the forecasts (each quantile on its own) by "
                                            "their weighted mean or weighted median.")] = Method.mean,
     weights: Annotated[str | None, typer.Option(
-        "--weights", help="inverse-val-mae (1 / each run's validation MAE) or w1,w2,... (one per run); "
+        "--weights", help="inverse-val-mae (1 / each run's validation MAE), greedy-val-mae (greedy ensemble "
+        "selection on the validation windows: a run that does not help gets 0) or w1,w2,... (one per run); "
         "default: equal.", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier run in --out.")] = False,
     json_out: JsonOpt = False,

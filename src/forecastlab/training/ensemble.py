@@ -36,10 +36,12 @@ from forecastlab.errors import ForecastlabError
 from forecastlab.training import run_dir as rd
 from forecastlab.training.engine import TrainResult
 from forecastlab.training.ensemble_model import (
+    GREEDY_VAL_MAE,
     INVERSE_VAL_MAE,
     MAX_MEMBERS,
     METHODS,
     NAME,
+    WEIGHTINGS,
     Ensemble,
     Weights,
     check_members,
@@ -51,7 +53,8 @@ from forecastlab.training.ensemble_model import (
 )
 from forecastlab.training.loading import load_run
 
-__all__ = ["Ensemble", "EnsembleResult", "check_members", "combine", "make_ensemble", "parse_weights",
+__all__ = ["GREEDY_VAL_MAE", "INVERSE_VAL_MAE", "Ensemble", "EnsembleResult", "check_members", "combine",
+           "make_ensemble", "parse_weights",
            "weighted_median"]
 
 Ensemble.with_loader(load_run)  # so Ensemble.load(run_dir / "model") works from here too
@@ -83,7 +86,8 @@ def make_ensemble(run_dirs, out_dir, *, method: str = "mean", weights: list[floa
 
     method: "mean" or "median" (weighted, per window, horizon and quantile).
     weights: None (equal), "inverse_val_mae" (each member by 1 / its validation MAE, measured on the same
-        windows), or one number >= 0 per run; normalized to sum 1.
+        windows), "greedy_val_mae" (greedy ensemble selection on the validation windows: a member that does
+        not lower the combination's validation MAE gets 0), or one number >= 0 per run; normalized to sum 1.
     overwrite: replace an earlier run in out_dir (refused otherwise, like train's).
     series: the data to score the ensemble on and calibrate its intervals with; default: the members' own
         data, read as the first run's recipe says (forecastlab.training.runner.run_series).
@@ -174,15 +178,17 @@ def check_arguments(run_dirs, out_dir, *, method: str, weights, overwrite: bool)
 
 
 def parse_weights(text: str | None) -> list[float] | str | None:
-    """The CLI's --weights: 'inverse-val-mae' or 'w1,w2,...' (numbers), as make_ensemble's weights=."""
+    """The CLI's --weights: 'inverse-val-mae', 'greedy-val-mae' or 'w1,w2,...' (numbers), as make_ensemble's
+    weights=."""
     if text is None or not text.strip():
         return None
-    if text.strip().lower().replace("-", "_") == INVERSE_VAL_MAE:
-        return INVERSE_VAL_MAE
+    if text.strip().lower().replace("-", "_") in WEIGHTINGS:
+        return text.strip().lower().replace("-", "_")
     try:
         return [float(part) for part in text.split(",")]
     except ValueError:
-        raise weights_error(f"weights={text!r} is neither 'inverse-val-mae' nor numbers separated by commas") from None
+        raise weights_error(f"weights={text!r} is neither 'inverse-val-mae', 'greedy-val-mae' nor numbers "
+                            "separated by commas") from None
 
 
 def _members_series(run, run_dir: Path):

@@ -33,23 +33,31 @@ MAX_FILES = 10_000  # files of one member (an ensemble member holds its own memb
 MAX_DEPTH = 24  # folders below a member's root (ensembles of ensembles nest 3 per level)
 METHODS = ("mean", "median")
 INVERSE_VAL_MAE = "inverse_val_mae"
+# Caruana et al. (2004), "Ensemble selection from libraries of models": GREEDY_ROUNDS times, add (with
+# replacement) the member that makes the combination's validation MAE lowest; a member's weight is how
+# often it had been added after the best round. A member that only hurts on validation gets weight 0.
+GREEDY_VAL_MAE = "greedy_val_mae"
+GREEDY_ROUNDS = 20
+WEIGHTINGS = (INVERSE_VAL_MAE, GREEDY_VAL_MAE)
 _MEMBER_FILES = (rd.CONFIG, rd.METRICS, rd.BEST, rd.BEST + ".sha256")  # what load_run reads, beside model/
 
 
 class Weights(Constraint):
-    """None (equal weights), 'inverse_val_mae', or one non-negative number per member (not all zero)."""
+    """None (equal weights), 'inverse_val_mae', 'greedy_val_mae', or one non-negative number per member (not
+    all zero)."""
 
-    hint = "weights='inverse_val_mae' or a list of numbers, one per member"
+    hint = "weights='inverse_val_mae', 'greedy_val_mae' or a list of numbers, one per member"
 
     def describe(self) -> str:
-        return "null/None (equal), 'inverse_val_mae', or a list of non-negative numbers, not all 0"
+        return "null/None (equal), 'inverse_val_mae', 'greedy_val_mae', or a list of non-negative numbers, not all 0"
 
     def check(self, value):
         if value is None:
             return None
         if isinstance(value, str):
-            if value.strip().lower().replace("-", "_") == INVERSE_VAL_MAE:
-                return INVERSE_VAL_MAE
+            name = value.strip().lower().replace("-", "_")
+            if name in WEIGHTINGS:
+                return name
             raise weights_error(f"weights={value!r} is not a known weighting")
         if isinstance(value, np.ndarray) and value.ndim == 1:
             value = value.tolist()
@@ -68,7 +76,7 @@ class Weights(Constraint):
 def weights_error(what: str) -> ForecastlabError:
     return ForecastlabError(what, arg="weights",
                             fix="give one number >= 0 per run, in the order of the runs, not all 0; or "
-                            "weights=inverse_val_mae; or no weights (equal)")
+                            "weights=inverse_val_mae or greedy_val_mae; or no weights (equal)")
 
 
 class Ensemble(Estimator):
@@ -130,7 +138,8 @@ class Ensemble(Estimator):
 
     def fit(self, datasets, **_) -> Ensemble:
         """Nothing to learn but the weights: every member is scored on datasets.val (MAE of its point
-        forecast), and weights='inverse_val_mae' weights each by 1 / that MAE."""
+        forecast); weights='inverse_val_mae' weights each by 1 / that MAE, and weights='greedy_val_mae' by
+        greedy ensemble selection on the validation windows (greedy_weights)."""
         head = self.member_head()
         if self.head is None:
             self.head = head
@@ -142,7 +151,10 @@ class Ensemble(Estimator):
         stack = self._stack(datasets.val)
         y = datasets.val.all_targets().double().numpy().reshape(-1, head.horizons)
         self.member_val_mae_ = [float(np.abs(s[..., head.loss.median_index] - y).mean()) for s in stack]
-        self.weights_ = self._resolve_weights(self.member_val_mae_)
+        if self.weights == GREEDY_VAL_MAE:
+            self.weights_ = greedy_weights(stack[..., head.loss.median_index], y, self.method)
+        else:
+            self.weights_ = self._resolve_weights(self.member_val_mae_)
         self.train_windows_ = 0
         self.fitted_ = True
         return self
@@ -306,6 +318,35 @@ def combine(stack, weights=None, method: str = "mean") -> np.ndarray:
     if method == "median":
         return weighted_median(stack, w)
     raise ForecastlabError(f"unknown ensemble method {method!r}", arg="method", fix="use method='mean' or 'median'")
+
+
+def greedy_weights(points, y, method: str = "mean", rounds: int = GREEDY_ROUNDS) -> np.ndarray:
+    """Ensemble selection (Caruana et al., 2004) on validation: `points` (members, N, H) point forecasts of
+    the targets `y` (N, H). `rounds` times, the member whose addition (with replacement) gives the lowest MAE
+    of the `method` combination is added; ties go to the earlier member. Returns the counts / their sum
+    after the round with the lowest validation MAE (the first round is the best member alone, so the mix is
+    never worse on validation than its best member). A
+    member that is never added gets weight 0, so a member that is worse on validation than the rest,
+    combined or alone, does not drag the ensemble down."""
+    points = np.asarray(points, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not np.isfinite(points).all():
+        raise ForecastlabError("a member's validation forecasts are not all finite, so no weights can be chosen "
+                               "from them", arg="weights", fix="leave that run out, or give the weights as numbers")
+    counts = np.zeros(points.shape[0])
+    kept, kept_mae = None, math.inf
+    for _ in range(rounds):
+        best, best_mae = 0, math.inf
+        for i in range(points.shape[0]):
+            trial = counts.copy()
+            trial[i] += 1
+            mae = float(np.abs(combine(points, trial, method) - y).mean())
+            if mae < best_mae - 1e-12:
+                best, best_mae = i, mae
+        counts[best] += 1
+        if best_mae < kept_mae - 1e-12:  # the best round's mix, as Caruana et al. keep the best prefix
+            kept, kept_mae = counts / counts.sum(), best_mae
+    return kept
 
 
 def weighted_median(stack: np.ndarray, weights: np.ndarray) -> np.ndarray:
