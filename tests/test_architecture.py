@@ -11,7 +11,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "forecastlab"
 
 # Lowest first: a layer may import its own modules and those of the layers before it, never one after.
-LAYERS = ["data", "windows", "models", "evaluation", "reporting", "training", "reproduce", "deploy", "tuning", "cli"]
+LAYERS = ["data", "windows", "models", "evaluation", "reporting", "training", "tasks", "reproduce", "deploy", "tuning",
+          "cli"]
 # Importable from anywhere; they import only each other (the package root holds __version__).
 CROSS_CUTTING = {"forecastlab", "forecastlab.atomic", "forecastlab.errors", "forecastlab.console"}
 

@@ -46,7 +46,19 @@ def _root(
 
 def _register() -> None:
     # Each command group stays in its own module; they are registered once, when this package is imported.
-    from forecastlab.cli import backtest, data, deploy, ensemble, experiment, models, report, runs, sweep, train
+    from forecastlab.cli import (
+        anomalies,
+        backtest,
+        data,
+        deploy,
+        ensemble,
+        experiment,
+        models,
+        report,
+        runs,
+        sweep,
+        train,
+    )
 
     app.add_typer(data.app, name="data", help="Fetch, synthesize and inspect data.")
     train.register(app)
@@ -58,6 +70,7 @@ def _register() -> None:
     report.register(app)
     runs.register(app)
     sweep.register(app)
+    anomalies.register(app)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -1,0 +1,145 @@
+"""`forecastlab anomalies --data SRC [--run RUN]`: a thin layer over forecastlab.tasks.anomaly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from forecastlab.cli.options import JsonOpt, print_json
+from forecastlab.errors import ForecastlabError
+
+
+def anomalies_command(
+    data: Annotated[str, typer.Option("--data", help="'synthetic', 'jena', a public record (tmy3, elecdemand) or a "
+                                      "CSV/Parquet path. Default with --run: the run's own data.",
+                                      show_default=False)] = "",
+    run_dir: Annotated[Path | None, typer.Option(
+        "--run", help="A trained run (or artifact's run) whose forecast residuals are scored too; without it "
+        "only the sensor-fault rules run.", show_default=False)] = None,
+    target: Annotated[str | None, typer.Option("--target", help="The column scored by the residual detector "
+                                               "(default: the run's, or the data's).", show_default=False)] = None,
+    threshold: Annotated[float, typer.Option("--threshold",
+                                             help="Flag rows whose residual robust |z| exceeds this.")] = 5.0,
+    window_hours: Annotated[float, typer.Option("--window-hours",
+                                                help="Trailing window of the robust z-score's median and MAD.")
+                            ] = 168.0,
+    inject: Annotated[int | None, typer.Option(
+        "--inject", help="Benchmark: inject known faults with this seed into the target (stuck, spike, drift, "
+        "-9999, dropout), then score every detector against them beside trivial detectors.",
+        show_default=False)] = None,
+    per_kind: Annotated[int, typer.Option("--per-kind", min=1, max=200, help="With --inject: faults per kind.")] = 5,
+    tolerance_hours: Annotated[float, typer.Option(
+        "--tolerance-hours", min=0.0, help="With --inject: a flag this close to a true event still finds it.")] = 6.0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the events to this file (.csv or .json).",
+                                             show_default=False)] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Draw the target, the flagged rows and the residual "
+                                              "z-score to this PNG.", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing --out / --plot files.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Events shown in the table (all are written).")] = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """Flag anomalies in every timestep, unsupervised: sensor-fault rules (sentinels, missing, stuck, spikes,
+    impossible physics) and, with --run, robust z-scores of the run's forecast residuals."""
+    from forecastlab.cli.train import _check_out_file
+    from forecastlab.console import console, warn
+    from forecastlab.tasks.anomaly import detect_anomalies, fault_benchmark
+
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".json"):
+            raise ForecastlabError(f"--out must end in .csv or .json, not {out.suffix or 'nothing'!r}",
+                                   where=str(out), arg="--out", fix="give e.g. --out events.csv")
+        _check_out_file(out, overwrite)
+    if plot is not None:
+        _check_out_file(plot, overwrite)
+    run, series = _load(data, run_dir, target)
+    options = {"threshold": threshold, "window_hours": window_hours}
+    bench = None
+    if inject is not None:
+        bench = fault_benchmark(series, run, seed=inject, per_kind=per_kind, tolerance_hours=tolerance_hours,
+                                **options)
+        result = bench["result"]
+    else:
+        result = detect_anomalies(series, run=run, **options)
+    if run is None:
+        warn("no --run: only the sensor-fault rules ran; pass a trained run to score its forecast residuals too")
+    if out is not None:
+        _write_events(result, out, bench)
+    if plot is not None:
+        from forecastlab.reporting.anomaly_plots import plot_anomalies
+
+        plot_anomalies(plot, result.timestamps, result.values, [e.to_dict() for e in result.events],
+                       target=result.target, residual_z=result.residual_z, threshold=threshold,
+                       truth=bench["truth"] if bench else None, title=f"Anomalies in {Path(result.source).name}")
+    payload = result.to_dict() | ({"benchmark": _bench_dict(bench)} if bench else {})
+    payload |= {"out": str(out) if out else None, "plot": str(plot) if plot else None}
+    if json_out:
+        print_json(payload)
+        return
+    _print(console, result, bench, limit)
+    for name, path in (("events", out), ("plot", plot)):
+        if path is not None:
+            typer.echo(f"{name} written to {path}")
+
+
+def _load(data: str, run_dir: Path | None, target: str | None):
+    from forecastlab.data import load_series
+    from forecastlab.training import load_run
+    from forecastlab.training.runner import run_series
+
+    if run_dir is not None:
+        run = load_run(run_dir)
+        overrides = {"no_clean": True} | ({"data": data} if data else {}) | ({"target": target} if target else {})
+        return run, run_series(run, **overrides)
+    if not data:
+        raise ForecastlabError("no data to scan", arg="--data", fix="pass --data FILE (or 'synthetic'), or --run RUN")
+    return None, load_series(data, clean=False, **({"target": target} if target else {}))
+
+
+def _bench_dict(bench: dict) -> dict:
+    return {k: v for k, v in bench.items() if k != "result"}
+
+
+def _write_events(result, out: Path, bench) -> None:
+    from forecastlab.atomic import atomic_write_json, atomic_write_text
+
+    if out.suffix.lower() == ".json":
+        atomic_write_json(out, result.to_dict() | ({"benchmark": _bench_dict(bench)} if bench else {}))
+    else:
+        atomic_write_text(out, result.table().to_csv(index=False))
+
+
+def _print(console, result, bench, limit: int) -> None:
+    from rich.table import Table
+
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts().items())) or "none"
+    console.print(f"{result.rows:,} rows of {result.source}: {len(result.events)} events ({counts}); "
+                  f"detectors: {', '.join(result.detectors)}")
+    if result.events and limit:
+        table = Table("start", "end", "channel", "kind", "score", "reason")
+        for e in result.events[:limit]:
+            d = e.to_dict()
+            table.add_row(d["start"], d["end"], e.channel, e.kind, f"{e.score:.3g}", e.reason)
+        console.print(table)
+        if len(result.events) > limit:
+            console.print(f"... {len(result.events) - limit} more (--limit, or --out FILE for all)")
+    if bench:
+        m = bench["metrics"]
+        table = Table(f"detector (tolerance {bench['tolerance_hours']:g} h)", "found", "event P", "event R",
+                      "event F1", "range P", "range R", "range F1", "point-adjusted F1 (not to rank by)",
+                      title=f"{len(bench['truth'])} injected faults (seed {bench['seed']})")
+        rows = [(k, v) for k, v in m.items() if k != "trivial"]
+        rows += [(f"trivial: {k}", v) for k, v in m["trivial"].items()]
+        for name, v in rows:
+            table.add_row(name, f"{v['found']:.0f}", *(f"{v[k]:.3f}" for k in (
+                "event_precision", "event_recall", "event_f1", "range_precision", "range_recall", "range_f1",
+                "point_adjusted_f1")))
+        console.print(table)
+        console.print("recall by kind: " + ", ".join(f"{k} {v:.2f}" for k, v in bench["recall_by_kind"].items()))
+        console.print("events on the clean series (false alarms): " +
+                      (", ".join(f"{v} {k}" for k, v in sorted(bench["clean_series_events"].items())) or "none"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("anomalies")(anomalies_command)

@@ -1,0 +1,204 @@
+"""Anomaly detection, unsupervised: sensor-fault rules, and robust z-scores of a trained forecaster's residuals.
+
+    series = load_series("data.csv", clean=False)           # keep -9999 as read, so the rule can name it
+    result = detect_anomalies(series, run=load_run("runs/lgbm"))
+    result.table()                                           # start, end, channel, kind, score, reason
+    report = fault_benchmark(series, run, seed=0)            # inject known faults, detect, score honestly
+
+Detectors (each gives events: runs of flagged rows, with a channel, a kind, a score and a reason):
+  - rules (forecastlab.data.faults.sensor_faults): sentinels, missing cells, stuck values, spikes, and
+    impossible physics, each with its own reason;
+  - residual (needs a run): the run's first-horizon forecast for every row it can forecast, the residual
+    (actual - forecast) of the target, and its trailing robust z-score (forecastlab.evaluation.anomaly.
+    robust_z, over `window_hours`); rows with |z| > `threshold` are flagged. A run with calibrated intervals
+    also gives `interval` events: rows whose value falls more than `interval_widths` interval widths outside
+    the interval.
+
+The forecaster reads windows of the series: a fault in a window's inputs changes the forecasts that read
+it, so the residual detector flags some rows after a fault too. Sentinels and NaN cells are replaced by the
+previous finite value of their column before the forecaster sees them (the rules still see them as they are).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecastlab.data.faults import SENTINEL, Event, inject_faults, sensor_faults, step_hours
+from forecastlab.errors import ForecastlabError
+from forecastlab.evaluation.anomaly import (
+    event_metrics,
+    events_from_scores,
+    interval_excess,
+    robust_z,
+    trivial_detectors,
+)
+
+THRESHOLD = 5.0
+WINDOW_HOURS = 7 * 24.0
+INTERVAL_WIDTHS = 1.0
+DETECTORS = ("rules", "residual", "interval")
+
+
+@dataclass
+class AnomalyResult:
+    """What detect_anomalies found: the events of every detector, and the per-row residual scores."""
+
+    source: str
+    rows: int
+    columns: list[str]
+    target: str
+    events: list[Event]
+    detectors: list[str]
+    timestamps: np.ndarray = field(repr=False)
+    values: np.ndarray = field(repr=False)  # the target as the rules saw it (float64, NaN where missing)
+    residual_z: np.ndarray | None = field(default=None, repr=False)  # per row; NaN where no forecast
+    settings: dict = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        columns = ["start", "end", "start_row", "end_row", "channel", "kind", "score", "reason"]
+        return pd.DataFrame([e.to_dict() for e in self.events], columns=columns)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self.events:
+            out[e.kind] = out.get(e.kind, 0) + 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "rows": self.rows, "target": self.target, "detectors": self.detectors,
+                "settings": self.settings, "counts": self.counts(), "events": [e.to_dict() for e in self.events]}
+
+
+def _forecaster_input(values: np.ndarray) -> np.ndarray:
+    """Sentinels and NaN replaced by the previous finite value of their column (the first rows by the next)."""
+    frame = pd.DataFrame(np.where(values <= SENTINEL, np.nan, values).astype(np.float64))
+    return frame.ffill().bfill().fillna(0.0).to_numpy(np.float32)
+
+
+def residual_scores(run, series, *, window_hours: float = WINDOW_HOURS) -> dict:
+    """The run's first-horizon residuals of the target on every row it can forecast, their trailing robust
+    z-scores, and the interval excess where the run has intervals; each (rows,), NaN where there is none."""
+    from forecastlab.training.forecast import check_columns
+    from forecastlab.training.loading import intervals, point_forecast, predict
+
+    check_columns(run, series)
+    target = series.columns.index(series.target)
+    values = _forecaster_input(series.values)
+    n = len(values)
+    if n < run.span_rows:
+        raise ForecastlabError(f"{n} rows are too few for one window of {run.span_rows} rows",
+                               where=series.provenance.path or series.provenance.source,
+                               fix=f"pass at least {run.span_rows + 1} rows")
+    forecasts = predict(run, values, times=series.timestamps)
+    delay = run.spec.delays[0]
+    rows = np.arange(len(forecasts)) + delay  # the row each window's first-horizon forecast is for
+    keep = rows < n
+    forecast = np.full(n, np.nan)
+    forecast[rows[keep]] = point_forecast(run, forecasts)[keep, 0]
+    actual = np.where(series.values[:, target] <= SENTINEL, np.nan, series.values[:, target]).astype(np.float64)
+    residual = actual - forecast
+    window = max(3, int(round(window_hours / step_hours(series))))
+    z = robust_z(residual, window)
+    out = {"forecast": forecast, "residual": residual, "z": z, "excess": None}
+    bounds = intervals(run, forecasts)
+    if bounds is not None:
+        lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+        lower[rows[keep]], upper[rows[keep]] = bounds[0][keep, 0], bounds[1][keep, 0]
+        with np.errstate(invalid="ignore"):
+            out["excess"] = interval_excess(actual, lower, upper)
+    return out
+
+
+def detect_anomalies(series, *, run=None, threshold: float = THRESHOLD, window_hours: float = WINDOW_HOURS,
+                     interval_widths: float = INTERVAL_WIDTHS, rules: bool = True) -> AnomalyResult:
+    """Every detector's events on `series` (rules always, the residual detectors with a run)."""
+    if not threshold > 0 or not window_hours > 0 or not interval_widths > 0:
+        raise ForecastlabError(f"threshold={threshold}, window_hours={window_hours}, interval_widths={interval_widths}",
+                               arg="threshold", fix="give a threshold, window_hours and interval_widths above 0")
+    events: list[Event] = sensor_faults(series) if rules else []
+    detectors = ["rules"] if rules else []
+    z = None
+    if run is not None:
+        scores = residual_scores(run, series, window_hours=window_hours)
+        z = scores["z"]
+        detectors.append("residual")
+        events += _score_events(series, np.abs(z), threshold, "residual",
+                                lambda s, e, p: f"forecast residual {p:.1f} robust z from the last "
+                                f"{window_hours:g} h's median")
+        if scores["excess"] is not None:
+            detectors.append("interval")
+            level = run.calibration.level
+            events += _score_events(series, scores["excess"], interval_widths, "interval",
+                                    lambda s, e, p: f"{p:.2f} interval widths outside the {level:.0%} interval")
+    events.sort(key=lambda e: (e.start, e.channel, e.kind))
+    target = series.columns.index(series.target)
+    values = series.values[:, target].astype(np.float64)
+    return AnomalyResult(series.provenance.path or series.provenance.source, len(series), list(series.columns),
+                         series.target, events, detectors, series.timestamps, values, z,
+                         {"threshold": threshold, "window_hours": window_hours, "interval_widths": interval_widths,
+                          "model": run.config["model"]["name"] if run is not None else None})
+
+
+def _score_events(series, scores, threshold, kind, reason) -> list[Event]:
+    return [Event(a, b, series.target, kind, peak, reason(a, b, peak), series.timestamps[a], series.timestamps[b])
+            for a, b, peak in events_from_scores(scores, threshold)]
+
+
+def score_against(result: AnomalyResult, truth: list[Event], *, tolerance_rows: int, seed: int = 0) -> dict:
+    """Each detector's metrics (forecastlab.evaluation.anomaly.event_metrics) on the channels of `truth`, the
+    union of all of them, and the trivial detectors beside the union."""
+    channels = {e.channel for e in truth}
+    ranges = [(e.start, e.end) for e in truth]
+
+    def found(kinds) -> list[tuple[int, int]]:
+        return sorted((e.start, e.end) for e in result.events
+                      if e.kind in kinds and any(c == e.channel or e.channel.startswith(f"{c} vs ")
+                                                 or e.channel.endswith(f" vs {c}") for c in channels))
+
+    rule_kinds = {"sentinel", "missing", "stuck", "spike", "physics"}
+    by = {"rules": rule_kinds, "residual": {"residual"}, "interval": {"interval"}}
+    out = {name: event_metrics(ranges, found(by[name]), n=result.rows, tolerance=tolerance_rows)
+           for name in result.detectors}
+    union = found(set().union(*(by[d] for d in result.detectors)))
+    out["all"] = event_metrics(ranges, union, n=result.rows, tolerance=tolerance_rows)
+    out["trivial"] = trivial_detectors(ranges, union, n=result.rows, tolerance=tolerance_rows, seed=seed)
+    return out
+
+
+def recall_by_kind(result: AnomalyResult, truth: list[Event], *, tolerance_rows: int) -> dict[str, float]:
+    """Per injected kind, the share of its true events that some event of any detector overlaps."""
+    out = {}
+    for kind in sorted({e.kind for e in truth}):
+        own = [e for e in truth if e.kind == kind]
+        hit = sum(any(f.start <= t.end + tolerance_rows and t.start <= f.end + tolerance_rows
+                      and (f.channel == t.channel or t.channel in f.channel.split(" vs "))
+                      for f in result.events) for t in own)
+        out[kind] = hit / len(own)
+    return out
+
+
+def fault_benchmark(series, run=None, *, seed: int = 0, per_kind: int = 5, tolerance_hours: float = 6.0,
+                    **detect_options) -> dict:
+    """Inject known faults into the target of `series` (forecastlab.data.faults.inject_faults), detect, and
+    score every detector against the truth beside the trivial detectors. Also scans the clean series: its
+    events on the target are false alarms (or faults of the record itself), counted by kind."""
+    faulty, truth = inject_faults(series, seed=seed, per_kind=per_kind)
+    tolerance = int(round(tolerance_hours / step_hours(series)))
+    result = detect_anomalies(faulty, run=run, **detect_options)
+    clean = detect_anomalies(series, run=run, **detect_options)
+    return {"truth": [e.to_dict() for e in truth], "tolerance_rows": tolerance, "tolerance_hours": tolerance_hours,
+            "metrics": score_against(result, truth, tolerance_rows=tolerance, seed=seed),
+            "recall_by_kind": recall_by_kind(result, truth, tolerance_rows=tolerance),
+            "clean_series_events": _target_counts(clean), "result": result, "seed": seed, "per_kind": per_kind}
+
+
+def _target_counts(result: AnomalyResult) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in result.events:
+        if e.channel == result.target or result.target in e.channel.split(" vs "):
+            out[e.kind] = out.get(e.kind, 0) + 1
+    return out
+

@@ -1,0 +1,69 @@
+"""`forecastlab anomalies`: rules alone on a file with faults (JSON, CSV, plot), the injected benchmark with a
+run, and refusals that name the flag. In-process (typer's CliRunner), and one real process for the exit code."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from forecastlab.cli import app
+from forecastlab.errors import ForecastlabError
+from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+from forecastlab.training.runner import run_recipe
+from run_helpers import clean_error, cli, strict_json
+from tests_data_helpers import consistent_jena
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-anomalies")
+    frame = consistent_jena(root / "clean.csv", days=40)
+    frame.loc[300:305, "T (degC)"] = -9999.0
+    frame.loc[1000, "p (mbar)"] += 50
+    frame.to_csv(root / "faulty.csv", index=False)
+    recipe = Recipe(ModelRecipe("lightgbm", {"n_estimators": 40}), DataRecipe(str(root / "clean.csv")),
+                    WindowRecipe(sequence_length=24, sampling_rate=6, horizon=1, batch_size=256),
+                    TrainingRecipe(epochs=1, seed=0))
+    run_recipe(recipe, out_dir=root / "run", progress=False)
+    return root
+
+
+def test_rules_alone_write_json_csv_and_a_plot(root, monkeypatch):
+    monkeypatch.chdir(root)
+    done = CliRunner().invoke(app, ["anomalies", "--data", "faulty.csv", "--json", "--out", "events.csv",
+                                    "--plot", "events.png"])
+    assert done.exit_code == 0, done.output
+    out = strict_json(done.stdout)
+    kinds = {(e["kind"], e["channel"], e["start_row"], e["end_row"]) for e in out["events"]}
+    assert ("sentinel", "T (degC)", 300, 305) in kinds and ("spike", "p (mbar)", 1000, 1000) in kinds
+    assert out["detectors"] == ["rules"] and out["counts"]["sentinel"] == 1
+    table = pd.read_csv(root / "events.csv")
+    assert len(table) == len(out["events"]) and table.loc[0, "reason"]
+    assert (root / "events.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = CliRunner().invoke(app, ["anomalies", "--data", "faulty.csv", "--out", "events.csv"])
+    assert isinstance(again.exception, ForecastlabError) and "refusing to overwrite" in str(again.exception)
+
+
+def test_the_injected_benchmark_with_a_run_in_json_and_in_a_table(root, monkeypatch):
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("COLUMNS", "200")
+    done = CliRunner().invoke(app, ["anomalies", "--run", "run", "--data", "clean.csv", "--inject", "0",
+                                    "--per-kind", "2", "--json", "--out", "bench.json"])
+    assert done.exit_code == 0, done.output
+    out = strict_json(done.stdout)
+    assert out["detectors"] == ["rules", "residual", "interval"] and len(out["benchmark"]["truth"]) == 10
+    assert out["benchmark"]["metrics"]["all"]["range_f1"] > out["benchmark"]["metrics"]["trivial"]["random"]["range_f1"]
+    assert json.loads((root / "bench.json").read_text())["benchmark"]["seed"] == 0
+    table = CliRunner().invoke(app, ["anomalies", "--run", "run", "--inject", "0", "--per-kind", "2"])
+    assert table.exit_code == 0, table.output
+    for needle in ("injected faults (seed 0)", "trivial: random", "range F1", "recall by kind"):
+        assert needle in table.output, table.output
+
+
+def test_refusals_name_what_to_do(root):
+    done = cli("anomalies", "--data", "faulty.csv", "--out", "events.txt", cwd=root)
+    clean_error(done, "--out must end in .csv or .json", "events.csv")
+    clean_error(cli("anomalies", cwd=root), "no data to scan", "--data")

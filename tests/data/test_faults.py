@@ -1,0 +1,100 @@
+"""Sensor-fault rules on real files: each rule fires where a fault was written, with its reason, and a
+physically consistent clean file gives none; injected faults are written exactly where the truth says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forecastlab.data import load_series
+from forecastlab.data.faults import INJECTED, inject_faults, runs_of, sensor_faults
+from forecastlab.errors import ForecastlabError
+from tests_data_helpers import consistent_jena
+
+
+@pytest.fixture()
+def files(tmp_path):
+    clean = consistent_jena(tmp_path / "clean.csv")
+    faulty = clean.copy()
+    faulty.loc[100:102, "wv (m/s)"] = -9999.0  # sentinel (wv's max. wv comparison skips these rows)
+    faulty.loc[200:299, "T (degC)"] = 31.5  # stuck for 100 rows (16.7 h), above Tdew, at a value T never takes
+    faulty.loc[500, "p (mbar)"] = faulty.loc[500, "p (mbar)"] + 40  # spike
+    faulty.loc[700:701, "rh (%)"] = 104.0  # impossible humidity
+    faulty.loc[900, "VPact (mbar)"] = faulty.loc[900, "VPmax (mbar)"] + 2  # VPact > VPmax
+    faulty.loc[1100, "max. wv (m/s)"] = faulty.loc[1100, "wv (m/s)"] - 1  # max. wv < wv
+    faulty["sh (g/kg)"] = faulty["sh (g/kg)"].astype(object)
+    faulty.loc[1300:1301, "sh (g/kg)"] = ""  # blank cells: missing
+    faulty.to_csv(tmp_path / "faulty.csv", index=False)
+    return tmp_path / "clean.csv", tmp_path / "faulty.csv"
+
+
+def test_each_rule_fires_where_its_fault_was_written_with_its_reason(files):
+    clean, faulty = files
+    assert sensor_faults(load_series(str(clean), clean=False)) == []  # a test that can fail: no false alarm
+    events = sensor_faults(load_series(str(faulty), clean=False))
+    got = {(e.kind, e.channel): (e.start, e.end, e.reason) for e in events}
+    assert got[("sentinel", "wv (m/s)")][:2] == (100, 102) and "-9999" in got[("sentinel", "wv (m/s)")][2]
+    assert got[("stuck", "T (degC)")][:2] == (200, 299) and "31.5 unchanged for 100 rows (16.7 h)" in \
+        got[("stuck", "T (degC)")][2]
+    assert got[("spike", "p (mbar)")][:2] == (500, 500) and "robust scales" in got[("spike", "p (mbar)")][2]
+    assert got[("physics", "rh (%)")][:2] == (700, 701) and "above 100 %" in got[("physics", "rh (%)")][2]
+    assert got[("physics", "VPact (mbar) vs VPmax (mbar)")][:2] == (900, 900)
+    assert got[("physics", "max. wv (m/s) vs wv (m/s)")][:2] == (1100, 1100)
+    assert got[("missing", "sh (g/kg)")][:2] == (1300, 1301)
+    # Nothing else: every event is one of the written faults (the spike's neighbours are not flagged); the
+    # humidity of 104 % and the vapour pressure 2 mbar up are jumps too, so they are also spikes.
+    assert {(e.kind, e.channel, e.start) for e in events} == {
+        ("sentinel", "wv (m/s)", 100), ("stuck", "T (degC)", 200), ("spike", "p (mbar)", 500),
+        ("physics", "rh (%)", 700), ("spike", "rh (%)", 700), ("physics", "VPact (mbar) vs VPmax (mbar)", 900),
+        ("spike", "VPact (mbar)", 900), ("physics", "max. wv (m/s) vs wv (m/s)", 1100),
+        ("missing", "sh (g/kg)", 1300)}, [(e.kind, e.channel, e.start) for e in events]
+    # Cleaned the default way, the sentinel is a missing cell, still flagged, with that reason.
+    cleaned = sensor_faults(load_series(str(faulty)))
+    assert any(e.kind == "missing" and e.channel == "wv (m/s)" and (e.start, e.end) == (100, 102) for e in cleaned)
+
+
+def test_a_value_that_is_the_columns_most_common_may_hold(tmp_path):
+    frame = consistent_jena(tmp_path / "calm.csv")
+    frame.loc[::2, "wv (m/s)"] = 0.0  # calm is the mode of wv
+    frame.loc[300:450, "wv (m/s)"] = 0.0  # a long calm
+    frame["max. wv (m/s)"] = frame["wv (m/s)"] + 1.0
+    frame.to_csv(tmp_path / "calm.csv", index=False)
+    events = sensor_faults(load_series(str(tmp_path / "calm.csv"), clean=False))
+    assert not [e for e in events if e.kind == "stuck"]
+
+
+def test_injected_faults_are_written_exactly_where_the_truth_says_and_the_rules_find_them(tmp_path):
+    consistent_jena(tmp_path / "clean.csv", days=50)
+    series = load_series(str(tmp_path / "clean.csv"), clean=False)
+    faulty, truth = inject_faults(series, seed=3, per_kind=3)
+    assert sorted(e.kind for e in truth) == sorted(k for k in INJECTED for _ in range(3))
+    j = series.columns.index(series.target)
+    changed = ~np.isclose(faulty.values, series.values, equal_nan=False) | np.isnan(faulty.values)
+    inside = np.zeros(len(series), dtype=bool)
+    for e in truth:
+        inside[e.start:e.end + 1] = True
+        assert e.channel == series.target and e.reason.startswith(f"injected {e.kind}")
+    assert not changed[:, [c for c in range(len(series.columns)) if c != j]].any()  # only the target
+    rows = np.flatnonzero(changed[:, j])
+    assert rows.size and set(rows) <= set(np.flatnonzero(inside)) | {e.end + 1 for e in truth} | \
+        {e.start - 1 for e in truth}
+    starts = sorted(e.start for e in truth)
+    assert min(np.diff(starts)) >= 144  # a day apart at least
+    assert faulty.missing[:, j].sum() == sum(e.end - e.start + 1 for e in truth if e.kind == "dropout")
+    found = sensor_faults(faulty)
+    for e in truth:
+        if e.kind in ("sentinel", "dropout", "spike", "stuck"):
+            assert any(f.channel == e.channel and f.start <= e.end and e.start <= f.end for f in found), e
+    # Same seed, same faults; too many for the series is refused with what to do.
+    assert [(e.start, e.kind) for e in inject_faults(series, seed=3, per_kind=3)[1]] == [(e.start, e.kind)
+                                                                                       for e in truth]
+    with pytest.raises(ForecastlabError, match="room for"):
+        inject_faults(series, per_kind=50)
+    with pytest.raises(ForecastlabError, match="choose kinds"):
+        inject_faults(series, kinds=("flood",))
+
+
+def test_runs_of_finds_every_run_inclusive():
+    assert runs_of(np.array([0, 1, 1, 0, 1], dtype=bool)) == [(1, 2), (4, 4)]
+    assert runs_of(np.zeros(3, dtype=bool)) == []
+    assert runs_of(np.ones(2, dtype=bool)) == [(0, 1)]
