@@ -63,7 +63,9 @@ def test_the_injected_benchmark_with_a_run_in_json_and_in_a_table(root, monkeypa
         assert needle in table.output, table.output
 
 
-def test_refusals_name_what_to_do(root):
-    done = cli("anomalies", "--data", "faulty.csv", "--out", "events.txt", cwd=root)
+def test_refusals_name_what_to_do(root, monkeypatch):
+    done = cli("anomalies", "--data", "faulty.csv", "--out", "events.txt", cwd=root)  # a real process: exit 2
     clean_error(done, "--out must end in .csv or .json", "events.csv")
-    clean_error(cli("anomalies", cwd=root), "no data to scan", "--data")
+    monkeypatch.chdir(root)
+    bad = CliRunner().invoke(app, ["anomalies"])
+    assert isinstance(bad.exception, ForecastlabError) and "no data to scan" in str(bad.exception)

@@ -25,6 +25,10 @@ def anomalies_command(
     window_hours: Annotated[float, typer.Option("--window-hours",
                                                 help="Trailing window of the robust z-score's median and MAD.")
                             ] = 168.0,
+    autoencoder: Annotated[bool, typer.Option(
+        "--autoencoder", help="Also train a small sequence autoencoder on the first half of the data and flag "
+        "rows the target's reconstruction error makes unusual.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="The autoencoder's seed.")] = 0,
     inject: Annotated[int | None, typer.Option(
         "--inject", help="Benchmark: inject known faults with this seed into the target (stuck, spike, drift, "
         "-9999, dropout), then score every detector against them beside trivial detectors.",
@@ -41,7 +45,8 @@ def anomalies_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Flag anomalies in every timestep, unsupervised: sensor-fault rules (sentinels, missing, stuck, spikes,
-    impossible physics) and, with --run, robust z-scores of the run's forecast residuals."""
+    impossible physics), with --run robust z-scores of the run's forecast residuals, and with --autoencoder
+    a sequence autoencoder's reconstruction error."""
     from forecastlab.cli.train import _check_out_file
     from forecastlab.console import console, warn
     from forecastlab.tasks.anomaly import detect_anomalies, fault_benchmark
@@ -54,16 +59,16 @@ def anomalies_command(
     if plot is not None:
         _check_out_file(plot, overwrite)
     run, series = _load(data, run_dir, target)
-    options = {"threshold": threshold, "window_hours": window_hours}
+    options = {"threshold": threshold, "window_hours": window_hours, "autoencoder": autoencoder}
     bench = None
     if inject is not None:
         bench = fault_benchmark(series, run, seed=inject, per_kind=per_kind, tolerance_hours=tolerance_hours,
                                 **options)
         result = bench["result"]
     else:
-        result = detect_anomalies(series, run=run, **options)
+        result = detect_anomalies(series, run=run, seed=seed, **options)
     if run is None:
-        warn("no --run: only the sensor-fault rules ran; pass a trained run to score its forecast residuals too")
+        warn("no --run: the forecast-residual detector did not run; pass a trained run to score its residuals too")
     if out is not None:
         _write_events(result, out, bench)
     if plot is not None:

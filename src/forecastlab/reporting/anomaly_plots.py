@@ -10,7 +10,8 @@ import numpy as np
 from forecastlab.reporting.png import save_png
 
 COLORS = {"sentinel": "tab:red", "missing": "tab:gray", "stuck": "tab:purple", "spike": "tab:orange",
-          "physics": "tab:brown", "residual": "tab:blue", "interval": "tab:cyan"}
+          "physics": "tab:brown", "residual": "tab:blue", "interval": "tab:cyan",
+          "reconstruction": "tab:green"}
 
 
 def anomaly_figure(timestamps, values, events: list[dict], *, target: str, residual_z=None, threshold=None,

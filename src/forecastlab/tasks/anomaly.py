@@ -8,6 +8,11 @@
 Detectors (each gives events: runs of flagged rows, with a channel, a kind, a score and a reason):
   - rules (forecastlab.data.faults.sensor_faults): sentinels, missing cells, stuck values, spikes, and
     impossible physics, each with its own reason;
+  - autoencoder (autoencoder=True): a small sequence autoencoder (forecastlab.models.autoencoder) trained on
+    the first half of the record (the training split, normalized with its own statistics) to reconstruct
+    windows of AE_HOURS at the hourly step (every column in, every column out); each row's score is the
+    trailing robust z-score of the target's absolute reconstruction error at that row, as the last step of
+    the window that ends there, flagged above `threshold` (kind `reconstruction`);
   - residual (needs a run): the run's first-horizon forecast for every row it can forecast, the residual
     (actual - forecast) of the target, and its trailing robust z-score (forecastlab.evaluation.anomaly.
     robust_z, over `window_hours`); rows with |z| > `threshold` are flagged. A run with calibrated intervals
@@ -39,7 +44,9 @@ from forecastlab.evaluation.anomaly import (
 THRESHOLD = 5.0
 WINDOW_HOURS = 7 * 24.0
 INTERVAL_WIDTHS = 1.0
-DETECTORS = ("rules", "residual", "interval")
+DETECTORS = ("rules", "residual", "interval", "autoencoder")
+AE_HOURS = 24  # the autoencoder's window: a day
+AE_STEPS = 600  # optimizer steps of 256 training windows
 
 
 @dataclass
@@ -113,8 +120,10 @@ def residual_scores(run, series, *, window_hours: float = WINDOW_HOURS) -> dict:
 
 
 def detect_anomalies(series, *, run=None, threshold: float = THRESHOLD, window_hours: float = WINDOW_HOURS,
-                     interval_widths: float = INTERVAL_WIDTHS, rules: bool = True) -> AnomalyResult:
-    """Every detector's events on `series` (rules always, the residual detectors with a run)."""
+                     interval_widths: float = INTERVAL_WIDTHS, rules: bool = True, autoencoder: bool = False,
+                     seed: int = 0, autoencoder_steps: int = AE_STEPS) -> AnomalyResult:
+    """Every detector's events on `series`: the rules (unless rules=False), the residual detectors with a
+    run, and the autoencoder with autoencoder=True (trained here, with `seed`)."""
     if not threshold > 0 or not window_hours > 0 or not interval_widths > 0:
         raise ForecastlabError(f"threshold={threshold}, window_hours={window_hours}, interval_widths={interval_widths}",
                                arg="threshold", fix="give a threshold, window_hours and interval_widths above 0")
@@ -133,6 +142,12 @@ def detect_anomalies(series, *, run=None, threshold: float = THRESHOLD, window_h
             level = run.calibration.level
             events += _score_events(series, scores["excess"], interval_widths, "interval",
                                     lambda s, e, p: f"{p:.2f} interval widths outside the {level:.0%} interval")
+    if autoencoder:
+        detectors.append("autoencoder")
+        ae_z = reconstruction_scores(series, window_hours=window_hours, seed=seed, steps=autoencoder_steps)
+        events += _score_events(series, ae_z, threshold, "reconstruction",
+                                lambda s, e, p: f"window reconstruction error {p:.1f} robust z from the last "
+                                f"{window_hours:g} h's median")
     events.sort(key=lambda e: (e.start, e.channel, e.kind))
     target = series.columns.index(series.target)
     values = series.values[:, target].astype(np.float64)
@@ -147,6 +162,58 @@ def _score_events(series, scores, threshold, kind, reason) -> list[Event]:
             for a, b, peak in events_from_scores(scores, threshold)]
 
 
+def reconstruction_scores(series, *, window_hours: float = WINDOW_HOURS, hours: int = AE_HOURS,
+                          steps: int = AE_STEPS, seed: int = 0) -> np.ndarray:
+    """Per row, the trailing robust z-score of the autoencoder's absolute reconstruction error of the target
+    (normalized) at that row, as the last step of the hourly window of `hours` that ends there; NaN where no
+    window ends. The autoencoder reads and reconstructs every column."""
+    import torch
+
+    from forecastlab.models.autoencoder import SequenceAutoencoder
+    from forecastlab.training.optim import make_optimizer
+
+    per_hour = 1.0 / step_hours(series)
+    rate = max(1, int(round(per_hour)))  # sampled hourly, as the book samples its windows
+    length = int(max(4, (hours * per_hour / rate) // 4 * 4))
+    values = _forecaster_input(series.values).astype(np.float64)
+    target = series.columns.index(series.target)
+    n = len(values)
+    span = (length - 1) * rate + 1
+    train_rows = n // 2
+    if train_rows < span + 1:
+        raise ForecastlabError(f"{n} rows are too few to train the autoencoder on windows of {span} rows",
+                               where=series.provenance.path or series.provenance.source,
+                               fix="use a longer record, or leave the autoencoder out")
+    mean, std = values[:train_rows].mean(0), values[:train_rows].std(0)
+    x = ((values - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(x, span, axis=0)[:, :, ::rate].transpose(0, 2, 1)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = SequenceAutoencoder(x.shape[1])
+    optimizer = make_optimizer("adam", model.parameters(), lr=3e-3)
+    train_windows = train_rows - span + 1
+    model.train()
+    for _ in range(steps):
+        idx = torch.randint(train_windows, (min(256, train_windows),), generator=generator).numpy()
+        batch = torch.from_numpy(np.ascontiguousarray(windows[idx]))
+        loss = torch.mean((model(batch) - batch) ** 2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    errors = np.full(n, np.nan)
+    with torch.inference_mode():
+        for i in range(0, len(windows), 4096):
+            batch = torch.from_numpy(np.ascontiguousarray(windows[i:i + 4096]))
+            # The target's error at the last step, so a fault is scored at its own row and not again by
+            # every later window.
+            err = (model(batch) - batch)[:, -1, target].abs().numpy()
+            errors[i + span - 1:i + span - 1 + len(err)] = err
+    window = max(3, int(round(window_hours / step_hours(series))))
+    return robust_z(errors, window)
+
+
 def score_against(result: AnomalyResult, truth: list[Event], *, tolerance_rows: int, seed: int = 0) -> dict:
     """Each detector's metrics (forecastlab.evaluation.anomaly.event_metrics) on the channels of `truth`, the
     union of all of them, and the trivial detectors beside the union."""
@@ -159,7 +226,7 @@ def score_against(result: AnomalyResult, truth: list[Event], *, tolerance_rows: 
                                                  or e.channel.endswith(f" vs {c}") for c in channels))
 
     rule_kinds = {"sentinel", "missing", "stuck", "spike", "physics"}
-    by = {"rules": rule_kinds, "residual": {"residual"}, "interval": {"interval"}}
+    by = {"rules": rule_kinds, "residual": {"residual"}, "interval": {"interval"}, "autoencoder": {"reconstruction"}}
     out = {name: event_metrics(ranges, found(by[name]), n=result.rows, tolerance=tolerance_rows)
            for name in result.detectors}
     union = found(set().union(*(by[d] for d in result.detectors)))
@@ -185,6 +252,7 @@ def fault_benchmark(series, run=None, *, seed: int = 0, per_kind: int = 5, toler
     """Inject known faults into the target of `series` (forecastlab.data.faults.inject_faults), detect, and
     score every detector against the truth beside the trivial detectors. Also scans the clean series: its
     events on the target are false alarms (or faults of the record itself), counted by kind."""
+    detect_options.setdefault("seed", seed)
     faulty, truth = inject_faults(series, seed=seed, per_kind=per_kind)
     tolerance = int(round(tolerance_hours / step_hours(series)))
     result = detect_anomalies(faulty, run=run, **detect_options)

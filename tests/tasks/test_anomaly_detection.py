@@ -64,3 +64,23 @@ def test_the_benchmark_scores_every_detector_beside_the_trivial_ones(trained):
     assert m["all"]["range_f1"] > m["trivial"]["always"]["range_f1"]
     with pytest.raises(ForecastlabError, match="threshold"):
         detect_anomalies(series, run=run, threshold=0)
+
+
+def test_the_autoencoder_flags_a_spike_and_repeats_itself_with_its_seed(trained):
+    from forecastlab.tasks.anomaly import reconstruction_scores
+
+    csv, _ = trained
+    series = load_series(str(csv), clean=False)
+    j = series.columns.index(series.target)
+    values = series.values.copy()
+    values[6000, j] += 25  # far outside anything the autoencoder learnt
+    import dataclasses
+
+    faulty = dataclasses.replace(series, values=values)
+    z = reconstruction_scores(faulty, steps=200, seed=0)
+    assert np.nanargmax(np.abs(z)) == 6000 and abs(z[6000]) > 5
+    np.testing.assert_array_equal(z, reconstruction_scores(faulty, steps=200, seed=0))
+    assert np.isnan(z[:143]).all()  # no window of a day ends there yet
+    result = detect_anomalies(faulty, autoencoder=True, rules=False, autoencoder_steps=200)
+    assert result.detectors == ["autoencoder"]
+    assert any(e.kind == "reconstruction" and e.start <= 6000 <= e.end for e in result.events)
