@@ -178,3 +178,20 @@ def test_reproduce_resume_reads_finished_runs_back_and_trains_the_rest(jena_60_d
     assert (out / "models" / "persistence" / "metrics.json").is_file()
     with pytest.raises(Exception, match="already holds files"):
         reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False)
+
+
+def test_the_headline_ensemble_weighs_its_members_on_validation_and_resume_remakes_it(jena_60_days, tmp_path):
+    from forecastlab.reproduce import BEST, HEADLINE, reproduce
+
+    members = list(BEST[HEADLINE].members)
+    out = tmp_path / "headline"
+    result = reproduce("smoke", models=[*members, HEADLINE], data=str(jena_60_days), out_dir=out, progress=False)
+    meta = json.loads((out / "models" / HEADLINE / "model" / "ensemble.json").read_text())
+    assert BEST[HEADLINE].weights == "greedy_val_mae" and sum(meta["weights"]) == pytest.approx(1)
+    val = {m: result.models[m]["val_mae"] for m in members}
+    assert result.models[HEADLINE]["val_mae"] <= min(val.values()) + 1e-9  # never worse on validation
+    again = reproduce("smoke", models=[*members, HEADLINE], data=str(jena_60_days), out_dir=out, progress=False,
+                      resume=True)
+    reused = json.loads((out / "leaderboard.json").read_text())["reused_runs"]
+    assert str(out / "models" / HEADLINE) not in reused and len(reused) == 2  # the members are read back
+    assert again.models[HEADLINE]["test_mae"] == pytest.approx(result.models[HEADLINE]["test_mae"])
