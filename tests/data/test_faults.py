@@ -98,3 +98,13 @@ def test_runs_of_finds_every_run_inclusive():
     assert runs_of(np.array([0, 1, 1, 0, 1], dtype=bool)) == [(1, 2), (4, 4)]
     assert runs_of(np.zeros(3, dtype=bool)) == []
     assert runs_of(np.ones(2, dtype=bool)) == [(0, 1)]
+
+
+def test_too_many_events_are_cut_with_a_warning_not_silently(files, monkeypatch):
+    from forecastlab.data import faults
+    from forecastlab.errors import DataQualityWarning
+
+    monkeypatch.setattr(faults, "MAX_EVENTS", 3)
+    with pytest.warns(DataQualityWarning, match="only the first 3 are kept"):
+        events = sensor_faults(load_series(str(files[1]), clean=False))
+    assert len(events) == 3

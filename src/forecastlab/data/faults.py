@@ -136,6 +136,14 @@ def sensor_faults(series: Series, *, stuck_hours: float = STUCK_HOURS, spike_sca
         events += _spikes(series, x, bad, channel, spike_scales, spike_half)
     events += _physics(series, values, sentinel | missing)
     events.sort(key=lambda e: (e.start, e.channel, e.kind))
+    if len(events) > MAX_EVENTS:
+        import warnings
+
+        from forecastlab.errors import DataQualityWarning
+
+        warnings.warn(f"{len(events):,} fault events were found; only the first {MAX_EVENTS:,} are kept. A series "
+                      "that is mostly faults needs its sensors checked, or other thresholds", DataQualityWarning,
+                      stacklevel=2)
     return events[:MAX_EVENTS]
 
 
