@@ -10,4 +10,4 @@ fi
 .venv/bin/ruff check src tests benchmarks
 # Two workers, one per core (each runs one torch thread, see tests/conftest.py); a test file stays on one
 # worker, so its module fixtures are built once. Pass -n 0 to run in one process.
-exec .venv/bin/python -m pytest -q -n 2 --dist loadfile "$@"
+exec .venv/bin/python -m pytest -q -n 2 --dist loadfile --durations=25 "$@"
