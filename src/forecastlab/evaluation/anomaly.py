@@ -26,15 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from forecastlab.data.faults import runs_of as _runs
 from forecastlab.errors import ForecastlabError
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return []
-    edges = np.diff(np.concatenate([[0], mask.view(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist(), strict=True))
 
 
 def robust_z(residuals: np.ndarray, window: int, *, min_periods: int | None = None) -> np.ndarray:
