@@ -4,6 +4,7 @@ physically consistent clean file gives none; injected faults are written exactly
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecastlab.data import load_series
@@ -108,3 +109,19 @@ def test_too_many_events_are_cut_with_a_warning_not_silently(files, monkeypatch)
     with pytest.warns(DataQualityWarning, match="only the first 3 are kept"):
         events = sensor_faults(load_series(str(files[1]), clean=False))
     assert len(events) == 3
+
+
+def test_a_mostly_zero_column_moving_is_not_a_spike_and_coarse_steps_still_get_whole_faults(tmp_path):
+    frame = consistent_jena(tmp_path / "rain.csv")
+    frame["sh (g/kg)"] = 0.0
+    frame.loc[[200, 900, 1500], "sh (g/kg)"] = 0.1  # a rain-like column: mostly 0, now and then a little
+    frame.to_csv(tmp_path / "rain.csv", index=False)
+    events = sensor_faults(load_series(str(tmp_path / "rain.csv"), clean=False))
+    assert not [e for e in events if e.channel == "sh (g/kg)"]
+    daily = pd.DataFrame({"time": pd.date_range("2000-01-01", periods=2000, freq="D"),
+                          "x": np.sin(np.arange(2000) / 30.0)})
+    daily.to_csv(tmp_path / "daily.csv", index=False)
+    series = load_series(str(tmp_path / "daily.csv"), clean=False)
+    _, truth = inject_faults(series, seed=0, per_kind=2)
+    assert all(e.end >= e.start for e in truth) and {e.kind for e in truth} == set(INJECTED)
+    assert min(e.end - e.start + 1 for e in truth if e.kind in ("stuck", "drift")) >= 2

@@ -56,8 +56,11 @@ def test_robust_z_is_trailing_and_scale_free():
     assert np.isnan(z[:49]).all() and np.isfinite(z[100:]).all()  # the MAD needs 50 medians first
     assert 0.7 < np.nanstd(z[200:]) < 1.5  # about unit scale for Gaussian residuals
     np.testing.assert_allclose(robust_z(10 * r, 200), z, rtol=1e-9, equal_nan=True)
-    flat = robust_z(np.r_[np.zeros(100), rng.normal(size=100)], 20)  # MAD 0 and no scale in the past: no z
-    assert not np.isinf(flat).any() and np.isnan(flat[:100]).all() and np.isfinite(flat[110:]).all()
+    flat = robust_z(np.r_[np.zeros(100), rng.normal(size=100)], 20)  # MAD 0 and no spread in the past
+    assert np.isfinite(flat[10:]).all() and (flat[10:100] == 0).all() and abs(flat[100]) > 1e6  # departure: extreme
+    spike = np.zeros(100)
+    spike[99] = 5
+    assert robust_z(spike, 20)[-1] > 1e6
     with pytest.raises(ForecastlabError, match="window"):
         robust_z(r, 2)
 

@@ -60,6 +60,13 @@ def test_the_benchmark_scores_every_detector_beside_the_trivial_ones(trained):
     assert len(bench["truth"]) == 10 and set(bench["recall_by_kind"]) == {"stuck", "spike", "drift", "sentinel",
                                                                           "dropout"}
     assert m["all"]["event_recall"] >= 0.8
+    # "all" is the union: overlapping events of several detectors count as one flagged range.
+    assert m["all"]["found"] <= sum(m[d]["found"] for d in ("rules", "residual", "interval"))
+    flagged = np.zeros(len(series), dtype=bool)
+    for e in bench["result"].events:
+        if e.channel == series.target or series.target in e.channel.split(" vs "):
+            flagged[e.start:e.end + 1] = True
+    assert m["all"]["flagged_share"] == pytest.approx(flagged.mean())
     assert m["all"]["range_f1"] > 3 * m["trivial"]["random"]["range_f1"]
     assert m["all"]["range_f1"] > m["trivial"]["always"]["range_f1"]
     with pytest.raises(ForecastlabError, match="threshold"):

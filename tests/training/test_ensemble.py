@@ -173,6 +173,10 @@ def test_greedy_selection_drops_a_member_that_only_hurts_and_mixes_two_that_help
     np.testing.assert_array_equal(greedy_weights(np.stack([bad, a]), y, rounds=1), [0.0, 1.0])
     with pytest.raises(ForecastlabError, match="not all finite"):
         greedy_weights(np.stack([a, np.full_like(a, np.nan)]), y)
+    y_nan = y.copy()
+    y_nan[0, 0] = np.nan
+    with pytest.raises(ForecastlabError, match="no validation windows with finite targets"):
+        greedy_weights(np.stack([a, b]), y_nan)
 
 
 def test_greedy_weights_of_a_run_come_from_its_validation_windows_and_are_saved(root, series, members, tmp_path):

@@ -59,14 +59,14 @@ def anomalies_command(
     if plot is not None:
         _check_out_file(plot, overwrite)
     run, series = _load(data, run_dir, target)
-    options = {"threshold": threshold, "window_hours": window_hours, "autoencoder": autoencoder}
+    options = {"threshold": threshold, "window_hours": window_hours, "autoencoder": autoencoder, "seed": seed}
     bench = None
     if inject is not None:
         bench = fault_benchmark(series, run, seed=inject, per_kind=per_kind, tolerance_hours=tolerance_hours,
                                 **options)
         result = bench["result"]
     else:
-        result = detect_anomalies(series, run=run, seed=seed, **options)
+        result = detect_anomalies(series, run=run, **options)
     if run is None:
         warn("no --run: the forecast-residual detector did not run; pass a trained run to score its residuals too")
     if out is not None:

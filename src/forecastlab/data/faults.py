@@ -16,8 +16,8 @@ The rules (`sensor_faults`), per column, each an `Event` per run of consecutive 
     that holds 12.34 for 6 hours is not);
   - spike: a value farther than SPIKE_SCALES robust scales from the median of the SPIKE_HALF rows on each
     side (a Hampel filter); the scale is 1.4826 x the local median absolute deviation, but at least the
-    column's typical step (1.4826 x the median |x(t) - x(t-1)|, at least 1e-6) so flat stretches do not
-    make every wiggle a spike; rows flagged as sentinel or missing are left out;
+    column's typical step (1.4826 x the median |x(t) - x(t-1)|, over the nonzero steps when most are 0, at
+    least 1e-6) so flat stretches do not make every wiggle a spike; rows flagged as sentinel or missing are left out;
   - physics, where the columns exist (found by name, as forecastlab.data.derived finds them): relative
     humidity above 100.5 % or below 0; the actual vapour pressure above the saturation one by more than
     0.05 mbar (Jena's VPact > VPmax); the maximum wind speed below the mean one by more than 0.05 m/s (Jena's
@@ -183,7 +183,10 @@ def _spikes(series, x, bad, channel, scales, half) -> list[Event]:
         return []
     filled = np.where(bad, np.nan, x)
     diffs = np.abs(np.diff(filled))
-    typical = 1.4826 * float(np.nanmedian(diffs)) if np.isfinite(diffs).any() else 0.0
+    diffs = diffs[np.isfinite(diffs)]
+    if len(diffs) and np.count_nonzero(diffs) > 0 and np.median(diffs) == 0:
+        diffs = diffs[diffs > 0]  # a mostly-zero column (rain, night-time sun): its typical step when it moves
+    typical = 1.4826 * float(np.median(diffs)) if len(diffs) else 0.0
     floor = max(typical, 1e-6)
     padded = np.pad(filled, half, mode="constant", constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
@@ -275,11 +278,11 @@ def inject_faults(series: Series, *, seed: int = 0, per_kind: int = 5, kinds: tu
     missing = (series.missing.copy() if series.missing.shape == values.shape
                else np.zeros(values.shape, dtype=bool))
     per_hour = 1.0 / step_hours(series)
-    lengths = {"stuck": lambda: int(round(12 * per_hour)), "spike": lambda: 1,
-               "drift": lambda: int(round(48 * per_hour)), "sentinel": lambda: int(rng.integers(1, 7)),
+    lengths = {"stuck": lambda: max(3, int(round(12 * per_hour))), "spike": lambda: 1,
+               "drift": lambda: max(2, int(round(48 * per_hour))), "sentinel": lambda: int(rng.integers(1, 7)),
                "dropout": lambda: int(rng.integers(1, 13))}
     plan = [(k, c) for k in kinds for c in channels for _ in range(per_kind)]
-    gap = int(round(24 * per_hour))
+    gap = max(2, int(round(24 * per_hour)))
     n = len(values)
     longest = max(lengths[k]() for k in ("stuck", "drift")) if n else 0
     slots = n // max(1, longest + gap)
@@ -288,6 +291,14 @@ def inject_faults(series: Series, *, seed: int = 0, per_kind: int = 5, kinds: tu
                                fix="inject fewer faults (per_kind) or use a longer series")
     chosen = np.sort(rng.choice(slots, size=len(plan), replace=False))
     order = rng.permutation(len(plan))
+    # Each column's scales, from the series as given (not after earlier injections).
+    scales = {}
+    for channel in channels:
+        j = series.columns.index(channel)
+        x = values[:, j]
+        col = x[~missing[:, j] & np.isfinite(x) & (x > SENTINEL)].astype(np.float64)
+        step = max(1.4826 * float(np.median(np.abs(np.diff(col)))) if len(col) > 1 else 1.0, 1e-3)
+        scales[channel] = (step, float(np.std(col)) if len(col) else 1.0)
     truth = []
     for slot, (kind, channel) in zip(chosen, [plan[i] for i in order], strict=True):
         j = series.columns.index(channel)
@@ -295,8 +306,7 @@ def inject_faults(series: Series, *, seed: int = 0, per_kind: int = 5, kinds: tu
         length = min(lengths[kind](), n - start)
         end = start + length - 1
         x = values[:, j]
-        col = x[~missing[:, j] & np.isfinite(x) & (x > SENTINEL)].astype(np.float64)
-        step_scale = max(1.4826 * float(np.median(np.abs(np.diff(col)))) if len(col) > 1 else 1.0, 1e-3)
+        step_scale, spread = scales[channel]
         if kind == "stuck":
             x[start:end + 1] = x[start]
             if end + 1 < n and x[end + 1] == x[start]:
@@ -305,11 +315,11 @@ def inject_faults(series: Series, *, seed: int = 0, per_kind: int = 5, kinds: tu
                 x[start - 1] -= np.float32(step_scale)
             score, text = float(length), f"held at {x[start]:g} for {length} rows"
         elif kind == "spike":
-            jump = max(10 * step_scale, 2 * float(np.std(col))) * (1 if rng.random() < 0.5 else -1)
+            jump = max(10 * step_scale, 2 * spread) * (1 if rng.random() < 0.5 else -1)
             x[start] += np.float32(jump)
             score, text = abs(jump), f"moved by {jump:+.3g}"
         elif kind == "drift":
-            top = 3 * float(np.std(col))
+            top = 3 * spread
             x[start:end + 1] += np.linspace(top / length, top, length).astype(np.float32)
             score, text = top, f"offset growing to {top:+.3g} over {length} rows"
         elif kind == "sentinel":

@@ -29,12 +29,16 @@ import numpy as np
 from forecastlab.data.faults import runs_of as _runs
 from forecastlab.errors import ForecastlabError
 
+FLAT_SCALE = 1e-9  # the scale of a stream with no spread so far
+
 
 def robust_z(residuals: np.ndarray, window: int, *, min_periods: int | None = None) -> np.ndarray:
-    """(r - median) / (1.4826 MAD) over the `window` rows ending at each row (trailing: only the past and the
-    row itself), NaN where fewer than `min_periods` (default window // 4) finite values are there. Where the
-    MAD is 0 (a flat stretch), the scale is 1.4826 x the MAD of every earlier row instead, so nothing is
-    divided by zero and nothing later is used."""
+    """(r - median) / (1.4826 MAD), trailing: the median of the `window` rows ending at each row, and as MAD
+    the median over those rows of each row's distance from its own trailing median (past-only, like the
+    median). NaN where fewer than `min_periods` (default window // 4) values are there. Where that MAD is
+    0 (a flat stretch), the scale is 1.4826 x the MAD of every earlier row; where that is 0 too (exactly
+    flat so far), FLAT_SCALE, so any departure scores as extreme. Nothing is divided by zero and nothing
+    later is used."""
     import pandas as pd
 
     r = np.asarray(residuals, dtype=np.float64)
@@ -47,8 +51,9 @@ def robust_z(residuals: np.ndarray, window: int, *, min_periods: int | None = No
     mad = (s - med).abs().rolling(window, min_periods=min_periods).median().to_numpy()
     past = (s - s.expanding(min_periods=2).median()).abs().expanding(min_periods=2).median().to_numpy()
     scale = 1.4826 * np.where(mad > 0, mad, past)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (r - med.to_numpy()) / np.where(scale > 0, scale, np.nan)
+    # A stream that was exactly flat so far has no spread at all: any departure from it is extreme.
+    scale = np.where(scale > 0, scale, FLAT_SCALE)
+    z = (r - med.to_numpy()) / scale
     return np.where(np.isfinite(mad), z, np.nan)
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecastlab.data.faults import SENTINEL, Event, inject_faults, sensor_faults, step_hours
+from forecastlab.data.faults import SENTINEL, Event, inject_faults, runs_of, sensor_faults, step_hours
 from forecastlab.errors import ForecastlabError
 from forecastlab.evaluation.anomaly import (
     event_metrics,
@@ -60,7 +60,7 @@ class AnomalyResult:
     events: list[Event]
     detectors: list[str]
     timestamps: np.ndarray = field(repr=False)
-    values: np.ndarray = field(repr=False)  # the target as the rules saw it (float64, NaN where missing)
+    values: np.ndarray = field(repr=False)  # the target as the rules saw it (float64: sentinels as read)
     residual_z: np.ndarray | None = field(default=None, repr=False)  # per row; NaN where no forecast
     settings: dict = field(default_factory=dict)
 
@@ -95,12 +95,12 @@ def residual_scores(run, series, *, window_hours: float = WINDOW_HOURS) -> dict:
     target = series.columns.index(series.target)
     values = _forecaster_input(series.values)
     n = len(values)
-    if n < run.span_rows:
-        raise ForecastlabError(f"{n} rows are too few for one window of {run.span_rows} rows",
-                               where=series.provenance.path or series.provenance.source,
-                               fix=f"pass at least {run.span_rows + 1} rows")
-    forecasts = predict(run, values, times=series.timestamps)
     delay = run.spec.delays[0]
+    if n <= delay:  # no forecast would land inside the series
+        raise ForecastlabError(f"{n} rows are too few: the run's first forecast is for row {delay} (a window of "
+                               f"{run.span_rows} rows, then its horizon)", where=series.provenance.path or
+                               series.provenance.source, fix=f"pass well over {delay + 1} rows, e.g. a few weeks")
+    forecasts = predict(run, values, times=series.timestamps)
     rows = np.arange(len(forecasts)) + delay  # the row each window's first-horizon forecast is for
     keep = rows < n
     forecast = np.full(n, np.nan)
@@ -230,6 +230,10 @@ def score_against(result: AnomalyResult, truth: list[Event], *, tolerance_rows: 
     out = {name: event_metrics(ranges, found(by[name]), n=result.rows, tolerance=tolerance_rows)
            for name in result.detectors}
     union = found(set().union(*(by[d] for d in result.detectors)))
+    mask = np.zeros(result.rows, dtype=bool)  # overlapping events of several detectors are one flagged range
+    for a, b in union:
+        mask[a:b + 1] = True
+    union = runs_of(mask)
     out["all"] = event_metrics(ranges, union, n=result.rows, tolerance=tolerance_rows)
     out["trivial"] = trivial_detectors(ranges, union, n=result.rows, tolerance=tolerance_rows, seed=seed)
     return out

@@ -333,6 +333,9 @@ def greedy_weights(points, y, method: str = "mean", rounds: int = GREEDY_ROUNDS)
     if not np.isfinite(points).all():
         raise ForecastlabError("a member's validation forecasts are not all finite, so no weights can be chosen "
                                "from them", arg="weights", fix="leave that run out, or give the weights as numbers")
+    if points.ndim < 2 or points.shape[1] == 0 or not np.isfinite(y).all():
+        raise ForecastlabError("there are no validation windows with finite targets to choose the weights on",
+                               arg="weights", fix="give the weights as numbers, or use data with a validation split")
     counts = np.zeros(points.shape[0])
     kept, kept_mae = None, math.inf
     for _ in range(rounds):
