@@ -59,7 +59,8 @@ def anomalies_command(
     if plot is not None:
         _check_out_file(plot, overwrite)
     run, series = _load(data, run_dir, target)
-    options = {"threshold": threshold, "window_hours": window_hours, "autoencoder": autoencoder, "seed": seed}
+    options = {"threshold": threshold, "window_hours": window_hours, "autoencoder": autoencoder,
+               "autoencoder_seed": seed}
     bench = None
     if inject is not None:
         bench = fault_benchmark(series, run, seed=inject, per_kind=per_kind, tolerance_hours=tolerance_hours,

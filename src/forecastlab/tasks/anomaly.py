@@ -121,9 +121,9 @@ def residual_scores(run, series, *, window_hours: float = WINDOW_HOURS) -> dict:
 
 def detect_anomalies(series, *, run=None, threshold: float = THRESHOLD, window_hours: float = WINDOW_HOURS,
                      interval_widths: float = INTERVAL_WIDTHS, rules: bool = True, autoencoder: bool = False,
-                     seed: int = 0, autoencoder_steps: int = AE_STEPS) -> AnomalyResult:
+                     autoencoder_seed: int = 0, autoencoder_steps: int = AE_STEPS) -> AnomalyResult:
     """Every detector's events on `series`: the rules (unless rules=False), the residual detectors with a
-    run, and the autoencoder with autoencoder=True (trained here, with `seed`)."""
+    run, and the autoencoder with autoencoder=True (trained here, with `autoencoder_seed`)."""
     if not threshold > 0 or not window_hours > 0 or not interval_widths > 0:
         raise ForecastlabError(f"threshold={threshold}, window_hours={window_hours}, interval_widths={interval_widths}",
                                arg="threshold", fix="give a threshold, window_hours and interval_widths above 0")
@@ -144,7 +144,8 @@ def detect_anomalies(series, *, run=None, threshold: float = THRESHOLD, window_h
                                     lambda s, e, p: f"{p:.2f} interval widths outside the {level:.0%} interval")
     if autoencoder:
         detectors.append("autoencoder")
-        ae_z = reconstruction_scores(series, window_hours=window_hours, seed=seed, steps=autoencoder_steps)
+        ae_z = reconstruction_scores(series, window_hours=window_hours, seed=autoencoder_seed,
+                                     steps=autoencoder_steps)
         events += _score_events(series, ae_z, threshold, "reconstruction",
                                 lambda s, e, p: f"window reconstruction error {p:.1f} robust z from the last "
                                 f"{window_hours:g} h's median")
@@ -255,8 +256,9 @@ def fault_benchmark(series, run=None, *, seed: int = 0, per_kind: int = 5, toler
                     **detect_options) -> dict:
     """Inject known faults into the target of `series` (forecastlab.data.faults.inject_faults), detect, and
     score every detector against the truth beside the trivial detectors. Also scans the clean series: its
-    events on the target are false alarms (or faults of the record itself), counted by kind."""
-    detect_options.setdefault("seed", seed)
+    events on the target are false alarms (or faults of the record itself), counted by kind. The
+    autoencoder, if asked for, is trained with `seed` unless detect_options give autoencoder_seed."""
+    detect_options.setdefault("autoencoder_seed", seed)
     faulty, truth = inject_faults(series, seed=seed, per_kind=per_kind)
     tolerance = int(round(tolerance_hours / step_hours(series)))
     result = detect_anomalies(faulty, run=run, **detect_options)
