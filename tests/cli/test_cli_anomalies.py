@@ -59,8 +59,9 @@ def test_the_injected_benchmark_with_a_run_in_json_and_in_a_table(root, monkeypa
     assert json.loads((root / "bench.json").read_text())["benchmark"]["seed"] == 0
     table = CliRunner().invoke(app, ["anomalies", "--run", "run", "--inject", "0", "--per-kind", "2"])
     assert table.exit_code == 0, table.output
-    for needle in ("injected faults (seed 0)", "trivial: random", "range F1", "recall by kind"):
-        assert needle in table.output, table.output
+    words = " ".join(table.output.split())  # rich wraps cells to the terminal's width, which differs by machine
+    for needle in ("injected faults (seed 0)", "trivial:", "random", "always", "range", "recall by kind"):
+        assert needle in words, table.output
 
 
 def test_refusals_name_what_to_do(root, monkeypatch):
