@@ -60,7 +60,8 @@ def test_the_injected_benchmark_with_a_run_in_json_and_in_a_table(root, monkeypa
     table = CliRunner().invoke(app, ["anomalies", "--run", "run", "--inject", "0", "--per-kind", "2"])
     assert table.exit_code == 0, table.output
     words = " ".join(table.output.split())  # rich wraps cells to the terminal's width, which differs by machine
-    for needle in ("injected faults (seed 0)", "trivial:", "random", "always", "range", "recall by kind"):
+    for needle in ("injected faults (seed 0)", "trivial: random", "trivial: always", "recall by kind",
+                   "events on the clean series"):  # the detector column never wraps; the numbers may fold
         assert needle in words, table.output
 
 

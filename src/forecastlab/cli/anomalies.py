@@ -132,7 +132,10 @@ def _print(console, result, bench, limit: int) -> None:
             console.print(f"... {len(result.events) - limit} more (--limit, or --out FILE for all)")
     if bench:
         m = bench["metrics"]
-        table = Table(f"detector (tolerance {bench['tolerance_hours']:g} h)", "found", "event P", "event R",
+        from rich.table import Column
+
+        name = Column(f"detector (tolerance {bench['tolerance_hours']:g} h)", no_wrap=True, min_width=15)
+        table = Table(name, "found", "event P", "event R",
                       "event F1", "range P", "range R", "range F1", "point-adjusted F1 (not to rank by)",
                       title=f"{len(bench['truth'])} injected faults (seed {bench['seed']})")
         rows = [(k, v) for k, v in m.items() if k != "trivial"]
