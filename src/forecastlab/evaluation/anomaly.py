@@ -77,7 +77,8 @@ def events_from_scores(scores: np.ndarray, threshold: float, *, merge: int = 0) 
     return [(a, b, float(np.max(s[a:b + 1]))) for a, b in joined]
 
 
-def _mask(ranges, n: int) -> np.ndarray:
+def ranges_mask(ranges, n: int) -> np.ndarray:
+    """(n,) bool: True on every row of the (start, end inclusive) ranges."""
     m = np.zeros(n, dtype=bool)
     for a, b in ranges:
         m[max(0, a):min(n, b + 1)] = True
@@ -100,7 +101,7 @@ def event_metrics(truth: list[tuple[int, int]], found: list[tuple[int, int]], *,
     hit_found = sum(any(overlaps(f, t, tolerance) for t in truth) for f in found)
     ev_p = hit_found / len(found) if found else 0.0
     ev_r = hit_truth / len(truth) if truth else 0.0
-    tmask, fmask = _mask(truth, n), _mask(found, n)
+    tmask, fmask = ranges_mask(truth, n), ranges_mask(found, n)
     rr = float(np.mean([fmask[a:b + 1].mean() for a, b in truth])) if truth else 0.0
     rp = float(np.mean([tmask[a:b + 1].mean() for a, b in found])) if found else 0.0
     # Point adjustment: every point of a true event counts as flagged once one of them is.
@@ -126,7 +127,7 @@ def trivial_detectors(truth: list[tuple[int, int]], found: list[tuple[int, int]]
     """The metrics of two detectors that know nothing: `random` flags as many single rows as `found` flags
     in all, uniformly at random (the mean of `repeats` draws), and `always` flags every row."""
     rng = np.random.default_rng(seed)
-    k = int(_mask(found, n).sum())
+    k = int(ranges_mask(found, n).sum())
     draws = []
     for _ in range(repeats):
         rows = np.sort(rng.choice(n, size=min(k, n), replace=False)) if k else np.zeros(0, dtype=int)

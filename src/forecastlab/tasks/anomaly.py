@@ -37,6 +37,7 @@ from forecastlab.evaluation.anomaly import (
     event_metrics,
     events_from_scores,
     interval_excess,
+    ranges_mask,
     robust_z,
     trivial_detectors,
 )
@@ -215,6 +216,11 @@ def reconstruction_scores(series, *, window_hours: float = WINDOW_HOURS, hours: 
     return robust_z(errors, window)
 
 
+def _on(event: Event, channel: str) -> bool:
+    """Whether `event` concerns `channel`: its own, or one side of a physics check ("a vs b")."""
+    return event.channel == channel or channel in event.channel.split(" vs ")
+
+
 def score_against(result: AnomalyResult, truth: list[Event], *, tolerance_rows: int, seed: int = 0) -> dict:
     """Each detector's metrics (forecastlab.evaluation.anomaly.event_metrics) on the channels of `truth`, the
     union of all of them, and the trivial detectors beside the union."""
@@ -223,18 +229,14 @@ def score_against(result: AnomalyResult, truth: list[Event], *, tolerance_rows: 
 
     def found(kinds) -> list[tuple[int, int]]:
         return sorted((e.start, e.end) for e in result.events
-                      if e.kind in kinds and any(c == e.channel or e.channel.startswith(f"{c} vs ")
-                                                 or e.channel.endswith(f" vs {c}") for c in channels))
+                      if e.kind in kinds and any(_on(e, c) for c in channels))
 
     rule_kinds = {"sentinel", "missing", "stuck", "spike", "physics"}
     by = {"rules": rule_kinds, "residual": {"residual"}, "interval": {"interval"}, "autoencoder": {"reconstruction"}}
     out = {name: event_metrics(ranges, found(by[name]), n=result.rows, tolerance=tolerance_rows)
            for name in result.detectors}
     union = found(set().union(*(by[d] for d in result.detectors)))
-    mask = np.zeros(result.rows, dtype=bool)  # overlapping events of several detectors are one flagged range
-    for a, b in union:
-        mask[a:b + 1] = True
-    union = runs_of(mask)
+    union = runs_of(ranges_mask(union, result.rows))  # overlapping events of several detectors: one range
     out["all"] = event_metrics(ranges, union, n=result.rows, tolerance=tolerance_rows)
     out["trivial"] = trivial_detectors(ranges, union, n=result.rows, tolerance=tolerance_rows, seed=seed)
     return out
@@ -246,7 +248,7 @@ def recall_by_kind(result: AnomalyResult, truth: list[Event], *, tolerance_rows:
     for kind in sorted({e.kind for e in truth}):
         own = [e for e in truth if e.kind == kind]
         hit = sum(any(f.start <= t.end + tolerance_rows and t.start <= f.end + tolerance_rows
-                      and (f.channel == t.channel or t.channel in f.channel.split(" vs "))
+                      and _on(f, t.channel)
                       for f in result.events) for t in own)
         out[kind] = hit / len(own)
     return out
@@ -272,7 +274,7 @@ def fault_benchmark(series, run=None, *, seed: int = 0, per_kind: int = 5, toler
 def _target_counts(result: AnomalyResult) -> dict[str, int]:
     out: dict[str, int] = {}
     for e in result.events:
-        if e.channel == result.target or result.target in e.channel.split(" vs "):
+        if _on(e, result.target):
             out[e.kind] = out.get(e.kind, 0) + 1
     return out
 
