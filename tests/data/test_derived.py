@@ -95,7 +95,7 @@ def test_a_run_remembers_its_feature_set(csv, tmp_path):
 
 
 def test_a_short_file_gets_exactly_the_columns_the_run_recorded(tmp_path):
-    stamps = pd.date_range("2020-01-01", periods=24 * 400, freq="1h")
+    stamps = pd.date_range("2020-01-01", periods=24 * 800, freq="1h")
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"time": stamps, "load": rng.normal(size=len(stamps)),
                           "pressure": 1000 + rng.normal(size=len(stamps))})
@@ -103,7 +103,7 @@ def test_a_short_file_gets_exactly_the_columns_the_run_recorded(tmp_path):
     frame.iloc[-24 * 7:].to_csv(tmp_path / "week.csv", index=False)
     trained = add_features(load_series(str(tmp_path / "long.csv"), target="load"), "auto")
     recorded = trained.quality["features"]["added"]
-    assert "year sin" in recorded  # 400 days resolve the day of year
+    assert "year sin" in recorded  # 800 days: the training half holds every day of the year
     week = load_series(str(tmp_path / "week.csv"), target="load")
     assert "year sin" not in add_features(week, "auto").columns  # auto alone decides again from the span
     again = add_features(week, "auto", columns=recorded)
@@ -111,3 +111,17 @@ def test_a_short_file_gets_exactly_the_columns_the_run_recorded(tmp_path):
     with pytest.raises(ForecastlabError, match="d3h pressure"):
         add_features(load_series(str(tmp_path / "week.csv"), target="load", features=["load"]), "auto",
                      columns=recorded)
+
+
+@pytest.mark.parametrize(("days", "has_year"), [(364, False), (729, False), (731, True)])
+def test_auto_adds_day_of_year_only_when_training_sees_a_whole_year(tmp_path, days, has_year):
+    # A one-year record (tmy3, elecdemand) split 50/25/25 trains on its first half year only: day-of-year
+    # terms would take values in validation and test that training never saw.
+    stamps = pd.date_range("2020-01-01", periods=24 * days, freq="1h")
+    frame = pd.DataFrame({"time": stamps, "load": np.arange(len(stamps), dtype=float) % 24})
+    frame.to_csv(tmp_path / "own.csv", index=False)
+    out = add_features(load_series(str(tmp_path / "own.csv"), target="load"), "auto")
+    assert ("year sin" in out.columns) is has_year and ("year cos" in out.columns) is has_year
+    assert "hour sin" in out.columns
+    weather = add_features(load_series(str(tmp_path / "own.csv"), target="load"), "weather")
+    assert "year sin" in weather.columns  # the weather preset always has them (the Jena file spans 8 years)

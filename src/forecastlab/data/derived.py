@@ -11,8 +11,11 @@
   - tendencies: the change of the pressure over 3 and 24 hours, and of the target over 24 hours.
 - `auto`: the same for a file forecastlab does not know, by name: wind columns are found by their
   names (wv/wd, "wind speed"/"wind direction"), pressure by "p (" or "pressure"; calendar terms are
-  added at the time scales the data resolves (hour of day below a daily step, day of year over a span
-  of at least half a year); the target's 24-hour change when the step divides a day.
+  added at the time scales the data resolves (hour of day below a daily step; day of year only over a
+  span of at least two years, so that the chronological split's first half, the training part, holds
+  every day of the year: on a one-year record the validation and test seasons would take day-of-year
+  values training never saw, which trees and networks can only extrapolate); the target's 24-hour
+  change when the step divides a day.
 
 Every derived value at row t uses rows up to t only (a change is x[t] - x[t - lag], looked up by
 timestamp, so missing rows never shift it); where the earlier row does not exist the change is 0.
@@ -35,6 +38,8 @@ FEATURE_SETS = ("book", "weather", "auto")
 _HOUR_NS = 3600 * 10**9
 _DAY_NS = 24 * _HOUR_NS
 _YEAR_DAYS = 365.2425
+# auto adds the day-of-year terms over at least this span (see the module docstring)
+AUTO_YEAR_SPAN_DAYS = 2 * _YEAR_DAYS
 
 # (speed column, direction column) pairs of the Jena file and of TMY3-style names
 _WIND_NAMES = [("wv (m/s)", "wd (deg)"), ("max. wv (m/s)", "wd (deg)")]
@@ -135,7 +140,7 @@ def _calendar(timestamps: np.ndarray, step: int | None, name: str, wanted: list[
     out = {}
     span = int(ns[-1] - ns[0]) if len(ns) else 0
     hours = "hour sin" in wanted if wanted is not None else name == "weather" or (step is not None and step < _DAY_NS)
-    days = "year sin" in wanted if wanted is not None else name == "weather" or span >= _YEAR_DAYS / 2 * _DAY_NS
+    days = "year sin" in wanted if wanted is not None else name == "weather" or span >= AUTO_YEAR_SPAN_DAYS * _DAY_NS
     if hours:
         day = 2 * np.pi * (ns % _DAY_NS) / _DAY_NS
         out |= {"hour sin": np.sin(day), "hour cos": np.cos(day)}
