@@ -191,10 +191,13 @@ def test_run_directory_contents_and_config_round_trip(values, tmp_path):
     from_raw = predict(loaded, values)  # (windows, H, Q) = (windows, 1, 1) for the book's head
     assert from_raw.shape == (len(values) - 14, 1, 1)
     from_raw = from_raw[:, 0, 0]
-    np.testing.assert_array_equal(from_raw[datasets.test.start_rows], expected)
-    assert predict(loaded, values, last=2)[:, 0, 0].tolist() == from_raw[-2:].tolist()
+    # Different batchings of the same windows may differ in the last float32 bit (CPU kernels
+    # pick their blocking by batch size), so these compare to float32 precision, not bit for bit.
+    close = {"rtol": 1e-5, "atol": 1e-6}
+    np.testing.assert_allclose(from_raw[datasets.test.start_rows], expected, **close)
+    np.testing.assert_allclose(predict(loaded, values, last=2)[:, 0, 0], from_raw[-2:], **close)
     windows = values[datasets.test.start_rows[:5, None] + np.arange(8) * 2]
-    np.testing.assert_array_equal(predict(loaded, windows)[:, 0, 0], expected[:5])
+    np.testing.assert_allclose(predict(loaded, windows)[:, 0, 0], expected[:5], **close)
     with pytest.raises(ForecastlabError, match="3 feature columns"):
         predict(loaded, values[:, :2])
 
