@@ -273,3 +273,19 @@ def test_a_stride_thins_the_train_windows_only_and_is_recorded():
     assert WindowSpec.from_dict(thin.spec.to_dict()) == thin.spec and "stride" not in every.spec.to_dict()
     with pytest.raises(ForecastlabError, match="stride must be a whole number of 1 or more"):
         WindowSpec(10, 2, 3, stride=0)
+
+
+def test_targets_replace_the_target_column_row_for_row():
+    # Class labels (here: each row's own index) as the windows' targets: each window's target is the label of
+    # the row `delay` after its first input row, as for the target column.
+    series = _series(600, [])
+    spec = WindowSpec(sequence_length=10, sampling_rate=2, horizon=3)
+    labels = np.arange(600, dtype=np.int64)
+    sets = make_datasets_from_series(series, spec, targets=labels, batch_size=64)
+    plain = make_datasets_from_series(series, spec, batch_size=64)
+    for name in ("train", "val", "test"):
+        got = getattr(sets, name)
+        np.testing.assert_array_equal(got.all_targets().numpy(), got.start_rows + spec.delay)
+        np.testing.assert_array_equal(got.start_rows, getattr(plain, name).start_rows)
+    with pytest.raises(ForecastlabError, match="599 targets for a series of 600 rows"):
+        make_datasets_from_series(series, spec, targets=labels[:-1])

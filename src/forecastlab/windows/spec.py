@@ -286,14 +286,15 @@ def _place(source: str | None) -> str:
 
 
 def make_datasets_from_series(
-    series, spec: WindowSpec | None = None, *, drop_gap_windows: bool | None = None, **kwargs
+    series, spec: WindowSpec | None = None, *, drop_gap_windows: bool | None = None, targets=None, **kwargs
 ) -> SplitDatasets:
     """spec.make_datasets on a forecastlab Series: its values, its target column and its gap breaks.
 
     `drop_gap_windows=None` (auto) drops the windows that straddle a hole in the time grid, so no window
     mixes data from both sides of one, except for Jena-format data used row for row as the book does
     (no --freq), where they are kept for a faithful reproduction. Either way, when any window straddles
-    a hole, one line on stderr says how many and what was done.
+    a hole, one line on stderr says how many and what was done. `targets` (one per row) replaces the
+    target column's values as the windows' targets, e.g. the class labels of a classification task.
     """
     spec = spec or WindowSpec()
     kwargs.setdefault("breaks", series.breaks)
@@ -308,7 +309,12 @@ def make_datasets_from_series(
         kwargs["transforms"] = parse_transforms(kwargs["transforms"], list(series.columns), series.target)
     if series.target in list(series.columns):
         kwargs.setdefault("target_column", list(series.columns).index(series.target))
-    sets = spec.make_datasets(series.values, series.targets, drop_gap_windows=drop, **kwargs)
+    if targets is None:
+        targets = series.targets
+    elif len(targets) != len(series):  # e.g. class labels: one per row
+        raise ForecastlabError(f"{len(targets)} targets for a series of {len(series)} rows", arg="targets",
+                               fix="give one target per row of the series")
+    sets = spec.make_datasets(series.values, targets, drop_gap_windows=drop, **kwargs)
     _report_gap_windows(sets, len(kwargs["breaks"]), auto_book=book and drop_gap_windows is None)
     return sets
 
