@@ -69,8 +69,8 @@ def load_series(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
 ) -> Series:
-    """Load `data` into a Series: 'jena', 'synthetic', 'auto', 'elecdemand', 'tmy3' or a CSV/Parquet
-    path (.gz/.zip too).
+    """Load `data` into a Series: 'jena', 'synthetic', 'auto', 'elecdemand', 'tmy3', 'ucr:InternalBleeding16'
+    (a labelled anomaly series, forecastlab.data.ucr) or a CSV/Parquet path (.gz/.zip too).
 
     'jena' uses the verified cached file, downloading it if needed (and `download`); 'synthetic' the
     built-in Jena-format data, with a loud banner every time; 'auto' real Jena when cached or
@@ -86,6 +86,16 @@ def load_series(
     if is_public(data):
         _refuse_public_options(str(data), time_col=time_col, freq=freq)
         return load_public(str(data), target=target, features=features)
+    if isinstance(data, str) and data.strip().lower().startswith("ucr:"):
+        # A labelled UCR anomaly series from the pinned aeon wheel (forecastlab.data.ucr): one column 'value'.
+        from forecastlab.data.ucr import load_ucr_anomaly
+
+        _refuse_public_options(data, time_col=time_col, freq=freq)
+        if target not in (None, "value") or features not in (None, ["value"]):
+            raise ForecastlabError(f"{data.strip()!r} has one column, 'value'", arg="target" if target else "features",
+                                   fix="leave out target= and features=")
+        series, _truth, _train_rows = load_ucr_anomaly(data.split(":", 1)[1], data_dir=data_dir, download=download)
+        return series
     source = resolve_source(data, data_dir=data_dir, download=download)
     table = read_table(source.path)
     return build_series(table, source.provenance, time_col=time_col, target=target, features=features,
