@@ -29,7 +29,7 @@ BOOK_EPOCHS = {"dense": 10, "conv1d": 10, "lstm": 10, "lstm_dropout": 50, "gru_s
 
 def test_registry_names_in_book_order():
     # The book's seven first, in the book's order; then the models the book does not have.
-    assert list(MODELS) == [*KERAS_PARAMS, "lightgbm", "linear", "persistence", "nhits", "patchtst", "tcn"]
+    assert list(MODELS) == [*KERAS_PARAMS, "lightgbm", "linear", "persistence", "nhits", "patchtst", "tcn", "fcn"]
 
 
 @pytest.mark.parametrize("name", list(KERAS_PARAMS))

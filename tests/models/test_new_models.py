@@ -26,6 +26,7 @@ SMALL = {
     "tcn": {"filters": 4, "kernel_size": 3, "blocks": 3},
     "nhits": {"units": 8, "pool_sizes": [4, 2, 1]},
     "patchtst": {"patch_len": 8, "stride": 4, "units": 4, "heads": 2, "layers": 1},
+    "fcn": {"filters": 4},
 }
 NEW = list(SMALL)
 
