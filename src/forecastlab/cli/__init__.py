@@ -49,6 +49,7 @@ def _register() -> None:
     from forecastlab.cli import (
         anomalies,
         backtest,
+        classify,
         data,
         deploy,
         ensemble,
@@ -71,6 +72,7 @@ def _register() -> None:
     runs.register(app)
     sweep.register(app)
     anomalies.register(app)
+    classify.register(app)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

