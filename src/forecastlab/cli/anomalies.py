@@ -34,8 +34,10 @@ def anomalies_command(
         "-9999, dropout), then score every detector against them beside trivial detectors.",
         show_default=False)] = None,
     per_kind: Annotated[int, typer.Option("--per-kind", min=1, max=200, help="With --inject: faults per kind.")] = 5,
-    tolerance_hours: Annotated[float, typer.Option(
-        "--tolerance-hours", min=0.0, help="With --inject: a flag this close to a true event still finds it.")] = 6.0,
+    tolerance_hours: Annotated[float | None, typer.Option(
+        "--tolerance-hours", min=0.0, help="With --inject or a labelled series: a flag this close to a true event "
+        "still finds it (default: 6 with --inject; 100, the UCR archive's, on a labelled series such as "
+        "ucr:InternalBleeding16, whose rows are hours).", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the events to this file (.csv or .json).",
                                              show_default=False)] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw the target, the flagged rows and the residual "
@@ -46,10 +48,11 @@ def anomalies_command(
 ) -> None:
     """Flag anomalies in every timestep, unsupervised: sensor-fault rules (sentinels, missing, stuck, spikes,
     impossible physics), with --run robust z-scores of the run's forecast residuals, and with --autoencoder
-    a sequence autoencoder's reconstruction error."""
+    a sequence autoencoder's reconstruction error. On a labelled series (--data ucr:InternalBleeding16) every
+    detector is also scored against the labels beside trivial detectors."""
     from forecastlab.cli.train import _check_out_file
     from forecastlab.console import console, warn
-    from forecastlab.tasks.anomaly import detect_anomalies, fault_benchmark
+    from forecastlab.tasks.anomaly import detect_anomalies, fault_benchmark, labelled_benchmark, labelled_truth
 
     if out is not None:
         if out.suffix.lower() not in (".csv", ".json"):
@@ -63,8 +66,12 @@ def anomalies_command(
                "autoencoder_seed": seed}
     bench = None
     if inject is not None:
-        bench = fault_benchmark(series, run, seed=inject, per_kind=per_kind, tolerance_hours=tolerance_hours,
-                                **options)
+        bench = fault_benchmark(series, run, seed=inject, per_kind=per_kind,
+                                tolerance_hours=6.0 if tolerance_hours is None else tolerance_hours, **options)
+        result = bench["result"]
+    elif labelled_truth(series) is not None:
+        bench = labelled_benchmark(series, run, seed=seed,
+                                   tolerance_hours=100.0 if tolerance_hours is None else tolerance_hours, **options)
         result = bench["result"]
     else:
         result = detect_anomalies(series, run=run, **options)
@@ -135,9 +142,11 @@ def _print(console, result, bench, limit: int) -> None:
         from rich.table import Column
 
         name = Column(f"detector (tolerance {bench['tolerance_hours']:g} h)", no_wrap=True, min_width=15)
+        title = (f"{len(bench['truth'])} labelled anomalies" if bench.get("labelled") else
+                 f"{len(bench['truth'])} injected faults (seed {bench['seed']})")
         table = Table(name, "found", "event P", "event R",
                       "event F1", "range P", "range R", "range F1", "point-adjusted F1 (not to rank by)",
-                      title=f"{len(bench['truth'])} injected faults (seed {bench['seed']})")
+                      title=title)
         rows = [(k, v) for k, v in m.items() if k != "trivial"]
         rows += [(f"trivial: {k}", v) for k, v in m["trivial"].items()]
         for name, v in rows:
@@ -146,8 +155,13 @@ def _print(console, result, bench, limit: int) -> None:
                 "point_adjusted_f1")))
         console.print(table)
         console.print("recall by kind: " + ", ".join(f"{k} {v:.2f}" for k, v in bench["recall_by_kind"].items()))
-        console.print("events on the clean series (false alarms): " +
-                      (", ".join(f"{v} {k}" for k, v in sorted(bench["clean_series_events"].items())) or "none"))
+        if "clean_series_events" in bench:
+            console.print("events on the clean series (false alarms): " +
+                          (", ".join(f"{v} {k}" for k, v in sorted(bench["clean_series_events"].items())) or "none"))
+        for name, top in (bench.get("top1") or {}).items():
+            console.print(f"UCR top-1 ({name}): highest score at row {top['row']}, "
+                          f"{'within' if top['hit'] else 'NOT within'} {bench['tolerance_rows']} rows of a labelled "
+                          "anomaly")
 
 
 def register(app: typer.Typer) -> None:

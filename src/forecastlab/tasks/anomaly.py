@@ -64,6 +64,7 @@ class AnomalyResult:
     values: np.ndarray = field(repr=False)  # the target as the rules saw it (float64: sentinels as read)
     residual_z: np.ndarray | None = field(default=None, repr=False)  # per row; NaN where no forecast
     settings: dict = field(default_factory=dict)
+    reconstruction_z: np.ndarray | None = field(default=None, repr=False)  # per row, with the autoencoder
 
     def table(self) -> pd.DataFrame:
         columns = ["start", "end", "start_row", "end_row", "channel", "kind", "score", "reason"]
@@ -130,7 +131,7 @@ def detect_anomalies(series, *, run=None, threshold: float = THRESHOLD, window_h
                                arg="threshold", fix="give a threshold, window_hours and interval_widths above 0")
     events: list[Event] = sensor_faults(series) if rules else []
     detectors = ["rules"] if rules else []
-    z = None
+    z = ae_z = None
     if run is not None:
         scores = residual_scores(run, series, window_hours=window_hours)
         z = scores["z"]
@@ -156,7 +157,7 @@ def detect_anomalies(series, *, run=None, threshold: float = THRESHOLD, window_h
     return AnomalyResult(series.provenance.path or series.provenance.source, len(series), list(series.columns),
                          series.target, events, detectors, series.timestamps, values, z,
                          {"threshold": threshold, "window_hours": window_hours, "interval_widths": interval_widths,
-                          "model": run.config["model"]["name"] if run is not None else None})
+                          "model": run.config["model"]["name"] if run is not None else None}, ae_z)
 
 
 def _score_events(series, scores, threshold, kind, reason) -> list[Event]:
@@ -269,6 +270,52 @@ def fault_benchmark(series, run=None, *, seed: int = 0, per_kind: int = 5, toler
             "metrics": score_against(result, truth, tolerance_rows=tolerance, seed=seed),
             "recall_by_kind": recall_by_kind(result, truth, tolerance_rows=tolerance),
             "clean_series_events": _target_counts(clean), "result": result, "seed": seed, "per_kind": per_kind}
+
+
+def labelled_truth(series) -> list[Event] | None:
+    """The labelled anomalies a public series carries (forecastlab.data.ucr: quality['public']['labelled']),
+    as events on its target; None for a series without labels."""
+    labelled = ((series.quality or {}).get("public") or {}).get("labelled")
+    if not labelled:
+        return None
+    return [Event(int(a), int(b), series.target, "labelled", 1.0, "labelled anomaly (the archive's)",
+                  series.timestamps[int(a)], series.timestamps[int(b)]) for a, b in labelled]
+
+
+def top1_hits(result: AnomalyResult, truth: list[Event], *, tolerance_rows: int) -> dict[str, dict]:
+    """The UCR anomaly archive's own score (Wu and Keogh 2021): does the single highest-scoring row of each
+    score detector fall within `tolerance_rows` of a labelled range? Per detector: that row and the hit."""
+    out = {}
+    for name, z in (("residual", result.residual_z), ("autoencoder", result.reconstruction_z)):
+        if z is None or not np.isfinite(z).any():
+            continue
+        row = int(np.nanargmax(np.abs(z)))
+        hit = any(e.start - tolerance_rows <= row <= e.end + tolerance_rows for e in truth)
+        out[name] = {"row": row, "hit": bool(hit), "score": float(np.abs(z[row]))}
+    return out
+
+
+def labelled_benchmark(series, run=None, *, tolerance_hours: float = 100.0, seed: int = 0,
+                       **detect_options) -> dict:
+    """Detect on a series with labelled anomalies (e.g. load_series('ucr:InternalBleeding16')) and score
+    every detector against the labels beside the trivial detectors, plus the archive's top-1 hit. The
+    default tolerance, 100 rows at the series' hourly clock, is the archive's."""
+    truth = labelled_truth(series)
+    if truth is None:
+        raise ForecastlabError("the series carries no labelled anomalies", where=_where(series),
+                               fix="use a labelled public series (ucr:InternalBleeding16), or --inject faults")
+    detect_options.setdefault("autoencoder_seed", seed)
+    tolerance = int(round(tolerance_hours / step_hours(series)))
+    result = detect_anomalies(series, run=run, **detect_options)
+    return {"truth": [e.to_dict() for e in truth], "tolerance_rows": tolerance, "tolerance_hours": tolerance_hours,
+            "metrics": score_against(result, truth, tolerance_rows=tolerance, seed=seed),
+            "recall_by_kind": recall_by_kind(result, truth, tolerance_rows=tolerance),
+            "top1": top1_hits(result, truth, tolerance_rows=tolerance), "result": result, "seed": seed,
+            "labelled": True}
+
+
+def _where(series) -> str:
+    return series.provenance.path or series.provenance.source
 
 
 def _target_counts(result: AnomalyResult) -> dict[str, int]:
