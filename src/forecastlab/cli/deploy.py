@@ -51,7 +51,8 @@ def export_command(
 
 
 def serve_command(
-    artifact: Annotated[Path, typer.Argument(help="An artifact (forecastlab export) or a run directory.",
+    artifact: Annotated[Path, typer.Argument(help="An artifact (forecastlab export), a run directory, or a "
+                                             "classifier (forecastlab classify --out).",
                                              show_default=False)],
     host: Annotated[str, typer.Option("--host", help="Address to bind; anything but loopback needs a token.")
                     ] = "127.0.0.1",
@@ -66,15 +67,23 @@ def serve_command(
     device: Annotated[str | None, typer.Option("--device", help="cpu (default) or cuda[:N].")] = "cpu",
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Serve forecasts over HTTP (FastAPI, uvicorn): POST /forecast, GET /health, GET /model, /docs."""
+    """Serve forecasts over HTTP (FastAPI, uvicorn): POST /forecast, GET /health, GET /model, /docs; for a
+    classifier POST /classify (class probabilities) instead of /forecast."""
     import uvicorn
 
     from forecastlab.deploy.artifact import load_model
     from forecastlab.deploy.service import check_bind, create_app
 
     check_bind(host, token)  # before loading anything
-    run = load_model(artifact, device=device)
-    app = create_app(run, token=token, max_body_bytes=int(max_body_mb * (1 << 20)), max_concurrency=max_concurrency)
+    limits = {"max_body_bytes": int(max_body_mb * (1 << 20)), "max_concurrency": max_concurrency}
+    if (artifact / "classifier.json").is_file():  # a saved classifier (forecastlab classify --out)
+        from forecastlab.deploy.classify_service import create_classifier_app
+        from forecastlab.tasks.classification import load_classifier
+
+        app = create_classifier_app(load_classifier(artifact), token=token, **limits)
+    else:
+        run = load_model(artifact, device=device)
+        app = create_app(run, token=token, **limits)
     os.environ.pop("FORECASTLAB_API_TOKEN", None)  # not inherited by anything this process starts
     # uvicorn's own bound on open connections is a backstop; the forecast slots answer 503 first.
     uvicorn.run(app, host=host, port=port, log_level=log_level, limit_concurrency=max(64, 8 * max_concurrency),
