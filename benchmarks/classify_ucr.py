@@ -47,8 +47,8 @@ def minirocket(python: str, dataset: str, seed: int, threads: int) -> dict:
 def same_data(cases, peer: dict) -> None:
     """Both sides read the same files: counts, shape, classes, and every value's mean and std."""
     mine = {"n_train": len(cases.train.y), "n_test": len(cases.test.y), "length": cases.length,
-            "channels": cases.channels, "classes": sorted(cases.classes)}
-    theirs = {k: peer[k] for k in mine}
+            "channels": cases.channels, "classes": sorted(c.lower() for c in cases.classes)}
+    theirs = {k: peer[k] for k in mine} | {"classes": sorted(c.lower() for c in peer["classes"])}  # aeon lowercases
     if mine != theirs:
         raise SystemExit(f"{cases.name}: forecastlab and aeon read different data: {mine} vs {theirs}")
     for split in ("train", "test"):

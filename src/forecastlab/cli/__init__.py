@@ -53,6 +53,7 @@ def _register() -> None:
         data,
         deploy,
         ensemble,
+        events,
         experiment,
         models,
         report,
@@ -73,6 +74,7 @@ def _register() -> None:
     sweep.register(app)
     anomalies.register(app)
     classify.register(app)
+    events.register(app)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

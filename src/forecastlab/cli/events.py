@@ -1,0 +1,146 @@
+"""`forecastlab events`: a thin layer over forecastlab.tasks.events (front passages in a weather stream).
+
+    forecastlab events --data synthetic --out runs/fronts     # label, train, leaderboard, save
+    forecastlab events --run runs/fronts --data recent.csv    # P(front within 6 h) at the last row
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from forecastlab.cli.options import JsonOpt, print_json
+from forecastlab.errors import ForecastlabError
+
+_FIT_FLAGS = ("model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours", "drop",
+              "turn", "out", "overwrite", "seed", "events_out")
+
+
+def events_command(
+    ctx: typer.Context,
+    data: Annotated[str, typer.Option(
+        "--data", help="'synthetic', 'jena', a CSV/Parquet weather record (resampled to 1h), or 'tmy3' (hourly).")
+    ] = "synthetic",
+    run_dir: Annotated[Path | None, typer.Option(
+        "--run", help="A saved detector (--out of an earlier events): P(front ahead) at the last row of --data.",
+        show_default=False)] = None,
+    model: Annotated[str | None, typer.Option("--model", help="A registered torch model (default gru_stacked).",
+                                              show_default=False)] = None,
+    params: Annotated[list[str] | None, typer.Option("--param", help="A model parameter KEY=VALUE (repeatable).",
+                                                     show_default=False)] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Epochs (default 8).", show_default=False)
+                      ] = None,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Batches per epoch (default 300).",
+                                                  show_default=False)] = None,
+    warn_hours: Annotated[int, typer.Option("--warn-hours", min=0, help="Flag a front up to this far ahead.")] = 6,
+    tolerance_hours: Annotated[int, typer.Option("--tolerance-hours", min=0,
+                                                 help="A flag this close to a front's zone still finds it.")] = 3,
+    lookback_hours: Annotated[int, typer.Option("--lookback-hours", min=2, help="History the head reads.")] = 24,
+    drop: Annotated[float, typer.Option("--drop", min=0.0, help="Rule: pressure fall (mbar) over 6 h.")] = 3.0,
+    turn: Annotated[float, typer.Option("--turn", min=0.0, max=180.0,
+                                        help="Rule: wind turn (degrees) from the 3 h before to the 3 h after.")] = 60.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights and batch order.")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Save the detector in this folder.", show_default=False)
+                   ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a detector already in --out.")] = False,
+    events_out: Annotated[Path | None, typer.Option(
+        "--events", help="Write the labelled fronts of the whole record (start, end) to this CSV.",
+        show_default=False)] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No epoch lines.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Detect events in a stream: front passages (a pressure drop with a wind shift, labelled by a documented
+    rule), flagged by a per-timestep head that sees only the past; event precision and recall within a
+    tolerance, and how far ahead fronts are flagged, beside a pressure rule and trivial detectors."""
+    from forecastlab.cli.classify import _check_classifier_folder
+    from forecastlab.cli.train import _check_out_file, given_options, parse_params
+    from forecastlab.tasks.events import detect_fronts, front_labels
+
+    given = given_options(ctx)
+    series = _load(data)
+    if run_dir is not None:
+        extra = sorted(f"--{k.replace('_', '-')}" for k in given if k in _FIT_FLAGS)
+        if extra:
+            raise ForecastlabError(f"{', '.join(extra)} train a detector; --run predicts with a saved one",
+                                   arg="--run", fix="drop those options, or drop --run to train")
+        from forecastlab.tasks.classification import load_classifier
+
+        detector = load_classifier(run_dir)
+        if detector.task.get("kind") != "events":
+            raise ForecastlabError(f"{run_dir} is not an event detector (it is a {detector.task.get('kind')} "
+                                   "classifier)", where=str(run_dir), fix="use forecastlab classify --run for it")
+        outlook = detector.frost_outlook(series)
+        if json_out:
+            print_json(outlook | {"detector": str(run_dir), "threshold": detector.task.get("threshold")})
+            return
+        p = outlook["probabilities"][detector.classes[1]]
+        flag = p >= detector.task.get("threshold", 0.5)
+        typer.echo(f"at {outlook['origin']}: P(front within {detector.task.get('warn_hours')} h) = {p:.3f} "
+                   f"(threshold {detector.task.get('threshold')}): {'FLAG' if flag else 'no flag'}")
+        return
+    if out is not None:
+        _check_classifier_folder(out, overwrite)
+    if events_out is not None:
+        _check_out_file(events_out, overwrite)
+    options = {"seed": seed, "warn_hours": warn_hours, "tolerance_hours": tolerance_hours,
+               "lookback_hours": lookback_hours, "rule": {"drop": drop, "turn": turn},
+               "model_params": parse_params(params), "progress": not no_progress and not json_out}
+    for key, value in (("model", model), ("epochs", epochs), ("max_steps", max_steps)):
+        if value is not None:
+            options[key] = value
+    result = detect_fronts(series, **options)
+    if out is not None:
+        result.classifier.save(out, overwrite=overwrite)
+    if events_out is not None:
+        import pandas as pd
+
+        from forecastlab.atomic import atomic_write_text
+
+        fronts = front_labels(series, **result.data["rule"])
+        frame = pd.DataFrame({"start": [str(series.timestamps[a]) for a, _ in fronts],
+                              "end": [str(series.timestamps[b]) for _, b in fronts],
+                              "start_row": [a for a, _ in fronts], "end_row": [b for _, b in fronts]})
+        atomic_write_text(events_out, frame.to_csv(index=False))
+    if json_out:
+        print_json(result.to_dict() | {"out": str(out) if out else None})
+        return
+    _print(result)
+    if out is not None:
+        typer.echo(f"detector saved to {out}; use it: forecastlab events --run {out} --data recent.csv")
+
+
+def _load(data: str):
+    from forecastlab.data import load_series
+    from forecastlab.data.public import is_public
+
+    return load_series(data) if is_public(data) else load_series(data, freq="1h")
+
+
+def _print(result) -> None:
+    from rich.table import Table
+
+    from forecastlab.console import console
+
+    d = result.data
+    rule = d["rule"]
+    console.print(f"{d['events']} front passages in {d['rows']:,} hourly rows of {d['source']} (rule: pressure "
+                  f"fell {rule['drop']:g} mbar in {rule['fall_hours']} h and the wind turned {rule['turn']:g} deg "
+                  f"within +-{rule['turn_hours']} h); per split: "
+                  + ", ".join(f"{k} {v}" for k, v in d["events_per_split"].items()))
+    task = result.classifier.task
+    table = Table("method", "kind", "val F1", "test precision", "test recall", "test F1", "false alarms / 30 d",
+                  "median lead h", title=f"front passages: flags up to {task['warn_hours']} h ahead, tolerance "
+                  f"{task['tolerance_hours']} h (threshold {result.threshold:g}, tuned on validation)")
+    for r in result.rows:
+        t = r["test"]
+        lead = t.get("median_lead_hours")
+        table.add_row(r["name"], r["kind"], f"{r['val']['event_f1']:.3f}", f"{t['event_precision']:.3f}",
+                      f"{t['event_recall']:.3f}", f"{t['event_f1']:.3f}", f"{t['false_alarms_per_30d']:.1f}",
+                      "" if lead is None or lead != lead else f"{lead:g}")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("events")(events_command)

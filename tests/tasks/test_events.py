@@ -1,0 +1,107 @@
+"""Event detection: the front-passage rule on series built to hold (or not hold) a front, the warning
+targets and the scores against hand-computed values, a detector trained on the synthetic record (beside
+its baselines, saved and reloaded), and `forecastlab events` with --json, --run and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from forecastlab.cli import app
+from forecastlab.data import load_series
+from forecastlab.data.series import Provenance, Series
+from forecastlab.errors import ForecastlabError
+from forecastlab.tasks.classification import load_classifier
+from forecastlab.tasks.events import detect_fronts, front_labels, score_flags, warning_targets
+from run_helpers import strict_json
+
+
+def weather(n=120, *, front_at=None, turn=90.0, breaks=()):
+    """Hourly p and wd: steady, then (at `front_at`) a 4 mbar fall over 6 h and the wind turning by `turn`."""
+    p = np.full(n, 1000.0)
+    wd = np.full(n, 180.0)
+    if front_at is not None:
+        p[front_at - 5:front_at + 1] = 1000.0 - np.linspace(4 / 6, 4.0, 6)
+        p[front_at + 1:] = 996.0
+        wd[front_at + 1:] = 180.0 + turn
+    values = np.stack([p, wd, np.full(n, 5.0)], axis=1).astype(np.float32)
+    return Series(timestamps=np.arange(n).astype("datetime64[h]").astype("datetime64[ns]"), values=values,
+                  columns=["p (mbar)", "wd (deg)", "T (degC)"], target="T (degC)",
+                  provenance=Provenance(source="synthetic"), breaks=np.asarray(breaks, dtype=np.int64))
+
+
+def test_the_rule_finds_a_pressure_fall_with_a_wind_turn_and_nothing_else():
+    (a, b), = front_labels(weather(front_at=60))  # one event, around the hour the wind turns
+    assert 58 <= a <= 60 <= b <= 62
+    assert front_labels(weather(front_at=60, turn=30.0)) == []  # the wind barely turns
+    assert front_labels(weather()) == []
+    assert front_labels(weather(front_at=60), drop=5.0) == []
+    assert front_labels(weather(front_at=60, breaks=[58])) == []  # a jump in the record is no front
+    with pytest.raises(ForecastlabError, match="reads hourly rows"):
+        front_labels(load_series("synthetic"))
+
+
+def test_warning_targets_mark_the_hours_before_and_during_an_event():
+    y = warning_targets([(10, 11)], 20, 3)
+    assert np.flatnonzero(y).tolist() == [7, 8, 9, 10, 11]
+
+
+def test_scores_are_event_recall_and_row_precision_within_the_zone():
+    flags = np.zeros(40, dtype=bool)
+    flags[[8, 30]] = True
+    s = score_flags(flags, [(10, 11)], tolerance=1, warn_hours=2)  # zone: rows 7..12
+    assert s["event_recall"] == 1.0 and s["event_precision"] == 0.5 and s["false_alarms"] == 1
+    assert s["lead_hours"] == [2] and s["flagged_before_start"] == 1.0
+    assert s["event_f1"] == pytest.approx(2 * 0.5 / 1.5)
+    always = score_flags(np.ones(40, dtype=bool), [(10, 11)], tolerance=1, warn_hours=2)
+    assert always["event_recall"] == 1.0 and always["event_precision"] == pytest.approx(6 / 40)
+    assert score_flags(np.zeros(40, dtype=bool), [(10, 11)], tolerance=1, warn_hours=2)["event_f1"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("events")
+    series = load_series("synthetic", freq="1h")
+    result = detect_fronts(series, model_params={"units": 4}, epochs=1, max_steps=5, seed=0)
+    return root, series, result
+
+
+def test_detector_leaderboard_and_round_trip(trained):
+    root, series, result = trained
+    board = result.leaderboard()
+    assert board["method"].tolist()[-1] == "gru_stacked" and len(board) == 4
+    assert board["kind"].tolist() == ["baseline"] * 3 + ["model"]
+    assert result.data["events"] > 100 and set(result.data["events_per_split"]) == {"train", "val", "test"}
+    always = result.rows[2]["test"]
+    assert always["event_recall"] == 1.0 and always["event_precision"] < 0.2  # flagging everything is not free
+    assert 0.05 <= result.threshold <= 0.95
+    json.dumps(result.to_dict(), default=float)
+    folder = result.classifier.save(root / "fronts")
+    again = load_classifier(folder)
+    assert again.task["kind"] == "events" and again.task["threshold"] == result.threshold
+    assert again.frost_outlook(series) == result.classifier.frost_outlook(series)  # derived inputs made again
+
+
+def test_cli_trains_with_json_and_predicts_with_run(trained, tmp_path):
+    root, series, _result = trained
+    runner = CliRunner()
+    done = runner.invoke(app, ["events", "--data", "synthetic", "--param", "units=4", "--epochs", "1", "--max-steps",
+                               "3", "--out", str(tmp_path / "det"), "--events", str(tmp_path / "fronts.csv"),
+                               "--json", "--no-progress"])
+    assert done.exit_code == 0, done.output
+    out = strict_json(done.stdout)
+    assert out["task"] == "events:front" and out["rule"]["drop"] == 3.0
+    fronts = pd.read_csv(tmp_path / "fronts.csv")
+    assert len(fronts) == out["data"]["events"] and (fronts["end_row"] >= fronts["start_row"]).all()
+    done = runner.invoke(app, ["events", "--run", str(tmp_path / "det"), "--data", "synthetic", "--json"])
+    assert done.exit_code == 0, done.output
+    p = strict_json(done.stdout)
+    assert set(p["probabilities"]) == {"no front", "front ahead"} and p["threshold"] == out["threshold"]
+    done = runner.invoke(app, ["events", "--run", str(tmp_path / "det"), "--epochs", "2"])
+    assert isinstance(done.exception, ForecastlabError) and "--epochs train a detector" in str(done.exception)
+    done = runner.invoke(app, ["events", "--out", str(tmp_path / "det")])
+    assert isinstance(done.exception, ForecastlabError) and "already holds a classifier" in str(done.exception)
