@@ -55,6 +55,7 @@ def test_frost_classifier_answers_csv_and_records_as_in_process(saved, frost_ser
     model = httpx.get(frost_server.url + "/model").json()
     assert model["classes"] == ["no frost", "frost"] and model["input"]["rows"] == 715
     assert "hour sin" not in model["input"]["columns"]  # derived inputs are made by the server, not sent
+    assert set(model["metrics"]) == {"val", "test"} and "frost.csv" not in str(model)  # no training-file path
 
 
 @pytest.mark.parametrize(("kwargs", "status", "needle"), [
@@ -92,3 +93,19 @@ def test_cases_classifier_answers_with_predict_proba_and_checks_shape_and_token(
     finally:
         _out, err = srv.stop()
     assert "Traceback" not in err, err
+
+
+def test_report_of_a_classifier_holds_leaderboard_confusion_and_curves(saved, tmp_path):
+    from typer.testing import CliRunner
+
+    from forecastlab.cli import app
+
+    done = CliRunner().invoke(app, ["report", str(saved / "frost"), "--out", str(tmp_path / "r.html"), "--json"])
+    assert done.exit_code == 0, done.output
+    html = (tmp_path / "r.html").read_text()
+    for needle in ("frost in the past 24 h", "temperature now below t", "Test confusion matrix", "no frost",
+                   "data:image/png;base64,", "Training curves"):
+        assert needle in html, needle
+    assert "http://" not in html and "https://" not in html  # one self-contained file
+    done = CliRunner().invoke(app, ["report", str(saved / "frost"), "--out", str(tmp_path / "r.html")])
+    assert done.exit_code != 0  # not overwritten unless asked

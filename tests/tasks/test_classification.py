@@ -191,3 +191,21 @@ def test_refusals_name_the_argument(frost):
         classify_cases(shapes_cases(), model="fcn", epochs=0)
     with pytest.raises(ForecastlabError, match="never \\(or always\\) falls below"):
         classify_frost(series, below=-100.0, epochs=1, max_steps=1)
+
+
+def test_precise_batchnorm_sets_the_statistics_of_the_given_inputs():
+    import torch
+
+    from forecastlab.models import build_model
+    from forecastlab.tasks.classification import precise_batchnorm
+
+    torch.manual_seed(0)
+    module = build_model("fcn", 1, 48, n_outputs=2, filters=4)
+    x = torch.randn(16, 48, 1) * 3 + 5
+    assert precise_batchnorm(module, [x])
+    first = module.blocks[0]
+    with torch.no_grad():
+        h = first.conv(torch.nn.functional.pad(x.transpose(1, 2), (3, 4)))
+    torch.testing.assert_close(first.norm.running_mean, h.mean(dim=(0, 2)), rtol=1e-5, atol=1e-5)
+    assert first.norm.momentum == 0.1 and not module.training  # restored, and left in eval mode
+    assert not precise_batchnorm(build_model("dense", 1, 48, n_outputs=2), [x])

@@ -16,7 +16,8 @@ _FLAGS = {"out": "--out", "overwrite=True": "--overwrite", "data": "--data", "pa
 
 def report_command(
     path: Annotated[Path, typer.Argument(
-        metavar="PATH", help="A run directory (forecastlab train --out) or a reproduce or bench directory (its --out).",
+        metavar="PATH", help="A run directory (forecastlab train --out), a reproduce or bench directory (its --out), "
+        "or a classifier (forecastlab classify / events --out).",
         show_default=False)],
     out: Annotated[Path | None, typer.Option(
         "--out", help="The HTML file to write (default: PATH/report.html).", show_default=False)] = None,

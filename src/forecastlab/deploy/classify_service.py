@@ -65,7 +65,9 @@ def create_classifier_app(classifier, *, token: str | None = None, max_body_byte
              "rows": (classifier.window["sequence_length"] - 1) * classifier.window["sampling_rate"] + 1}
             if series_task else {"length": classifier.length, "channels": len(classifier.mean)})
     info = {"kind": "classifier", "classes": classifier.classes, "task": classifier.task, "input": need,
-            "metrics": classifier.metrics, "model": classifier.module.get_config()["name"],
+            # the saved split scores; not the leaderboard, the history or where the training data lives
+            "metrics": {k: v for k, v in classifier.metrics.items() if k in ("val", "test")},
+            "model": classifier.module.get_config()["name"],
             "forecastlab": __version__, "limits": {"max_body_bytes": max_body_bytes,
                                                    "max_concurrency": max_concurrency, "max_cases": MAX_CASES}}
     gate, started = _Gate(max_concurrency), time.monotonic()

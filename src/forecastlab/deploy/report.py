@@ -48,7 +48,7 @@ class Report:
     """A gathered report: what it is about, its sections, and why any is left out; html() renders it."""
 
     path: Path
-    kind: str  # "run" or "reproduce"
+    kind: str  # "run", "reproduce" or "classifier"
     title: str
     sections: list[Section]
     model: str | None = None  # the model the per-run sections are about
@@ -110,7 +110,8 @@ def report_path(path: str | Path, out: str | Path | None = None, *, overwrite: b
 
 
 def detect(path: str | Path) -> str:
-    """'run' (config.json) or 'reproduce' (leaderboard.json and models/); anything else is an error."""
+    """'run' (config.json), 'reproduce' (leaderboard.json and models/) or 'classifier' (classifier.json, from
+    forecastlab classify / events --out); anything else is an error."""
     path = Path(path)
     where = _where(path)
     if not path.is_dir():
@@ -119,6 +120,8 @@ def detect(path: str | Path) -> str:
                                "directory (forecastlab reproduce / bench --out)")
     if (path / rd.CONFIG).is_file():
         return "run"
+    if (path / "classifier.json").is_file():
+        return "classifier"
     if (path / LEADERBOARD).is_file() and (path / "models").is_dir():
         return "reproduce"
     seeds = sorted(p.name for p in path.glob("seed-*") if (p / rd.CONFIG).is_file())
@@ -138,7 +141,13 @@ def _where(path: Path) -> str:
 def gather_report(path: str | Path, *, data: str | None = None) -> Report:
     """Read `path` (a run or a reproduce directory) and build the report's sections."""
     path = Path(path)
-    return _run_report(path, data) if detect(path) == "run" else _reproduce_report(path, data)
+    kind = detect(path)
+    if kind == "classifier":
+        from forecastlab.deploy.report_classifier import classifier_meta, classifier_sections
+
+        title, subtitle, sections = classifier_sections(classifier_meta(path))
+        return Report(path, "classifier", title, sections, subtitle=subtitle)
+    return _run_report(path, data) if kind == "run" else _reproduce_report(path, data)
 
 
 # -- a run directory ----------------------------------------------------------------------------------------

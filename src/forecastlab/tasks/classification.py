@@ -394,7 +394,8 @@ def classify_cases(cases, *, model: str = UCR_DEFAULTS["model"], epochs: int = U
              "test": classification_scores(cases.test.y, nn, classes=cases.classes)},
             {"name": model, "kind": "model", "test": test, "seconds": fit_s, "predict_seconds": predict_s,
              "params": params}]
-    classifier.metrics = {"test": {k: test[k] for k in ("accuracy", "macro_f1", "log_loss")}}
+    classifier.metrics = {"test": {k: test[k] for k in ("accuracy", "macro_f1", "log_loss")},
+                          "leaderboard": rows, "history": history, "data": cases.summary()}
     return ClassificationResult(f"ucr:{cases.name}", classifier, rows, history, best_epoch,
                                 time.perf_counter() - started, cases.summary())
 
@@ -483,6 +484,7 @@ def classify_frost(series, *, model: str = FROST_DEFAULTS["model"], epochs: int 
     data = {"source": _where(series), "rows": len(series), "provenance": series.provenance.to_dict(),
             "windows": {s: int(len(y[s])) for s in y},
             "frost_share": {s: float(y[s].mean()) for s in y}}
+    classifier.metrics |= {"leaderboard": rows, "history": history, "data": data}
     return ClassificationResult("frost", classifier, rows, history, best_epoch, time.perf_counter() - started, data)
 
 

@@ -262,6 +262,7 @@ def detect_fronts(series, *, model: str = FRONT_DEFAULTS["model"], model_params:
     data = {"source": _where(series), "rows": n, "events": len(events), "rule": rule,
             "events_per_split": {s: len(truth[s]) for s in splits},
             "positive_share": {s: float(y[s].mean()) for s in splits}}
+    classifier.metrics |= {"leaderboard": rows, "history": history, "data": data}
     return EventResult(classifier, rows, truth, history, best_epoch, threshold, time.perf_counter() - started, data)
 
 
