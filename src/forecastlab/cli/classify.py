@@ -79,10 +79,7 @@ def classify_command(
     given = given_options(ctx)
     ucr = data.lower().startswith("ucr:")
     if run_dir is not None:
-        extra = sorted(f"--{k.replace('_', '-')}" for k in given if k in _FIT_FLAGS)
-        if extra:
-            raise ForecastlabError(f"{', '.join(extra)} train a classifier; --run predicts with a saved one",
-                                   arg="--run", fix="drop those options, or drop --run to train")
+        refuse_training_flags(given, _FIT_FLAGS, "a classifier")
         if predictions is not None:
             if not ucr:
                 raise ForecastlabError("--predictions writes UCR test-case probabilities", arg="--predictions",
@@ -114,6 +111,14 @@ def classify_command(
     _print_leaderboard(result)
     if out is not None:
         typer.echo(f"classifier saved to {out}; use it: forecastlab classify --run {out} --data ...")
+
+
+def refuse_training_flags(given: set[str], flags: tuple[str, ...], what: str) -> None:
+    """With --run, options that only training reads are refused, never silently ignored."""
+    extra = sorted(f"--{k.replace('_', '-')}" for k in given if k in flags)
+    if extra:
+        raise ForecastlabError(f"{', '.join(extra)} train {what}; --run predicts with a saved one",
+                               arg="--run", fix="drop those options, or drop --run to train")
 
 
 def _check_classifier_folder(out: Path, overwrite: bool) -> None:

@@ -54,17 +54,14 @@ def events_command(
     """Detect events in a stream: front passages (a pressure drop with a wind shift, labelled by a documented
     rule), flagged by a per-timestep head that sees only the past; event precision and recall within a
     tolerance, and how far ahead fronts are flagged, beside a pressure rule and trivial detectors."""
-    from forecastlab.cli.classify import _check_classifier_folder
+    from forecastlab.cli.classify import _check_classifier_folder, refuse_training_flags
     from forecastlab.cli.train import _check_out_file, given_options, parse_params
     from forecastlab.tasks.events import detect_fronts, front_labels
 
     given = given_options(ctx)
     series = _load(data)
     if run_dir is not None:
-        extra = sorted(f"--{k.replace('_', '-')}" for k in given if k in _FIT_FLAGS)
-        if extra:
-            raise ForecastlabError(f"{', '.join(extra)} train a detector; --run predicts with a saved one",
-                                   arg="--run", fix="drop those options, or drop --run to train")
+        refuse_training_flags(given, _FIT_FLAGS, "a detector")
         from forecastlab.tasks.classification import load_classifier
 
         detector = load_classifier(run_dir)

@@ -187,6 +187,15 @@ def _wheel(wheel, *, data_dir=None, download: bool = True) -> Path:
                            where=str(cached), fix="allow the download, or pass wheel= (--ucr-wheel)")
 
 
+def _bundled(name, table: dict, what: str) -> str:
+    """`name` as spelled in `table` (any capitalization), or an error listing the names there are."""
+    key = {k.lower(): k for k in table}.get(str(name).strip().lower())
+    if key is None:
+        raise ForecastlabError(f"{name!r} is not a bundled {what}", arg="data",
+                               fix=f"choose one of: {', '.join(table)}")
+    return key
+
+
 def read_ts(text: str, where: str) -> tuple[np.ndarray, list[str], list[str]]:
     """A `.ts` file (sktime/aeon's text format) of equal-length series: (x (cases, length, channels)
     float32, the label of each case, the declared class names). Missing values ('?') are refused."""
@@ -250,10 +259,7 @@ def load_ucr(name: str, *, wheel: str | Path | None = None, data_dir: str | Path
              download: bool = True) -> LabelledCases:
     """UCR/UEA classification dataset `name` (one of UCR_DATASETS) with its fixed train and test splits,
     read from the pinned aeon wheel (`wheel=`, else the cached one, fetched if missing and download=True)."""
-    key = {k.lower(): k for k in UCR_DATASETS}.get(str(name).strip().lower())
-    if key is None:
-        raise ForecastlabError(f"{name!r} is not a bundled UCR classification dataset", arg="data",
-                               fix=f"choose one of: {', '.join(UCR_DATASETS)}")
+    key = _bundled(name, UCR_DATASETS, "UCR classification dataset")
     path = _wheel(wheel, data_dir=data_dir, download=download)
     inside = UCR_DATASETS[key]["file"]
     parts = {}
@@ -283,10 +289,7 @@ def load_ucr_anomaly(name: str = "InternalBleeding16", *, wheel: str | Path | No
     from forecastlab.data.quality import cell_counts, detect_step, time_report
     from forecastlab.data.series import Provenance, Series
 
-    key = {k.lower(): k for k in UCR_ANOMALY}.get(str(name).strip().lower())
-    if key is None:
-        raise ForecastlabError(f"{name!r} is not a bundled UCR anomaly series", arg="data",
-                               fix=f"choose one of: {', '.join(UCR_ANOMALY)}")
+    key = _bundled(name, UCR_ANOMALY, "UCR anomaly series")
     path = _wheel(wheel, data_dir=data_dir, download=download)
     inside = UCR_ANOMALY[key]["file"]
     frames = {}

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from forecastlab.deploy.service import (
+    _RESPONSES,
     MAX_BODY_BYTES,
     MAX_CONCURRENCY,
     _Busy,
@@ -29,6 +30,8 @@ from forecastlab.deploy.service import (
     _parse,
     _records,
     _TokenGuard,
+    _TooLarge,
+    read_body,
 )
 from forecastlab.errors import ForecastlabError
 
@@ -125,22 +128,13 @@ def create_classifier_app(classifier, *, token: str | None = None, max_body_byte
     def model() -> dict:
         return info
 
-    @app.post("/classify", openapi_extra={"requestBody": _CLASSIFY_BODY},
-              responses={code: {"description": "what was wrong, where, and what to do"}
-                         for code in (400, 401, 413, 415, 422, 503)})
+    @app.post("/classify", openapi_extra={"requestBody": _CLASSIFY_BODY}, responses=_RESPONSES)
     async def classify(request: Request):
-        declared = request.headers.get("content-length")
-        too_large = problem(413, f"the request body is larger than {max_body_bytes:,} bytes",
-                            where="the request body", fix="send fewer rows or cases")
-        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-            return too_large
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body_bytes:
-                return too_large
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+        try:
+            raw = await read_body(request, max_body_bytes)
+        except _TooLarge:
+            return problem(413, f"the request body is larger than {max_body_bytes:,} bytes",
+                           where="the request body", fix="send fewer rows or cases")
         kind = _content_type(request)
         if kind in ("text/csv", "text/plain") and series_task:
             return await guarded(from_series, raw, "the request's CSV")

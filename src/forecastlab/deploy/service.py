@@ -131,16 +131,7 @@ def create_app(run, *, token: str | None = None, max_body_bytes: int = MAX_BODY_
         app.add_middleware(_TokenGuard, token=token)
 
     async def body_of(request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-            raise _TooLarge
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body_bytes:
-                raise _TooLarge
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_body(request, max_body_bytes)
 
     def too_large(batch: bool = False):
         fix = ("send fewer inputs per batch, or start the service with a larger --max-body-mb" if batch
@@ -218,6 +209,21 @@ def create_app(run, *, token: str | None = None, max_body_bytes: int = MAX_BODY_
         return await guarded(many_from_json, raw)
 
     return app
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The request's body, or _TooLarge as soon as its Content-Length or its stream passes `limit` bytes
+    (the rest is never read)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _content_type(request) -> str:

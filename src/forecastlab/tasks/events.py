@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from forecastlab.errors import ForecastlabError
+from forecastlab.tasks.classification import _where
 
 EVENT_CLASSES = ["no front", "front ahead"]
 # Chosen on validation event F1 (synthetic, seed 0): gru_stacked (units 16) for 8 epochs of 300 batches tied
@@ -293,7 +294,3 @@ def _baselines(series, rule, origin, y, truth, tolerance, warn_hours, prob, thre
                      {"name": "trivial: always", "kind": "baseline"}]
         rows[-2][s], rows[-1][s] = random, always
     return rows
-
-
-def _where(series) -> str:
-    return series.provenance.path or series.provenance.source
