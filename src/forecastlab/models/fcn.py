@@ -36,8 +36,8 @@ class ConvBlock(nn.Module):
         nn.init.zeros_(self.conv.bias)
         # epsilon 1e-3 as Keras; momentum torch's 0.1, not Keras's 0.99 (torch's 0.01): a UCR training set
         # of 36 to 67 cases gives 3 or 4 steps an epoch, and with 0.01 the running statistics that eval()
-        # uses lag so far behind that a net with perfect training accuracy scores chance on test
-        # (tests/tasks/test_classification.py: 25 epochs of sines against square waves, 0.53 against 1.0).
+        # uses lag so far behind that a net with perfect training accuracy scored near chance on test
+        # (seen while building this on the sines and square waves of tests/tasks/test_classification.py).
         self.norm = nn.BatchNorm1d(out_channels, eps=1e-3, momentum=0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

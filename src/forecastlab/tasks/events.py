@@ -39,8 +39,8 @@ from forecastlab.errors import ForecastlabError
 from forecastlab.tasks.classification import _where
 
 EVENT_CLASSES = ["no front", "front ahead"]
-# Chosen on validation event F1 (synthetic, seed 0): gru_stacked (units 16) for 8 epochs of 300 batches tied
-# the pressure rule there (0.372 against 0.371); 4 epochs of 150 (0.341) and tcn (0.343) did worse.
+# Chosen on validation event F1 (synthetic, seed 0; docs/events.md names the commands): gru_stacked (units 16)
+# for 8 epochs of 300 batches tied the pressure rule there; 4 epochs of 150, and tcn, did worse.
 # About 50 fronts a year on the synthetic record and 79 in tmy3's year; a milder rule (2 mbar, 45 degrees)
 # gives 160 and 170, more than one every three days.
 RULE = {"drop": 3.0, "fall_hours": 6, "turn": 60.0, "turn_hours": 3, "merge_hours": 6}
