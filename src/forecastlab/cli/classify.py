@@ -158,9 +158,9 @@ def _train(data, ucr, ucr_wheel, target, options, *, max_steps, stride, balanced
 
 
 def _predict(run_dir, data, ucr, ucr_wheel, target, predictions, json_out) -> None:
-    from forecastlab.tasks.classification import load_classifier
+    from forecastlab.deploy.artifact import open_classifier
 
-    classifier = load_classifier(run_dir)
+    classifier = open_classifier(run_dir)
     kind = classifier.task.get("kind")
     if ucr != (kind == "ucr"):
         what = f"UCR dataset {classifier.task.get('dataset')}" if kind == "ucr" else "frost windows of a series"

@@ -12,7 +12,8 @@ from forecastlab.cli.options import JsonOpt, print_json
 
 
 def export_command(
-    run_dir: Annotated[Path, typer.Argument(help="A finished run directory (any model, ensembles too).",
+    run_dir: Annotated[Path, typer.Argument(help="A finished run directory (any model, ensembles too), or a saved "
+                                            "classifier or event detector (classify / events --out).",
                                             show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="The artifact directory to write (must not exist).",
                                       show_default=False)],
@@ -21,11 +22,12 @@ def export_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing artifact in --out.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Turn a trained run into a self-contained artifact: safetensors weights (or the model's own text
-    format), the whole recipe, normalization, calibration, provenance, and a sha256 manifest."""
-    from forecastlab.deploy.artifact import META, export_run, verify
+    """Turn a trained run, or a saved classifier or event detector, into a self-contained artifact: safetensors
+    weights (or the model's own text format), the whole recipe, normalization, calibration, provenance, and a
+    sha256 manifest."""
+    from forecastlab.deploy.artifact import META, export, verify
 
-    path = export_run(run_dir, out, onnx=onnx, overwrite=overwrite)
+    path = export(run_dir, out, onnx=onnx, overwrite=overwrite)
     manifest = verify(path)
     import json
 
@@ -39,6 +41,9 @@ def export_command(
     size = sum(e["bytes"] for e in manifest["files"].values())
     typer.echo(f"exported {s['model']} ({meta['kind']}) to {path}: {len(manifest['files'])} files, {size:,} bytes, "
                "each in manifest.json with its sha256")
+    if meta["kind"] == "classifier":
+        _echo_classifier(path, s)
+        return
     ahead = ", ".join(a or f"{h} steps" for a, h in zip(s["ahead"], s["horizons"], strict=True))
     typer.echo(f"forecasts {s['target']} {ahead} ahead from {s['rows_needed']} rows; test MAE {s['test_mae']:.3f} "
                f"{s['unit'] or ''}")
@@ -48,6 +53,17 @@ def export_command(
                 if check.get("checked") else f"not checked: {check['why']}")
         typer.echo(f"model.onnx: {said}")
     typer.echo(f"use it: forecastlab predict {path} --input recent.csv   or   forecastlab serve {path}")
+
+
+def _echo_classifier(path: Path, s: dict) -> None:
+    need = s["input"]
+    reads = (f"the last {need['rows']} rows of {len(need['columns'])} columns" if "rows" in need
+             else f"cases of {need['length']} steps x {need['channels']} channel(s)")
+    test = s.get("test") or {}
+    score = f"; test macro F1 {test['macro_f1']:.3f}" if isinstance(test.get("macro_f1"), int | float) else ""
+    typer.echo(f"classifies ({', '.join(s['classes'])}) from {reads}{score}")
+    command = "events" if s.get("task") == "events" else "classify"
+    typer.echo(f"use it: forecastlab {command} --run {path} --data ...   or   forecastlab serve {path}")
 
 
 def serve_command(
@@ -77,10 +93,10 @@ def serve_command(
     check_bind(host, token)  # before loading anything
     limits = {"max_body_bytes": int(max_body_mb * (1 << 20)), "max_concurrency": max_concurrency}
     if (artifact / "classifier.json").is_file():  # a saved classifier (forecastlab classify --out)
+        from forecastlab.deploy.artifact import open_classifier
         from forecastlab.deploy.classify_service import create_classifier_app
-        from forecastlab.tasks.classification import load_classifier
 
-        app = create_classifier_app(load_classifier(artifact), token=token, **limits)
+        app = create_classifier_app(open_classifier(artifact), token=token, **limits)
     else:
         run = load_model(artifact, device=device)
         app = create_app(run, token=token, **limits)

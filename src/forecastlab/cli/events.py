@@ -62,9 +62,9 @@ def events_command(
     series = _load(data)
     if run_dir is not None:
         refuse_training_flags(given, _FIT_FLAGS, "a detector")
-        from forecastlab.tasks.classification import load_classifier
+        from forecastlab.deploy.artifact import open_classifier
 
-        detector = load_classifier(run_dir)
+        detector = open_classifier(run_dir)
         if detector.task.get("kind") != "events":
             raise ForecastlabError(f"{run_dir} is not an event detector (it is a {detector.task.get('kind')} "
                                    "classifier)", where=str(run_dir), fix="use forecastlab classify --run for it")

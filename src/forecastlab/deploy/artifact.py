@@ -11,6 +11,10 @@ load and forecast with, without the run directory or its data.
                            boosters; an ensemble: ensemble.json and each member as an artifact of its own)
       model.onnx           with export(..., onnx=True): the torch model with its normalization, for ONNX runtimes
 
+A saved classifier or event detector (forecastlab classify / events --out) is exported the same way
+(export_classifier): its classifier.json and weights.safetensors as saved, beside artifact.json (kind
+"classifier") and the manifest; load_classifier_artifact checks the manifest before reading it.
+
 Loading (load_artifact) checks the manifest before anything else: a file missing, added, truncated or
 changed, a link, or an artifact of a newer format is refused with an error naming the file. Nothing in
 an artifact chooses code: the model class comes from forecastlab's registry by the recorded name, the
@@ -51,6 +55,24 @@ def is_artifact(path: str | Path) -> bool:
 # -- export --------------------------------------------------------------------------------------------------
 
 
+def export(path: str | Path, out: str | Path, *, onnx: bool = False, overwrite: bool = False) -> Path:
+    """export_run for a run directory, export_classifier for a saved classifier or event detector (a folder
+    with classifier.json, from forecastlab classify / events --out): what `forecastlab export` does."""
+    if is_classifier(path):
+        if onnx:
+            raise ForecastlabError("ONNX export is for forecasters; this folder holds a classifier", where=str(path),
+                                   arg="onnx", fix="export it without onnx=True (--onnx)")
+        return export_classifier(path, out, overwrite=overwrite)
+    return export_run(path, out, onnx=onnx, overwrite=overwrite)
+
+
+def is_classifier(path: str | Path) -> bool:
+    """Whether `path` holds a saved classifier or event detector (classifier.json), exported or not."""
+    from forecastlab.tasks.classification import META as CLASSIFIER
+
+    return Path(path).is_dir() and (Path(path) / CLASSIFIER).is_file()
+
+
 def export_run(run_dir: str | Path, out: str | Path, *, onnx: bool = False, overwrite: bool = False) -> Path:
     """Write the artifact of the finished run `run_dir` to the new directory `out` (see the module).
 
@@ -67,10 +89,62 @@ def export_run(run_dir: str | Path, out: str | Path, *, onnx: bool = False, over
     if not run.metrics.get("test_mae") and run.metrics.get("test_mae") != 0:
         raise ForecastlabError("the run has not finished: metrics.json has no test score", where=str(run_dir),
                                fix="let the training finish (forecastlab train ... --resume continues it)")
+    return _publish(out, lambda staging: _write_tree(run, staging, onnx=onnx))
+
+
+def export_classifier(folder: str | Path, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the artifact of a saved classifier or event detector (`folder`: classifier.json and its
+    safetensors weights) to the new directory `out`: those two files as saved, artifact.json (kind
+    "classifier": what it classifies from which input, its scores, where it came from, the versions) and
+    the manifest. The classifier is loaded (and so checked) first; `out` is written as export_run writes,
+    and load_classifier_artifact (or `serve`, `classify --run`, `events --run`) reads it back."""
+    from forecastlab import __version__
+    from forecastlab.tasks.classification import META as CLASSIFIER
+    from forecastlab.tasks.classification import WEIGHTS as CLASSIFIER_WEIGHTS
+    from forecastlab.tasks.classification import load_classifier
+    from forecastlab.training import run_dir as rd
+
+    folder, out = Path(folder), Path(out)
+    _check_out(out, overwrite)
+    classifier = _load_checked_classifier(folder)
+
+    def build(staging: Path) -> None:
+        for name in (CLASSIFIER, CLASSIFIER_WEIGHTS):
+            shutil.copyfile(folder / name, staging / name)
+        load_classifier(staging)  # the copies read back as the original did
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"), "forecastlab": __version__,
+                "versions": rd.versions(), "kind": "classifier",
+                "source": {"folder": str(folder.resolve()), "classifier_sha256": _sha256_file(folder / CLASSIFIER)},
+                "summary": classifier_summary(classifier)}
+        (staging / META).write_text(json.dumps(meta, indent=1, allow_nan=False))
+
+    return _publish(out, build)
+
+
+def classifier_summary(classifier) -> dict:
+    """A classifier in plain words: its model, task, classes, what an input must hold, its split scores."""
+    metrics = classifier.metrics
+    return {"model": classifier.module.get_config()["name"], "task": classifier.task.get("kind"),
+            "classes": classifier.classes, "input": classifier.requirements(),
+            "val": metrics.get("val"), "test": metrics.get("test"), "data": metrics.get("data")}
+
+
+def _load_checked_classifier(folder: Path):
+    from forecastlab.tasks.classification import load_classifier
+
+    if is_artifact(folder):
+        return load_classifier_artifact(folder)
+    return load_classifier(folder)
+
+
+def _publish(out: Path, build) -> Path:
+    """Run build(staging) in a temporary directory beside `out`, write its manifest, and move it into place
+    whole (replacing an artifact already checked by _check_out)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        _write_tree(run, staging, onnx=onnx)
+        build(staging)
         _write_manifest(staging)
         if out.exists():  # overwrite=True, and _check_out made sure it is an artifact
             old = out.with_name(f".{out.name}.old")
@@ -274,6 +348,10 @@ def load_artifact(path: str | Path, device: str | None = "cpu"):
     root = Path(path)
     verify(root)
     meta = _read_json(root / META, "the artifact's metadata")
+    if meta.get("kind") == "classifier":
+        raise ForecastlabError("this artifact holds a classifier or event detector, not a forecaster",
+                               where=str(root), fix="serve it (forecastlab serve), or use forecastlab classify --run "
+                               "/ events --run with it (Python: load_classifier_artifact)")
     try:
         kind, raw_config, metrics = meta["kind"], meta["config"], dict(meta.get("metrics") or {})
     except (KeyError, TypeError):
@@ -302,6 +380,30 @@ def load_artifact(path: str | Path, device: str | None = "cpu"):
                                    where=f"{root / META}, key metrics.intervals", fix=_FIX) from None
     return LoadedRun(model, config, _normalizer(config), _spec(config), root, metrics,
                      Head.from_dict(config.get("head")), calibration)
+
+
+def load_classifier_artifact(path: str | Path):
+    """The classifier of an artifact written by export_classifier, after the manifest check (verify): the
+    same Classifier that forecastlab.tasks.classification.load_classifier gives for the saved folder."""
+    from forecastlab.tasks.classification import load_classifier
+
+    root = Path(path)
+    verify(root)
+    meta = _read_json(root / META, "the artifact's metadata")
+    if meta.get("kind") != "classifier":
+        raise ForecastlabError(f"the artifact holds a {meta.get('kind')!r} model, not a classifier", where=str(root),
+                               fix="pass a classifier's artifact; forecasters are read by load_artifact")
+    return load_classifier(root)
+
+
+def open_classifier(path: str | Path):
+    """A saved classifier folder or a classifier artifact, whichever `path` is (the artifact's manifest
+    is checked first), as a Classifier."""
+    if is_artifact(path):
+        return load_classifier_artifact(path)
+    from forecastlab.tasks.classification import load_classifier
+
+    return load_classifier(path)
 
 
 def load_model(path: str | Path, device: str | None = "cpu"):

@@ -64,10 +64,8 @@ def create_classifier_app(classifier, *, token: str | None = None, max_body_byte
         raise ForecastlabError("the body limit and the concurrency must be 1 or more",
                                arg="max_body_bytes" if max_body_bytes < 1 else "max_concurrency", fix="pass 1 or more")
     series_task = bool(classifier.window)
-    need = ({"columns": [c for c in classifier.columns if c not in classifier.task.get("derived", [])],
-             "rows": (classifier.window["sequence_length"] - 1) * classifier.window["sampling_rate"] + 1}
-            if series_task else {"length": classifier.length, "channels": len(classifier.mean)})
-    info = {"kind": "classifier", "classes": classifier.classes, "task": classifier.task, "input": need,
+    info = {"kind": "classifier", "classes": classifier.classes, "task": classifier.task,
+            "input": classifier.requirements(),
             # the saved split scores; not the leaderboard, the history or where the training data lives
             "metrics": {k: v for k, v in classifier.metrics.items() if k in ("val", "test")},
             "model": classifier.module.get_config()["name"],

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from forecastlab.deploy.artifact import is_artifact
 from forecastlab.deploy.report_run import (
     MissingNote,
     RunFacts,
@@ -96,6 +97,10 @@ def write_report(path: str | Path, out: str | Path | None = None, *, overwrite: 
 def report_path(path: str | Path, out: str | Path | None = None, *, overwrite: bool = False) -> Path:
     """Where the report goes (`out`, or PATH/report.html), checked: not a folder, not an existing file
     unless overwrite=True, in a folder that exists."""
+    if out is None and is_artifact(path):
+        raise ForecastlabError("an artifact holds exactly the files its manifest lists; the report is not written "
+                               "into it", where=str(path), arg="out",
+                               fix="choose where it goes, e.g. out='report.html'")
     target = Path(out) if out is not None else Path(path) / REPORT
     if target.is_dir():
         raise ForecastlabError("the report's path is a folder", where=str(target), arg="out",
@@ -143,8 +148,11 @@ def gather_report(path: str | Path, *, data: str | None = None) -> Report:
     path = Path(path)
     kind = detect(path)
     if kind == "classifier":
+        from forecastlab.deploy.artifact import verify
         from forecastlab.deploy.report_classifier import classifier_meta, classifier_sections
 
+        if is_artifact(path):  # an exported classifier: its files are checked against the manifest first
+            verify(path)
         title, subtitle, sections = classifier_sections(classifier_meta(path))
         return Report(path, "classifier", title, sections, subtitle=subtitle)
     return _run_report(path, data) if kind == "run" else _reproduce_report(path, data)

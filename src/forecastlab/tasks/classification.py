@@ -81,6 +81,15 @@ class Classifier:
     def length(self) -> int | None:
         return self.module.sequence_length
 
+    def requirements(self) -> dict:
+        """What an input must hold: for a series task the columns to send (derived ones are made from
+        them) and the rows ending at the forecast origin; for a cases task each case's length and channels."""
+        if self.window:
+            derived = self.task.get("derived") or []
+            rows = (self.window["sequence_length"] - 1) * self.window["sampling_rate"] + 1
+            return {"columns": [c for c in self.columns if c not in derived], "rows": rows}
+        return {"length": self.length, "channels": len(self.mean)}
+
     def _check(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         if x.ndim == 2 and len(self.mean) == 1:  # (N, T) univariate series
