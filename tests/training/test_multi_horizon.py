@@ -100,6 +100,23 @@ def test_a_multi_horizon_run_reloads_to_the_same_forecasts(csv, tmp_path):
     np.testing.assert_allclose(got[..., 0], run.head.point(raw).numpy(), rtol=1e-6)
 
 
+def test_ready_windows_give_the_same_forecasts_as_rows_in_any_batch_size(csv, tmp_path):
+    # predict normalizes ready windows batch by batch; the numbers must be those of the rows' path exactly
+    series = load_series(str(csv))
+    sets = make_datasets_from_series(series, WindowSpec(24, 6, horizons=(2, 4)), batch_size=64)
+    train("lstm", sets, epochs=1, max_steps_per_epoch=3, progress=False, out_dir=tmp_path / "r",
+          model_params={"units": 4}, loss="quantile:0.1,0.5,0.9")
+    run = load_run(tmp_path / "r")
+    from_rows = predict(run, series.values, last=50)
+    starts = np.arange(len(series) - run.span_rows + 1)[-50:]
+    windows = series.values[starts[:, None] + np.arange(24) * 6]
+    # the same batches (the model's kernels may round differently by batch size) give the same bits
+    np.testing.assert_array_equal(predict(run, windows), from_rows)
+    for batch_size in (1, 7, 64):
+        np.testing.assert_allclose(predict(run, windows, batch_size=batch_size), from_rows, rtol=1e-5, atol=1e-5)
+    assert from_rows.shape == (50, 2, 3)
+
+
 def test_a_run_trained_from_python_is_evaluated_by_the_cli_on_its_own_data(csv, tmp_path):
     from forecastlab.training import describe_series
 
