@@ -103,3 +103,39 @@ def test_predictions_need_a_run_and_a_csv_name(root, tmp_path):
     done = cli("classify", "--data", "ucr:GunPoint", "--predictions", tmp_path / "p.csv", cwd=root)
     clean_error(done, "--predictions needs --run")
     assert ucr.AEON_WHEEL["name"].endswith(".whl")
+
+
+def test_a_killed_training_resumes_with_resume_to_the_uninterrupted_weights(root, tmp_path):
+    import signal
+    import time
+
+    from run_helpers import popen
+
+    args = ["classify", "--data", root / "frost.csv", "--model", "fcn", "--param", "filters=4", "--epochs", "100",
+            "--max-steps", "3", "--batch-size", "64", "--stride", "6", "--feature-set", "book", "--no-progress"]
+    whole = cli(*args, "--out", tmp_path / "whole", cwd=tmp_path, timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "killed"
+    proc = popen(*args, "--out", out, cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not (out / "training.pt").is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert (out / "training.pt").is_file() and not (out / "classifier.json").exists(), "not killed mid-training"
+    kept = digests(out)
+    # without --resume the interrupted training is neither restarted over nor lost
+    again = cli(*args, "--out", out, cwd=tmp_path)
+    assert again.returncode == 2 and digests(out) == kept
+    assert "interrupted training" in clean_error(again, "--resume", "--overwrite")
+    other = cli(*args[:-1], "--epochs", "99", "--no-progress", "--out", out, "--resume", cwd=tmp_path)
+    assert other.returncode == 2 and digests(out) == kept
+    clean_error(other, "had --epochs 100; this one has --epochs 99")
+    resumed = cli(*args, "--out", out, "--resume", "--json", cwd=tmp_path, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    payload = strict_json(resumed.stdout)
+    assert payload["resumed"] is True and len(payload["history"]) == 100
+    assert sorted(p.name for p in out.iterdir()) == ["classifier.json", "weights.safetensors"]
+    assert digests(out)["weights.safetensors"] == digests(tmp_path / "whole")["weights.safetensors"]
+    nothing = cli(*args, "--out", tmp_path / "fresh", "--resume", cwd=tmp_path)
+    assert nothing.returncode == 2 and "no interrupted training" in clean_error(nothing, "drop --resume")

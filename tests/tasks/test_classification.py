@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from forecastlab.data import load_series
 from forecastlab.data.ucr import ClassificationSplit, LabelledCases
@@ -209,3 +210,48 @@ def test_precise_batchnorm_sets_the_statistics_of_the_given_inputs():
     torch.testing.assert_close(first.norm.running_mean, h.mean(dim=(0, 2)), rtol=1e-5, atol=1e-5)
     assert first.norm.momentum == 0.1 and not module.training  # restored, and left in eval mode
     assert not precise_batchnorm(build_model("dense", 1, 48, n_outputs=2), [x])
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_an_interrupted_training_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+    from forecastlab.evaluation.classification import classification_scores
+    from forecastlab.tasks.classification import _batches_of_arrays, _probabilities, fit_classifier
+
+    cases = shapes_cases()
+    x, y = cases.train.x, cases.train.y
+    plain = _batches_of_arrays(x, y, 8, 5)
+
+    def dying(epoch):  # the process "dies" at the start of epoch 3, after two checkpoints
+        if epoch == 2:
+            raise _Killed
+        return plain(epoch)
+
+    def validate(module):
+        return classification_scores(cases.test.y, _probabilities(module, cases.test.x), classes=cases.classes)
+
+    kw = dict(epochs=5, seed=5, model_params={"filters": 4}, validate=validate, fingerprint={"data": "shapes"})
+    whole, whole_history, whole_best = fit_classifier("fcn", 1, 48, cases.classes, plain, **kw)
+    state = tmp_path / "training.pt"
+    with pytest.raises(_Killed):
+        fit_classifier("fcn", 1, 48, cases.classes, dying, checkpoint=state, **kw)
+    assert state.is_file() and (tmp_path / "training.pt.sha256").is_file()
+    resumed, history, best = fit_classifier("fcn", 1, 48, cases.classes, plain, checkpoint=state, resume=True, **kw)
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5] and best == whole_best
+    for a, b in zip(history, whole_history, strict=True):
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+    for key, value in whole.state_dict().items():
+        assert torch.equal(resumed.state_dict()[key], value), key
+    # another training's options (or data) are refused by name, and a missing checkpoint too
+    with pytest.raises(ForecastlabError, match=r"had epochs=5; this one has epochs=6"):
+        fit_classifier("fcn", 1, 48, cases.classes, plain, checkpoint=state, resume=True, **(kw | {"epochs": 6}))
+    with pytest.raises(ForecastlabError, match="'shapes'"):
+        fit_classifier("fcn", 1, 48, cases.classes, plain, checkpoint=state, resume=True,
+                       **(kw | {"fingerprint": {"data": "other"}}))
+    with pytest.raises(ForecastlabError, match="no training checkpoint"):
+        fit_classifier("fcn", 1, 48, cases.classes, plain, checkpoint=tmp_path / "none.pt", resume=True, **kw)
+    state.write_bytes(state.read_bytes()[:-10])  # a damaged checkpoint is refused by its sha256
+    with pytest.raises(ForecastlabError, match="training.pt"):
+        fit_classifier("fcn", 1, 48, cases.classes, plain, checkpoint=state, resume=True, **kw)

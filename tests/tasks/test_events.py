@@ -105,3 +105,17 @@ def test_cli_trains_with_json_and_predicts_with_run(trained, tmp_path):
     assert isinstance(done.exception, ForecastlabError) and "--epochs train a detector" in str(done.exception)
     done = runner.invoke(app, ["events", "--out", str(tmp_path / "det")])
     assert isinstance(done.exception, ForecastlabError) and "already holds a classifier" in str(done.exception)
+
+
+def test_cli_leaves_only_the_detector_and_refuses_a_resume_with_nothing_to_resume(tmp_path):
+    runner = CliRunner()
+    done = runner.invoke(app, ["events", "--data", "synthetic", "--param", "units=4", "--epochs", "1", "--max-steps",
+                               "2", "--out", str(tmp_path / "det"), "--json", "--no-progress"])
+    assert done.exit_code == 0, done.output
+    assert strict_json(done.stdout)["resumed"] is False
+    # the per-epoch training state (training.pt) is dropped once the detector is saved
+    assert sorted(p.name for p in (tmp_path / "det").iterdir()) == ["classifier.json", "weights.safetensors"]
+    done = runner.invoke(app, ["events", "--data", "synthetic", "--out", str(tmp_path / "new"), "--resume"])
+    assert isinstance(done.exception, ForecastlabError) and "no interrupted training" in str(done.exception)
+    done = runner.invoke(app, ["events", "--data", "synthetic", "--resume"])
+    assert isinstance(done.exception, ForecastlabError) and "no --out was given" in str(done.exception)

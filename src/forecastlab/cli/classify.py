@@ -17,7 +17,7 @@ from forecastlab.cli.options import JsonOpt, print_json
 from forecastlab.errors import ForecastlabError
 
 _FIT_FLAGS = ("model", "params", "epochs", "batch_size", "lr", "optimizer", "max_steps", "stride", "balanced",
-              "below", "feature_set", "out", "overwrite")
+              "below", "feature_set", "out", "overwrite", "resume")
 
 
 def classify_command(
@@ -64,7 +64,11 @@ def classify_command(
     out: Annotated[Path | None, typer.Option(
         "--out", help="Save the trained classifier in this folder (classifier.json, weights.safetensors).",
         show_default=False)] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a classifier already in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a classifier (or an interrupted "
+                                            "training) already in --out.")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the training that was interrupted in --out (its training.pt, written after "
+        "every epoch), with the same options; it ends with the weights an uninterrupted run reaches.")] = False,
     predictions: Annotated[Path | None, typer.Option(
         "--predictions", help="With --run and ucr:NAME: write each test case's class probabilities to this CSV.",
         show_default=False)] = None,
@@ -93,9 +97,14 @@ def classify_command(
     if predictions is not None:
         raise ForecastlabError("--predictions needs --run (a saved classifier)", arg="--predictions",
                                fix="train with --out DIR first, then classify --run DIR --predictions FILE")
+    if resume and out is None:
+        raise ForecastlabError("--resume continues a training interrupted in --out, and no --out was given",
+                               arg="--resume", fix="pass the same --out as the interrupted command")
     if out is not None:
-        _check_classifier_folder(out, overwrite)
+        _check_classifier_folder(out, overwrite, resume)
     options = {"model_params": parse_params(params), "seed": seed, "progress": not no_progress and not json_out}
+    if out is not None:
+        options |= {"checkpoint": out / TRAINING_STATE, "resume": resume}
     for key, value in (("model", model), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
                        ("optimizer", optimizer)):
         if value is not None:
@@ -103,8 +112,9 @@ def classify_command(
     result = _train(data, ucr, ucr_wheel, target, options, max_steps=max_steps, stride=stride, balanced=balanced,
                     below=below, feature_set=feature_set, given=given)
     if out is not None:
-        result.classifier.save(out, overwrite=overwrite)
-    payload = result.to_dict() | {"out": str(out) if out else None}
+        result.classifier.save(out, overwrite=overwrite or resume)
+        _drop_training_state(out)  # the saved classifier supersedes it
+    payload = result.to_dict() | {"out": str(out) if out else None, "resumed": resume}
     if json_out:
         print_json(payload)
         return
@@ -121,16 +131,38 @@ def refuse_training_flags(given: set[str], flags: tuple[str, ...], what: str) ->
                                arg="--run", fix="drop those options, or drop --run to train")
 
 
-def _check_classifier_folder(out: Path, overwrite: bool) -> None:
+TRAINING_STATE = "training.pt"  # the state after the last finished epoch, while a training runs
+
+
+def _check_classifier_folder(out: Path, overwrite: bool, resume: bool = False) -> None:
     from forecastlab.tasks.classification import META, WEIGHTS
 
     if out.exists() and not out.is_dir():
         raise ForecastlabError("--out is a file; a classifier is saved as a folder", where=str(out), arg="--out",
                                fix="give a folder name, e.g. --out runs/frost")
+    state = out / TRAINING_STATE
+    if resume:
+        if not state.is_file():
+            raise ForecastlabError(f"{out} holds no interrupted training ({TRAINING_STATE})", where=str(out),
+                                   arg="--resume", fix="drop --resume to start a training there")
+        return
     held = [p.name for p in (out / META, out / WEIGHTS) if p.exists()]
     if held and not overwrite:  # checked before training, not after it
         raise ForecastlabError(f"{out} already holds a classifier ({', '.join(held)})", where=str(out), arg="--out",
                                fix="choose another --out, or pass --overwrite to replace it")
+    if state.is_file():
+        if not overwrite:
+            raise ForecastlabError(f"{out} holds an interrupted training ({TRAINING_STATE})", where=str(out),
+                                   arg="--out", fix="pass --resume (with the same options) to continue it, or "
+                                   "--overwrite to start again")
+        _drop_training_state(out)
+
+
+def _drop_training_state(out: Path) -> None:
+    from forecastlab.training.checkpoint import checksum_path
+
+    for path in (out / TRAINING_STATE, checksum_path(out / TRAINING_STATE)):
+        path.unlink(missing_ok=True)
 
 
 def _train(data, ucr, ucr_wheel, target, options, *, max_steps, stride, balanced, below, feature_set, given):

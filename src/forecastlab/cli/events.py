@@ -15,7 +15,7 @@ from forecastlab.cli.options import JsonOpt, print_json
 from forecastlab.errors import ForecastlabError
 
 _FIT_FLAGS = ("model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours", "drop",
-              "turn", "out", "overwrite", "seed", "events_out")
+              "turn", "out", "overwrite", "seed", "events_out", "resume")
 
 
 def events_command(
@@ -44,7 +44,11 @@ def events_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights and batch order.")] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="Save the detector in this folder.", show_default=False)
                    ] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a detector already in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a detector (or an interrupted training) "
+                                            "already in --out.")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the training interrupted in --out (its training.pt), with the same options.")
+    ] = False,
     events_out: Annotated[Path | None, typer.Option(
         "--events", help="Write the labelled fronts of the whole record (start, end) to this CSV.",
         show_default=False)] = None,
@@ -54,7 +58,12 @@ def events_command(
     """Detect events in a stream: front passages (a pressure drop with a wind shift, labelled by a documented
     rule), flagged by a per-timestep head that sees only the past; event precision and recall within a
     tolerance, and how far ahead fronts are flagged, beside a pressure rule and trivial detectors."""
-    from forecastlab.cli.classify import _check_classifier_folder, refuse_training_flags
+    from forecastlab.cli.classify import (
+        TRAINING_STATE,
+        _check_classifier_folder,
+        _drop_training_state,
+        refuse_training_flags,
+    )
     from forecastlab.cli.train import _check_out_file, given_options, parse_params
     from forecastlab.tasks.events import detect_fronts, front_labels
 
@@ -77,8 +86,11 @@ def events_command(
         typer.echo(f"at {outlook['origin']}: P(front within {detector.task.get('warn_hours')} h) = {p:.3f} "
                    f"(threshold {detector.task.get('threshold')}): {'FLAG' if flag else 'no flag'}")
         return
+    if resume and out is None:
+        raise ForecastlabError("--resume continues a training interrupted in --out, and no --out was given",
+                               arg="--resume", fix="pass the same --out as the interrupted command")
     if out is not None:
-        _check_classifier_folder(out, overwrite)
+        _check_classifier_folder(out, overwrite, resume)
     if events_out is not None:
         _check_out_file(events_out, overwrite)
     options = {"seed": seed, "warn_hours": warn_hours, "tolerance_hours": tolerance_hours,
@@ -87,9 +99,12 @@ def events_command(
     for key, value in (("model", model), ("epochs", epochs), ("max_steps", max_steps)):
         if value is not None:
             options[key] = value
+    if out is not None:
+        options |= {"checkpoint": out / TRAINING_STATE, "resume": resume}
     result = detect_fronts(series, **options)
     if out is not None:
-        result.classifier.save(out, overwrite=overwrite)
+        result.classifier.save(out, overwrite=overwrite or resume)
+        _drop_training_state(out)  # the saved detector supersedes it
     if events_out is not None:
         import pandas as pd
 
@@ -101,7 +116,7 @@ def events_command(
                               "start_row": [a for a, _ in fronts], "end_row": [b for _, b in fronts]})
         atomic_write_text(events_out, frame.to_csv(index=False))
     if json_out:
-        print_json(result.to_dict() | {"out": str(out) if out else None})
+        print_json(result.to_dict() | {"out": str(out) if out else None, "resumed": resume})
         return
     _print(result)
     if out is not None:

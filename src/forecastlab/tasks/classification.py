@@ -295,12 +295,19 @@ def fit_classifier(model: str, n_features: int, sequence_length: int | None, cla
                    *, epochs: int, lr: float | None = None, optimizer: str = "adam", weight_decay: float | None = None,
                    seed: int = 0, model_params: dict | None = None, max_steps: int | None = None,
                    validate=None, class_weights: np.ndarray | None = None, norm_batches=None,
-                   progress: bool = False):
+                   progress: bool = False, checkpoint: str | Path | None = None, resume: bool = False,
+                   fingerprint: dict | None = None):
     """Train registered model `model` with one logit per class by cross-entropy. `train_batches(epoch)`
     yields (x, y) batches; `validate(module)` (optional) returns validation scores with a 'macro_f1', and
     the epoch with the best one is kept (else the last). With `norm_batches()` (inputs of the training
     set), a model with batch normalization gets precise statistics (precise_batchnorm) before every
-    validation and at the end. Returns (module, history, best_epoch)."""
+    validation and at the end. Returns (module, history, best_epoch).
+
+    checkpoint: a file (forecastlab.training.checkpoint: atomic, sha256-checked, never unpickled as code)
+    that receives the whole training state after every epoch: weights, optimizer, history, the best epoch's
+    weights and torch's generator. resume=True continues from it after a kill, to the same weights an
+    uninterrupted run reaches (batches are a function of the epoch); the options, and `fingerprint` (what
+    the caller's data was), must be those it was made with, else the mismatch is named."""
     from forecastlab.models import build_model
     from forecastlab.training.optim import make_optimizer
     from forecastlab.training.progress import EpochProgress
@@ -316,9 +323,20 @@ def fit_classifier(model: str, n_features: int, sequence_length: int | None, cla
                                    fix="use e.g. fcn, conv1d, lstm or tcn")
         opt = make_optimizer(optimizer, module.parameters(), lr=lr, weight_decay=weight_decay)
         weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
-        history, best, best_state = [], (-math.inf, 0), None
+        history, best, best_state, first = [], (-math.inf, 0), None, 0
+        made_with = json.loads(json.dumps({
+            "model": model, "model_params": model_params or {}, "classes": list(classes), "epochs": epochs,
+            "lr": lr, "optimizer": optimizer, "weight_decay": weight_decay, "seed": seed, "max_steps": max_steps,
+            "n_features": n_features, "sequence_length": sequence_length,
+            "class_weights": None if class_weights is None else [float(w) for w in class_weights],
+            "validated": validate is not None} | (fingerprint or {}), default=str))
+        if resume:
+            if checkpoint is None:
+                raise ForecastlabError("resume=True needs the checkpoint to resume from", arg="checkpoint",
+                                       fix="pass checkpoint= the file an interrupted training wrote")
+            first, history, best, best_state = _restore(Path(checkpoint), made_with, module, opt)
         with EpochProgress(epochs, enabled=progress) as bar:
-            for epoch in range(epochs):
+            for epoch in range(first, epochs):
                 started, loss_sum, correct, seen = time.perf_counter(), 0.0, 0, 0
                 module.train()
                 for step, (x, y) in enumerate(train_batches(epoch)):
@@ -345,12 +363,55 @@ def fit_classifier(model: str, n_features: int, sequence_length: int | None, cla
                         row["best"] = True
                 row["seconds"] = time.perf_counter() - started
                 history.append(row)
+                if checkpoint is not None:
+                    _save_state(Path(checkpoint), made_with, epoch + 1, module, opt, history, best, best_state)
                 bar.note(_epoch_line(row, epochs))
         best_epoch = epochs
         if best_state is not None:
             module.load_state_dict(best_state)
             best_epoch = max(r["epoch"] for r in history if r.get("best"))
     return module.eval(), history, best_epoch
+
+
+def _save_state(path: Path, made_with: dict, done: int, module, opt, history, best, best_state) -> None:
+    from forecastlab.training.checkpoint import save_checkpoint
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(path, {"kind": "classifier-training", "format": FORMAT, "made_with": json.dumps(made_with),
+                           "epochs_done": done, "model": module.state_dict(), "optimizer": opt.state_dict(),
+                           "history": json.dumps(history), "best_key": list(best), "best_state": best_state or {},
+                           "torch_rng": torch.get_rng_state()})
+
+
+def _restore(path: Path, made_with: dict, module, opt):
+    """(first epoch to run, history, best key, best state) from a training checkpoint, after checking it is
+    this training's; the module, the optimizer and torch's generator are set from it."""
+    from forecastlab.training.checkpoint import load_checkpoint, load_weights
+
+    if not path.is_file():
+        raise ForecastlabError(f"no training checkpoint at {path} to resume from", where=str(path),
+                               fix="start the training without --resume (nothing was interrupted here)")
+    state = load_checkpoint(path)
+    try:
+        if state.get("kind") != "classifier-training" or state.get("format") != FORMAT:
+            raise KeyError("kind")
+        before, done = json.loads(state["made_with"]), int(state["epochs_done"])
+        history, best_key = json.loads(state["history"]), tuple(float(v) for v in state["best_key"])
+    except (KeyError, TypeError, ValueError):
+        raise ForecastlabError(f"{path} is not a forecastlab classifier-training checkpoint", where=str(path),
+                               fix="start the training again without --resume (and --overwrite)") from None
+    changed = sorted(k for k in set(before) | set(made_with) if before.get(k) != made_with.get(k))
+    if changed:
+        key = changed[0]
+        raise ForecastlabError(f"the interrupted training had {key}={before.get(key)!r}; this one has "
+                               f"{key}={made_with.get(key)!r}", where=str(path),
+                               fix="resume with exactly the options (and data) it was started with, or start "
+                               "again with --overwrite")
+    load_weights(module, state["model"], path)
+    opt.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    best_state = {k: v.clone() for k, v in state["best_state"].items()} or None
+    return done, history, best_key, best_state
 
 
 def _epoch_line(row: dict, epochs: int) -> str:
@@ -365,7 +426,8 @@ def _epoch_line(row: dict, epochs: int) -> str:
 def classify_cases(cases, *, model: str = UCR_DEFAULTS["model"], epochs: int = UCR_DEFAULTS["epochs"],
                    batch_size: int = UCR_DEFAULTS["batch_size"], lr: float | None = UCR_DEFAULTS["lr"],
                    optimizer: str = UCR_DEFAULTS["optimizer"], seed: int = 0, model_params: dict | None = None,
-                   progress: bool = False) -> ClassificationResult:
+                   progress: bool = False, checkpoint: str | Path | None = None,
+                   resume: bool = False) -> ClassificationResult:
     """Train `model` on the train split of `cases` (forecastlab.data.ucr.LabelledCases), normalized per
     channel with train statistics, and score it on test beside the majority class and 1-NN (Euclidean)."""
     started = time.perf_counter()
@@ -385,7 +447,8 @@ def classify_cases(cases, *, model: str = UCR_DEFAULTS["model"], epochs: int = U
     module, history, best_epoch = fit_classifier(model, cases.channels, cases.length, cases.classes, batches,
                                                  epochs=epochs, lr=lr, optimizer=optimizer, seed=seed,
                                                  model_params=params, norm_batches=lambda: [whole],
-                                                 progress=progress)
+                                                 progress=progress, checkpoint=checkpoint, resume=resume,
+                                                 fingerprint={"data": cases.summary(), "batch_size": batch_size})
     fit_s = time.perf_counter() - started
     classifier = Classifier(module, cases.classes, mean, std,
                             task={"kind": "ucr", "dataset": cases.name, "seed": seed, "epochs": epochs,
@@ -444,7 +507,8 @@ def classify_frost(series, *, model: str = FROST_DEFAULTS["model"], epochs: int 
                    hours: int = 24, below: float = 0.0, days: float = 5.0, stride: int = FROST_DEFAULTS["stride"],
                    max_steps: int | None = FROST_DEFAULTS["max_steps"], balanced: bool = False,
                    feature_set: str | None = FROST_DEFAULTS["feature_set"],
-                   progress: bool = False) -> ClassificationResult:
+                   progress: bool = False, checkpoint: str | Path | None = None,
+                   resume: bool = False) -> ClassificationResult:
     """"Will the target fall below `below` within the next `hours` hours?" from `days` of history: the book's
     50/25/25 chronological split and train-only normalization, a registered model with two logits, the
     epoch with the best validation macro F1 kept; test scored beside four rule baselines. `feature_set`
@@ -478,7 +542,9 @@ def classify_frost(series, *, model: str = FROST_DEFAULTS["model"], epochs: int 
         model, len(series.columns), spec.sequence_length, FROST_CLASSES, _batches_of_dataset(sets.train),
         epochs=epochs, lr=lr, optimizer=optimizer, seed=seed, model_params=params, max_steps=max_steps,
         validate=lambda m: scores(m, "val"), class_weights=weights, progress=progress,
-        norm_batches=lambda: _inputs_of(sets.train, NORM_BATCHES))
+        norm_batches=lambda: _inputs_of(sets.train, NORM_BATCHES), checkpoint=checkpoint, resume=resume,
+        fingerprint={"data": series.provenance.to_dict(), "rows": len(series), "columns": list(series.columns),
+                     "window": spec.to_dict(), "batch_size": batch_size, "hours": hours, "below": below})
     fit_s = time.perf_counter() - started
     model_row = {"name": model, "kind": "model", "val": scores(module, "val"), "test": scores(module, "test"),
                  "seconds": fit_s, "params": params, "best_epoch": best_epoch}

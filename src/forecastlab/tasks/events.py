@@ -188,9 +188,10 @@ def detect_fronts(series, *, model: str = FRONT_DEFAULTS["model"], model_params:
                   warn_hours: int = FRONT_DEFAULTS["warn_hours"],
                   tolerance_hours: int = FRONT_DEFAULTS["tolerance_hours"],
                   feature_set: str | None = FRONT_DEFAULTS["feature_set"], seed: int = 0, rule: dict | None = None,
-                  progress: bool = False) -> EventResult:
+                  progress: bool = False, checkpoint=None, resume: bool = False) -> EventResult:
     """Label front passages by the rule, train the per-timestep head on the training split, tune its flag
-    threshold on validation (event F1), and score validation and test beside the baselines."""
+    threshold on validation (event F1), and score validation and test beside the baselines. `checkpoint`
+    and `resume`: fit_classifier's (the training state after every epoch; continue after a kill)."""
     from forecastlab.data.derived import add_features
     from forecastlab.evaluation.classification import classification_scores
     from forecastlab.tasks.classification import (
@@ -243,7 +244,10 @@ def detect_fronts(series, *, model: str = FRONT_DEFAULTS["model"], model_params:
     module, history, best_epoch = fit_classifier(
         model, len(featured.columns), lookback_hours, EVENT_CLASSES, _batches_of_dataset(sets.train),
         epochs=epochs, lr=lr, optimizer=optimizer, seed=seed, model_params=params, max_steps=max_steps,
-        validate=lambda m: scores(m, "val"), progress=progress, norm_batches=lambda: _inputs_of(sets.train, 40))
+        validate=lambda m: scores(m, "val"), progress=progress, norm_batches=lambda: _inputs_of(sets.train, 40),
+        checkpoint=checkpoint, resume=resume,
+        fingerprint={"data": series.provenance.to_dict(), "rows": len(series), "rule": rule, "batch_size": batch_size,
+                     "warn_hours": warn_hours, "feature_set": feature_set})
     prob = {s: _dataset_probabilities(module, getattr(sets, s))[:, 1] for s in splits}
     threshold = _best_threshold(prob["val"], truth["val"], tolerance=tolerance, warn_hours=warn_hours)
     fit_s = time.perf_counter() - started
