@@ -139,3 +139,38 @@ def test_a_killed_training_resumes_with_resume_to_the_uninterrupted_weights(root
     assert digests(out)["weights.safetensors"] == digests(tmp_path / "whole")["weights.safetensors"]
     nothing = cli(*args, "--out", tmp_path / "fresh", "--resume", cwd=tmp_path)
     assert nothing.returncode == 2 and "no interrupted training" in clean_error(nothing, "drop --resume")
+
+
+def _toml(options: dict) -> str:
+    """A task file from a saved classifier's task.options (scalars, and [params] as a table)."""
+    lines = [f"{k} = {json.dumps(v)}" for k, v in options.items() if k != "params"]
+    lines += ["[params]"] + [f"{k} = {json.dumps(v)}" for k, v in options.get("params", {}).items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_task_file_trains_and_the_saved_options_train_the_same_weights_again(root, tmp_path):
+    (tmp_path / "frost.toml").write_text(_toml({
+        "data": str(root / "frost.csv"), "model": "fcn", "epochs": 1, "max_steps": 3, "batch_size": 64,
+        "stride": 6, "feature_set": "book", "out": str(tmp_path / "a"), "params": {"filters": 4}}))
+    done = cli("classify", "--config", tmp_path / "frost.toml", "--epochs", "2", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((tmp_path / "a" / "classifier.json").read_text())
+    options = meta["task"]["options"]
+    assert options["epochs"] == 2 and meta["task"]["epochs"] == 2  # the command line won over the file's 1
+    assert options["params"] == {"filters": 4} and meta["model"]["filters"] == 4
+    (tmp_path / "again.toml").write_text(_toml(options | {"out": str(tmp_path / "b")}))
+    again = cli("classify", "--config", tmp_path / "again.toml", "--no-progress", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert digests(tmp_path / "a")["weights.safetensors"] == digests(tmp_path / "b")["weights.safetensors"]
+
+
+@pytest.mark.parametrize(("text", "needles"), [
+    ('epochs = "two"\n', ["key epochs", "not of type int"]),
+    ("epochs = 0\n", ["key epochs", "out of range", "at least 1"]),
+    ('run_dir = "x"\n', ["key run_dir", "is not an option", "use these keys: data, model"]),
+    ("params = 3\n", ["key params", "[params]"]),
+    ("epochs = \n", ["not valid TOML"]),
+])
+def test_a_bad_task_file_is_refused_by_key(tmp_path, text, needles):
+    (tmp_path / "t.toml").write_text(text)
+    clean_error(cli("classify", "--config", tmp_path / "t.toml", cwd=tmp_path), "t.toml", *needles)

@@ -119,3 +119,17 @@ def test_cli_leaves_only_the_detector_and_refuses_a_resume_with_nothing_to_resum
     assert isinstance(done.exception, ForecastlabError) and "no interrupted training" in str(done.exception)
     done = runner.invoke(app, ["events", "--data", "synthetic", "--resume"])
     assert isinstance(done.exception, ForecastlabError) and "no --out was given" in str(done.exception)
+
+
+def test_cli_events_take_a_task_file_and_record_its_options(tmp_path):
+    (tmp_path / "fronts.toml").write_text('data = "synthetic"\nepochs = 1\nmax_steps = 2\nwarn_hours = 4\n'
+                                          f'out = "{tmp_path / "det"}"\n[params]\nunits = 4\n')
+    done = CliRunner().invoke(app, ["events", "--config", str(tmp_path / "fronts.toml"), "--json", "--no-progress"])
+    assert done.exit_code == 0, done.output
+    meta = json.loads((tmp_path / "det" / "classifier.json").read_text())
+    assert meta["task"]["warn_hours"] == 4 and meta["model"]["units"] == 4
+    assert meta["task"]["options"] == {"data": "synthetic", "epochs": 1, "max_steps": 2, "warn_hours": 4,
+                                       "out": str(tmp_path / "det"), "params": {"units": 4}}
+    (tmp_path / "bad.toml").write_text("turn = 400\n")
+    done = CliRunner().invoke(app, ["events", "--config", str(tmp_path / "bad.toml")])
+    assert isinstance(done.exception, ForecastlabError) and "0 to 180" in done.exception.fix

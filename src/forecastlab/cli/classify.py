@@ -13,9 +13,13 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import JsonOpt, print_json
+from forecastlab.cli.options import JsonOpt, print_json, task_config
 from forecastlab.errors import ForecastlabError
 
+# What a task file (--config) may set: the training's options; --run, --predictions and the output's
+# --overwrite/--resume/--json stay on the command line.
+CONFIG_KEYS = ("data", "model", "params", "epochs", "batch_size", "lr", "optimizer", "max_steps", "stride",
+               "balanced", "below", "feature_set", "target", "seed", "ucr_wheel", "out")
 _FIT_FLAGS = ("model", "params", "epochs", "batch_size", "lr", "optimizer", "max_steps", "stride", "balanced",
               "below", "feature_set", "out", "overwrite", "resume")
 
@@ -72,6 +76,10 @@ def classify_command(
     predictions: Annotated[Path | None, typer.Option(
         "--predictions", help="With --run and ucr:NAME: write each test case's class probabilities to this CSV.",
         show_default=False)] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="A TOML task file: these options' names with underscores as keys (max_steps = 150), "
+        "[params] for the model; the command line wins where both set one. The saved classifier records "
+        "the options it was trained with.", show_default=False)] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No epoch lines.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -81,6 +89,15 @@ def classify_command(
     from forecastlab.cli.train import _check_out_file, given_options, parse_params
 
     given = given_options(ctx)
+    if config_file is not None:
+        if run_dir is not None:
+            raise ForecastlabError("--config trains a classifier; --run predicts with a saved one",
+                                   arg="--config", fix="drop --config, or drop --run to train")
+        here = locals()
+        loaded, given = task_config(config_file, classify_command, given, {k: here[k] for k in CONFIG_KEYS},
+                                    keys=CONFIG_KEYS, name="classify")
+        (data, model, params, epochs, batch_size, lr, optimizer, max_steps, stride, balanced, below, feature_set,
+         target, seed, ucr_wheel, out) = (loaded[k] for k in CONFIG_KEYS)
     ucr = data.lower().startswith("ucr:")
     if run_dir is not None:
         refuse_training_flags(given, _FIT_FLAGS, "a classifier")
@@ -111,6 +128,7 @@ def classify_command(
             options[key] = value
     result = _train(data, ucr, ucr_wheel, target, options, max_steps=max_steps, stride=stride, balanced=balanced,
                     below=below, feature_set=feature_set, given=given)
+    result.classifier.task["options"] = _options_of(locals(), given)
     if out is not None:
         result.classifier.save(out, overwrite=overwrite or resume)
         _drop_training_state(out)  # the saved classifier supersedes it
@@ -121,6 +139,18 @@ def classify_command(
     _print_leaderboard(result)
     if out is not None:
         typer.echo(f"classifier saved to {out}; use it: forecastlab classify --run {out} --data ...")
+
+
+def _options_of(values: dict, given: set[str], keys: tuple[str, ...] = CONFIG_KEYS) -> dict:
+    """The options a training was asked for (command line and --config), as a task file writes them: a saved
+    classifier's task.options, which `--config` takes back (with [params] as a table)."""
+    from forecastlab.cli.train import parse_params
+
+    out = {k: str(values[k]) if isinstance(values[k], Path) else values[k]
+           for k in keys if k in given and k != "params"}
+    if values.get("params"):
+        out["params"] = parse_params(values["params"])
+    return out
 
 
 def refuse_training_flags(given: set[str], flags: tuple[str, ...], what: str) -> None:

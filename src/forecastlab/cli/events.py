@@ -11,9 +11,11 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import JsonOpt, print_json
+from forecastlab.cli.options import JsonOpt, print_json, task_config
 from forecastlab.errors import ForecastlabError
 
+CONFIG_KEYS = ("data", "model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours",
+               "drop", "turn", "seed", "out")  # what a task file (--config) may set
 _FIT_FLAGS = ("model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours", "drop",
               "turn", "out", "overwrite", "seed", "events_out", "resume")
 
@@ -52,6 +54,9 @@ def events_command(
     events_out: Annotated[Path | None, typer.Option(
         "--events", help="Write the labelled fronts of the whole record (start, end) to this CSV.",
         show_default=False)] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="A TOML task file: these options' names with underscores as keys (warn_hours = 6), "
+        "[params] for the model; the command line wins where both set one.", show_default=False)] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No epoch lines.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -62,12 +67,22 @@ def events_command(
         TRAINING_STATE,
         _check_classifier_folder,
         _drop_training_state,
+        _options_of,
         refuse_training_flags,
     )
     from forecastlab.cli.train import _check_out_file, given_options, parse_params
     from forecastlab.tasks.events import detect_fronts, front_labels
 
     given = given_options(ctx)
+    if config_file is not None:
+        if run_dir is not None:
+            raise ForecastlabError("--config trains a detector; --run predicts with a saved one",
+                                   arg="--config", fix="drop --config, or drop --run to train")
+        here = locals()
+        loaded, given = task_config(config_file, events_command, given, {k: here[k] for k in CONFIG_KEYS},
+                                    keys=CONFIG_KEYS, name="events")
+        (data, model, params, epochs, max_steps, warn_hours, tolerance_hours, lookback_hours, drop, turn, seed,
+         out) = (loaded[k] for k in CONFIG_KEYS)
     series = _load(data)
     if run_dir is not None:
         refuse_training_flags(given, _FIT_FLAGS, "a detector")
@@ -102,6 +117,7 @@ def events_command(
     if out is not None:
         options |= {"checkpoint": out / TRAINING_STATE, "resume": resume}
     result = detect_fronts(series, **options)
+    result.classifier.task["options"] = _options_of(locals(), given, CONFIG_KEYS)
     if out is not None:
         result.classifier.save(out, overwrite=overwrite or resume)
         _drop_training_state(out)  # the saved detector supersedes it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import sys
 import typing
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from forecastlab.errors import ForecastlabError
 from forecastlab.training.recipe import DataRecipe, WindowRecipe
 
 DataOpt = Annotated[
@@ -189,3 +191,65 @@ with_data_options = _inject(_panel(_DATA_OPTIONS, "Data"), "data_args", DataArgs
 _RUN_DATA_OPTIONS = _DATA_OPTIONS | {"data": (RunDataOpt, None)}
 with_run_data_options = _inject(_panel(_RUN_DATA_OPTIONS, "Data"), "data_args", DataArgs)
 with_window_options = _inject(_panel(_WINDOW_OPTIONS, "Window"), "window_args", WindowArgs)
+
+
+MAX_TASK_CONFIG_BYTES = 1 << 16
+
+
+def task_config(path: Path, command, given: set[str], values: dict[str, Any], *, keys: tuple[str, ...],
+                name: str) -> tuple[dict[str, Any], set[str]]:
+    """A task command's options from a TOML file (`classify --config frost.toml`): top-level keys are the
+    command's option names with underscores (`max_steps = 150`), `[params]` the model's parameters. An
+    option given on the command line wins. Returns (the options, the names now set: the command line's and
+    the file's). Unknown keys and wrong types are errors that name the key; nothing else is read."""
+    from forecastlab.training.recipe import read_toml_file
+
+    doc = read_toml_file(path, "the task file", MAX_TASK_CONFIG_BYTES, missing="the --config file does not exist",
+                         missing_fix="check the --config path", size_fix="a task file is a few lines of TOML",
+                         syntax_fix=f"see docs/classification.md for a `forecastlab {name}` task file")
+    hints = typing.get_type_hints(command)
+    extras = typing.get_type_hints(command, include_extras=True)
+    out, set_now = dict(values), set(given)
+    for key, value in doc.items():
+        where = f"{path}, key {key}"
+        if key not in keys:
+            raise ForecastlabError(f"{key!r} is not an option a `forecastlab {name}` task file sets",
+                                   where=where, fix=f"use these keys: {', '.join(keys)}")
+        if key == "params":
+            if not isinstance(value, dict):
+                raise ForecastlabError("params must be a table of model parameters", where=where,
+                                       fix="write [params] and then e.g. units = 32")
+            value = [f"{k}={json.dumps(v)}" for k, v in value.items()]
+        else:
+            value = _config_value(value, hints[key], where)
+            _in_bounds(value, extras[key], where)
+        set_now.add(key)
+        if key not in given:
+            out[key] = value
+    return out, set_now
+
+
+def _in_bounds(value, annotated, where: str) -> None:
+    """The option's own min/max (typer.Option(min=..., max=...)) hold for a file's value too."""
+    for info in getattr(annotated, "__metadata__", ()):
+        low, high = getattr(info, "min", None), getattr(info, "max", None)
+        if isinstance(value, int | float) and not isinstance(value, bool) and (
+                (low is not None and value < low) or (high is not None and value > high)):
+            span = f"at least {low}" if high is None else f"at most {high}" if low is None else f"{low} to {high}"
+            raise ForecastlabError(f"the value {value!r} is out of range", where=where, fix=f"write {span}")
+
+
+def _config_value(value, hint, where: str):
+    kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
+    for kind in kinds:
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if kind in (str, Path) and isinstance(value, str):
+            return kind(value)
+    names = " or ".join(getattr(k, "__name__", str(k)) for k in kinds)
+    raise ForecastlabError(f"the value {json.dumps(value, default=str)} is not of type {names}", where=where,
+                           fix=f"write a value of type {names}")
