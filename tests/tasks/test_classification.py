@@ -255,3 +255,30 @@ def test_an_interrupted_training_resumes_to_the_weights_of_an_uninterrupted_one(
     state.write_bytes(state.read_bytes()[:-10])  # a damaged checkpoint is refused by its sha256
     with pytest.raises(ForecastlabError, match="training.pt"):
         fit_classifier("fcn", 1, 48, cases.classes, plain, checkpoint=state, resume=True, **kw)
+
+
+def test_the_ucr_protocol_halves_the_rate_on_a_plateau_keeps_the_lowest_loss_and_resumes(tmp_path):
+    from forecastlab.tasks.classification import _batches_of_arrays, fit_classifier
+
+    cases = shapes_cases()
+    plain = _batches_of_arrays(cases.train.x, cases.train.y, 8, 2)
+
+    def dying(epoch):
+        if epoch == 4:
+            raise _Killed
+        return plain(epoch)
+
+    kw = dict(epochs=8, seed=2, lr=0.05, model_params={"filters": 4}, keep_lowest_loss=True,
+              plateau={"factor": 0.5, "patience": 0, "min_lr": 1e-3})
+    module, history, best = fit_classifier("fcn", 1, 48, cases.classes, plain, **kw)
+    rates = [r["lr"] for r in history]
+    assert rates[0] == 0.05 and all(b <= a for a, b in zip(rates, rates[1:], strict=False)) and rates[-1] < 0.05
+    losses = [r["loss"] for r in history]
+    assert best == int(np.argmin(losses)) + 1 and [r["epoch"] for r in history if r.get("best")][-1] == best
+    with pytest.raises(_Killed):
+        fit_classifier("fcn", 1, 48, cases.classes, dying, checkpoint=tmp_path / "t.pt", **kw)
+    again, again_history, again_best = fit_classifier("fcn", 1, 48, cases.classes, plain,
+                                                      checkpoint=tmp_path / "t.pt", resume=True, **kw)
+    assert [r["lr"] for r in again_history] == rates and again_best == best  # the scheduler's state came back
+    for key, value in module.state_dict().items():
+        assert torch.equal(again.state_dict()[key], value), key
