@@ -90,12 +90,8 @@ def classify_command(
 
     given = given_options(ctx)
     if config_file is not None:
-        if run_dir is not None:
-            raise ForecastlabError("--config trains a classifier; --run predicts with a saved one",
-                                   arg="--config", fix="drop --config, or drop --run to train")
-        here = locals()
-        loaded, given = task_config(config_file, classify_command, given, {k: here[k] for k in CONFIG_KEYS},
-                                    keys=CONFIG_KEYS, name="classify")
+        loaded, given = read_task_config(config_file, run_dir, classify_command, given, locals(), CONFIG_KEYS,
+                                         "classify", "a classifier")
         (data, model, params, epochs, batch_size, lr, optimizer, max_steps, stride, balanced, below, feature_set,
          target, seed, ucr_wheel, out) = (loaded[k] for k in CONFIG_KEYS)
     ucr = data.lower().startswith("ucr:")
@@ -114,14 +110,8 @@ def classify_command(
     if predictions is not None:
         raise ForecastlabError("--predictions needs --run (a saved classifier)", arg="--predictions",
                                fix="train with --out DIR first, then classify --run DIR --predictions FILE")
-    if resume and out is None:
-        raise ForecastlabError("--resume continues a training interrupted in --out, and no --out was given",
-                               arg="--resume", fix="pass the same --out as the interrupted command")
-    if out is not None:
-        _check_classifier_folder(out, overwrite, resume)
-    options = {"model_params": parse_params(params), "seed": seed, "progress": not no_progress and not json_out}
-    if out is not None:
-        options |= {"checkpoint": out / TRAINING_STATE, "resume": resume}
+    options = {"model_params": parse_params(params), "seed": seed, "progress": not no_progress and not json_out,
+               **training_output(out, overwrite, resume)}
     for key, value in (("model", model), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
                        ("optimizer", optimizer)):
         if value is not None:
@@ -129,9 +119,7 @@ def classify_command(
     result = _train(data, ucr, ucr_wheel, target, options, max_steps=max_steps, stride=stride, balanced=balanced,
                     below=below, feature_set=feature_set, given=given)
     result.classifier.task["options"] = _options_of(locals(), given)
-    if out is not None:
-        result.classifier.save(out, overwrite=overwrite or resume)
-        _drop_training_state(out)  # the saved classifier supersedes it
+    save_trained(result.classifier, out, overwrite, resume)
     payload = result.to_dict() | {"out": str(out) if out else None, "resumed": resume}
     if json_out:
         print_json(payload)
@@ -151,6 +139,34 @@ def _options_of(values: dict, given: set[str], keys: tuple[str, ...] = CONFIG_KE
     if values.get("params"):
         out["params"] = parse_params(values["params"])
     return out
+
+
+def read_task_config(path: Path, run_dir: Path | None, command, given: set[str], here: dict,
+                     keys: tuple[str, ...], name: str, what: str) -> tuple[dict, set[str]]:
+    """--config's options for a task command (cli.options.task_config) over the command's own values in
+    `here`; with --run it is refused, since a task file trains `what`."""
+    if run_dir is not None:
+        raise ForecastlabError(f"--config trains {what}; --run predicts with a saved one",
+                               arg="--config", fix="drop --config, or drop --run to train")
+    return task_config(path, command, given, {k: here[k] for k in keys}, keys=keys, name=name)
+
+
+def training_output(out: Path | None, overwrite: bool, resume: bool) -> dict:
+    """Check --out (and --resume) before training; the fit's checkpoint options ({} without --out)."""
+    if resume and out is None:
+        raise ForecastlabError("--resume continues a training interrupted in --out, and no --out was given",
+                               arg="--resume", fix="pass the same --out as the interrupted command")
+    if out is None:
+        return {}
+    _check_classifier_folder(out, overwrite, resume)
+    return {"checkpoint": out / TRAINING_STATE, "resume": resume}
+
+
+def save_trained(classifier, out: Path | None, overwrite: bool, resume: bool) -> None:
+    """Save the trained classifier in --out, which then supersedes the per-epoch training state."""
+    if out is not None:
+        classifier.save(out, overwrite=overwrite or resume)
+        _drop_training_state(out)
 
 
 def refuse_training_flags(given: set[str], flags: tuple[str, ...], what: str) -> None:

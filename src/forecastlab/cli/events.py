@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import JsonOpt, print_json, task_config
+from forecastlab.cli.options import JsonOpt, print_json
 from forecastlab.errors import ForecastlabError
 
 CONFIG_KEYS = ("data", "model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours",
@@ -64,23 +64,19 @@ def events_command(
     rule), flagged by a per-timestep head that sees only the past; event precision and recall within a
     tolerance, and how far ahead fronts are flagged, beside a pressure rule and trivial detectors."""
     from forecastlab.cli.classify import (
-        TRAINING_STATE,
-        _check_classifier_folder,
-        _drop_training_state,
         _options_of,
+        read_task_config,
         refuse_training_flags,
+        save_trained,
+        training_output,
     )
     from forecastlab.cli.train import _check_out_file, given_options, parse_params
     from forecastlab.tasks.events import detect_fronts, front_labels
 
     given = given_options(ctx)
     if config_file is not None:
-        if run_dir is not None:
-            raise ForecastlabError("--config trains a detector; --run predicts with a saved one",
-                                   arg="--config", fix="drop --config, or drop --run to train")
-        here = locals()
-        loaded, given = task_config(config_file, events_command, given, {k: here[k] for k in CONFIG_KEYS},
-                                    keys=CONFIG_KEYS, name="events")
+        loaded, given = read_task_config(config_file, run_dir, events_command, given, locals(), CONFIG_KEYS,
+                                         "events", "a detector")
         (data, model, params, epochs, max_steps, warn_hours, tolerance_hours, lookback_hours, drop, turn, seed,
          out) = (loaded[k] for k in CONFIG_KEYS)
     series = _load(data)
@@ -101,11 +97,7 @@ def events_command(
         typer.echo(f"at {outlook['origin']}: P(front within {detector.task.get('warn_hours')} h) = {p:.3f} "
                    f"(threshold {detector.task.get('threshold')}): {'FLAG' if flag else 'no flag'}")
         return
-    if resume and out is None:
-        raise ForecastlabError("--resume continues a training interrupted in --out, and no --out was given",
-                               arg="--resume", fix="pass the same --out as the interrupted command")
-    if out is not None:
-        _check_classifier_folder(out, overwrite, resume)
+    checkpointing = training_output(out, overwrite, resume)
     if events_out is not None:
         _check_out_file(events_out, overwrite)
     options = {"seed": seed, "warn_hours": warn_hours, "tolerance_hours": tolerance_hours,
@@ -114,13 +106,9 @@ def events_command(
     for key, value in (("model", model), ("epochs", epochs), ("max_steps", max_steps)):
         if value is not None:
             options[key] = value
-    if out is not None:
-        options |= {"checkpoint": out / TRAINING_STATE, "resume": resume}
-    result = detect_fronts(series, **options)
+    result = detect_fronts(series, **options, **checkpointing)
     result.classifier.task["options"] = _options_of(locals(), given, CONFIG_KEYS)
-    if out is not None:
-        result.classifier.save(out, overwrite=overwrite or resume)
-        _drop_training_state(out)  # the saved detector supersedes it
+    save_trained(result.classifier, out, overwrite, resume)
     if events_out is not None:
         import pandas as pd
 
