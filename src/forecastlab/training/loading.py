@@ -182,7 +182,7 @@ def predict(run: LoadedRun, values, *, last: int | None = None, batch_size: int 
         windows = _windows(run, values, last)
         return run.model.predict(windows, end_times=_end_times(run, values, times, end_times, len(windows)))
     # Ready windows are normalized batch by batch (the same float64 arithmetic, so the same numbers): one
-    # batch's temporaries stay in cache, where the whole array's would not (8,192 windows: 80 -> 40 ms).
+    # batch's temporaries stay in cache, where the whole array's would not (benchmarks/serve.py measures it).
     ready = values.ndim == 3
     windows = _windows(run, values, last, normalize=not ready)
     out = []
