@@ -174,3 +174,89 @@ def test_a_task_file_trains_and_the_saved_options_train_the_same_weights_again(r
 def test_a_bad_task_file_is_refused_by_key(tmp_path, text, needles):
     (tmp_path / "t.toml").write_text(text)
     clean_error(cli("classify", "--config", tmp_path / "t.toml", cwd=tmp_path), "t.toml", *needles)
+
+
+def _frost_recipe(root, out) -> str:
+    """The task file above in a recipe's tables, with [task] kind = "classify"."""
+    return f"""[task]
+kind = "classify"
+below = 0.0
+
+[model]
+name = "fcn"
+[model.params]
+filters = 4
+
+[data]
+data = {json.dumps(str(root / "frost.csv"))}
+feature_set = "book"
+
+[window]
+batch_size = 64
+stride = 6
+
+[training]
+epochs = 1
+max_steps = 3
+
+[output]
+out = {json.dumps(str(out))}
+"""
+
+
+def test_one_recipe_file_trains_a_classifier_through_train_and_classify_alike(root, tmp_path):
+    from forecastlab.training.recipe import toml_text
+
+    (tmp_path / "frost.toml").write_text(_frost_recipe(root, tmp_path / "a"))
+    done = cli("train", "--config", tmp_path / "frost.toml", "--no-progress", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert strict_json(done.stdout)["out"] == str(tmp_path / "a")  # classify's answer, from `train`
+    same = CliRunner().invoke(app, ["classify", "--config", str(tmp_path / "frost.toml"), "--out",
+                                    str(tmp_path / "b"), "--no-progress", "--json"])
+    assert same.exit_code == 0, same.output
+    weights = digests(tmp_path / "a")["weights.safetensors"]
+    assert digests(tmp_path / "b")["weights.safetensors"] == weights
+    meta = json.loads((tmp_path / "a" / "classifier.json").read_text())
+    recipe = meta["task"]["recipe"]
+    assert recipe["task"] == {"kind": "classify", "below": 0.0} and recipe["model"] == {
+        "name": "fcn", "params": {"filters": 4}}
+    assert recipe["window"] == {"batch_size": 64, "stride": 6} and recipe["training"] == {"epochs": 1, "max_steps": 3}
+    from forecastlab.deploy.report import write_report
+
+    html = write_report(tmp_path / "a", out=tmp_path / "a.html").read_text()
+    assert "recipe: task.kind" in html and "recipe: model.params" in html and "filters=4" in html
+    recipe["output"]["out"] = str(tmp_path / "c")  # the saved recipe, written back as a file, trains it again
+    (tmp_path / "again.toml").write_text(toml_text(recipe))
+    again = CliRunner().invoke(app, ["train", "--config", str(tmp_path / "again.toml"), "--no-progress"])
+    assert again.exit_code == 0, again.output
+    assert digests(tmp_path / "c")["weights.safetensors"] == weights
+    flat = meta["task"]["options"]  # the flat task file of the same options trains the same weights
+    (tmp_path / "flat.toml").write_text(_toml(flat | {"out": str(tmp_path / "d")}))
+    assert CliRunner().invoke(app, ["classify", "--config", str(tmp_path / "flat.toml"),
+                                    "--no-progress"]).exit_code == 0
+    assert digests(tmp_path / "d")["weights.safetensors"] == weights
+
+
+@pytest.mark.parametrize(("command", "text", "extra", "needles"), [
+    ("classify", '[task]\nkind = "events"\n', [], ["key task.kind", "trains a events task",
+                                                  "forecastlab events --config"]),
+    ("events", '[task]\nkind = "classify"\n', [], ["key task.kind", "forecastlab classify --config"]),
+    ("train", '[task]\nkind = "classify"\n', ["--lr", "0.1"], ["is a classify recipe", "--lr is a train option",
+                                                                "forecastlab classify --config"]),
+    ("train", '[task]\nkind = "regress"\n', [], ["key task.kind", "is not a task", "'forecast', 'classify'"]),
+    ("train", 'task = "classify"\n', [], ["key task", "must be a table"]),
+    ("classify", 'epochs = 2\n[training]\nepochs = 3\n', [], ["key training.epochs", "epochs is set twice"]),
+    ("classify", '[task]\nkind = "classify"\n[training]\nepoch = 3\n', [], ["key epoch", "is not an option"]),
+    ("events", '[task]\nkind = "events"\nwarn_hours = -1\n', [], ["key warn_hours", "out of range"]),
+])
+def test_a_recipe_of_another_task_or_a_bad_task_table_is_refused_by_key(tmp_path, command, text, extra, needles):
+    (tmp_path / "r.toml").write_text(text)
+    clean_error(cli(command, "--config", tmp_path / "r.toml", *extra, cwd=tmp_path), "r.toml", *needles)
+
+
+def test_every_task_file_key_has_one_table_in_the_recipe_shape():
+    from forecastlab.cli import classify, events
+
+    for module in (classify, events):
+        placed = [name for names in module.RECIPE_GROUPS.values() for name in names]
+        assert sorted(placed) == sorted(module.CONFIG_KEYS), module.__name__  # each key once, none left out

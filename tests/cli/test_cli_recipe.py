@@ -69,3 +69,21 @@ def test_runs_show_on_the_format_1_fixture_fills_in_the_old_defaults(tmp_path):
     config = strict_json(done.stdout)["config"]
     assert config["format"] == 1 and config["training"]["loss"] == "mse" and config["window"]["horizons"] is None
     assert config["head"] == {"horizons": 1, "loss": "mse", "target": {"kind": "none", "shift": 0.0, "scale": 1.0}}
+
+
+def test_a_forecasting_recipe_may_name_its_task_and_the_library_refuses_other_tasks(csv, tmp_path):
+    from forecastlab.cli.train import read_recipe
+    from forecastlab.errors import ForecastlabError
+    from forecastlab.training.recipe import Recipe
+
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('[task]\nkind = "forecast"\n' + RECIPE.format(csv=csv))
+    assert Recipe.from_toml(recipe).model.name == "dense"
+    assert read_recipe(recipe)["model"] == "dense" and "kind" not in read_recipe(recipe)
+    recipe.write_text('[task]\nkind = "forecast"\nunits = 3\n' + RECIPE.format(csv=csv))
+    with pytest.raises(ForecastlabError, match="task.units is not a key"):
+        Recipe.from_toml(recipe)
+    recipe.write_text('[task]\nkind = "events"\n[model]\nname = "gru_stacked"\n')
+    with pytest.raises(ForecastlabError, match="trains a events task") as err:
+        Recipe.from_toml(recipe)
+    assert "forecastlab events --config" in err.value.fix

@@ -133,3 +133,18 @@ def test_cli_events_take_a_task_file_and_record_its_options(tmp_path):
     (tmp_path / "bad.toml").write_text("turn = 400\n")
     done = CliRunner().invoke(app, ["events", "--config", str(tmp_path / "bad.toml")])
     assert isinstance(done.exception, ForecastlabError) and "0 to 180" in done.exception.fix
+
+
+def test_train_runs_an_events_recipe_and_the_detector_keeps_it_as_a_recipe(tmp_path):
+    recipe = {"task": {"kind": "events", "warn_hours": 4}, "model": {"params": {"units": 4}},
+              "data": {"data": "synthetic"}, "training": {"epochs": 1, "max_steps": 2},
+              "output": {"out": str(tmp_path / "det")}}
+    from forecastlab.training.recipe import toml_text
+
+    (tmp_path / "fronts.toml").write_text(toml_text(recipe))
+    done = CliRunner().invoke(app, ["train", "--config", str(tmp_path / "fronts.toml"), "--json", "--no-progress"])
+    assert done.exit_code == 0, done.output
+    assert strict_json(done.stdout)["out"] == str(tmp_path / "det")
+    meta = json.loads((tmp_path / "det" / "classifier.json").read_text())
+    assert meta["task"]["kind"] == "events" and meta["task"]["warn_hours"] == 4 and meta["model"]["units"] == 4
+    assert meta["task"]["recipe"] == recipe  # written back with toml_text, it is this file again

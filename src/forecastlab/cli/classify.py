@@ -22,6 +22,10 @@ CONFIG_KEYS = ("data", "model", "params", "epochs", "batch_size", "lr", "optimiz
                "balanced", "below", "feature_set", "target", "seed", "ucr_wheel", "out")
 _FIT_FLAGS = ("model", "params", "epochs", "batch_size", "lr", "optimizer", "max_steps", "stride", "balanced",
               "below", "feature_set", "out", "overwrite", "resume")
+# The same keys in a recipe's tables (a file with [task] kind = "classify"; training.recipe.flat_options).
+RECIPE_GROUPS = {"task": ("below",), "model": ("model", "params"),
+                 "data": ("data", "target", "feature_set", "ucr_wheel"), "window": ("batch_size", "stride"),
+                 "training": ("epochs", "lr", "optimizer", "max_steps", "balanced", "seed"), "output": ("out",)}
 
 
 def classify_command(
@@ -118,7 +122,7 @@ def classify_command(
             options[key] = value
     result = _train(data, ucr, ucr_wheel, target, options, max_steps=max_steps, stride=stride, balanced=balanced,
                     below=below, feature_set=feature_set, given=given)
-    result.classifier.task["options"] = _options_of(locals(), given)
+    record_options(result.classifier, _options_of(locals(), given), RECIPE_GROUPS, "classify")
     save_trained(result.classifier, out, overwrite, resume)
     payload = result.to_dict() | {"out": str(out) if out else None, "resumed": resume}
     if json_out:
@@ -139,6 +143,15 @@ def _options_of(values: dict, given: set[str], keys: tuple[str, ...] = CONFIG_KE
     if values.get("params"):
         out["params"] = parse_params(values["params"])
     return out
+
+
+def record_options(classifier, options: dict, groups: dict, kind: str) -> None:
+    """Keep the options a classifier was trained with in its task: flat (task.options, a task file) and as
+    a recipe with [task] kind (task.recipe; training.recipe.toml_text writes it as a file)."""
+    from forecastlab.training.recipe import group_options
+
+    classifier.task["options"] = options
+    classifier.task["recipe"] = group_options(options, groups, kind)
 
 
 def read_task_config(path: Path, run_dir: Path | None, command, given: set[str], here: dict,

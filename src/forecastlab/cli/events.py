@@ -16,6 +16,9 @@ from forecastlab.errors import ForecastlabError
 
 CONFIG_KEYS = ("data", "model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours",
                "drop", "turn", "seed", "out")  # what a task file (--config) may set
+RECIPE_GROUPS = {"task": ("warn_hours", "tolerance_hours", "drop", "turn"), "model": ("model", "params"),
+                 "data": ("data",), "window": ("lookback_hours",), "training": ("epochs", "max_steps", "seed"),
+                 "output": ("out",)}  # the same keys in a recipe's tables ([task] kind = "events")
 _FIT_FLAGS = ("model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours", "drop",
               "turn", "out", "overwrite", "seed", "events_out", "resume")
 
@@ -66,6 +69,7 @@ def events_command(
     from forecastlab.cli.classify import (
         _options_of,
         read_task_config,
+        record_options,
         refuse_training_flags,
         save_trained,
         training_output,
@@ -107,7 +111,7 @@ def events_command(
         if value is not None:
             options[key] = value
     result = detect_fronts(series, **options, **checkpointing)
-    result.classifier.task["options"] = _options_of(locals(), given, CONFIG_KEYS)
+    record_options(result.classifier, _options_of(locals(), given, CONFIG_KEYS), RECIPE_GROUPS, "events")
     save_trained(result.classifier, out, overwrite, resume)
     if events_out is not None:
         import pandas as pd

@@ -199,14 +199,18 @@ MAX_TASK_CONFIG_BYTES = 1 << 16
 def task_config(path: Path, command, given: set[str], values: dict[str, Any], *, keys: tuple[str, ...],
                 name: str) -> tuple[dict[str, Any], set[str]]:
     """A task command's options from a TOML file (`classify --config frost.toml`): top-level keys are the
-    command's option names with underscores (`max_steps = 150`), `[params]` the model's parameters. An
+    command's option names with underscores (`max_steps = 150`), `[params]` the model's parameters; or the
+    same keys grouped in a recipe's tables, with [task] kind = `name` (training.recipe.flat_options). An
     option given on the command line wins. Returns (the options, the names now set: the command line's and
     the file's). Unknown keys and wrong types are errors that name the key; nothing else is read."""
-    from forecastlab.training.recipe import read_toml_file
+    from forecastlab.training.recipe import check_task_kind, flat_options, read_toml_file
 
     doc = read_toml_file(path, "the task file", MAX_TASK_CONFIG_BYTES, missing="the --config file does not exist",
                          missing_fix="check the --config path", size_fix="a task file is a few lines of TOML",
                          syntax_fix=f"see docs/classification.md for a `forecastlab {name}` task file")
+    if "task" in doc:  # a file with no [task] table is this command's task file
+        check_task_kind(doc, str(path), name)
+    doc = flat_options(doc, str(path))
     hints = typing.get_type_hints(command)
     extras = typing.get_type_hints(command, include_extras=True)
     out, set_now = dict(values), set(given)

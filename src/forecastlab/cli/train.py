@@ -118,6 +118,14 @@ def train_command(
     """Train a model: MSE loss, MAE in the target's units, best checkpoint by val loss, test MAE at the end."""
     from forecastlab.cli import distributed
 
+    if config_file is not None:  # another task's recipe goes to its command
+        from forecastlab.training.recipe import task_kind
+
+        kind = task_kind(read_recipe_file(config_file), str(config_file))
+        if kind != "forecast":
+            run_task_recipe(ctx, config_file, kind, out=out, overwrite=overwrite, no_progress=no_progress,
+                            json_out=json_out)
+            return
     if nproc > 1 and not distributed.is_worker():
         if seeds > 1:
             raise ForecastlabError("--nproc trains one run on several processes; --seeds trains several runs",
@@ -237,36 +245,52 @@ def _set_panels(command, panels: dict[str, tuple[str, ...]]) -> None:
 
 
 MAX_RECIPE_BYTES = 1 << 20
-_RECIPE_TABLES = ("model", "data", "window", "training", "output")
 
 
 def read_recipe(path: Path) -> dict:
-    """A TOML recipe as flat train options: top-level keys, or keys grouped in tables named like the help
-    panels ([model] name/params, [data], [window], [training], [output]); each name as the option's,
-    with underscores (lr_schedule, sample_every). Bounded in size; a bad file names the line."""
-    import tomllib
+    """A forecasting recipe file as flat train options: top-level keys, or keys grouped in the tables
+    named like the help panels ([model] name/params, [data], [window], [training], [output], and [task]
+    with kind = "forecast"); each name as the option's, with underscores (lr_schedule, sample_every).
+    Bounded in size; a bad file names the line, a recipe of another task names its command."""
+    from forecastlab.training.recipe import check_task_kind, flat_options
 
-    path = Path(path)
-    if not path.is_file():
-        raise ForecastlabError("the recipe file does not exist", where=str(path), fix="check the --config path")
-    raw = path.open("rb").read(MAX_RECIPE_BYTES + 1)
-    if len(raw) > MAX_RECIPE_BYTES:
-        raise ForecastlabError(f"the recipe is more than {MAX_RECIPE_BYTES:,} bytes", where=str(path),
-                               fix="a recipe is a few lines of TOML")
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ForecastlabError(f"the recipe is not valid TOML ({err})", where=str(path),
-                               fix="see docs/training.md for a recipe example") from None
-    flat: dict = {}
-    for key, value in doc.items():
-        if key in _RECIPE_TABLES and isinstance(value, dict):
-            for inner, v in value.items():
-                name = {("model", "name"): "model"}.get((key, inner), inner)
-                flat[name] = v
-        else:
-            flat[key] = value
-    return flat
+    doc = read_recipe_file(path)
+    check_task_kind(doc, str(path), "forecast")
+    return flat_options(doc, str(path))
+
+
+def read_recipe_file(path: Path) -> dict:
+    """A recipe file's TOML (any task's), bounded in size."""
+    from forecastlab.training.recipe import read_toml_file
+
+    return read_toml_file(Path(path), "the recipe", MAX_RECIPE_BYTES, missing="the recipe file does not exist",
+                          missing_fix="check the --config path", size_fix="a recipe is a few lines of TOML",
+                          syntax_fix="see docs/training.md for a recipe example")
+
+
+# What `train --config FILE` passes on when FILE is another task's recipe (the rest is the file's).
+_TASK_PASSTHROUGH = ("config_file", "out", "overwrite", "no_progress", "json_out")
+
+
+def run_task_recipe(ctx: typer.Context, config_file: Path, kind: str, *, out: Path | None, overwrite: bool,
+                    no_progress: bool, json_out: bool) -> None:
+    """`train --config FILE` for a classify or events recipe: that command, with the file."""
+    from forecastlab.training.recipe import TASK_COMMANDS
+
+    command = TASK_COMMANDS[kind]
+    extra = sorted(f"--{k.replace('_', '-')}" for k in given_options(ctx) if k not in _TASK_PASSTHROUGH)
+    if extra:
+        raise ForecastlabError(f"{config_file} is a {kind} recipe; {', '.join(extra)} "
+                               f"{'is a train option' if len(extra) == 1 else 'are train options'} that it "
+                               "does not take", where=f"{config_file}, key task.kind", arg=extra[0],
+                               fix=f"set them in the file, or run `forecastlab {command} --config {config_file}` "
+                               "with that command's options")
+    if kind == "classify":
+        from forecastlab.cli.classify import classify_command as task_command
+    else:
+        from forecastlab.cli.events import events_command as task_command
+    task_command(ctx, config_file=config_file, out=out, overwrite=overwrite, no_progress=no_progress,
+                 json_out=json_out)
 
 
 def _train_seeds(recipe, seeds: int, out: Path, *, resume, overwrite: bool, progress: bool, json_out: bool) -> None:

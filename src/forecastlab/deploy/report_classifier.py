@@ -31,7 +31,12 @@ def classifier_sections(meta: dict) -> tuple[str, str, list[Section]]:
 
 def _about(meta: dict, task: dict) -> Section:
     window = meta.get("window") or {}
-    rows = [{"setting": k, "value": str(v)} for k, v in task.items() if k not in ("derived",)]
+    rows = [{"setting": k, "value": str(v)} for k, v in task.items() if k not in ("derived", "options", "recipe")]
+    for table, values in (task.get("recipe") or {}).items():  # the recipe it was trained with, key by key
+        for key, value in (values.items() if isinstance(values, dict) else ()):
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items())
+            rows.append({"setting": f"recipe: {table}.{key}", "value": str(value)})
     if window:
         rows.append({"setting": "window", "value": f"{window.get('sequence_length')} steps, one every "
                      f"{window.get('sampling_rate')} rows"})

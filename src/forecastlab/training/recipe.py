@@ -196,9 +196,14 @@ class Recipe:
 
         if not isinstance(raw, dict):
             raise _bad(where, "", "must be a table/object")
-        unknown = sorted(set(raw) - {"version", "model", "data", "window", "training", "provenance"})
+        unknown = sorted(set(raw) - {"version", "task", "model", "data", "window", "training", "provenance"})
         if unknown:
-            raise _bad(where, unknown[0], "is not a recipe section (model, data, window, training)")
+            raise _bad(where, unknown[0], "is not a recipe section (task, model, data, window, training)")
+        if "task" in raw:  # a forecasting recipe may say so; the other tasks' recipes are their commands'
+            check_task_kind(raw, where, "forecast")
+            extra = sorted(set(raw["task"]) - {"kind"})
+            if extra:
+                raise _bad(where, f"task.{extra[0]}", "is not a key of a forecasting recipe's [task] (kind)")
         version = raw.get("version", RECIPE_VERSION)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise _bad(where, "version", f"must be a whole number >= 1, got {version!r}")
@@ -231,6 +236,107 @@ class Recipe:
         doc = _read_toml(path)
         doc.pop("output", None)
         return cls.from_dict(doc, where=str(path))
+
+
+# -- recipe files for every task ------------------------------------------------------------
+
+# A recipe file's [task] table says what it trains, and so which command runs it; without one it is a
+# forecasting recipe. `forecastlab train --config FILE` runs any of them (it hands the others to their
+# command); `classify --config` and `events --config` take their own kind, or a file with no [task].
+TASK_COMMANDS = {"forecast": "train", "classify": "classify", "events": "events"}
+# The tables a recipe file groups its keys in (the CLI's help panels); the keys are the options' names.
+RECIPE_TABLES = ("task", "model", "data", "window", "training", "output")
+
+
+def task_kind(doc: dict, where: str) -> str:
+    """What a recipe file (its parsed TOML) trains: its [task] table's kind, 'forecast' when it has none."""
+    task = doc.get("task")
+    if task is None:
+        return "forecast"
+    if not isinstance(task, dict):
+        raise ForecastlabError("task must be a table", where=f"{where}, key task",
+                               fix=f"write [task] and then kind = one of {', '.join(map(repr, TASK_COMMANDS))}")
+    kind = task.get("kind", "forecast")
+    if kind not in TASK_COMMANDS:
+        raise ForecastlabError(f"task.kind {json.dumps(kind, default=str)} is not a task forecastlab trains",
+                               where=f"{where}, key task.kind",
+                               fix=f"write kind = one of {', '.join(map(repr, TASK_COMMANDS))}")
+    return kind
+
+
+def check_task_kind(doc: dict, where: str, kind: str) -> None:
+    """Refuse a recipe file of another task than `kind`, naming the command that runs it."""
+    found = task_kind(doc, where)
+    if found != kind:
+        raise ForecastlabError(f"this recipe trains a {found} task ([task] kind = {found!r}), not a {kind} one",
+                               where=f"{where}, key task.kind",
+                               fix=f"run it with `forecastlab {TASK_COMMANDS[found]} --config {where}`"
+                               + ("" if found == "forecast" else f" (or `forecastlab train --config {where}`)"))
+
+
+def flat_options(doc: dict, where: str) -> dict[str, Any]:
+    """A recipe file's keys as its command's option names: top-level keys as they are, and the keys of the
+    tables in RECIPE_TABLES lifted out of them ([model] name is the option `model`, [model.params] the
+    table `params`); [task]'s kind is left out (task_kind reads it). A key given twice is an error."""
+    flat: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, value in doc.items():
+        if key in RECIPE_TABLES and isinstance(value, dict):
+            items = [({("model", "name"): "model"}.get((key, k), k), v, f"{key}.{k}") for k, v in value.items()
+                     if (key, k) != ("task", "kind")]
+        else:
+            items = [(key, value, key)]
+        for name, v, dotted in items:
+            if name in flat:
+                raise ForecastlabError(f"{name} is set twice, as {spelled[name]} and as {dotted}",
+                                       where=f"{where}, key {dotted}", fix="keep one of them")
+            flat[name], spelled[name] = v, dotted
+    return flat
+
+
+def group_options(options: dict[str, Any], tables: dict[str, tuple[str, ...]], kind: str) -> dict[str, Any]:
+    """flat_options's inverse: options grouped in their `tables` ({table: option names}), with [task]
+    kind, as a recipe file holds them (toml_text writes one)."""
+    doc: dict[str, Any] = {"task": {"kind": kind}}
+    for table, names in tables.items():
+        for name in names:
+            if name in options:
+                key = "name" if (table, name) == ("model", "model") else name
+                doc.setdefault(table, {})[key] = options[name]
+    return doc
+
+
+def toml_text(doc: dict) -> str:
+    """A recipe document (tables of plain values, [model.params] inside [model]) as TOML text."""
+    lines: list[str] = []
+
+    def table(name: str, values: dict) -> None:
+        plain = {k: v for k, v in values.items() if not isinstance(v, dict) and v is not None}
+        if lines:
+            lines.append("")
+        lines.append(f"[{name}]")
+        lines.extend(f"{k} = {toml_value(v)}" for k, v in plain.items())
+        for k, v in values.items():
+            if isinstance(v, dict) and v:
+                table(f"{name}.{k}", v)
+
+    top = {k: v for k, v in doc.items() if not isinstance(v, dict) and v is not None}
+    lines.extend(f"{k} = {toml_value(v)}" for k, v in top.items())
+    for name, values in doc.items():
+        if isinstance(values, dict):
+            table(name, values)
+    return "\n".join(lines) + "\n"
+
+
+def toml_value(v) -> str:
+    """One value as TOML: a bool, number, list or basic string."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v) if isinstance(v, int) else json.dumps(float(v))
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))  # a TOML basic string takes JSON's escapes
 
 
 def _read_toml(path: Path) -> dict:

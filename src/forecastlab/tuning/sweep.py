@@ -43,6 +43,7 @@ from typing import Any
 
 from forecastlab.atomic import atomic_write_json, atomic_write_text
 from forecastlab.errors import ForecastlabError
+from forecastlab.training.recipe import toml_value as _toml_value
 from forecastlab.tuning.space import Dimension, apply, model_space
 
 STUDY_DB = "study.db"
@@ -536,16 +537,6 @@ def recipe_toml(recipe) -> str:
     if params:
         lines += ["", "[model.params]"] + [f"{k} = {_toml_value(v)}" for k, v in params.items()]
     return "\n".join(lines) + "\n"
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v) if isinstance(v, int) else json.dumps(float(v))
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return json.dumps(str(v))  # a TOML basic string takes JSON's escapes
 
 
 def write_plots(study, out: str | Path) -> dict:
