@@ -2,18 +2,17 @@
 
     bash scripts/aeon-venv.sh          # once: .aeon-venv with aeon 1.6.0 (MiniRocket); never a dependency
     .venv/bin/python benchmarks/classify_ucr.py [--datasets GunPoint,ArrowHead,ItalyPowerDemand,BasicMotions]
-        [--model fcn] [--epochs 300] [--seeds 1] [--threads 1] [--json FILE]
+        [--model fcn] [--epochs 2000] [--seeds 1] [--threads 1] [--json FILE]
 
-For each dataset, one after the other on the same machine: forecastlab.tasks.classify_cases trains the
-model on the archive's train split (normalized per channel with train statistics; a fixed number of
-epochs, the last weights, no selection on test) and scores test beside the majority class and 1-NN
-(Euclidean); then benchmarks/peer_minirocket_worker.py fits MiniRocket in its own venv on the same
-files (aeon's package data; forecastlab reads the same files from the pinned aeon wheel). The script checks
-that both sides saw the same data (case counts, shape, classes, and the mean and std of every value) and
-prints one table: test accuracy of each, with the published MiniRocket accuracy (Dempster et al. 2021),
-and seconds (ours: training; MiniRocket: fit, after a JIT warm-up fit it reports separately). Both run
-under the same thread count (`--threads`, default 1).
-"""
+For each dataset, one after the other on the same machine: forecastlab.tasks.classify_cases trains the model
+on the archive's train split (normalized per channel with train statistics; a fixed number of epochs with
+Ismail Fawaz et al.'s protocol, training split only, no selection on test) and scores test beside the majority
+class and 1-NN (Euclidean); then benchmarks/peer_minirocket_worker.py fits MiniRocket in its own venv on the
+same files (aeon's package data; forecastlab reads the same files from the pinned aeon wheel). The script
+checks that both sides saw the same data (case counts, shape, classes, and the mean and std of every value)
+and prints one table: test accuracy of each, with the published MiniRocket accuracy (Dempster et al. 2021),
+and seconds (ours: training; MiniRocket: fit, after a JIT warm-up fit it reports separately). Both run under
+the same thread count (`--threads`, default 1). """
 
 from __future__ import annotations
 
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="GunPoint,ArrowHead,ItalyPowerDemand,BasicMotions")
     parser.add_argument("--model", default="fcn")
-    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--epochs", type=int, default=2000)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--aeon-python", default=DEFAULT_AEON_PYTHON)

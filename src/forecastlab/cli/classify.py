@@ -2,7 +2,7 @@
 
     forecastlab classify --data synthetic --out runs/frost      # frost within 24 h: train, leaderboard, save
     forecastlab classify --run runs/frost --data recent.csv     # P(frost) for the window ending at the last row
-    forecastlab classify --data ucr:GunPoint --epochs 300       # a UCR benchmark beside 1-NN and the majority class
+    forecastlab classify --data ucr:GunPoint                    # a UCR benchmark beside 1-NN and the majority class
     forecastlab classify --run runs/gunpoint --data ucr:GunPoint --predictions p.csv   # score a saved classifier
 """
 
@@ -44,7 +44,8 @@ def classify_command(
     params: Annotated[list[str] | None, typer.Option(
         "--param", help="A model parameter KEY=VALUE (repeatable).", show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option(
-        "--epochs", min=1, help="Epochs (default: frost 3, UCR 300).", show_default=False)] = None,
+        "--epochs", min=1, help="Epochs (default: frost 3, UCR 2000, the published FCN protocol's budget; "
+        "--epochs 300 is a quicker, weaker run).", show_default=False)] = None,
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", min=2, help="Windows per batch (default: frost 256, UCR 16).", show_default=False)] = None,
     lr: Annotated[float | None, typer.Option("--lr", min=0.0, help="Learning rate (default 1e-3).",
