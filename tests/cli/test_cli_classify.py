@@ -256,7 +256,8 @@ def test_a_recipe_of_another_task_or_a_bad_task_table_is_refused_by_key(tmp_path
 
 def test_every_task_file_key_has_one_table_in_the_recipe_shape():
     from forecastlab.cli import classify, events
+    from forecastlab.tasks.recipes import TASK_OPTIONS
 
-    for module in (classify, events):
-        placed = [name for names in module.RECIPE_GROUPS.values() for name in names]
-        assert sorted(placed) == sorted(module.CONFIG_KEYS), module.__name__  # each key once, none left out
+    for kind, module in (("classify", classify), ("events", events)):
+        placed = [name for names in TASK_OPTIONS[kind].values() for name in names]
+        assert sorted(placed) == sorted(module.CONFIG_KEYS), kind  # each key once, none left out

@@ -1,4 +1,5 @@
-"""`forecastlab classify`: a thin layer over forecastlab.tasks.classification.
+"""`forecastlab classify`: a thin layer over forecastlab.tasks.recipes.train_task (training) and
+forecastlab.tasks.classification (predicting with a saved classifier).
 
     forecastlab classify --data synthetic --out runs/frost      # frost within 24 h: train, leaderboard, save
     forecastlab classify --run runs/frost --data recent.csv     # P(frost) for the window ending at the last row
@@ -22,10 +23,6 @@ CONFIG_KEYS = ("data", "model", "params", "epochs", "batch_size", "lr", "optimiz
                "balanced", "below", "feature_set", "target", "seed", "ucr_wheel", "out")
 _FIT_FLAGS = ("model", "params", "epochs", "batch_size", "lr", "optimizer", "max_steps", "stride", "balanced",
               "below", "feature_set", "out", "overwrite", "resume")
-# The same keys in a recipe's tables (a file with [task] kind = "classify"; training.recipe.flat_options).
-RECIPE_GROUPS = {"task": ("below",), "model": ("model", "params"),
-                 "data": ("data", "target", "feature_set", "ucr_wheel"), "window": ("batch_size", "stride"),
-                 "training": ("epochs", "lr", "optimizer", "max_steps", "balanced", "seed"), "output": ("out",)}
 
 
 def classify_command(
@@ -91,7 +88,7 @@ def classify_command(
     """Classify windows: "frost (T < 0 degC) within the next 24 hours?" on a weather record, or a UCR/UEA
     benchmark. Trains a registered model with cross-entropy and prints its leaderboard beside rule and
     nearest-neighbour baselines (accuracy, macro F1); with --run, predicts class probabilities instead."""
-    from forecastlab.cli.train import _check_out_file, given_options, parse_params
+    from forecastlab.cli.train import _check_out_file, given_options
 
     given = given_options(ctx)
     if config_file is not None:
@@ -115,16 +112,11 @@ def classify_command(
     if predictions is not None:
         raise ForecastlabError("--predictions needs --run (a saved classifier)", arg="--predictions",
                                fix="train with --out DIR first, then classify --run DIR --predictions FILE")
-    options = {"model_params": parse_params(params), "seed": seed, "progress": not no_progress and not json_out,
-               **training_output(out, overwrite, resume)}
-    for key, value in (("model", model), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
-                       ("optimizer", optimizer)):
-        if value is not None:
-            options[key] = value
-    result = _train(data, ucr, ucr_wheel, target, options, max_steps=max_steps, stride=stride, balanced=balanced,
-                    below=below, feature_set=feature_set, given=given)
-    record_options(result.classifier, _options_of(locals(), given), RECIPE_GROUPS, "classify")
-    save_trained(result.classifier, out, overwrite, resume)
+    from forecastlab.tasks.recipes import train_task
+
+    options = _options_of(locals(), given)
+    result = train_task("classify", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
+                        resume=resume, progress=not no_progress and not json_out)
     payload = result.to_dict() | {"out": str(out) if out else None, "resumed": resume}
     if json_out:
         print_json(payload)
@@ -146,15 +138,6 @@ def _options_of(values: dict, given: set[str], keys: tuple[str, ...] = CONFIG_KE
     return out
 
 
-def record_options(classifier, options: dict, groups: dict, kind: str) -> None:
-    """Keep the options a classifier was trained with in its task: flat (task.options, a task file) and as
-    a recipe with [task] kind (task.recipe; training.recipe.toml_text writes it as a file)."""
-    from forecastlab.training.recipe import group_options
-
-    classifier.task["options"] = options
-    classifier.task["recipe"] = group_options(options, groups, kind)
-
-
 def read_task_config(path: Path, run_dir: Path | None, command, given: set[str], here: dict,
                      keys: tuple[str, ...], name: str, what: str) -> tuple[dict, set[str]]:
     """--config's options for a task command (cli.options.task_config) over the command's own values in
@@ -165,88 +148,12 @@ def read_task_config(path: Path, run_dir: Path | None, command, given: set[str],
     return task_config(path, command, given, {k: here[k] for k in keys}, keys=keys, name=name)
 
 
-def training_output(out: Path | None, overwrite: bool, resume: bool) -> dict:
-    """Check --out (and --resume) before training; the fit's checkpoint options ({} without --out)."""
-    if resume and out is None:
-        raise ForecastlabError("--resume continues a training interrupted in --out, and no --out was given",
-                               arg="--resume", fix="pass the same --out as the interrupted command")
-    if out is None:
-        return {}
-    _check_classifier_folder(out, overwrite, resume)
-    return {"checkpoint": out / TRAINING_STATE, "resume": resume}
-
-
-def save_trained(classifier, out: Path | None, overwrite: bool, resume: bool) -> None:
-    """Save the trained classifier in --out, which then supersedes the per-epoch training state."""
-    if out is not None:
-        classifier.save(out, overwrite=overwrite or resume)
-        _drop_training_state(out)
-
-
 def refuse_training_flags(given: set[str], flags: tuple[str, ...], what: str) -> None:
     """With --run, options that only training reads are refused, never silently ignored."""
     extra = sorted(f"--{k.replace('_', '-')}" for k in given if k in flags)
     if extra:
         raise ForecastlabError(f"{', '.join(extra)} train {what}; --run predicts with a saved one",
                                arg="--run", fix="drop those options, or drop --run to train")
-
-
-TRAINING_STATE = "training.pt"  # the state after the last finished epoch, while a training runs
-
-
-def _check_classifier_folder(out: Path, overwrite: bool, resume: bool = False) -> None:
-    from forecastlab.tasks.classification import META, WEIGHTS
-
-    if out.exists() and not out.is_dir():
-        raise ForecastlabError("--out is a file; a classifier is saved as a folder", where=str(out), arg="--out",
-                               fix="give a folder name, e.g. --out runs/frost")
-    state = out / TRAINING_STATE
-    if resume:
-        if not state.is_file():
-            raise ForecastlabError(f"{out} holds no interrupted training ({TRAINING_STATE})", where=str(out),
-                                   arg="--resume", fix="drop --resume to start a training there")
-        return
-    held = [p.name for p in (out / META, out / WEIGHTS) if p.exists()]
-    if held and not overwrite:  # checked before training, not after it
-        raise ForecastlabError(f"{out} already holds a classifier ({', '.join(held)})", where=str(out), arg="--out",
-                               fix="choose another --out, or pass --overwrite to replace it")
-    if state.is_file():
-        if not overwrite:
-            raise ForecastlabError(f"{out} holds an interrupted training ({TRAINING_STATE})", where=str(out),
-                                   arg="--out", fix="pass --resume (with the same options) to continue it, or "
-                                   "--overwrite to start again")
-        _drop_training_state(out)
-
-
-def _drop_training_state(out: Path) -> None:
-    from forecastlab.training.checkpoint import checksum_path
-
-    for path in (out / TRAINING_STATE, checksum_path(out / TRAINING_STATE)):
-        path.unlink(missing_ok=True)
-
-
-def _train(data, ucr, ucr_wheel, target, options, *, max_steps, stride, balanced, below, feature_set, given):
-    from forecastlab.data import load_series
-    from forecastlab.data.ucr import load_ucr
-    from forecastlab.tasks.classification import classify_cases, classify_frost
-
-    if ucr:
-        frost_only = sorted(f"--{k.replace('_', '-')}" for k in given
-                            if k in ("max_steps", "stride", "balanced", "below", "target", "feature_set"))
-        if frost_only:
-            raise ForecastlabError(f"{', '.join(frost_only)} belong to the frost task, not to a UCR dataset",
-                                   arg="--data", fix="drop them for ucr:NAME")
-        return classify_cases(load_ucr(data.split(":", 1)[1], wheel=ucr_wheel), **options)
-    if ucr_wheel is not None:
-        raise ForecastlabError("--ucr-wheel only reads ucr:NAME datasets", arg="--ucr-wheel",
-                               fix="drop it, or pass --data ucr:NAME")
-    series = load_series(data, **({"target": target} if target else {}))
-    for key, value in (("max_steps", max_steps), ("stride", stride)):
-        if value is not None:
-            options[key] = value
-    if feature_set is not None:
-        options["feature_set"] = feature_set
-    return classify_frost(series, balanced=balanced, below=below, **options)
 
 
 def _predict(run_dir, data, ucr, ucr_wheel, target, predictions, json_out) -> None:

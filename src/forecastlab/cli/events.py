@@ -1,4 +1,5 @@
-"""`forecastlab events`: a thin layer over forecastlab.tasks.events (front passages in a weather stream).
+"""`forecastlab events`: a thin layer over forecastlab.tasks.recipes.train_task and forecastlab.tasks.events
+(front passages in a weather stream).
 
     forecastlab events --data synthetic --out runs/fronts     # label, train, leaderboard, save
     forecastlab events --run runs/fronts --data recent.csv    # P(front within 6 h) at the last row
@@ -16,9 +17,6 @@ from forecastlab.errors import ForecastlabError
 
 CONFIG_KEYS = ("data", "model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours",
                "drop", "turn", "seed", "out")  # what a task file (--config) may set
-RECIPE_GROUPS = {"task": ("warn_hours", "tolerance_hours", "drop", "turn"), "model": ("model", "params"),
-                 "data": ("data",), "window": ("lookback_hours",), "training": ("epochs", "max_steps", "seed"),
-                 "output": ("out",)}  # the same keys in a recipe's tables ([task] kind = "events")
 _FIT_FLAGS = ("model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours", "drop",
               "turn", "out", "overwrite", "seed", "events_out", "resume")
 
@@ -66,16 +64,10 @@ def events_command(
     """Detect events in a stream: front passages (a pressure drop with a wind shift, labelled by a documented
     rule), flagged by a per-timestep head that sees only the past; event precision and recall within a
     tolerance, and how far ahead fronts are flagged, beside a pressure rule and trivial detectors."""
-    from forecastlab.cli.classify import (
-        _options_of,
-        read_task_config,
-        record_options,
-        refuse_training_flags,
-        save_trained,
-        training_output,
-    )
-    from forecastlab.cli.train import _check_out_file, given_options, parse_params
-    from forecastlab.tasks.events import detect_fronts, front_labels
+    from forecastlab.cli.classify import _options_of, read_task_config, refuse_training_flags
+    from forecastlab.cli.train import _check_out_file, given_options
+    from forecastlab.tasks.events import front_labels
+    from forecastlab.tasks.recipes import load_event_series, train_task
 
     given = given_options(ctx)
     if config_file is not None:
@@ -83,9 +75,9 @@ def events_command(
                                          "events", "a detector")
         (data, model, params, epochs, max_steps, warn_hours, tolerance_hours, lookback_hours, drop, turn, seed,
          out) = (loaded[k] for k in CONFIG_KEYS)
-    series = _load(data)
     if run_dir is not None:
         refuse_training_flags(given, _FIT_FLAGS, "a detector")
+        series = load_event_series(data)
         from forecastlab.deploy.artifact import open_classifier
 
         detector = open_classifier(run_dir)
@@ -101,23 +93,17 @@ def events_command(
         typer.echo(f"at {outlook['origin']}: P(front within {detector.task.get('warn_hours')} h) = {p:.3f} "
                    f"(threshold {detector.task.get('threshold')}): {'FLAG' if flag else 'no flag'}")
         return
-    checkpointing = training_output(out, overwrite, resume)
     if events_out is not None:
         _check_out_file(events_out, overwrite)
-    options = {"seed": seed, "warn_hours": warn_hours, "tolerance_hours": tolerance_hours,
-               "lookback_hours": lookback_hours, "rule": {"drop": drop, "turn": turn},
-               "model_params": parse_params(params), "progress": not no_progress and not json_out}
-    for key, value in (("model", model), ("epochs", epochs), ("max_steps", max_steps)):
-        if value is not None:
-            options[key] = value
-    result = detect_fronts(series, **options, **checkpointing)
-    record_options(result.classifier, _options_of(locals(), given, CONFIG_KEYS), RECIPE_GROUPS, "events")
-    save_trained(result.classifier, out, overwrite, resume)
+    options = _options_of(locals(), given, CONFIG_KEYS)
+    result = train_task("events", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
+                        resume=resume, progress=not no_progress and not json_out)
     if events_out is not None:
         import pandas as pd
 
         from forecastlab.atomic import atomic_write_text
 
+        series = load_event_series(data)
         fronts = front_labels(series, **result.data["rule"])
         frame = pd.DataFrame({"start": [str(series.timestamps[a]) for a, _ in fronts],
                               "end": [str(series.timestamps[b]) for _, b in fronts],
@@ -129,13 +115,6 @@ def events_command(
     _print(result)
     if out is not None:
         typer.echo(f"detector saved to {out}; use it: forecastlab events --run {out} --data recent.csv")
-
-
-def _load(data: str):
-    from forecastlab.data import load_series
-    from forecastlab.data.public import is_public
-
-    return load_series(data) if is_public(data) else load_series(data, freq="1h")
 
 
 def _print(result) -> None:

@@ -1,0 +1,217 @@
+"""Task recipes from Python: what `forecastlab classify`, `forecastlab events` and `train --config FILE` run.
+
+    from forecastlab.tasks.recipes import run_task_recipe, train_task
+    result = train_task("classify", {"data": "synthetic", "epochs": 3}, out="runs/frost")   # frost within 24 h
+    result = train_task("classify", {"data": "ucr:GunPoint"})                              # a UCR benchmark
+    result = train_task("events", {"data": "tmy3", "warn_hours": 6}, out="runs/fronts")     # front passages
+    result = run_task_recipe("frost.toml")        # any task's recipe file: its [task] kind says which
+
+The options are the commands' option names with underscores, as a task file writes them (TASK_OPTIONS
+lists them, grouped in a recipe's tables); `params` is a table of model parameters. An option left out
+takes the task's default (forecastlab.tasks.classification.FROST_DEFAULTS, UCR_DEFAULTS,
+forecastlab.tasks.events.FRONT_DEFAULTS). The classifier or detector is saved in `out` (classifier.json
+and weights.safetensors) with the options it was given, flat (task.options) and as a recipe
+(task.recipe). A folder that already holds one is refused unless overwrite=True; while it trains, `out`
+holds training.pt (the state after the last finished epoch), which resume=True continues after a kill.
+The CLI checks each value's type and range against its options before it calls train_task.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from forecastlab.errors import ForecastlabError
+
+# Each task's options, grouped as a recipe file's tables (training.recipe.flat_options / group_options).
+TASK_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "classify": {"task": ("below",), "model": ("model", "params"),
+                 "data": ("data", "target", "feature_set", "ucr_wheel"), "window": ("batch_size", "stride"),
+                 "training": ("epochs", "lr", "optimizer", "max_steps", "balanced", "seed"), "output": ("out",)},
+    "events": {"task": ("warn_hours", "tolerance_hours", "drop", "turn"), "model": ("model", "params"),
+               "data": ("data",), "window": ("lookback_hours",), "training": ("epochs", "max_steps", "seed"),
+               "output": ("out",)},
+}
+FROST_ONLY = ("max_steps", "stride", "balanced", "below", "target", "feature_set")  # not for ucr:NAME
+TRAINING_STATE = "training.pt"  # the state after the last finished epoch, while a training runs
+
+
+def option_names(kind: str) -> tuple[str, ...]:
+    """Every option a `kind` task takes (a task file's keys)."""
+    return tuple(name for names in _groups(kind).values() for name in names)
+
+
+def train_task(kind: str, options: dict[str, Any], *, out: str | Path | None = None, overwrite: bool = False,
+               resume: bool = False, progress: bool = False):
+    """Train a classify or events task as `options` say, and save it in `out` (when given); returns the
+    ClassificationResult or EventResult. `options` may hold `out` too (the argument wins)."""
+    options = dict(options)
+    unknown = sorted(set(options) - set(option_names(kind)))
+    if unknown:
+        raise ForecastlabError(f"{unknown[0]!r} is not an option of the {kind} task", where="train_task options",
+                               fix=f"use these: {', '.join(option_names(kind))}")
+    given_out = options.pop("out", None)
+    out = Path(out) if out is not None else Path(given_out) if given_out is not None else None
+    checkpointing = check_output(out, overwrite=overwrite, resume=resume)
+    train = _classify if kind == "classify" else _events
+    result = train(options, progress=progress, **checkpointing)
+    record_options(result.classifier, options | ({"out": str(out)} if out is not None else {}), kind)
+    save_trained(result.classifier, out, overwrite=overwrite, resume=resume)
+    return result
+
+
+def read_task_recipe(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """A recipe file's task kind and its options, as flat option names (its keys may also stand at the top
+    level, as a task file has them). A forecasting recipe's options are those of `forecastlab train`."""
+    from forecastlab.training.recipe import MAX_RECIPE_BYTES, flat_options, read_toml_file, task_kind
+
+    path = Path(path)
+    doc = read_toml_file(path, "the recipe", MAX_RECIPE_BYTES, missing="the recipe file does not exist",
+                         missing_fix="check the path", size_fix="a recipe is a few lines of TOML",
+                         syntax_fix="see docs/training.md for a recipe example")
+    kind = task_kind(doc, str(path))
+    options = flat_options(doc, str(path))
+    if kind != "forecast":
+        unknown = sorted(set(options) - set(option_names(kind)))
+        if unknown:
+            raise ForecastlabError(f"{unknown[0]!r} is not an option of the {kind} task", where=f"{path}, key "
+                                   f"{unknown[0]}", fix=f"use these keys: {', '.join(option_names(kind))}")
+    return kind, options
+
+
+def run_task_recipe(path: str | Path, *, out: str | Path | None = None, overwrite: bool = False,
+                    resume: bool = False, progress: bool = False):
+    """Train what a recipe file says, whatever its task: a forecasting recipe through
+    forecastlab.training.runner.run_recipe (into `out`, else its [output] out), a classify or events one
+    through train_task. Returns that function's result."""
+    kind, options = read_task_recipe(path)
+    if kind != "forecast":
+        return train_task(kind, options, out=out, overwrite=overwrite, resume=resume, progress=progress)
+    from forecastlab.training.recipe import Recipe
+    from forecastlab.training.runner import run_recipe
+
+    target = out if out is not None else options.get("out")
+    if target is None:
+        raise ForecastlabError("the recipe names no run directory", where=f"{path}, key output.out",
+                               fix="write [output] out = \"runs/NAME\", or pass out=")
+    recipe = Recipe.from_toml(path)
+    return run_recipe(recipe, target, resume=resume, overwrite=overwrite, progress=progress)
+
+
+# -- the output folder --------------------------------------------------------------------------------------
+
+
+def check_output(out: Path | None, *, overwrite: bool, resume: bool) -> dict:
+    """Check `out` (and `resume`) before training; the fit's checkpoint options ({} without `out`)."""
+    if resume and out is None:
+        raise ForecastlabError("--resume continues a training interrupted in --out, and no --out was given",
+                               arg="--resume", fix="pass the same --out as the interrupted command")
+    if out is None:
+        return {}
+    out = Path(out)
+    _check_folder(out, overwrite, resume)
+    return {"checkpoint": out / TRAINING_STATE, "resume": resume}
+
+
+def save_trained(classifier, out: Path | None, *, overwrite: bool, resume: bool) -> None:
+    """Save the trained classifier in `out`, which then supersedes the per-epoch training state."""
+    if out is not None:
+        classifier.save(out, overwrite=overwrite or resume)
+        _drop_training_state(Path(out))
+
+
+def record_options(classifier, options: dict, kind: str) -> None:
+    """Keep the options a classifier was trained with in its task: flat (task.options, a task file) and as
+    a recipe with [task] kind (task.recipe; training.recipe.toml_text writes it as a file)."""
+    from forecastlab.training.recipe import group_options
+
+    classifier.task["options"] = dict(options)
+    classifier.task["recipe"] = group_options(options, _groups(kind), kind)
+
+
+def _check_folder(out: Path, overwrite: bool, resume: bool) -> None:
+    from forecastlab.tasks.classification import META, WEIGHTS
+
+    if out.exists() and not out.is_dir():
+        raise ForecastlabError("--out is a file; a classifier is saved as a folder", where=str(out), arg="--out",
+                               fix="give a folder name, e.g. --out runs/frost")
+    state = out / TRAINING_STATE
+    if resume:
+        if not state.is_file():
+            raise ForecastlabError(f"{out} holds no interrupted training ({TRAINING_STATE})", where=str(out),
+                                   arg="--resume", fix="drop --resume to start a training there")
+        return
+    held = [p.name for p in (out / META, out / WEIGHTS) if p.exists()]
+    if held and not overwrite:  # checked before training, not after it
+        raise ForecastlabError(f"{out} already holds a classifier ({', '.join(held)})", where=str(out), arg="--out",
+                               fix="choose another --out, or pass --overwrite to replace it")
+    if state.is_file():
+        if not overwrite:
+            raise ForecastlabError(f"{out} holds an interrupted training ({TRAINING_STATE})", where=str(out),
+                                   arg="--out", fix="pass --resume (with the same options) to continue it, or "
+                                   "--overwrite to start again")
+        _drop_training_state(out)
+
+
+def _drop_training_state(out: Path) -> None:
+    from forecastlab.training.checkpoint import checksum_path
+
+    for path in (out / TRAINING_STATE, checksum_path(out / TRAINING_STATE)):
+        path.unlink(missing_ok=True)
+
+
+# -- the tasks ----------------------------------------------------------------------------------------------
+
+
+def _groups(kind: str) -> dict[str, tuple[str, ...]]:
+    if kind not in TASK_OPTIONS:
+        raise ForecastlabError(f"{kind!r} is not a task with options here", where="train_task kind",
+                               fix=f"use one of {', '.join(TASK_OPTIONS)} (forecasting: training.runner.run_recipe)")
+    return TASK_OPTIONS[kind]
+
+
+def _fit_options(options: dict, names: tuple[str, ...], progress: bool, checkpointing: dict) -> dict:
+    fit = {k: options[k] for k in names if options.get(k) is not None}
+    if options.get("params"):
+        fit["model_params"] = dict(options["params"])
+    return fit | {"progress": progress} | checkpointing
+
+
+def _classify(options: dict, *, progress: bool, **checkpointing):
+    from forecastlab.data import load_series
+    from forecastlab.data.ucr import load_ucr
+    from forecastlab.tasks.classification import classify_cases, classify_frost
+
+    data = str(options.get("data") or "synthetic")
+    fit = _fit_options(options, ("model", "epochs", "batch_size", "lr", "optimizer", "seed"), progress,
+                       checkpointing)
+    if data.lower().startswith("ucr:"):
+        frost_only = sorted(f"--{k.replace('_', '-')}" for k in options if k in FROST_ONLY)
+        if frost_only:
+            raise ForecastlabError(f"{', '.join(frost_only)} belong to the frost task, not to a UCR dataset",
+                                   arg="--data", fix="drop them for ucr:NAME")
+        return classify_cases(load_ucr(data.split(":", 1)[1], wheel=options.get("ucr_wheel")), **fit)
+    if options.get("ucr_wheel") is not None:
+        raise ForecastlabError("--ucr-wheel only reads ucr:NAME datasets", arg="--ucr-wheel",
+                               fix="drop it, or pass --data ucr:NAME")
+    series = load_series(data, **({"target": options["target"]} if options.get("target") else {}))
+    fit |= {k: options[k] for k in ("max_steps", "stride", "balanced", "below", "feature_set") if k in options}
+    return classify_frost(series, **fit)
+
+
+def load_event_series(data: str):
+    """The events task's data: a public record as it is (tmy3 is hourly), any other resampled to 1 h."""
+    from forecastlab.data import load_series
+    from forecastlab.data.public import is_public
+
+    return load_series(data) if is_public(data) else load_series(data, freq="1h")
+
+
+def _events(options: dict, *, progress: bool, **checkpointing):
+    from forecastlab.tasks.events import RULE, detect_fronts
+
+    series = load_event_series(str(options.get("data") or "synthetic"))
+    fit = _fit_options(options, ("model", "epochs", "max_steps", "seed", "warn_hours", "tolerance_hours",
+                                 "lookback_hours"), progress, checkpointing)
+    rule = {k: options[k] for k in ("drop", "turn") if k in options}
+    return detect_fronts(series, **fit, rule=RULE | rule)

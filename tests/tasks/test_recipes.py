@@ -1,0 +1,76 @@
+"""forecastlab.tasks.recipes: a task trained from Python as its command trains it (same options, same
+weights), any task's recipe file run by run_task_recipe, and the output folder's refusals."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from forecastlab.cli import app
+from forecastlab.errors import ForecastlabError
+from forecastlab.tasks.recipes import TASK_OPTIONS, option_names, read_task_recipe, run_task_recipe, train_task
+from forecastlab.training.recipe import toml_text
+from run_helpers import TESTS, digests, write_jena_csv
+
+sys.path.insert(0, str(TESTS / "tasks"))
+from test_classification import frost_csv  # noqa: E402
+
+TINY = {"model": "fcn", "params": {"filters": 4}, "epochs": 1, "max_steps": 3, "batch_size": 64, "stride": 6,
+        "feature_set": "book"}
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory):
+    return frost_csv(tmp_path_factory.mktemp("task-recipes") / "frost.csv")
+
+
+def test_train_task_saves_what_the_command_saves_for_the_same_options(csv, tmp_path):
+    result = train_task("classify", TINY | {"data": str(csv)}, out=tmp_path / "py")
+    assert result.classifier.task["options"] == TINY | {"data": str(csv), "out": str(tmp_path / "py")}
+    args = ["classify", "--data", str(csv), "--model", "fcn", "--param", "filters=4", "--epochs", "1",
+            "--max-steps", "3", "--batch-size", "64", "--stride", "6", "--feature-set", "book", "--no-progress",
+            "--out", str(tmp_path / "cli")]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert digests(tmp_path / "py")["weights.safetensors"] == digests(tmp_path / "cli")["weights.safetensors"]
+    saved = json.loads((tmp_path / "py" / "classifier.json").read_text())["task"]
+    assert saved["recipe"]["task"] == {"kind": "classify"} and saved["recipe"]["model"]["params"] == {"filters": 4}
+    # the saved recipe, as a file, trains the same weights through run_task_recipe
+    (tmp_path / "again.toml").write_text(toml_text(saved["recipe"]))
+    run_task_recipe(tmp_path / "again.toml", out=tmp_path / "again")
+    assert digests(tmp_path / "again")["weights.safetensors"] == digests(tmp_path / "py")["weights.safetensors"]
+    with pytest.raises(ForecastlabError, match="already holds a classifier"):  # nothing overwritten unasked
+        train_task("classify", TINY | {"data": str(csv)}, out=tmp_path / "py")
+    train_task("classify", TINY | {"data": str(csv), "seed": 1}, out=tmp_path / "py", overwrite=True)
+    assert digests(tmp_path / "py")["weights.safetensors"] != digests(tmp_path / "cli")["weights.safetensors"]
+
+
+def test_run_task_recipe_runs_a_forecasting_recipe_into_its_output_folder(tmp_path):
+    data = write_jena_csv(tmp_path / "mini.csv")
+    recipe = {"task": {"kind": "forecast"}, "model": {"name": "dense", "params": {"units": 4}},
+              "data": {"data": str(data)}, "window": {"sequence_length": 24, "sampling_rate": 6, "batch_size": 64},
+              "training": {"epochs": 1, "max_steps_per_epoch": 3}, "output": {"out": str(tmp_path / "run")}}
+    (tmp_path / "r.toml").write_text(toml_text(recipe))
+    assert read_task_recipe(tmp_path / "r.toml")[0] == "forecast"
+    result = run_task_recipe(tmp_path / "r.toml")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model"]["name"] == "dense" and result.run_dir == tmp_path / "run"
+    del recipe["output"]
+    (tmp_path / "r.toml").write_text(toml_text(recipe))
+    with pytest.raises(ForecastlabError, match="names no run directory"):
+        run_task_recipe(tmp_path / "r.toml")
+
+
+def test_options_and_recipes_are_refused_by_name(tmp_path):
+    assert set(option_names("events")) == {n for names in TASK_OPTIONS["events"].values() for n in names}
+    with pytest.raises(ForecastlabError, match="'units' is not an option of the classify task"):
+        train_task("classify", {"units": 3})
+    with pytest.raises(ForecastlabError, match="--below, --stride belong to the frost task"):
+        train_task("classify", {"data": "ucr:GunPoint", "stride": 2, "below": 1.0})
+    with pytest.raises(ForecastlabError, match="no --out was given"):
+        train_task("events", {}, resume=True)
+    (tmp_path / "e.toml").write_text('[task]\nkind = "events"\n[training]\nepochs = 1\nbelow = 2.0\n')
+    with pytest.raises(ForecastlabError, match="'below' is not an option of the events task"):
+        read_task_recipe(tmp_path / "e.toml")
