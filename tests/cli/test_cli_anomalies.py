@@ -71,3 +71,24 @@ def test_refusals_name_what_to_do(root, monkeypatch):
     monkeypatch.chdir(root)
     bad = CliRunner().invoke(app, ["anomalies"])
     assert isinstance(bad.exception, ForecastlabError) and "no data to scan" in str(bad.exception)
+
+
+def test_a_task_file_or_an_anomalies_recipe_scans_as_the_options_do(root, monkeypatch):
+    monkeypatch.chdir(root)
+    given = CliRunner().invoke(app, ["anomalies", "--run", "run", "--data", "clean.csv", "--inject", "1",
+                                     "--per-kind", "2", "--threshold", "4", "--json"])
+    assert given.exit_code == 0, given.output
+    (root / "flat.toml").write_text('run = "run"\ndata = "clean.csv"\ninject = 1\nper_kind = 2\nthreshold = 4\n')
+    flat = CliRunner().invoke(app, ["anomalies", "--config", "flat.toml", "--json"])
+    assert flat.exit_code == 0, flat.output
+    (root / "scan.toml").write_text('[task]\nkind = "anomalies"\ninject = 1\nper_kind = 2\nthreshold = 4\n'
+                                    '[model]\nrun = "run"\n[data]\ndata = "clean.csv"\n[output]\nout = "scan.json"\n')
+    recipe = cli("train", "--config", "scan.toml", "--json", cwd=root)  # train runs any task's recipe
+    assert recipe.returncode == 0, recipe.stderr
+    events = [strict_json(d)["events"] for d in (given.stdout, flat.stdout, recipe.stdout)]
+    assert events[0] == events[1] == events[2] and events[0]
+    assert json.loads((root / "scan.json").read_text())["benchmark"]["seed"] == 1
+    (root / "bad.toml").write_text('[task]\nkind = "anomalies"\nper_kind = 0\n')
+    clean_error(cli("anomalies", "--config", "bad.toml", cwd=root), "bad.toml", "key per_kind", "out of range")
+    (root / "bad.toml").write_text('[task]\nkind = "anomalies"\nepochs = 3\n')
+    clean_error(cli("train", "--config", "bad.toml", cwd=root), "bad.toml", "key epochs", "is not an option")

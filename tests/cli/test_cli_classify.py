@@ -255,9 +255,9 @@ def test_a_recipe_of_another_task_or_a_bad_task_table_is_refused_by_key(tmp_path
 
 
 def test_every_task_file_key_has_one_table_in_the_recipe_shape():
-    from forecastlab.cli import classify, events
+    from forecastlab.cli import anomalies, classify, events
     from forecastlab.tasks.recipes import TASK_OPTIONS
 
-    for kind, module in (("classify", classify), ("events", events)):
+    for kind, module in (("classify", classify), ("events", events), ("anomalies", anomalies)):
         placed = [name for names in TASK_OPTIONS[kind].values() for name in names]
         assert sorted(placed) == sorted(module.CONFIG_KEYS), kind  # each key once, none left out

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from forecastlab.cli import app
 from forecastlab.errors import ForecastlabError
-from forecastlab.tasks.recipes import TASK_OPTIONS, option_names, read_task_recipe, run_task_recipe, train_task
+from forecastlab.tasks.recipes import TASK_OPTIONS, option_names, read_task_recipe, run_task, run_task_recipe
 from forecastlab.training.recipe import toml_text
 from run_helpers import TESTS, digests, write_jena_csv
 
@@ -27,8 +27,8 @@ def csv(tmp_path_factory):
     return frost_csv(tmp_path_factory.mktemp("task-recipes") / "frost.csv")
 
 
-def test_train_task_saves_what_the_command_saves_for_the_same_options(csv, tmp_path):
-    result = train_task("classify", TINY | {"data": str(csv)}, out=tmp_path / "py")
+def test_run_task_saves_what_the_command_saves_for_the_same_options(csv, tmp_path):
+    result = run_task("classify", TINY | {"data": str(csv)}, out=tmp_path / "py")
     assert result.classifier.task["options"] == TINY | {"data": str(csv), "out": str(tmp_path / "py")}
     args = ["classify", "--data", str(csv), "--model", "fcn", "--param", "filters=4", "--epochs", "1",
             "--max-steps", "3", "--batch-size", "64", "--stride", "6", "--feature-set", "book", "--no-progress",
@@ -42,8 +42,8 @@ def test_train_task_saves_what_the_command_saves_for_the_same_options(csv, tmp_p
     run_task_recipe(tmp_path / "again.toml", out=tmp_path / "again")
     assert digests(tmp_path / "again")["weights.safetensors"] == digests(tmp_path / "py")["weights.safetensors"]
     with pytest.raises(ForecastlabError, match="already holds a classifier"):  # nothing overwritten unasked
-        train_task("classify", TINY | {"data": str(csv)}, out=tmp_path / "py")
-    train_task("classify", TINY | {"data": str(csv), "seed": 1}, out=tmp_path / "py", overwrite=True)
+        run_task("classify", TINY | {"data": str(csv)}, out=tmp_path / "py")
+    run_task("classify", TINY | {"data": str(csv), "seed": 1}, out=tmp_path / "py", overwrite=True)
     assert digests(tmp_path / "py")["weights.safetensors"] != digests(tmp_path / "cli")["weights.safetensors"]
 
 
@@ -66,11 +66,22 @@ def test_run_task_recipe_runs_a_forecasting_recipe_into_its_output_folder(tmp_pa
 def test_options_and_recipes_are_refused_by_name(tmp_path):
     assert set(option_names("events")) == {n for names in TASK_OPTIONS["events"].values() for n in names}
     with pytest.raises(ForecastlabError, match="'units' is not an option of the classify task"):
-        train_task("classify", {"units": 3})
+        run_task("classify", {"units": 3})
     with pytest.raises(ForecastlabError, match="--below, --stride belong to the frost task"):
-        train_task("classify", {"data": "ucr:GunPoint", "stride": 2, "below": 1.0})
+        run_task("classify", {"data": "ucr:GunPoint", "stride": 2, "below": 1.0})
     with pytest.raises(ForecastlabError, match="no --out was given"):
-        train_task("events", {}, resume=True)
+        run_task("events", {}, resume=True)
     (tmp_path / "e.toml").write_text('[task]\nkind = "events"\n[training]\nepochs = 1\nbelow = 2.0\n')
     with pytest.raises(ForecastlabError, match="'below' is not an option of the events task"):
         read_task_recipe(tmp_path / "e.toml")
+
+
+def test_an_anomalies_scan_from_python_is_the_command_s_scan(csv, tmp_path, monkeypatch):
+    from run_helpers import strict_json
+
+    scan = run_task("anomalies", {"data": str(csv), "threshold": 4.0})
+    assert scan["benchmark"] is None and scan["result"].detectors == ["rules"]
+    monkeypatch.setenv("COLUMNS", "200")
+    done = CliRunner().invoke(app, ["anomalies", "--data", str(csv), "--threshold", "4", "--json"])
+    assert done.exit_code == 0, done.output
+    assert strict_json(done.stdout)["events"] == json.loads(json.dumps(scan["result"].to_dict()["events"]))

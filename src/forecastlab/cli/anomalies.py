@@ -1,4 +1,5 @@
-"""`forecastlab anomalies --data SRC [--run RUN]`: a thin layer over forecastlab.tasks.anomaly."""
+"""`forecastlab anomalies --data SRC [--run RUN]`: a thin layer over forecastlab.tasks.recipes.run_task and
+forecastlab.tasks.anomaly."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ import typer
 from forecastlab.cli.options import JsonOpt, print_json
 from forecastlab.errors import ForecastlabError
 
+# What a task file (--config) may set; --overwrite, --limit and --json stay on the command line.
+CONFIG_KEYS = ("data", "run", "target", "threshold", "window_hours", "autoencoder", "seed", "inject", "per_kind",
+               "tolerance_hours", "out", "plot")
+
 
 def anomalies_command(
+    ctx: typer.Context,
     data: Annotated[str, typer.Option("--data", help="'synthetic', 'jena', a public record (tmy3, elecdemand) or a "
                                       "CSV/Parquet path. Default with --run: the run's own data.",
                                       show_default=False)] = "",
-    run_dir: Annotated[Path | None, typer.Option(
+    run: Annotated[Path | None, typer.Option(
         "--run", help="A trained run (or artifact's run) whose forecast residuals are scored too; without it "
         "only the sensor-fault rules run.", show_default=False)] = None,
     target: Annotated[str | None, typer.Option("--target", help="The column scored by the residual detector "
@@ -44,16 +50,28 @@ def anomalies_command(
                                               "z-score to this PNG.", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing --out / --plot files.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Events shown in the table (all are written).")] = 20,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="A TOML task file: these options' names with underscores as keys (window_hours = 72), "
+        "or a recipe with [task] kind = \"anomalies\"; the command line wins where both set one.",
+        show_default=False)] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Flag anomalies in every timestep, unsupervised: sensor-fault rules (sentinels, missing, stuck, spikes,
     impossible physics), with --run robust z-scores of the run's forecast residuals, and with --autoencoder
     a sequence autoencoder's reconstruction error. On a labelled series (--data ucr:InternalBleeding16) every
     detector is also scored against the labels beside trivial detectors."""
-    from forecastlab.cli.train import _check_out_file
+    from forecastlab.cli.classify import _options_of
+    from forecastlab.cli.options import task_config
+    from forecastlab.cli.train import _check_out_file, given_options
     from forecastlab.console import console, warn
-    from forecastlab.tasks.anomaly import detect_anomalies, fault_benchmark, labelled_benchmark, labelled_truth
+    from forecastlab.tasks.recipes import run_task
 
+    given, here = given_options(ctx), locals()
+    if config_file is not None:
+        loaded, given = task_config(config_file, anomalies_command, given, {k: here[k] for k in CONFIG_KEYS},
+                                    keys=CONFIG_KEYS, name="anomalies")
+        (data, run, target, threshold, window_hours, autoencoder, seed, inject, per_kind, tolerance_hours, out,
+         plot) = (loaded[k] for k in CONFIG_KEYS)
     if out is not None:
         if out.suffix.lower() not in (".csv", ".json"):
             raise ForecastlabError(f"--out must end in .csv or .json, not {out.suffix or 'nothing'!r}",
@@ -61,20 +79,9 @@ def anomalies_command(
         _check_out_file(out, overwrite)
     if plot is not None:
         _check_out_file(plot, overwrite)
-    run, series = _load(data, run_dir, target)
-    options = {"threshold": threshold, "window_hours": window_hours, "autoencoder": autoencoder,
-               "autoencoder_seed": seed}
-    bench = None
-    if inject is not None:
-        bench = fault_benchmark(series, run, seed=inject, per_kind=per_kind,
-                                tolerance_hours=6.0 if tolerance_hours is None else tolerance_hours, **options)
-        result = bench["result"]
-    elif labelled_truth(series) is not None:
-        bench = labelled_benchmark(series, run, seed=seed,
-                                   tolerance_hours=100.0 if tolerance_hours is None else tolerance_hours, **options)
-        result = bench["result"]
-    else:
-        result = detect_anomalies(series, run=run, **options)
+    options = _options_of(locals(), given, CONFIG_KEYS)
+    scan = run_task("anomalies", {k: v for k, v in options.items() if k not in ("out", "plot")})
+    result, bench = scan["result"], scan["benchmark"]
     if run is None:
         warn("no --run: the forecast-residual detector did not run; pass a trained run to score its residuals too")
     if out is not None:
@@ -85,7 +92,7 @@ def anomalies_command(
         plot_anomalies(plot, result.timestamps, result.values, [e.to_dict() for e in result.events],
                        target=result.target, residual_z=result.residual_z, threshold=threshold,
                        truth=bench["truth"] if bench else None, title=f"Anomalies in {Path(result.source).name}")
-    payload = result.to_dict() | ({"benchmark": _bench_dict(bench)} if bench else {})
+    payload = result.to_dict() | ({"benchmark": bench} if bench else {})
     payload |= {"out": str(out) if out else None, "plot": str(plot) if plot else None}
     if json_out:
         print_json(payload)
@@ -96,29 +103,11 @@ def anomalies_command(
             typer.echo(f"{name} written to {path}")
 
 
-def _load(data: str, run_dir: Path | None, target: str | None):
-    from forecastlab.data import load_series
-    from forecastlab.training import load_run
-    from forecastlab.training.runner import run_series
-
-    if run_dir is not None:
-        run = load_run(run_dir)
-        overrides = {"no_clean": True} | ({"data": data} if data else {}) | ({"target": target} if target else {})
-        return run, run_series(run, **overrides)
-    if not data:
-        raise ForecastlabError("no data to scan", arg="--data", fix="pass --data FILE (or 'synthetic'), or --run RUN")
-    return None, load_series(data, clean=False, **({"target": target} if target else {}))
-
-
-def _bench_dict(bench: dict) -> dict:
-    return {k: v for k, v in bench.items() if k != "result"}
-
-
 def _write_events(result, out: Path, bench) -> None:
     from forecastlab.atomic import atomic_write_json, atomic_write_text
 
     if out.suffix.lower() == ".json":
-        atomic_write_json(out, result.to_dict() | ({"benchmark": _bench_dict(bench)} if bench else {}))
+        atomic_write_json(out, result.to_dict() | ({"benchmark": bench} if bench else {}))
     else:
         atomic_write_text(out, result.table().to_csv(index=False))
 

@@ -1,4 +1,4 @@
-"""`forecastlab classify`: a thin layer over forecastlab.tasks.recipes.train_task (training) and
+"""`forecastlab classify`: a thin layer over forecastlab.tasks.recipes.run_task (training) and
 forecastlab.tasks.classification (predicting with a saved classifier).
 
     forecastlab classify --data synthetic --out runs/frost      # frost within 24 h: train, leaderboard, save
@@ -112,11 +112,11 @@ def classify_command(
     if predictions is not None:
         raise ForecastlabError("--predictions needs --run (a saved classifier)", arg="--predictions",
                                fix="train with --out DIR first, then classify --run DIR --predictions FILE")
-    from forecastlab.tasks.recipes import train_task
+    from forecastlab.tasks.recipes import run_task
 
     options = _options_of(locals(), given)
-    result = train_task("classify", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
-                        resume=resume, progress=not no_progress and not json_out)
+    result = run_task("classify", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
+                      resume=resume, progress=not no_progress and not json_out)
     payload = result.to_dict() | {"out": str(out) if out else None, "resumed": resume}
     if json_out:
         print_json(payload)

@@ -1,4 +1,4 @@
-"""`forecastlab events`: a thin layer over forecastlab.tasks.recipes.train_task and forecastlab.tasks.events
+"""`forecastlab events`: a thin layer over forecastlab.tasks.recipes.run_task and forecastlab.tasks.events
 (front passages in a weather stream).
 
     forecastlab events --data synthetic --out runs/fronts     # label, train, leaderboard, save
@@ -67,7 +67,7 @@ def events_command(
     from forecastlab.cli.classify import _options_of, read_task_config, refuse_training_flags
     from forecastlab.cli.train import _check_out_file, given_options
     from forecastlab.tasks.events import front_labels
-    from forecastlab.tasks.recipes import load_event_series, train_task
+    from forecastlab.tasks.recipes import load_event_series, run_task
 
     given = given_options(ctx)
     if config_file is not None:
@@ -96,8 +96,8 @@ def events_command(
     if events_out is not None:
         _check_out_file(events_out, overwrite)
     options = _options_of(locals(), given, CONFIG_KEYS)
-    result = train_task("events", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
-                        resume=resume, progress=not no_progress and not json_out)
+    result = run_task("events", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
+                      resume=resume, progress=not no_progress and not json_out)
     if events_out is not None:
         import pandas as pd
 

@@ -123,7 +123,7 @@ def train_command(
 
         kind = task_kind(read_recipe_file(config_file), str(config_file))
         if kind != "forecast":
-            run_task_recipe(ctx, config_file, kind, out=out, overwrite=overwrite, no_progress=no_progress,
+            _run_other_task(ctx, config_file, kind, out=out, overwrite=overwrite, no_progress=no_progress,
                             json_out=json_out)
             return
     if nproc > 1 and not distributed.is_worker():
@@ -272,9 +272,9 @@ def read_recipe_file(path: Path) -> dict:
 _TASK_PASSTHROUGH = ("config_file", "out", "overwrite", "no_progress", "json_out")
 
 
-def run_task_recipe(ctx: typer.Context, config_file: Path, kind: str, *, out: Path | None, overwrite: bool,
+def _run_other_task(ctx: typer.Context, config_file: Path, kind: str, *, out: Path | None, overwrite: bool,
                     no_progress: bool, json_out: bool) -> None:
-    """`train --config FILE` for a classify or events recipe: that command, with the file."""
+    """`train --config FILE` for a classify, events or anomalies recipe: that command, with the file."""
     from forecastlab.training.recipe import TASK_COMMANDS
 
     command = TASK_COMMANDS[kind]
@@ -285,12 +285,16 @@ def run_task_recipe(ctx: typer.Context, config_file: Path, kind: str, *, out: Pa
                                "does not take", where=f"{config_file}, key task.kind", arg=extra[0],
                                fix=f"set them in the file, or run `forecastlab {command} --config {config_file}` "
                                "with that command's options")
+    passed = {"config_file": config_file, "out": out, "overwrite": overwrite, "json_out": json_out}
     if kind == "classify":
         from forecastlab.cli.classify import classify_command as task_command
-    else:
+    elif kind == "events":
         from forecastlab.cli.events import events_command as task_command
-    task_command(ctx, config_file=config_file, out=out, overwrite=overwrite, no_progress=no_progress,
-                 json_out=json_out)
+    else:
+        from forecastlab.cli.anomalies import anomalies_command as task_command
+    if kind != "anomalies":  # a scan has no epochs to show
+        passed["no_progress"] = no_progress
+    task_command(ctx, **passed)
 
 
 def _train_seeds(recipe, seeds: int, out: Path, *, resume, overwrite: bool, progress: bool, json_out: bool) -> None:

@@ -1,9 +1,10 @@
 """Task recipes from Python: what `forecastlab classify`, `forecastlab events` and `train --config FILE` run.
 
-    from forecastlab.tasks.recipes import run_task_recipe, train_task
-    result = train_task("classify", {"data": "synthetic", "epochs": 3}, out="runs/frost")   # frost within 24 h
-    result = train_task("classify", {"data": "ucr:GunPoint"})                              # a UCR benchmark
-    result = train_task("events", {"data": "tmy3", "warn_hours": 6}, out="runs/fronts")     # front passages
+    from forecastlab.tasks.recipes import run_task, run_task_recipe
+    result = run_task("classify", {"data": "synthetic", "epochs": 3}, out="runs/frost")   # frost within 24 h
+    result = run_task("classify", {"data": "ucr:GunPoint"})                              # a UCR benchmark
+    result = run_task("events", {"data": "tmy3", "warn_hours": 6}, out="runs/fronts")    # front passages
+    scan = run_task("anomalies", {"data": "synthetic", "inject": 0})                     # injected faults
     result = run_task_recipe("frost.toml")        # any task's recipe file: its [task] kind says which
 
 The options are the commands' option names with underscores, as a task file writes them (TASK_OPTIONS
@@ -13,7 +14,9 @@ forecastlab.tasks.events.FRONT_DEFAULTS). The classifier or detector is saved in
 and weights.safetensors) with the options it was given, flat (task.options) and as a recipe
 (task.recipe). A folder that already holds one is refused unless overwrite=True; while it trains, `out`
 holds training.pt (the state after the last finished epoch), which resume=True continues after a kill.
-The CLI checks each value's type and range against its options before it calls train_task.
+An anomalies scan saves nothing: run_task returns {"result": AnomalyResult, "benchmark": dict or None},
+and `forecastlab anomalies` writes its `out` (events) and `plot` files. The CLI checks each value's type
+and range against its options before it calls run_task.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ TASK_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "events": {"task": ("warn_hours", "tolerance_hours", "drop", "turn"), "model": ("model", "params"),
                "data": ("data",), "window": ("lookback_hours",), "training": ("epochs", "max_steps", "seed"),
                "output": ("out",)},
+    "anomalies": {"task": ("threshold", "window_hours", "autoencoder", "inject", "per_kind", "tolerance_hours"),
+                  "model": ("run",), "data": ("data", "target"), "training": ("seed",), "output": ("out", "plot")},
 }
 FROST_ONLY = ("max_steps", "stride", "balanced", "below", "target", "feature_set")  # not for ucr:NAME
 TRAINING_STATE = "training.pt"  # the state after the last finished epoch, while a training runs
@@ -41,15 +46,18 @@ def option_names(kind: str) -> tuple[str, ...]:
     return tuple(name for names in _groups(kind).values() for name in names)
 
 
-def train_task(kind: str, options: dict[str, Any], *, out: str | Path | None = None, overwrite: bool = False,
-               resume: bool = False, progress: bool = False):
+def run_task(kind: str, options: dict[str, Any], *, out: str | Path | None = None, overwrite: bool = False,
+             resume: bool = False, progress: bool = False):
     """Train a classify or events task as `options` say, and save it in `out` (when given); returns the
-    ClassificationResult or EventResult. `options` may hold `out` too (the argument wins)."""
+    ClassificationResult or EventResult. `options` may hold `out` too (the argument wins). An anomalies
+    scan returns {"result", "benchmark"} and writes nothing (`out` and `plot` are the command's files)."""
     options = dict(options)
     unknown = sorted(set(options) - set(option_names(kind)))
     if unknown:
-        raise ForecastlabError(f"{unknown[0]!r} is not an option of the {kind} task", where="train_task options",
+        raise ForecastlabError(f"{unknown[0]!r} is not an option of the {kind} task", where="run_task options",
                                fix=f"use these: {', '.join(option_names(kind))}")
+    if kind == "anomalies":
+        return _anomalies(options)
     given_out = options.pop("out", None)
     out = Path(out) if out is not None else Path(given_out) if given_out is not None else None
     checkpointing = check_output(out, overwrite=overwrite, resume=resume)
@@ -83,10 +91,10 @@ def run_task_recipe(path: str | Path, *, out: str | Path | None = None, overwrit
                     resume: bool = False, progress: bool = False):
     """Train what a recipe file says, whatever its task: a forecasting recipe through
     forecastlab.training.runner.run_recipe (into `out`, else its [output] out), a classify or events one
-    through train_task. Returns that function's result."""
+    through run_task. Returns that function's result."""
     kind, options = read_task_recipe(path)
     if kind != "forecast":
-        return train_task(kind, options, out=out, overwrite=overwrite, resume=resume, progress=progress)
+        return run_task(kind, options, out=out, overwrite=overwrite, resume=resume, progress=progress)
     from forecastlab.training.recipe import Recipe
     from forecastlab.training.runner import run_recipe
 
@@ -165,7 +173,7 @@ def _drop_training_state(out: Path) -> None:
 
 def _groups(kind: str) -> dict[str, tuple[str, ...]]:
     if kind not in TASK_OPTIONS:
-        raise ForecastlabError(f"{kind!r} is not a task with options here", where="train_task kind",
+        raise ForecastlabError(f"{kind!r} is not a task with options here", where="run_task kind",
                                fix=f"use one of {', '.join(TASK_OPTIONS)} (forecasting: training.runner.run_recipe)")
     return TASK_OPTIONS[kind]
 
@@ -215,3 +223,40 @@ def _events(options: dict, *, progress: bool, **checkpointing):
                                  "lookback_hours"), progress, checkpointing)
     rule = {k: options[k] for k in ("drop", "turn") if k in options}
     return detect_fronts(series, **fit, rule=RULE | rule)
+
+
+def _anomalies(options: dict) -> dict:
+    """Scan for anomalies: the fault rules, the run's forecast residuals (with `run`), the autoencoder
+    (with `autoencoder`); with `inject`, known faults are injected and every detector scored against
+    them, and on a labelled series (ucr:InternalBleeding16) every detector is scored against its labels."""
+    from forecastlab.tasks.anomaly import detect_anomalies, fault_benchmark, labelled_benchmark, labelled_truth
+
+    run, series = load_anomaly_series(options.get("data") or "", options.get("run"), options.get("target"))
+    detect = {"autoencoder_seed": options.get("seed", 0)} | {
+        k: options[k] for k in ("threshold", "window_hours", "autoencoder") if k in options}
+    tolerance = options.get("tolerance_hours")
+    if options.get("inject") is not None:
+        bench = fault_benchmark(series, run, seed=options["inject"], per_kind=options.get("per_kind", 5),
+                                tolerance_hours=6.0 if tolerance is None else tolerance, **detect)
+    elif labelled_truth(series) is not None:
+        bench = labelled_benchmark(series, run, seed=options.get("seed", 0),
+                                   tolerance_hours=100.0 if tolerance is None else tolerance, **detect)
+    else:
+        return {"result": detect_anomalies(series, run=run, **detect), "benchmark": None}
+    return {"result": bench["result"], "benchmark": {k: v for k, v in bench.items() if k != "result"}}
+
+
+def load_anomaly_series(data: str, run_dir, target: str | None):
+    """(the run or None, the series to scan): the run's own data (or `data`, read as the run's recipe
+    says), uncleaned so that sentinels stay visible; without a run, `data` as it is."""
+    from forecastlab.data import load_series
+    from forecastlab.training import load_run
+    from forecastlab.training.runner import run_series
+
+    if run_dir is not None:
+        run = load_run(run_dir)
+        overrides = {"no_clean": True} | ({"data": data} if data else {}) | ({"target": target} if target else {})
+        return run, run_series(run, **overrides)
+    if not data:
+        raise ForecastlabError("no data to scan", arg="--data", fix="pass --data FILE (or 'synthetic'), or --run RUN")
+    return None, load_series(data, clean=False, **({"target": target} if target else {}))

@@ -242,8 +242,8 @@ class Recipe:
 
 # A recipe file's [task] table says what it trains, and so which command runs it; without one it is a
 # forecasting recipe. `forecastlab train --config FILE` runs any of them (it hands the others to their
-# command); `classify --config` and `events --config` take their own kind, or a file with no [task].
-TASK_COMMANDS = {"forecast": "train", "classify": "classify", "events": "events"}
+# command); `classify`, `events` and `anomalies --config` take their own kind, or a file with no [task].
+TASK_COMMANDS = {"forecast": "train", "classify": "classify", "events": "events", "anomalies": "anomalies"}
 # The tables a recipe file groups its keys in (the CLI's help panels); the keys are the options' names.
 RECIPE_TABLES = ("task", "model", "data", "window", "training", "output")
 
