@@ -89,6 +89,22 @@ def test_a_task_file_or_an_anomalies_recipe_scans_as_the_options_do(root, monkey
     assert events[0] == events[1] == events[2] and events[0]
     assert json.loads((root / "scan.json").read_text())["benchmark"]["seed"] == 1
     (root / "bad.toml").write_text('[task]\nkind = "anomalies"\nper_kind = 0\n')
-    clean_error(cli("anomalies", "--config", "bad.toml", cwd=root), "bad.toml", "key per_kind", "out of range")
+    clean_error(cli("anomalies", "--config", "bad.toml", cwd=root), "bad.toml", "key task.per_kind", "out of range")
     (root / "bad.toml").write_text('[task]\nkind = "anomalies"\nepochs = 3\n')
-    clean_error(cli("train", "--config", "bad.toml", cwd=root), "bad.toml", "key epochs", "is not an option")
+    clean_error(cli("train", "--config", "bad.toml", cwd=root), "bad.toml", "key task.epochs", "is not an option")
+
+
+def test_run_task_passes_every_option_on_to_the_scan(root):
+    from forecastlab.data import load_series
+    from forecastlab.tasks.anomaly import detect_anomalies
+    from forecastlab.tasks.recipes import run_task
+    from forecastlab.training import load_run
+
+    options = {"run": str(root / "run"), "data": str(root / "faulty.csv"), "window_hours": 24.0, "threshold": 3.0}
+    scan = run_task("anomalies", options)
+    run = load_run(root / "run")
+    direct = detect_anomalies(load_series(str(root / "faulty.csv"), clean=False), run=run, window_hours=24.0,
+                              threshold=3.0)
+    assert [e.to_dict() for e in scan["result"].events] == [e.to_dict() for e in direct.events]
+    default = run_task("anomalies", {k: v for k, v in options.items() if k not in ("window_hours", "threshold")})
+    assert [e.to_dict() for e in default["result"].events] != [e.to_dict() for e in direct.events]

@@ -246,8 +246,10 @@ def test_one_recipe_file_trains_a_classifier_through_train_and_classify_alike(ro
     ("train", '[task]\nkind = "regress"\n', [], ["key task.kind", "is not a task", "'forecast', 'classify'"]),
     ("train", 'task = "classify"\n', [], ["key task", "must be a table"]),
     ("classify", 'epochs = 2\n[training]\nepochs = 3\n', [], ["key training.epochs", "epochs is set twice"]),
-    ("classify", '[task]\nkind = "classify"\n[training]\nepoch = 3\n', [], ["key epoch", "is not an option"]),
-    ("events", '[task]\nkind = "events"\nwarn_hours = -1\n', [], ["key warn_hours", "out of range"]),
+    ("classify", '[task]\nkind = "classify"\n[training]\nepoch = 3\n', [], ["key training.epoch", "is not an option"]),
+    ("events", '[task]\nkind = "events"\nwarn_hours = -1\n', [], ["key task.warn_hours", "out of range"]),
+    ("classify", '[task]\nkind = ["classify"]\n', [], ["key task.kind", "is not a task"]),
+    ("classify", '[training]\nbalanced = "false"\n', [], ["key training.balanced", "not of type bool"]),
 ])
 def test_a_recipe_of_another_task_or_a_bad_task_table_is_refused_by_key(tmp_path, command, text, extra, needles):
     (tmp_path / "r.toml").write_text(text)
@@ -261,3 +263,24 @@ def test_every_task_file_key_has_one_table_in_the_recipe_shape():
     for kind, module in (("classify", classify), ("events", events), ("anomalies", anomalies)):
         placed = [name for names in TASK_OPTIONS[kind].values() for name in names]
         assert sorted(placed) == sorted(module.CONFIG_KEYS), kind  # each key once, none left out
+
+
+def test_the_library_s_option_types_are_the_commands_own():
+    import typing
+    from pathlib import Path
+
+    from forecastlab.cli import anomalies, classify, events
+    from forecastlab.tasks.recipes import OPTION_TYPES
+
+    names = {bool: "bool", int: "int", float: "float", str: "str", Path: "path", list: "table"}
+    for kind, command in (("classify", classify.classify_command), ("events", events.events_command),
+                          ("anomalies", anomalies.anomalies_command)):
+        hints = typing.get_type_hints(command, include_extras=True)
+        for key in OPTION_TYPES[kind]:
+            hint = hints[key]
+            base = [t for t in typing.get_args(typing.get_args(hint)[0]) or [typing.get_args(hint)[0]]
+                    if t is not type(None)][0]
+            info = next(m for m in hint.__metadata__ if hasattr(m, "min"))
+            spec = OPTION_TYPES[kind][key] + (None, None)
+            assert names[typing.get_origin(base) or base] == spec[0], (kind, key)
+            assert (info.min, info.max) == spec[1:3], (kind, key, info.min, info.max)

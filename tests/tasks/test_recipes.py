@@ -85,3 +85,76 @@ def test_an_anomalies_scan_from_python_is_the_command_s_scan(csv, tmp_path, monk
     done = CliRunner().invoke(app, ["anomalies", "--data", str(csv), "--threshold", "4", "--json"])
     assert done.exit_code == 0, done.output
     assert strict_json(done.stdout)["events"] == json.loads(json.dumps(scan["result"].to_dict()["events"]))
+
+
+def _same_weights(a, b) -> bool:
+    sa, sb = a.classifier.module.state_dict(), b.classifier.module.state_dict()
+    return sa.keys() == sb.keys() and all(bool((sa[k] == sb[k]).all()) for k in sa)
+
+
+def test_run_task_passes_every_classify_option_on_as_a_direct_call_does(csv):
+    from forecastlab.data import load_series
+    from forecastlab.tasks.classification import classify_frost
+
+    extra = {"below": 1.0, "balanced": True, "lr": 0.003, "optimizer": "rmsprop", "seed": 2}
+    ours = run_task("classify", TINY | extra | {"data": str(csv)})
+    direct = classify_frost(load_series(str(csv)), model="fcn", model_params={"filters": 4}, epochs=1, max_steps=3,
+                            batch_size=64, stride=6, feature_set="book", **extra)
+    assert _same_weights(ours, direct) and ours.classifier.task["below"] == 1.0
+    assert not _same_weights(ours, run_task("classify", TINY | {"data": str(csv)}))  # the options matter
+
+
+def test_run_task_passes_every_events_option_on_as_a_direct_call_does():
+    from forecastlab.tasks.events import RULE, detect_fronts
+    from forecastlab.tasks.recipes import load_event_series
+
+    options = {"params": {"units": 4}, "epochs": 1, "max_steps": 2, "drop": 2.0, "turn": 45.0, "lookback_hours": 12,
+               "warn_hours": 4, "tolerance_hours": 2, "seed": 1}
+    ours = run_task("events", options)
+    direct = detect_fronts(load_event_series("synthetic"), model_params={"units": 4}, epochs=1, max_steps=2,
+                           lookback_hours=12, warn_hours=4, tolerance_hours=2, seed=1,
+                           rule=RULE | {"drop": 2.0, "turn": 45.0})
+    assert _same_weights(ours, direct) and ours.data["events"] == direct.data["events"]
+    assert ours.data["rule"]["drop"] == 2.0 and ours.classifier.task["lookback_hours"] == 12
+
+
+def test_values_are_checked_from_python_as_from_a_file(tmp_path):
+    with pytest.raises(ForecastlabError, match="not of type bool"):
+        run_task("classify", {"balanced": "false"})  # a non-empty string would have meant True
+    with pytest.raises(ForecastlabError, match="out of range") as err:
+        run_task("events", {"turn": 200.0})
+    assert "0.0 to 180.0" in err.value.fix
+    with pytest.raises(ForecastlabError, match="writes no folder"):
+        run_task("anomalies", {"data": "synthetic"}, out=tmp_path / "x")
+    (tmp_path / "a.toml").write_text('[task]\nkind = "anomalies"\n[output]\nplot = "p.png"\n')
+    with pytest.raises(ForecastlabError, match="plot is drawn by the command"):
+        run_task_recipe(tmp_path / "a.toml")
+    (tmp_path / "a.toml").write_text('[task]\nkind = "anomalies"\n[training]\nseed = "1"\n')
+    with pytest.raises(ForecastlabError, match="not of type int") as err:
+        run_task_recipe(tmp_path / "a.toml")
+    assert "key training.seed" in err.value.where
+
+
+def test_an_anomalies_recipe_writes_its_events_file(csv, tmp_path):
+    (tmp_path / "a.toml").write_text(f'[task]\nkind = "anomalies"\n[data]\ndata = {json.dumps(str(csv))}\n'
+                                     f'[output]\nout = {json.dumps(str(tmp_path / "events.json"))}\n')
+    scan = run_task_recipe(tmp_path / "a.toml")
+    written = json.loads((tmp_path / "events.json").read_text())
+    assert written["events"] == json.loads(json.dumps(scan["result"].to_dict()["events"]))
+    with pytest.raises(ForecastlabError, match="refusing to overwrite"):
+        run_task_recipe(tmp_path / "a.toml")
+
+
+def test_toml_text_round_trips_awkward_values():
+    import math
+    import tomllib
+
+    doc = {"task": {"kind": "classify", "below": -math.inf, "x": math.inf},
+           "data": {"data": 'a "quoted"\\path\nwith a newline, é and 😀'},
+           "model": {"name": "fcn", "params": {"odd key": 1, "dotted.key": [1.5, 2], "ok_key-2": True}}}
+    back = tomllib.loads(toml_text(doc))
+    assert back["model"]["params"] == doc["model"]["params"] and back["data"] == doc["data"]
+    assert back["task"]["below"] == -math.inf and back["task"]["x"] == math.inf
+    assert math.isnan(tomllib.loads(toml_text({"a": math.nan}))["a"])
+    with pytest.raises(ForecastlabError, match="no null"):
+        toml_text({"a": [1, None]})

@@ -68,7 +68,7 @@ def anomalies_command(
 
     given, here = given_options(ctx), locals()
     if config_file is not None:
-        loaded, given = task_config(config_file, anomalies_command, given, {k: here[k] for k in CONFIG_KEYS},
+        loaded, given = task_config(config_file, given, {k: here[k] for k in CONFIG_KEYS},
                                     keys=CONFIG_KEYS, name="anomalies")
         (data, run, target, threshold, window_hours, autoencoder, seed, inject, per_kind, tolerance_hours, out,
          plot) = (loaded[k] for k in CONFIG_KEYS)

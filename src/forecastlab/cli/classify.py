@@ -92,7 +92,7 @@ def classify_command(
 
     given = given_options(ctx)
     if config_file is not None:
-        loaded, given = read_task_config(config_file, run_dir, classify_command, given, locals(), CONFIG_KEYS,
+        loaded, given = read_task_config(config_file, run_dir, given, locals(), CONFIG_KEYS,
                                          "classify", "a classifier")
         (data, model, params, epochs, batch_size, lr, optimizer, max_steps, stride, balanced, below, feature_set,
          target, seed, ucr_wheel, out) = (loaded[k] for k in CONFIG_KEYS)
@@ -138,14 +138,14 @@ def _options_of(values: dict, given: set[str], keys: tuple[str, ...] = CONFIG_KE
     return out
 
 
-def read_task_config(path: Path, run_dir: Path | None, command, given: set[str], here: dict,
+def read_task_config(path: Path, run_dir: Path | None, given: set[str], here: dict,
                      keys: tuple[str, ...], name: str, what: str) -> tuple[dict, set[str]]:
     """--config's options for a task command (cli.options.task_config) over the command's own values in
     `here`; with --run it is refused, since a task file trains `what`."""
     if run_dir is not None:
         raise ForecastlabError(f"--config trains {what}; --run predicts with a saved one",
                                arg="--config", fix="drop --config, or drop --run to train")
-    return task_config(path, command, given, {k: here[k] for k in keys}, keys=keys, name=name)
+    return task_config(path, given, {k: here[k] for k in keys}, keys=keys, name=name)
 
 
 def refuse_training_flags(given: set[str], flags: tuple[str, ...], what: str) -> None:

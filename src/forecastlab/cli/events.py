@@ -71,7 +71,7 @@ def events_command(
 
     given = given_options(ctx)
     if config_file is not None:
-        loaded, given = read_task_config(config_file, run_dir, events_command, given, locals(), CONFIG_KEYS,
+        loaded, given = read_task_config(config_file, run_dir, given, locals(), CONFIG_KEYS,
                                          "events", "a detector")
         (data, model, params, epochs, max_steps, warn_hours, tolerance_hours, lookback_hours, drop, turn, seed,
          out) = (loaded[k] for k in CONFIG_KEYS)

@@ -196,64 +196,38 @@ with_window_options = _inject(_panel(_WINDOW_OPTIONS, "Window"), "window_args", 
 MAX_TASK_CONFIG_BYTES = 1 << 16
 
 
-def task_config(path: Path, command, given: set[str], values: dict[str, Any], *, keys: tuple[str, ...],
+def task_config(path: Path, given: set[str], values: dict[str, Any], *, keys: tuple[str, ...],
                 name: str) -> tuple[dict[str, Any], set[str]]:
     """A task command's options from a TOML file (`classify --config frost.toml`): top-level keys are the
     command's option names with underscores (`max_steps = 150`), `[params]` the model's parameters; or the
     same keys grouped in a recipe's tables, with [task] kind = `name` (training.recipe.flat_options). An
     option given on the command line wins. Returns (the options, the names now set: the command line's and
-    the file's). Unknown keys and wrong types are errors that name the key; nothing else is read."""
+    the file's). Unknown keys, wrong types and values out of range (tasks.recipes.OPTION_TYPES, the same as
+    the command's options) are errors that name the key; nothing else is read."""
+    from forecastlab.tasks.recipes import OPTION_TYPES, check_option
     from forecastlab.training.recipe import check_task_kind, flat_options, read_toml_file
 
     doc = read_toml_file(path, "the task file", MAX_TASK_CONFIG_BYTES, missing="the --config file does not exist",
                          missing_fix="check the --config path", size_fix="a task file is a few lines of TOML",
                          syntax_fix=f"see docs/classification.md for a `forecastlab {name}` task file")
-    if "task" in doc:  # a file with no [task] table is this command's task file
+    task = doc.get("task")
+    if task is not None and not (isinstance(task, dict) and "kind" not in task):  # no kind: this command's
         check_task_kind(doc, str(path), name)
-    doc = flat_options(doc, str(path))
-    hints = typing.get_type_hints(command)
-    extras = typing.get_type_hints(command, include_extras=True)
+    spelled: dict[str, str] = {}
+    doc = flat_options(doc, str(path), spelled)
+    kind = name
     out, set_now = dict(values), set(given)
     for key, value in doc.items():
-        where = f"{path}, key {key}"
+        where = f"{path}, key {spelled.get(key, key)}"
         if key not in keys:
             raise ForecastlabError(f"{key!r} is not an option a `forecastlab {name}` task file sets",
                                    where=where, fix=f"use these keys: {', '.join(keys)}")
+        value = check_option(kind, key, value, where)
         if key == "params":
-            if not isinstance(value, dict):
-                raise ForecastlabError("params must be a table of model parameters", where=where,
-                                       fix="write [params] and then e.g. units = 32")
             value = [f"{k}={json.dumps(v)}" for k, v in value.items()]
-        else:
-            value = _config_value(value, hints[key], where)
-            _in_bounds(value, extras[key], where)
+        elif OPTION_TYPES[kind][key][0] == "path":
+            value = Path(value)
         set_now.add(key)
         if key not in given:
             out[key] = value
     return out, set_now
-
-
-def _in_bounds(value, annotated, where: str) -> None:
-    """The option's own min/max (typer.Option(min=..., max=...)) hold for a file's value too."""
-    for info in getattr(annotated, "__metadata__", ()):
-        low, high = getattr(info, "min", None), getattr(info, "max", None)
-        if isinstance(value, int | float) and not isinstance(value, bool) and (
-                (low is not None and value < low) or (high is not None and value > high)):
-            span = f"at least {low}" if high is None else f"at most {high}" if low is None else f"{low} to {high}"
-            raise ForecastlabError(f"the value {value!r} is out of range", where=where, fix=f"write {span}")
-
-
-def _config_value(value, hint, where: str):
-    kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
-    for kind in kinds:
-        if kind is bool and isinstance(value, bool):
-            return value
-        if kind is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if kind in (str, Path) and isinstance(value, str):
-            return kind(value)
-    names = " or ".join(getattr(k, "__name__", str(k)) for k in kinds)
-    raise ForecastlabError(f"the value {json.dumps(value, default=str)} is not of type {names}", where=where,
-                           fix=f"write a value of type {names}")

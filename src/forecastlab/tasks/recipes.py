@@ -14,9 +14,10 @@ forecastlab.tasks.events.FRONT_DEFAULTS). The classifier or detector is saved in
 and weights.safetensors) with the options it was given, flat (task.options) and as a recipe
 (task.recipe). A folder that already holds one is refused unless overwrite=True; while it trains, `out`
 holds training.pt (the state after the last finished epoch), which resume=True continues after a kill.
-An anomalies scan saves nothing: run_task returns {"result": AnomalyResult, "benchmark": dict or None},
-and `forecastlab anomalies` writes its `out` (events) and `plot` files. The CLI checks each value's type
-and range against its options before it calls run_task.
+An anomalies scan saves nothing: run_task returns {"result": AnomalyResult, "benchmark": dict or None};
+run_task_recipe writes an anomalies recipe's `out` (the events, .csv or .json), and `forecastlab
+anomalies` its `out` and `plot`. Every value is checked against OPTION_TYPES (type and range), from
+Python as from a file or the command line.
 """
 
 from __future__ import annotations
@@ -37,6 +38,21 @@ TASK_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "anomalies": {"task": ("threshold", "window_hours", "autoencoder", "inject", "per_kind", "tolerance_hours"),
                   "model": ("run",), "data": ("data", "target"), "training": ("seed",), "output": ("out", "plot")},
 }
+# Each option's type and bounds: (type, lowest, highest); the commands' options have the same (a test
+# compares them), and run_task checks every value it is given against them.
+_COMMON = {"data": ("str",), "model": ("str",), "params": ("table",), "epochs": ("int", 1), "max_steps": ("int", 1),
+           "seed": ("int",), "out": ("path",)}
+OPTION_TYPES: dict[str, dict[str, tuple]] = {
+    "classify": _COMMON | {"batch_size": ("int", 2), "lr": ("float", 0.0), "optimizer": ("str",),
+                           "stride": ("int", 1), "balanced": ("bool",), "below": ("float",), "feature_set": ("str",),
+                           "target": ("str",), "ucr_wheel": ("path",)},
+    "events": _COMMON | {"warn_hours": ("int", 0), "tolerance_hours": ("int", 0), "lookback_hours": ("int", 2),
+                         "drop": ("float", 0.0), "turn": ("float", 0.0, 180.0)},
+    "anomalies": {"data": ("str",), "run": ("path",), "target": ("str",), "threshold": ("float",),
+                  "window_hours": ("float",), "autoencoder": ("bool",), "seed": ("int",), "inject": ("int",),
+                  "per_kind": ("int", 1, 200), "tolerance_hours": ("float", 0.0), "out": ("path",),
+                  "plot": ("path",)},
+}
 FROST_ONLY = ("max_steps", "stride", "balanced", "below", "target", "feature_set")  # not for ucr:NAME
 TRAINING_STATE = "training.pt"  # the state after the last finished epoch, while a training runs
 
@@ -46,17 +62,51 @@ def option_names(kind: str) -> tuple[str, ...]:
     return tuple(name for names in _groups(kind).values() for name in names)
 
 
+def check_option(kind: str, name: str, value, where: str):
+    """`value` checked against option `name` of a `kind` task (OPTION_TYPES), or a ForecastlabError naming
+    `where`; returns it as the task reads it (an int given for a float becomes a float, a path a str).
+    None stands for the option's default."""
+    if name not in OPTION_TYPES[kind]:
+        raise ForecastlabError(f"{name!r} is not an option of the {kind} task", where=where,
+                               fix=f"use these keys: {', '.join(option_names(kind))}")
+    if value is None:
+        return None
+    kind_of, low, high = (OPTION_TYPES[kind][name] + (None, None))[:3]
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = {"bool": isinstance(value, bool), "int": number and isinstance(value, int), "float": number,
+          "str": isinstance(value, str), "path": isinstance(value, str | Path), "table": isinstance(value, dict)}
+    if not ok[kind_of]:
+        if kind_of == "table":
+            raise ForecastlabError(f"{name} must be a table of model parameters", where=where,
+                                   fix="write [params] (or [model.params]) and then e.g. units = 32")
+        raise ForecastlabError(f"the value {_shown(value)} is not of type {kind_of}", where=where,
+                               fix=f"write a value of type {kind_of}")
+    if number and ((low is not None and value < low) or (high is not None and value > high)):
+        span = f"at least {low}" if high is None else f"at most {high}" if low is None else f"{low} to {high}"
+        raise ForecastlabError(f"the value {value!r} is out of range", where=where, fix=f"write {span}")
+    return float(value) if kind_of == "float" else str(value) if kind_of == "path" else value
+
+
+def _shown(value) -> str:
+    import json
+
+    return json.dumps(value, default=str)
+
+
 def run_task(kind: str, options: dict[str, Any], *, out: str | Path | None = None, overwrite: bool = False,
              resume: bool = False, progress: bool = False):
     """Train a classify or events task as `options` say, and save it in `out` (when given); returns the
     ClassificationResult or EventResult. `options` may hold `out` too (the argument wins). An anomalies
     scan returns {"result", "benchmark"} and writes nothing (`out` and `plot` are the command's files)."""
-    options = dict(options)
-    unknown = sorted(set(options) - set(option_names(kind)))
-    if unknown:
-        raise ForecastlabError(f"{unknown[0]!r} is not an option of the {kind} task", where="run_task options",
-                               fix=f"use these: {', '.join(option_names(kind))}")
+    _groups(kind)
+    options = {k: check_option(kind, k, v, f"run_task options, key {k}") for k, v in options.items()}
     if kind == "anomalies":
+        given = [name for name, v in (("out", out), ("overwrite", overwrite), ("resume", resume),
+                                      ("progress", progress)) if v]
+        if given or options.get("out") is not None or options.get("plot") is not None:
+            raise ForecastlabError(f"an anomalies scan writes no folder, so {', '.join(given) or 'out/plot'} has "
+                                   "nothing to do", where="run_task", fix="drop it: write the events with "
+                                   "scan['result'].table(), or run `forecastlab anomalies --out FILE --plot PNG`")
         return _anomalies(options)
     given_out = options.pop("out", None)
     out = Path(out) if out is not None else Path(given_out) if given_out is not None else None
@@ -78,12 +128,10 @@ def read_task_recipe(path: str | Path) -> tuple[str, dict[str, Any]]:
                          missing_fix="check the path", size_fix="a recipe is a few lines of TOML",
                          syntax_fix="see docs/training.md for a recipe example")
     kind = task_kind(doc, str(path))
-    options = flat_options(doc, str(path))
+    spelled: dict[str, str] = {}
+    options = flat_options(doc, str(path), spelled)
     if kind != "forecast":
-        unknown = sorted(set(options) - set(option_names(kind)))
-        if unknown:
-            raise ForecastlabError(f"{unknown[0]!r} is not an option of the {kind} task", where=f"{path}, key "
-                                   f"{unknown[0]}", fix=f"use these keys: {', '.join(option_names(kind))}")
+        options = {k: check_option(kind, k, v, f"{path}, key {spelled.get(k, k)}") for k, v in options.items()}
     return kind, options
 
 
@@ -93,6 +141,8 @@ def run_task_recipe(path: str | Path, *, out: str | Path | None = None, overwrit
     forecastlab.training.runner.run_recipe (into `out`, else its [output] out), a classify or events one
     through run_task. Returns that function's result."""
     kind, options = read_task_recipe(path)
+    if kind == "anomalies":
+        return _anomaly_recipe(path, options, overwrite=overwrite)
     if kind != "forecast":
         return run_task(kind, options, out=out, overwrite=overwrite, resume=resume, progress=progress)
     from forecastlab.training.recipe import Recipe
@@ -102,8 +152,36 @@ def run_task_recipe(path: str | Path, *, out: str | Path | None = None, overwrit
     if target is None:
         raise ForecastlabError("the recipe names no run directory", where=f"{path}, key output.out",
                                fix="write [output] out = \"runs/NAME\", or pass out=")
-    recipe = Recipe.from_toml(path)
-    return run_recipe(recipe, target, resume=resume, overwrite=overwrite, progress=progress)
+    recipe = Recipe.from_toml(path)  # the library's recipe: the tables [model], [data], [window], [training]
+    return run_recipe(recipe, target, resume=resume, overwrite=overwrite or bool(options.get("overwrite")),
+                      progress=progress)
+
+
+def _anomaly_recipe(path: Path, options: dict, *, overwrite: bool) -> dict:
+    """An anomalies recipe: the scan, with its events written to [output] out (.csv or .json) when it
+    names one; a plot is the command's (`forecastlab anomalies --config FILE` draws it)."""
+    from forecastlab.atomic import atomic_write_json, atomic_write_text
+
+    if options.get("plot") is not None:
+        raise ForecastlabError("plot is drawn by the command, not by run_task_recipe", where=f"{path}, key plot",
+                               fix=f"run `forecastlab anomalies --config {path}`, or drop plot")
+    target = options.pop("out", None)
+    if target is not None:
+        target = Path(target)
+        if target.suffix.lower() not in (".csv", ".json"):
+            raise ForecastlabError(f"out must end in .csv or .json, not {target.suffix or 'nothing'!r}",
+                                   where=f"{path}, key out", fix="write e.g. out = \"events.csv\"")
+        if target.exists() and not overwrite:
+            raise ForecastlabError(f"{target} exists; refusing to overwrite it", where=str(target),
+                                   fix="choose another out, or pass overwrite=True")
+    scan = run_task("anomalies", options)
+    if target is not None:
+        result, bench = scan["result"], scan["benchmark"]
+        if target.suffix.lower() == ".json":
+            atomic_write_json(target, result.to_dict() | ({"benchmark": bench} if bench else {}))
+        else:
+            atomic_write_text(target, result.table().to_csv(index=False))
+    return scan
 
 
 # -- the output folder --------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,7 +258,7 @@ def task_kind(doc: dict, where: str) -> str:
         raise ForecastlabError("task must be a table", where=f"{where}, key task",
                                fix=f"write [task] and then kind = one of {', '.join(map(repr, TASK_COMMANDS))}")
     kind = task.get("kind", "forecast")
-    if kind not in TASK_COMMANDS:
+    if not isinstance(kind, str) or kind not in TASK_COMMANDS:
         raise ForecastlabError(f"task.kind {json.dumps(kind, default=str)} is not a task forecastlab trains",
                                where=f"{where}, key task.kind",
                                fix=f"write kind = one of {', '.join(map(repr, TASK_COMMANDS))}")
@@ -274,12 +275,13 @@ def check_task_kind(doc: dict, where: str, kind: str) -> None:
                                + ("" if found == "forecast" else f" (or `forecastlab train --config {where}`)"))
 
 
-def flat_options(doc: dict, where: str) -> dict[str, Any]:
+def flat_options(doc: dict, where: str, spelled: dict[str, str] | None = None) -> dict[str, Any]:
     """A recipe file's keys as its command's option names: top-level keys as they are, and the keys of the
     tables in RECIPE_TABLES lifted out of them ([model] name is the option `model`, [model.params] the
-    table `params`); [task]'s kind is left out (task_kind reads it). A key given twice is an error."""
+    table `params`); [task]'s kind is left out (task_kind reads it). A key given twice is an error.
+    `spelled`, when given, is filled with each option's key as the file spells it (training.epochs)."""
     flat: dict[str, Any] = {}
-    spelled: dict[str, str] = {}
+    spelled = {} if spelled is None else spelled
     for key, value in doc.items():
         if key in RECIPE_TABLES and isinstance(value, dict):
             items = [({("model", "name"): "model"}.get((key, k), k), v, f"{key}.{k}") for k, v in value.items()
@@ -307,7 +309,8 @@ def group_options(options: dict[str, Any], tables: dict[str, tuple[str, ...]], k
 
 
 def toml_text(doc: dict) -> str:
-    """A recipe document (tables of plain values, [model.params] inside [model]) as TOML text."""
+    """A recipe document (tables of plain values, [model.params] inside [model]) as TOML text; a None value
+    is left out (it stands for the default), and tomllib reads the text back to the same document."""
     lines: list[str] = []
 
     def table(name: str, values: dict) -> None:
@@ -315,28 +318,40 @@ def toml_text(doc: dict) -> str:
         if lines:
             lines.append("")
         lines.append(f"[{name}]")
-        lines.extend(f"{k} = {toml_value(v)}" for k, v in plain.items())
+        lines.extend(f"{toml_key(k)} = {toml_value(v)}" for k, v in plain.items())
         for k, v in values.items():
             if isinstance(v, dict) and v:
-                table(f"{name}.{k}", v)
+                table(f"{name}.{toml_key(k)}", v)
 
     top = {k: v for k, v in doc.items() if not isinstance(v, dict) and v is not None}
-    lines.extend(f"{k} = {toml_value(v)}" for k, v in top.items())
+    lines.extend(f"{toml_key(k)} = {toml_value(v)}" for k, v in top.items())
     for name, values in doc.items():
         if isinstance(values, dict):
-            table(name, values)
+            table(toml_key(name), values)
     return "\n".join(lines) + "\n"
 
 
+def toml_key(key) -> str:
+    """A key bare when TOML allows it (letters, digits, - and _), else quoted."""
+    key = str(key)
+    return key if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key) else toml_value(key)
+
+
 def toml_value(v) -> str:
-    """One value as TOML: a bool, number, list or basic string."""
+    """One value as TOML: a bool, number (inf and nan as TOML spells them), list or basic string."""
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v) if isinstance(v, int) else json.dumps(float(v))
+    if isinstance(v, int):
+        return repr(v)
+    if isinstance(v, float):
+        return ("nan" if v != v else "inf" if v > 0 else "-inf") if v != v or v in (math.inf, -math.inf) \
+            else json.dumps(v)
     if isinstance(v, list | tuple):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    return json.dumps(str(v))  # a TOML basic string takes JSON's escapes
+    if v is None:
+        raise ForecastlabError("TOML has no null", where="toml_value", fix="leave the key out for its default")
+    # A basic string: JSON's escapes, with non-ASCII characters as they are (TOML takes no surrogate pairs).
+    return json.dumps(str(v), ensure_ascii=False)
 
 
 def _read_toml(path: Path) -> dict:
