@@ -108,3 +108,30 @@ def test_run_task_passes_every_option_on_to_the_scan(root):
     assert [e.to_dict() for e in scan["result"].events] == [e.to_dict() for e in direct.events]
     default = run_task("anomalies", {k: v for k, v in options.items() if k not in ("window_hours", "threshold")})
     assert [e.to_dict() for e in default["result"].events] != [e.to_dict() for e in direct.events]
+
+
+def test_the_report_of_a_scan_holds_its_scores_and_plot_and_is_never_overwritten(root, monkeypatch):
+    monkeypatch.chdir(root)
+    args = ["anomalies", "--run", "run", "--data", "clean.csv", "--inject", "0", "--per-kind", "2"]
+    done = CliRunner().invoke(app, [*args, "--report", "scan.html", "--json"])
+    assert done.exit_code == 0, done.output
+    assert strict_json(done.stdout)["report"] == "scan.html"
+    page = (root / "scan.html").read_text()
+    for needle in ("Benchmark scores", "trivial: random", "10 injected faults (seed 0)", "Recall by kind",
+                   "data:image/png;base64,", "residual"):
+        assert needle in page, needle
+    assert "SYNTHETIC DATA" not in page  # a real file, so no synthetic-data banner
+    kept = (root / "scan.html").read_bytes()
+    again = CliRunner().invoke(app, [*args, "--report", "scan.html"])
+    assert isinstance(again.exception, ForecastlabError) and "refusing to overwrite" in str(again.exception)
+    assert (root / "scan.html").read_bytes() == kept
+
+
+def test_a_scan_of_synthetic_data_says_so_in_its_report():
+    from forecastlab.deploy.report_anomalies import anomaly_report_html
+    from forecastlab.tasks.recipes import run_task
+
+    scan = run_task("anomalies", {"data": "synthetic"})
+    assert scan["synthetic"] is True
+    page = anomaly_report_html(scan)
+    assert "SYNTHETIC DATA" in page and "No trained run was given" in page

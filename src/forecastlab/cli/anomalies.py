@@ -13,7 +13,7 @@ from forecastlab.errors import ForecastlabError
 
 # What a task file (--config) may set; --overwrite, --limit and --json stay on the command line.
 CONFIG_KEYS = ("data", "run", "target", "threshold", "window_hours", "autoencoder", "seed", "inject", "per_kind",
-               "tolerance_hours", "out", "plot")
+               "tolerance_hours", "out", "plot", "report")
 
 
 def anomalies_command(
@@ -48,7 +48,11 @@ def anomalies_command(
                                              show_default=False)] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw the target, the flagged rows and the residual "
                                               "z-score to this PNG.", show_default=False)] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing --out / --plot files.")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write one self-contained HTML page: the scan, the plot, the benchmark's scores and the "
+        "events.", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing --out / --plot / --report "
+                                            "files.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Events shown in the table (all are written).")] = 20,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML task file: these options' names with underscores as keys (window_hours = 72), "
@@ -61,8 +65,8 @@ def anomalies_command(
     a sequence autoencoder's reconstruction error. On a labelled series (--data ucr:InternalBleeding16) every
     detector is also scored against the labels beside trivial detectors."""
     from forecastlab.cli.classify import _options_of
-    from forecastlab.cli.options import task_config
-    from forecastlab.cli.train import _check_out_file, given_options
+    from forecastlab.cli.options import check_out_file as _check_out_file
+    from forecastlab.cli.options import given_options, task_config
     from forecastlab.console import console, warn
     from forecastlab.tasks.recipes import run_task
 
@@ -71,7 +75,7 @@ def anomalies_command(
         loaded, given = task_config(config_file, given, {k: here[k] for k in CONFIG_KEYS},
                                     keys=CONFIG_KEYS, name="anomalies")
         (data, run, target, threshold, window_hours, autoencoder, seed, inject, per_kind, tolerance_hours, out,
-         plot) = (loaded[k] for k in CONFIG_KEYS)
+         plot, report) = (loaded[k] for k in CONFIG_KEYS)
     if out is not None:
         if out.suffix.lower() not in (".csv", ".json"):
             raise ForecastlabError(f"--out must end in .csv or .json, not {out.suffix or 'nothing'!r}",
@@ -79,8 +83,12 @@ def anomalies_command(
         _check_out_file(out, overwrite)
     if plot is not None:
         _check_out_file(plot, overwrite)
+    if report is not None:
+        from forecastlab.deploy.report import report_path
+
+        report_path(report.parent, report, overwrite=overwrite)  # before the scan, not after it
     options = _options_of(locals(), given, CONFIG_KEYS)
-    scan = run_task("anomalies", {k: v for k, v in options.items() if k not in ("out", "plot")})
+    scan = run_task("anomalies", {k: v for k, v in options.items() if k not in ("out", "plot", "report")})
     result, bench = scan["result"], scan["benchmark"]
     if run is None:
         warn("no --run: the forecast-residual detector did not run; pass a trained run to score its residuals too")
@@ -92,13 +100,18 @@ def anomalies_command(
         plot_anomalies(plot, result.timestamps, result.values, [e.to_dict() for e in result.events],
                        target=result.target, residual_z=result.residual_z, threshold=threshold,
                        truth=bench["truth"] if bench else None, title=f"Anomalies in {Path(result.source).name}")
+    if report is not None:
+        from forecastlab.deploy.report_anomalies import write_anomaly_report
+
+        write_anomaly_report(scan, report, overwrite=overwrite)
     payload = result.to_dict() | ({"benchmark": bench} if bench else {})
-    payload |= {"out": str(out) if out else None, "plot": str(plot) if plot else None}
+    payload |= {"out": str(out) if out else None, "plot": str(plot) if plot else None,
+                "report": str(report) if report else None}
     if json_out:
         print_json(payload)
         return
     _print(console, result, bench, limit)
-    for name, path in (("events", out), ("plot", plot)):
+    for name, path in (("events", out), ("plot", plot), ("report", report)):
         if path is not None:
             typer.echo(f"{name} written to {path}")
 

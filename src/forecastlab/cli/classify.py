@@ -88,7 +88,8 @@ def classify_command(
     """Classify windows: "frost (T < 0 degC) within the next 24 hours?" on a weather record, or a UCR/UEA
     benchmark. Trains a registered model with cross-entropy and prints its leaderboard beside rule and
     nearest-neighbour baselines (accuracy, macro F1); with --run, predicts class probabilities instead."""
-    from forecastlab.cli.train import _check_out_file, given_options
+    from forecastlab.cli.options import check_out_file as _check_out_file
+    from forecastlab.cli.options import given_options
 
     given = given_options(ctx)
     if config_file is not None:
@@ -129,7 +130,7 @@ def classify_command(
 def _options_of(values: dict, given: set[str], keys: tuple[str, ...] = CONFIG_KEYS) -> dict:
     """The options a training was asked for (command line and --config), as a task file writes them: a saved
     classifier's task.options, which `--config` takes back (with [params] as a table)."""
-    from forecastlab.cli.train import parse_params
+    from forecastlab.cli.options import parse_params
 
     out = {k: str(values[k]) if isinstance(values[k], Path) else values[k]
            for k in keys if k in given and k != "params"}

@@ -65,7 +65,8 @@ def events_command(
     rule), flagged by a per-timestep head that sees only the past; event precision and recall within a
     tolerance, and how far ahead fronts are flagged, beside a pressure rule and trivial detectors."""
     from forecastlab.cli.classify import _options_of, read_task_config, refuse_training_flags
-    from forecastlab.cli.train import _check_out_file, given_options
+    from forecastlab.cli.options import check_out_file as _check_out_file
+    from forecastlab.cli.options import given_options
     from forecastlab.tasks.events import front_labels
     from forecastlab.tasks.recipes import load_event_series, run_task
 

@@ -6,13 +6,14 @@ import functools
 import inspect
 import json
 import sys
+import tempfile
 import typing
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import ForecastlabError, from_os_error
 from forecastlab.training.recipe import DataRecipe, WindowRecipe
 
 DataOpt = Annotated[
@@ -231,3 +232,50 @@ def task_config(path: Path, given: set[str], values: dict[str, Any], *, keys: tu
         if key not in given:
             out[key] = value
     return out, set_now
+
+
+def given_options(ctx: typer.Context) -> set[str]:
+    """Names of the parameters the user actually passed (on the command line or via the environment),
+    as opposed to those left at their defaults: a default is never a request."""
+    return {name for name in ctx.params
+            if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")}
+
+
+def parse_params(items: list[str] | None) -> dict:
+    """['units=64', 'recurrent_dropout=0.1', 'mode=weight'] -> {'units': 64, ...}; values are JSON
+    when they parse as JSON (numbers, true/false, lists), else strings."""
+    params = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ForecastlabError(f"bad --param {item!r}", where="--param",
+                                   fix="write KEY=VALUE, e.g. --param units=64")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
+def check_out_file(out: Path, overwrite: bool) -> None:
+    """Refuse an --out file that exists (unless overwrite), is a folder, or cannot be written, before the
+    slow part."""
+    if out.is_dir():
+        raise ForecastlabError("--out is a directory", where=str(out), fix="give a file name, e.g. forecast.csv")
+    if out.exists() and not overwrite:
+        raise ForecastlabError(
+            "the output file already exists; refusing to overwrite it", where=str(out),
+            fix="pass --overwrite to replace it, or choose another --out",
+        )
+    existing = next(p for p in (out.parent, *out.parent.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ForecastlabError(f"the folder for --out cannot be made: {existing} is a file, not a folder",
+                               where=str(out), fix="give --out a path inside a folder, or move that file away")
+    if not out.parent.is_dir():
+        raise ForecastlabError("the folder for --out does not exist", where=str(out.parent),
+                               fix="create it first, or choose another --out")
+    try:  # a real write in the folder, so the refusal comes before the slow part, with the system's reason
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as err:
+        raise from_os_error(OSError(err.errno, err.strerror, str(out)), "cannot write") from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import tempfile
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -13,18 +12,21 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import (
+from forecastlab.cli.options import (  # given_options, parse_params, _check_out_file: used here and re-exported
     DataArgs,
     JsonOpt,
     WindowArgs,
+    given_options,
+    parse_params,
     print_json,
     with_data_options,
     with_run_data_options,
     with_window_options,
 )
+from forecastlab.cli.options import check_out_file as _check_out_file
 from forecastlab.console import console
 from forecastlab.data.book import BOOK_MODELS
-from forecastlab.errors import ForecastlabError, from_os_error
+from forecastlab.errors import ForecastlabError
 from forecastlab.training.recipe import DATA_KEYWORDS
 
 
@@ -422,13 +424,6 @@ def _check_not_fewer_epochs(run_dir: Path, epochs: int) -> None:
 _FREE_ON_RESUME = {"resume", "epochs", "device", "no_progress", "json_out", "config_file", "nproc"}
 
 
-def given_options(ctx: typer.Context) -> set[str]:
-    """Names of the parameters the user actually passed (on the command line or via the environment),
-    as opposed to those left at their defaults: a default is never a request."""
-    return {name for name in ctx.params
-            if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")}
-
-
 def refuse_resume_conflicts(config: dict, run_dir: Path, given: dict) -> None:
     """Raise when an option given with --resume differs from the run's own setting: resuming keeps the
     run's settings, so silently ignoring the option would train something the user did not ask for."""
@@ -517,22 +512,6 @@ def _refuse_changed_data(config: dict, series, run_dir: Path) -> None:
         )
 
 
-def parse_params(items: list[str] | None) -> dict:
-    """['units=64', 'recurrent_dropout=0.1', 'mode=weight'] -> {'units': 64, ...}; values are JSON
-    when they parse as JSON (numbers, true/false, lists), else strings."""
-    params = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ForecastlabError(f"bad --param {item!r}", where="--param",
-                                   fix="write KEY=VALUE, e.g. --param units=64")
-        try:
-            params[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key.strip()] = value
-    return params
-
-
 def _run_data_args(run, data_args: DataArgs, given: set[str]) -> DataArgs:
     """The data options to use with a saved run: its recipe's (forecastlab.training.recipe_of), with only the
     options the user actually gave replacing them (e.g. just --gaps drop keeps the run's --data)."""
@@ -562,28 +541,6 @@ def _load_run_series(run, data_args: DataArgs, given: set[str]):
         banner(f"{why}.\nThe numbers below come from the changed file, not from the data the run was "
                f"trained on.\nFile: {series.provenance.path}", title="DATA CHANGED", style="bold red")
     return series
-
-
-def _check_out_file(out: Path, overwrite: bool) -> None:
-    if out.is_dir():
-        raise ForecastlabError("--out is a directory", where=str(out), fix="give a file name, e.g. forecast.csv")
-    if out.exists() and not overwrite:
-        raise ForecastlabError(
-            "the output file already exists; refusing to overwrite it", where=str(out),
-            fix="pass --overwrite to replace it, or choose another --out",
-        )
-    existing = next(p for p in (out.parent, *out.parent.parents) if p.exists() or p == p.parent)
-    if not existing.is_dir():
-        raise ForecastlabError(f"the folder for --out cannot be made: {existing} is a file, not a folder",
-                               where=str(out), fix="give --out a path inside a folder, or move that file away")
-    if not out.parent.is_dir():
-        raise ForecastlabError("the folder for --out does not exist", where=str(out.parent),
-                               fix="create it first, or choose another --out")
-    try:  # a real write in the folder, so the refusal comes before the slow part, with the system's reason
-        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
-            pass
-    except OSError as err:
-        raise from_os_error(OSError(err.errno, err.strerror, str(out)), "cannot write") from None
 
 
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (default: GPU if present), cpu or cuda[:N].")]

@@ -14,7 +14,8 @@ forecastlab.tasks.events.FRONT_DEFAULTS). The classifier or detector is saved in
 and weights.safetensors) with the options it was given, flat (task.options) and as a recipe
 (task.recipe). A folder that already holds one is refused unless overwrite=True; while it trains, `out`
 holds training.pt (the state after the last finished epoch), which resume=True continues after a kill.
-An anomalies scan saves nothing: run_task returns {"result": AnomalyResult, "benchmark": dict or None};
+An anomalies scan saves nothing: run_task returns {"result": AnomalyResult, "benchmark": dict or None,
+"synthetic": bool} (forecastlab.deploy.report_anomalies.write_anomaly_report turns it into a page);
 run_task_recipe writes an anomalies recipe's `out` (the events, .csv or .json), and `forecastlab
 anomalies` its `out` and `plot`. Every value is checked against OPTION_TYPES (type and range), from
 Python as from a file or the command line.
@@ -36,7 +37,8 @@ TASK_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
                "data": ("data",), "window": ("lookback_hours",), "training": ("epochs", "max_steps", "seed"),
                "output": ("out",)},
     "anomalies": {"task": ("threshold", "window_hours", "autoencoder", "inject", "per_kind", "tolerance_hours"),
-                  "model": ("run",), "data": ("data", "target"), "training": ("seed",), "output": ("out", "plot")},
+                  "model": ("run",), "data": ("data", "target"), "training": ("seed",),
+                  "output": ("out", "plot", "report")},
 }
 # Each option's type and bounds: (type, lowest, highest); the commands' options have the same (a test
 # compares them), and run_task checks every value it is given against them.
@@ -51,7 +53,7 @@ OPTION_TYPES: dict[str, dict[str, tuple]] = {
     "anomalies": {"data": ("str",), "run": ("path",), "target": ("str",), "threshold": ("float",),
                   "window_hours": ("float",), "autoencoder": ("bool",), "seed": ("int",), "inject": ("int",),
                   "per_kind": ("int", 1, 200), "tolerance_hours": ("float", 0.0), "out": ("path",),
-                  "plot": ("path",)},
+                  "plot": ("path",), "report": ("path",)},
 }
 FROST_ONLY = ("max_steps", "stride", "balanced", "below", "target", "feature_set")  # not for ucr:NAME
 TRAINING_STATE = "training.pt"  # the state after the last finished epoch, while a training runs
@@ -103,10 +105,12 @@ def run_task(kind: str, options: dict[str, Any], *, out: str | Path | None = Non
     if kind == "anomalies":
         given = [name for name, v in (("out", out), ("overwrite", overwrite), ("resume", resume),
                                       ("progress", progress)) if v]
-        if given or options.get("out") is not None or options.get("plot") is not None:
-            raise ForecastlabError(f"an anomalies scan writes no folder, so {', '.join(given) or 'out/plot'} has "
+        files = [k for k in ("out", "plot", "report") if options.get(k) is not None]
+        if given or files:
+            raise ForecastlabError(f"an anomalies scan writes no folder, so {', '.join(given + files)} has "
                                    "nothing to do", where="run_task", fix="drop it: write the events with "
-                                   "scan['result'].table(), or run `forecastlab anomalies --out FILE --plot PNG`")
+                                   "scan['result'].table(), or run `forecastlab anomalies --out FILE --plot PNG "
+                                   "--report HTML`")
         return _anomalies(options)
     given_out = options.pop("out", None)
     out = Path(out) if out is not None else Path(given_out) if given_out is not None else None
@@ -162,9 +166,10 @@ def _anomaly_recipe(path: Path, options: dict, *, overwrite: bool) -> dict:
     names one; a plot is the command's (`forecastlab anomalies --config FILE` draws it)."""
     from forecastlab.atomic import atomic_write_json, atomic_write_text
 
-    if options.get("plot") is not None:
-        raise ForecastlabError("plot is drawn by the command, not by run_task_recipe", where=f"{path}, key plot",
-                               fix=f"run `forecastlab anomalies --config {path}`, or drop plot")
+    for key in ("plot", "report"):
+        if options.get(key) is not None:
+            raise ForecastlabError(f"{key} is drawn by the command, not by run_task_recipe", where=f"{path}, key "
+                                   f"{key}", fix=f"run `forecastlab anomalies --config {path}`, or drop {key}")
     target = options.pop("out", None)
     if target is not None:
         target = Path(target)
@@ -320,8 +325,10 @@ def _anomalies(options: dict) -> dict:
         bench = labelled_benchmark(series, run, seed=options.get("seed", 0),
                                    tolerance_hours=100.0 if tolerance is None else tolerance, **detect)
     else:
-        return {"result": detect_anomalies(series, run=run, **detect), "benchmark": None}
-    return {"result": bench["result"], "benchmark": {k: v for k, v in bench.items() if k != "result"}}
+        return {"result": detect_anomalies(series, run=run, **detect), "benchmark": None,
+                "synthetic": series.provenance.source == "synthetic"}
+    return {"result": bench["result"], "benchmark": {k: v for k, v in bench.items() if k != "result"},
+            "synthetic": series.provenance.source == "synthetic"}
 
 
 def load_anomaly_series(data: str, run_dir, target: str | None):
