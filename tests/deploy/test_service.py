@@ -138,3 +138,29 @@ def test_serve_refuses_a_damaged_artifact_with_a_clean_error(artifacts, runs, tm
     (root / "weights.safetensors").write_bytes(b"nope")
     done = cli("serve", root, "--port", free_port(), cwd=runs["root"], timeout=60)
     clean_error(done, "weights.safetensors is 4 bytes but the manifest records")
+
+
+def test_anomalies_of_posted_rows_are_the_command_s_and_short_inputs_get_the_rules_alone(server, artifacts, runs):
+    frame = pd.read_csv(runs["csv"])
+    frame.loc[400:405, "T (degC)"] = -9999.0  # a sentinel run and a spike, as a sensor would send them
+    frame.loc[900, "p (mbar)"] += 60
+    csv = runs["root"] / "faulty.csv"
+    frame.to_csv(csv, index=False)
+    done = cli("anomalies", "--run", runs["lstm"], "--data", csv, "--json", cwd=runs["root"])  # the served run
+    assert done.returncode == 0, done.stderr
+    expected = json.loads(done.stdout)
+    answer = httpx.post(server.url + "/anomalies", content=csv.read_bytes(), headers={"Content-Type": "text/csv"})
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert got["residuals"] == "scored" and got["detectors"] == expected["detectors"]
+    assert got["events"] == expected["events"] and got["counts"]["sentinel"] >= 1
+    short = httpx.post(server.url + "/anomalies", json={"records": frame.head(50).to_dict(orient="records")})
+    assert short.status_code == 200, short.text
+    assert short.json()["detectors"] == ["rules"] and short.json()["residuals"].startswith("not scored: 50 rows")
+    bad = httpx.post(server.url + "/anomalies", content=b"x", headers={"Content-Type": "image/png"})
+    assert bad.status_code == 415 and bad.json()["fix"]
+    big = httpx.post(server.url + "/anomalies", content=b"a" * (600 << 10), headers={"Content-Type": "text/csv"})
+    assert big.status_code == 413 and "send fewer rows" in big.json()["fix"]
+    lacking = httpx.post(server.url + "/anomalies", content=b"Date Time,p (mbar)\n01.01.2009 00:10:00,996\n",
+                         headers={"Content-Type": "text/csv"})
+    assert lacking.status_code == 422 and "lacks the column" in lacking.json()["error"]

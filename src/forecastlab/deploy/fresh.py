@@ -105,19 +105,21 @@ class FreshForecaster:
         self._interval = ({"method": run.calibration.method, "level": run.calibration.level}
                           if run.calibration else None)
 
-    def load(self, source, *, name: str | None = None):
+    def load(self, source, *, name: str | None = None, clean: bool | None = None):
         """The Series of `source` as the run's recipe reads it, derived columns added, its columns checked.
 
         source: a CSV or Parquet path, the bytes of one (an HTTP body), or JSON-like records (a list of
-        {column: value} rows, the time column among them)."""
+        {column: value} rows, the time column among them). clean=False keeps sentinels such as -9999 as
+        they are (an anomaly scan wants to see them); None: as the recipe says."""
         from forecastlab.data.derived import add_features
         from forecastlab.data.loader import load_bytes, load_series
 
+        kwargs = self._kwargs | ({"clean": clean} if clean is not None else {})
         if isinstance(source, str | Path):
-            series = load_series(str(Path(source).expanduser()), **self._kwargs, download=False)
+            series = load_series(str(Path(source).expanduser()), **kwargs, download=False)
         else:
             raw = source if isinstance(source, bytes) else records_csv(source, name or "records")
-            series = load_bytes(raw, name or "request", **self._kwargs)
+            series = load_bytes(raw, name or "request", **kwargs)
         _check_source_columns(self.need["columns"], series)
         if self._feature_set:
             series = add_features(series, self._feature_set, self._derived or None)
@@ -143,6 +145,22 @@ class FreshForecaster:
             _check_spacing(series.timestamps[tail], step, rows, where)
         _check_missing(series, tail, where)
         return _cut(series, tail), str(where)
+
+    def scan(self, source, *, name: str | None = None) -> dict:
+        """Anomalies in `source` (forecastlab.tasks.anomaly.detect_anomalies, at its default threshold and
+        window), read uncleaned: the sensor-fault rules on every row, and the run's forecast residuals when
+        the input is long enough for a forecast to land inside it (else "residuals" says why not)."""
+        from forecastlab.tasks.anomaly import detect_anomalies
+
+        series = self.load(source, name=name, clean=False)
+        delay = self.run.spec.delays[0]
+        if len(series) > delay:
+            result, residuals = detect_anomalies(series, run=self.run), "scored"
+        else:
+            result = detect_anomalies(series)
+            residuals = (f"not scored: {len(series)} rows are too few, since the run's first forecast is for row "
+                         f"{delay}; send well over {delay + 1} rows (a few weeks) to score them")
+        return result.to_dict() | {"residuals": residuals, "source": str(series.provenance.path or name or "input")}
 
     def forecast(self, source, *, name: str | None = None) -> Forecast:
         """The forecast from the last window of `source`."""

@@ -196,6 +196,31 @@ def create_app(run, *, token: str | None = None, max_body_bytes: int = MAX_BODY_
             return await guarded(one_from_json, raw)
         return unaccepted(kind, "send text/csv (the training file's format) or application/json with records")
 
+    def scan_from_json(raw: bytes):
+        records = _records(raw)
+        if isinstance(records, str):
+            return problem(400, records, where="the request's JSON",
+                           fix='send {"records": [{column: value, ...}, ...]}')
+        return forecaster.scan(records, name="the request's records")
+
+    @app.post("/anomalies", openapi_extra={"requestBody": _FORECAST_BODY}, responses=_RESPONSES)
+    async def anomalies(request: Request):
+        """Anomalies in the posted observations (the training format, oldest first, any number of rows up
+        to the body limit): the sensor-fault rules, and this model's forecast residuals when the input is
+        long enough; the answer is `forecastlab anomalies --json`'s events."""
+        try:
+            raw = await body_of(request)
+        except _TooLarge:
+            return problem(413, f"the request body is larger than {max_body_bytes:,} bytes",
+                           where="the request body", fix="send fewer rows, or start the service with a larger "
+                           "--max-body-mb")
+        kind = _content_type(request)
+        if kind in ("text/csv", "text/plain"):
+            return await guarded(lambda: forecaster.scan(raw, name="the request's CSV"))
+        if kind == "application/json":
+            return await guarded(scan_from_json, raw)
+        return unaccepted(kind, "send text/csv (the training file's format) or application/json with records")
+
     @app.post("/forecast/batch", openapi_extra={"requestBody": _BATCH_BODY},
               responses=_RESPONSES)
     async def forecast_batch(request: Request):
