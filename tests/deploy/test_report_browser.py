@@ -35,13 +35,23 @@ class Browser:
     """One headless Chromium on a free loopback port, with one page driven over the DevTools protocol."""
 
     def __init__(self, profile: Path):
-        from websockets.sync.client import connect
-
-        self.proc = subprocess.Popen(
+        self.ws = None
+        profile.mkdir(parents=True, exist_ok=True)
+        self.log = open(profile.parent / "chromium.log", "w")  # noqa: SIM115 (closed in close())
+        self.proc = subprocess.Popen(  # its own process group, so close() stops its helpers too
             [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--no-first-run", "--no-default-browser-check", "--remote-debugging-address=127.0.0.1",
              "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1280,2000", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)
+        try:
+            self._connect(profile)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self, profile: Path) -> None:
+        from websockets.sync.client import connect
+
         port = self._port(profile)
         deadline = time.monotonic() + 30
         while True:
@@ -60,6 +70,7 @@ class Browser:
         self.events: list[dict] = []
         for method in ("Page.enable", "Runtime.enable", "Log.enable", "Network.enable"):
             self.call(method)
+        self.call("Page.setLifecycleEventsEnabled", {"enabled": True})
 
     def _port(self, profile: Path) -> int:
         deadline = time.monotonic() + 60
@@ -68,7 +79,9 @@ class Browser:
             if marker.is_file() and marker.read_text().strip():
                 return int(marker.read_text().split()[0])
             if self.proc.poll() is not None:
-                raise AssertionError(f"Chromium exited with {self.proc.returncode}: {self.proc.stderr.read()[-2000:]}")
+                self.log.flush()
+                raise AssertionError(f"Chromium exited with {self.proc.returncode}: "
+                                     f"{(profile.parent / 'chromium.log').read_text()[-2000:]}")
             time.sleep(0.05)
         raise AssertionError("Chromium did not open its DevTools port within 60 s")
 
@@ -84,22 +97,38 @@ class Browser:
             self.events.append(message)
 
     def open(self, url: str) -> list[dict]:
-        """Load `url` and wait for its load event; the protocol events of that load."""
+        """Load `url` and wait for the load event of that navigation (its loaderId, not about:blank's);
+        the protocol events since the navigation began (self.events keeps collecting after it)."""
         self.events = []
-        self.call("Page.navigate", {"url": url})
+        nav = self.call("Page.navigate", {"url": url})
+        assert not nav.get("errorText"), nav
         deadline = time.monotonic() + 60
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+
+        def loaded() -> bool:
+            return any(e.get("method") == "Page.lifecycleEvent" and e["params"].get("name") == "load"
+                       and e["params"].get("loaderId") == nav["loaderId"] for e in self.events)
+
+        while not loaded():
             self.events.append(json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic()))))
         self.call("Runtime.evaluate", {"expression": "1"})  # drains what the load still reported
         return list(self.events)
 
     def close(self) -> None:
-        self.ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        import signal
+
+        if self.ws is not None:
+            self.ws.close()
+        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 20)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self.log.close()
 
 
 def problems(events: list[dict]) -> list[str]:
@@ -165,23 +194,33 @@ def test_a_report_renders_in_chromium_with_no_error_and_every_image_loaded(pages
         saved = Path(os.environ.get("FORECASTLAB_SCREENSHOTS", tmp_path)) / f"{name}.png"
         saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_bytes(png)
+        assert problems(browser.events) == []  # nor anything reported later, while it was inspected
     finally:
         browser.close()
 
 
-def test_the_problem_detector_sees_a_broken_image_and_a_blocked_script(pages, tmp_path):
-    """The checks above can fail: a page with a missing image file and an inline script (which the
-    reports' Content-Security-Policy forbids) is caught by both."""
+def test_the_checks_catch_blocked_loads_scripts_console_errors_exceptions_and_broken_images(pages, tmp_path):
+    """The checks above can fail. In a report (with its Content-Security-Policy): an image file and an
+    inline script are blocked, and each block is reported; a corrupt embedded image loads with no width.
+    In a page without the policy: console.error and an uncaught exception are reported."""
     report = (pages / "run.html").read_text()
-    broken = report.replace("<body>", '<body><img src="missing.png"><script>console.error("boom")</script>', 1)
+    broken = report.replace("<body>", '<body><img src="missing.png"><img src="data:image/png;base64,AAAA">'
+                            '<script>console.error("boom")</script>', 1)
     (tmp_path / "broken.html").write_text(broken)
+    (tmp_path / "plain.html").write_text('<!DOCTYPE html><html><head><title>t</title></head><body>'
+                                         '<script>console.error("boom"); throw new Error("kaput")</script>'
+                                         '</body></html>')
     browser = Browser(tmp_path / "profile")
     try:
         found = problems(browser.open((tmp_path / "broken.html").as_uri()))
-        assert any("missing.png" in p or "ERR_FILE_NOT_FOUND" in p for p in found), found
-        assert any("Content Security Policy" in p or "script" in p.lower() for p in found), found
+        assert any("missing.png" in p and "Content Security Policy" in p for p in found), found
+        assert any("inline script" in p and "script-src" in p for p in found), found
+        assert not any("boom" in p for p in found), found  # the blocked script never ran
         counted = browser.call("Runtime.evaluate", {"expression": IMAGES_LOADED, "returnByValue": True})
         value = counted["result"]["value"]
-        assert value["loaded"] == value["n"] - 1
+        assert value["loaded"] == value["n"] - 2  # the blocked file and the corrupt data: image
+        found = problems(browser.open((tmp_path / "plain.html").as_uri()))
+        assert any(p.startswith("console.error") and "boom" in p for p in found), found
+        assert any(p.startswith("exception") for p in found), found
     finally:
         browser.close()

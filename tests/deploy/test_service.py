@@ -164,3 +164,15 @@ def test_anomalies_of_posted_rows_are_the_command_s_and_short_inputs_get_the_rul
     lacking = httpx.post(server.url + "/anomalies", content=b"Date Time,p (mbar)\n01.01.2009 00:10:00,996\n",
                          headers={"Content-Type": "text/csv"})
     assert lacking.status_code == 422 and "lacks the column" in lacking.json()["error"]
+
+
+def test_a_scan_reads_a_bounded_number_of_rows(runs):
+    from forecastlab.deploy.fresh import MAX_SCAN_ROWS, FreshForecaster
+    from forecastlab.training import load_run
+    from run_helpers import write_jena_csv
+
+    scanner = FreshForecaster(load_run(runs["lstm"]))
+    long = write_jena_csv(runs["root"] / "long.csv", days=MAX_SCAN_ROWS // 144 + 2)
+    with pytest.raises(ForecastlabError, match=f"more than the {MAX_SCAN_ROWS:,} one scan reads") as err:
+        scanner.scan(long.read_bytes(), name="long.csv")
+    assert "--data FILE" in err.value.fix

@@ -83,10 +83,12 @@ def anomalies_command(
         _check_out_file(out, overwrite)
     if plot is not None:
         _check_out_file(plot, overwrite)
+    files = [Path(p).resolve() for p in (out, plot, report) if p is not None]
+    if len(set(files)) < len(files):
+        raise ForecastlabError("--out, --plot and --report name the same file", arg="--report",
+                               fix="give each its own path, e.g. --out events.csv --plot events.png --report scan.html")
     if report is not None:
-        from forecastlab.deploy.report import report_path
-
-        report_path(report.parent, report, overwrite=overwrite)  # before the scan, not after it
+        _check_out_file(report, overwrite)  # before the scan, not after it
     options = _options_of(locals(), given, CONFIG_KEYS)
     scan = run_task("anomalies", {k: v for k, v in options.items() if k not in ("out", "plot", "report")})
     result, bench = scan["result"], scan["benchmark"]

@@ -62,6 +62,8 @@ class Forecast:
         return {"model": self.model, "target": self.target, "unit": self.unit, "origin": _iso(self.origin),
                 "interval": self.interval, "forecasts": rows, "input": self.source}
 
+MAX_SCAN_ROWS = 10_000  # rows one POST /anomalies scans at most (its windows are built at once)
+
 
 def requirements(run) -> dict:
     """What an input must hold for `run` (a LoadedRun): rows, time step, columns, target, time column."""
@@ -153,6 +155,11 @@ class FreshForecaster:
         from forecastlab.tasks.anomaly import detect_anomalies
 
         series = self.load(source, name=name, clean=False)
+        if len(series) > MAX_SCAN_ROWS:  # the residuals' windows grow with the rows: bound the work
+            raise ForecastlabError(f"{len(series):,} rows are more than the {MAX_SCAN_ROWS:,} one scan reads",
+                                   where=str(series.provenance.path or name or "the input"),
+                                   fix=f"send at most the last {MAX_SCAN_ROWS:,} rows, or scan a whole record "
+                                   "with `forecastlab anomalies --run RUN --data FILE`")
         delay = self.run.spec.delays[0]
         if len(series) > delay:
             result, residuals = detect_anomalies(series, run=self.run), "scored"

@@ -107,6 +107,7 @@ def residual_scores(run, series, *, window_hours: float = WINDOW_HOURS) -> dict:
     keep = rows < n
     forecast = np.full(n, np.nan)
     forecast[rows[keep]] = point_forecast(run, forecasts)[keep, 0]
+    forecast[~np.isfinite(forecast)] = np.nan  # an overflowing input gives no residual, never an infinite one
     actual = np.where(series.values[:, target] <= SENTINEL, np.nan, series.values[:, target]).astype(np.float64)
     residual = actual - forecast
     window = max(3, int(round(window_hours / step_hours(series))))
