@@ -158,3 +158,25 @@ def test_toml_text_round_trips_awkward_values():
     assert math.isnan(tomllib.loads(toml_text({"a": math.nan}))["a"])
     with pytest.raises(ForecastlabError, match="no null"):
         toml_text({"a": [1, None]})
+
+
+def test_run_task_recipe_reads_a_forecasting_file_as_train_config_does(tmp_path):
+    from run_helpers import cli
+
+    data = write_jena_csv(tmp_path / "mini.csv")
+    text = (f'seed = 3\nepochs = 1\n[model]\nname = "dense"\n[model.params]\nunits = 4\n[data]\ndata = "{data}"\n'
+            '[window]\nsequence_length = 24\nsampling_rate = 6\nbatch_size = 64\n[training]\n'
+            'max_steps_per_epoch = 3\n[output]\nout = "by-train"\n')
+    (tmp_path / "r.toml").write_text(text)
+    done = cli("train", "--config", "r.toml", "--no-progress", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = run_task_recipe(tmp_path / "r.toml", out=tmp_path / "by-python")
+    by_train = json.loads((tmp_path / "by-train" / "metrics.json").read_text())
+    assert result.test["mae"] == pytest.approx(by_train["test_mae"], abs=0) and result.config["training"]["seed"] == 3
+    assert digests(tmp_path / "by-train")["best.pt"] == digests(tmp_path / "by-python")["best.pt"]
+    (tmp_path / "s.toml").write_text(text.replace('out = "by-train"', f'out = "{tmp_path / "seeds"}"\nseeds = 2'))
+    summary = run_task_recipe(tmp_path / "s.toml")
+    assert (tmp_path / "seeds" / "seeds.json").is_file() and len(summary["runs"]) == 2
+    (tmp_path / "bad.toml").write_text('[model]\nname = "dense"\n[training]\nepoch = 1\n[output]\nout = "x"\n')
+    with pytest.raises(ForecastlabError, match="training.epoch is not a key of a forecasting recipe"):
+        run_task_recipe(tmp_path / "bad.toml")

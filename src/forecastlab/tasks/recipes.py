@@ -122,9 +122,10 @@ def run_task(kind: str, options: dict[str, Any], *, out: str | Path | None = Non
     return result
 
 
-def read_task_recipe(path: str | Path) -> tuple[str, dict[str, Any]]:
+def read_task_recipe(path: str | Path, spelled: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
     """A recipe file's task kind and its options, as flat option names (its keys may also stand at the top
-    level, as a task file has them). A forecasting recipe's options are those of `forecastlab train`."""
+    level, as a task file has them). A forecasting recipe's options are those of `forecastlab train`.
+    `spelled`, when given, is filled with each key as the file spells it."""
     from forecastlab.training.recipe import MAX_RECIPE_BYTES, flat_options, read_toml_file, task_kind
 
     path = Path(path)
@@ -132,7 +133,7 @@ def read_task_recipe(path: str | Path) -> tuple[str, dict[str, Any]]:
                          missing_fix="check the path", size_fix="a recipe is a few lines of TOML",
                          syntax_fix="see docs/training.md for a recipe example")
     kind = task_kind(doc, str(path))
-    spelled: dict[str, str] = {}
+    spelled = {} if spelled is None else spelled
     options = flat_options(doc, str(path), spelled)
     if kind != "forecast":
         options = {k: check_option(kind, k, v, f"{path}, key {spelled.get(k, k)}") for k, v in options.items()}
@@ -141,24 +142,38 @@ def read_task_recipe(path: str | Path) -> tuple[str, dict[str, Any]]:
 
 def run_task_recipe(path: str | Path, *, out: str | Path | None = None, overwrite: bool = False,
                     resume: bool = False, progress: bool = False):
-    """Train what a recipe file says, whatever its task: a forecasting recipe through
-    forecastlab.training.runner.run_recipe (into `out`, else its [output] out), a classify or events one
-    through run_task. Returns that function's result."""
-    kind, options = read_task_recipe(path)
+    """Train what a recipe file says, whatever its task: a forecasting recipe (the layout `forecastlab
+    train --config` reads) through forecastlab.training.runner.run_recipe, or run_seeds when it sets
+    seeds, into `out`, else its [output] out; a classify or events one through run_task; an anomalies
+    one through run_task, its events written to [output] out. Returns that function's result."""
+    spelled: dict[str, str] = {}
+    kind, options = read_task_recipe(path, spelled)
     if kind == "anomalies":
         return _anomaly_recipe(path, options, overwrite=overwrite)
     if kind != "forecast":
         return run_task(kind, options, out=out, overwrite=overwrite, resume=resume, progress=progress)
+    import dataclasses
+
     from forecastlab.training.recipe import Recipe
-    from forecastlab.training.runner import run_recipe
+    from forecastlab.training.runner import run_recipe, run_seeds
 
     target = out if out is not None else options.get("out")
     if target is None:
         raise ForecastlabError("the recipe names no run directory", where=f"{path}, key output.out",
                                fix="write [output] out = \"runs/NAME\", or pass out=")
-    recipe = Recipe.from_toml(path)  # the library's recipe: the tables [model], [data], [window], [training]
-    return run_recipe(recipe, target, resume=resume, overwrite=overwrite or bool(options.get("overwrite")),
-                      progress=progress)
+    recipe = Recipe.from_options(options, str(path), spelled)  # the layout `train --config` reads
+    recipe = dataclasses.replace(recipe, data=recipe.data.absolute())
+    overwrite = overwrite or bool(options.get("overwrite"))
+    seeds = options.get("seeds", 1)
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 100:
+        raise ForecastlabError(f"seeds must be a whole number from 1 to 100, got {seeds!r}",
+                               where=f"{path}, key {spelled.get('seeds', 'seeds')}", fix="write e.g. seeds = 3")
+    if seeds > 1:
+        if resume:
+            raise ForecastlabError("resume continues one run; a recipe with seeds trains several",
+                                   where=f"{path}, key seeds", fix="resume each seed's run directory on its own")
+        return run_seeds(recipe, seeds, target, overwrite=overwrite, progress=progress)
+    return run_recipe(recipe, target, resume=resume, overwrite=overwrite, progress=progress)
 
 
 def _anomaly_recipe(path: Path, options: dict, *, overwrite: bool) -> dict:

@@ -229,6 +229,25 @@ class Recipe:
                    _section(TrainingRecipe, raw.get("training", {}), where, prefix + "training"), version, provenance)
 
     @classmethod
+    def from_options(cls, options: dict, where: str = "the recipe", spelled: dict | None = None) -> Recipe:
+        """A Recipe from a recipe file's keys as option names (flat_options: the layout `train --config`
+        reads, keys at the top level or in tables): `model` and `params`, and each other key a field of
+        DataRecipe, WindowRecipe or TrainingRecipe. COMMAND_KEYS (out, overwrite, seeds) are the command's
+        and left out; an unknown key is an error naming it as the file spells it."""
+        owners = {f.name: name for name, part in (("data", DataRecipe), ("window", WindowRecipe),
+                                                  ("training", TrainingRecipe)) for f in dataclasses.fields(part)}
+        sections: dict[str, dict] = {"data": {}, "window": {}, "training": {}}
+        for key, value in options.items():
+            if key in ("model", "params") or key in COMMAND_KEYS:
+                continue
+            if key not in owners:
+                raise _bad_key(where, (spelled or {}).get(key, key), "is not a key of a forecasting recipe (see "
+                               "`forecastlab train --help` for the options)")
+            sections[owners[key]][key] = value
+        return cls.from_dict({"model": {"name": options.get("model"), "params": options.get("params", {})},
+                              **sections}, where=where)
+
+    @classmethod
     def from_toml(cls, path: str | Path) -> Recipe:
         """A recipe file: [model] name and [model.params], [data], [window], [training] (the keys are the
         fields above, the CLI's option names with underscores). Bounded in size; errors name the key. The
@@ -247,6 +266,7 @@ class Recipe:
 TASK_COMMANDS = {"forecast": "train", "classify": "classify", "events": "events", "anomalies": "anomalies"}
 # The tables a recipe file groups its keys in (the CLI's help panels); the keys are the options' names.
 RECIPE_TABLES = ("task", "model", "data", "window", "training", "output")
+COMMAND_KEYS = ("out", "overwrite", "seeds")  # a forecasting recipe file's keys that are the command's
 
 
 def task_kind(doc: dict, where: str) -> str:
