@@ -1,4 +1,5 @@
-"""`forecastlab models`: the model registry, each model with its parameters, defaults and valid values."""
+"""`forecastlab models`: the model registry, each model with its parameters, defaults and valid values;
+`forecastlab tasks`: the tasks those models are trained for (forecastlab.tasks.declared)."""
 
 from __future__ import annotations
 
@@ -26,5 +27,23 @@ def models_command(json_out: JsonOpt = False) -> None:
             typer.echo(f"    --param {setting:<34} {p['valid']}")
 
 
+def tasks_command(json_out: JsonOpt = False) -> None:
+    """List the tasks (the recipe's [task] kind): each one's target builder, head, loss, metrics, baselines,
+    and the commands that train, serve and report it (forecastlab.tasks.declared)."""
+    from forecastlab.tasks.declared import TASKS
+
+    if json_out:
+        print_json({"tasks": [t.to_dict() for t in TASKS.values()]})
+        return
+    for t in TASKS.values():
+        typer.echo(f"{t.kind}  ({t.command}): {t.what}")
+        for label, value in (("targets", t.targets), ("head", t.head), ("loss", t.loss),
+                             ("metrics", ", ".join(t.metrics)), ("baselines", ", ".join(t.baselines)),
+                             ("Python", t.train), ("saved as", t.saved), ("served by", t.serve),
+                             ("report", t.report)):
+            typer.echo(f"    {label:<10} {value}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("models")(models_command)
+    app.command("tasks")(tasks_command)
