@@ -52,3 +52,24 @@ def test_train_help_groups_its_options_and_fits_80_columns():
 def test_choices_are_checked_and_listed(args, needle):
     done = run(*args)
     assert done.returncode == 2 and needle in " ".join(done.stderr.split()) and "Traceback" not in done.stderr
+
+
+def test_no_help_text_holds_a_bracketed_word_that_rich_would_swallow():
+    """Rich reads [word] in a help text as markup and drops it ("[params] for the model" printed as " for
+    the model"); a literal bracket must be written \\[word]."""
+    import inspect
+    import re
+    import typing
+
+    from forecastlab.cli import app
+
+    swallowed = re.compile(r"(?<!\\)\[[a-z_.]+\]")
+    groups = [app] + [g.typer_instance for g in app.registered_groups]
+    found = []
+    for group in groups:
+        for command in group.registered_commands:
+            texts = [command.help or "", inspect.getdoc(command.callback) or ""]
+            for hint in typing.get_type_hints(command.callback, include_extras=True).values():
+                texts += [getattr(m, "help", None) or "" for m in getattr(hint, "__metadata__", ())]
+            found += [f"{command.name or command.callback.__name__}: {m}" for t in texts for m in swallowed.findall(t)]
+    assert found == []

@@ -56,7 +56,7 @@ def anomalies_command(
     limit: Annotated[int, typer.Option("--limit", min=0, help="Events shown in the table (all are written).")] = 20,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML task file: these options' names with underscores as keys (window_hours = 72), "
-        "or a recipe with [task] kind = \"anomalies\"; the command line wins where both set one.",
+        "or a recipe with \\[task] kind = \"anomalies\"; the command line wins where both set one.",
         show_default=False)] = None,
     json_out: JsonOpt = False,
 ) -> None:

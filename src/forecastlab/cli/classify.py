@@ -80,7 +80,7 @@ def classify_command(
         show_default=False)] = None,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML task file: these options' names with underscores as keys (max_steps = 150), "
-        "[params] for the model; the command line wins where both set one. The saved classifier records "
+        "\\[params] for the model; the command line wins where both set one. The saved classifier records "
         "the options it was trained with.", show_default=False)] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No epoch lines.")] = False,
     json_out: JsonOpt = False,

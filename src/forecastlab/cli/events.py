@@ -57,7 +57,7 @@ def events_command(
         show_default=False)] = None,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML task file: these options' names with underscores as keys (warn_hours = 6), "
-        "[params] for the model; the command line wins where both set one.", show_default=False)] = None,
+        "\\[params] for the model; the command line wins where both set one.", show_default=False)] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No epoch lines.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

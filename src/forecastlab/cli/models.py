@@ -28,7 +28,7 @@ def models_command(json_out: JsonOpt = False) -> None:
 
 
 def tasks_command(json_out: JsonOpt = False) -> None:
-    """List the tasks (the recipe's [task] kind): each one's target builder, head, loss, metrics, baselines,
+    """List the tasks (the recipe's \\[task] kind): each one's target builder, head, loss, metrics, baselines,
     and the commands that train, serve and report it (forecastlab.tasks.declared)."""
     from forecastlab.tasks.declared import TASKS
 

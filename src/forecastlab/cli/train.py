@@ -108,7 +108,8 @@ def train_command(
         "--seeds", help="Train N runs, seeds --seed .. --seed+N-1, in --out/seed-K, and report mean and spread.",
         min=1, max=100)] = 1,
     config_file: Annotated[Path | None, typer.Option(
-        "--config", help="A TOML recipe with these options (the command line wins where both set one).",
+        "--config", help="A TOML recipe with these options (the command line wins where both set one); a recipe "
+        "whose \\[task] kind is classify, events or anomalies runs that command with the file.",
         show_default=False)] = None,
     nproc: Annotated[int, typer.Option(
         "--nproc", help="Data-parallel processes on this machine (torchrun + DistributedDataParallel: gloo on "
