@@ -180,3 +180,21 @@ def test_run_task_recipe_reads_a_forecasting_file_as_train_config_does(tmp_path)
     (tmp_path / "bad.toml").write_text('[model]\nname = "dense"\n[training]\nepoch = 1\n[output]\nout = "x"\n')
     with pytest.raises(ForecastlabError, match="training.epoch is not a key of a forecasting recipe"):
         run_task_recipe(tmp_path / "bad.toml")
+
+
+def test_a_training_starts_without_the_temp_files_a_killed_write_left(csv, tmp_path):
+    import os
+    import subprocess
+    import sys as system
+
+    dead = subprocess.run([system.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()  # a process that has exited
+    out = tmp_path / "frost"
+    out.mkdir()
+    stale = [f".training.pt.sha256.{dead}.22cfb1a7.tmp", f".training.pt.{dead}.0123abcd.tmp"]
+    live = f".weights.safetensors.{os.getpid()}.89abcdef.tmp"  # a write still under way: not ours to remove
+    for name in [*stale, live, "notes.txt"]:
+        (out / name).write_text("x")
+    run_task("classify", TINY | {"data": str(csv)}, out=out)
+    assert sorted(p.name for p in out.iterdir()) == sorted([live, "classifier.json", "notes.txt",
+                                                            "weights.safetensors"])

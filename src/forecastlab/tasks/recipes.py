@@ -216,6 +216,7 @@ def check_output(out: Path | None, *, overwrite: bool, resume: bool) -> dict:
         return {}
     out = Path(out)
     _check_folder(out, overwrite, resume)
+    _remove_stale_temps(out)
     return {"checkpoint": out / TRAINING_STATE, "resume": resume}
 
 
@@ -257,6 +258,22 @@ def _check_folder(out: Path, overwrite: bool, resume: bool) -> None:
                                    arg="--out", fix="pass --resume (with the same options) to continue it, or "
                                    "--overwrite to start again")
         _drop_training_state(out)
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Temp files of this folder's own files that a killed write left (forecastlab.atomic names them
+    .NAME.PID.RANDOM.tmp), whose process is gone: a resumed or new training starts without them."""
+    import os
+
+    from forecastlab.tasks.classification import META, WEIGHTS
+    from forecastlab.training.run_dir import stale_temp
+
+    if not out.is_dir():
+        return
+    own = (TRAINING_STATE, TRAINING_STATE + ".sha256", META, WEIGHTS)
+    for name in os.listdir(out):
+        if stale_temp(name, own):
+            (out / name).unlink(missing_ok=True)
 
 
 def _drop_training_state(out: Path) -> None:

@@ -185,8 +185,14 @@ _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")  # forec
 
 def _stale_temp(name: str) -> bool:
     """A temp file of one of our run files, left by a write whose process is gone (a kill mid-write)."""
+    return stale_temp(name, RUN_FILES)
+
+
+def stale_temp(name: str, files) -> bool:
+    """Whether `name` is forecastlab.atomic's temp file for one of `files`, left by a write whose process
+    is gone (a kill mid-write): safe to remove."""
     match = _TEMP.match(name)
-    if not match or match["name"] not in RUN_FILES:
+    if not match or match["name"] not in files:
         return False
     try:
         os.kill(int(match["pid"]), 0)
