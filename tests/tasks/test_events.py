@@ -97,6 +97,8 @@ def test_cli_trains_with_json_and_predicts_with_run(trained, tmp_path):
     assert out["task"] == "events:front" and out["rule"]["drop"] == 3.0
     fronts = pd.read_csv(tmp_path / "fronts.csv")
     assert len(fronts) == out["data"]["events"] and (fronts["end_row"] >= fronts["start_row"]).all()
+    assert fronts[["start_row", "end_row"]].values.tolist() == [list(f) for f in front_labels(series)]
+    assert fronts["start"].tolist() == [str(series.timestamps[a]) for a, _ in front_labels(series)]
     done = runner.invoke(app, ["events", "--run", str(tmp_path / "det"), "--data", "synthetic", "--json"])
     assert done.exit_code == 0, done.output
     p = strict_json(done.stdout)

@@ -67,7 +67,6 @@ def events_command(
     from forecastlab.cli.classify import _options_of, read_task_config, refuse_training_flags
     from forecastlab.cli.options import check_out_file as _check_out_file
     from forecastlab.cli.options import given_options
-    from forecastlab.tasks.events import front_labels
     from forecastlab.tasks.recipes import load_event_series, run_task
 
     given = given_options(ctx)
@@ -104,8 +103,7 @@ def events_command(
 
         from forecastlab.atomic import atomic_write_text
 
-        series = load_event_series(data)
-        fronts = front_labels(series, **result.data["rule"])
+        series, fronts = result.series, result.fronts  # the series it trained on, not a second reading
         frame = pd.DataFrame({"start": [str(series.timestamps[a]) for a, _ in fronts],
                               "end": [str(series.timestamps[b]) for _, b in fronts],
                               "start_row": [a for a, _ in fronts], "end_row": [b for _, b in fronts]})

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -162,6 +162,8 @@ class EventResult:
     threshold: float
     seconds: float
     data: dict
+    fronts: list = field(default_factory=list)  # the rule's fronts in the whole series, (start_row, end_row)
+    series: object = field(default=None, repr=False)  # the series they were labelled in
 
     def leaderboard(self) -> pd.DataFrame:
         out = []
@@ -268,7 +270,8 @@ def detect_fronts(series, *, model: str = FRONT_DEFAULTS["model"], model_params:
             "events_per_split": {s: len(truth[s]) for s in splits},
             "positive_share": {s: float(y[s].mean()) for s in splits}}
     classifier.metrics |= {"leaderboard": rows, "history": history, "data": data}
-    return EventResult(classifier, rows, truth, history, best_epoch, threshold, time.perf_counter() - started, data)
+    return EventResult(classifier, rows, truth, history, best_epoch, threshold, time.perf_counter() - started, data,
+                       fronts=list(events), series=series)
 
 
 def _baselines(series, rule, origin, y, truth, tolerance, warn_hours, prob, threshold, seed) -> list[dict]:
