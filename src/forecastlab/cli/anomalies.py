@@ -68,7 +68,7 @@ def anomalies_command(
     from forecastlab.cli.options import check_out_file as _check_out_file
     from forecastlab.cli.options import given_options, task_config
     from forecastlab.console import console, warn
-    from forecastlab.tasks.recipes import run_task
+    from forecastlab.tasks.recipes import run_task, write_scan_events
 
     given, here = given_options(ctx), locals()
     if config_file is not None:
@@ -95,7 +95,7 @@ def anomalies_command(
     if run is None:
         warn("no --run: the forecast-residual detector did not run; pass a trained run to score its residuals too")
     if out is not None:
-        _write_events(result, out, bench)
+        write_scan_events(scan, out)
     if plot is not None:
         from forecastlab.reporting.anomaly_plots import plot_anomalies
 
@@ -116,15 +116,6 @@ def anomalies_command(
     for name, path in (("events", out), ("plot", plot), ("report", report)):
         if path is not None:
             typer.echo(f"{name} written to {path}")
-
-
-def _write_events(result, out: Path, bench) -> None:
-    from forecastlab.atomic import atomic_write_json, atomic_write_text
-
-    if out.suffix.lower() == ".json":
-        atomic_write_json(out, result.to_dict() | ({"benchmark": bench} if bench else {}))
-    else:
-        atomic_write_text(out, result.table().to_csv(index=False))
 
 
 def _print(console, result, bench, limit: int) -> None:

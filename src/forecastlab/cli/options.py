@@ -216,17 +216,16 @@ def task_config(path: Path, given: set[str], values: dict[str, Any], *, keys: tu
         check_task_kind(doc, str(path), name)
     spelled: dict[str, str] = {}
     doc = flat_options(doc, str(path), spelled)
-    kind = name
     out, set_now = dict(values), set(given)
     for key, value in doc.items():
         where = f"{path}, key {spelled.get(key, key)}"
         if key not in keys:
             raise ForecastlabError(f"{key!r} is not an option a `forecastlab {name}` task file sets",
                                    where=where, fix=f"use these keys: {', '.join(keys)}")
-        value = check_option(kind, key, value, where)
+        value = check_option(name, key, value, where)
         if key == "params":
             value = [f"{k}={json.dumps(v)}" for k, v in value.items()]
-        elif OPTION_TYPES[kind][key][0] == "path":
+        elif OPTION_TYPES[name][key][0] == "path":
             value = Path(value)
         set_now.add(key)
         if key not in given:

@@ -70,6 +70,7 @@ def _artifact_kind(path: Path) -> str | None:
 def _show_classifier(path: Path, json_out: bool) -> None:
     """A classifier or detector, loaded and checked as `serve` loads it (an artifact's manifest first)."""
     from forecastlab.deploy.artifact import open_classifier
+    from forecastlab.deploy.report_classifier import task_summary
 
     c = open_classifier(path)
     task, model = c.task, c.module.get_config()
@@ -78,10 +79,7 @@ def _show_classifier(path: Path, json_out: bool) -> None:
         print_json({"classifier": str(path), "classes": c.classes, "model": model, "window": c.window,
                     "columns": c.columns, "task": task, "scores": scores})
         return
-    kind = task.get("kind")
-    what = {"frost": f"frost (below {task.get('below', 0):g}) within {task.get('hours', 24)} h",
-            "ucr": f"UCR/UEA {task.get('dataset')}",
-            "events": f"front passages up to {task.get('warn_hours')} h ahead"}.get(kind, str(kind))
+    what = task_summary(task)
     size = sum(p.numel() for p in c.module.parameters())
     lines = [f"classifier {path}  ({what}; classes {', '.join(c.classes)})",
              f"model      {model['name']}  {_params(model)}  ({size:,} weights)"]

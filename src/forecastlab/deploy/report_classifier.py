@@ -18,15 +18,21 @@ def classifier_sections(meta: dict) -> tuple[str, str, list[Section]]:
     task, metrics = meta.get("task") or {}, meta.get("metrics") or {}
     kind = task.get("kind", "?")
     model = (meta.get("model") or {}).get("name", "?")
-    what = {"frost": f"frost (below {task.get('below', 0):g}) within {task.get('hours', 24)} h",
-            "ucr": f"UCR/UEA {task.get('dataset')}",
-            "events": f"front passages up to {task.get('warn_hours')} h ahead"}.get(kind, kind)
+    what = task_summary(task)
     title = f"forecastlab report: {model} classifier ({what})"
     source = (metrics.get("data") or {}).get("source") or (metrics.get("data") or {}).get("dataset")
     subtitle = f"classes: {', '.join(meta.get('classes') or [])}; data: {source or 'not recorded'}"
     sections = [_about(meta, task), _leaderboard(metrics, kind), _confusion(metrics, meta.get("classes") or []),
                 _curves(metrics)]
     return title, subtitle, sections
+
+
+def task_summary(task: dict) -> str:
+    """What a saved classifier classifies, in a few words: 'frost (below 0) within 24 h', 'UCR/UEA GunPoint'."""
+    kind = task.get("kind", "?")
+    return {"frost": f"frost (below {task.get('below', 0):g}) within {task.get('hours', 24)} h",
+            "ucr": f"UCR/UEA {task.get('dataset')}",
+            "events": f"front passages up to {task.get('warn_hours')} h ahead"}.get(kind, str(kind))
 
 
 def _about(meta: dict, task: dict) -> Section:

@@ -133,9 +133,9 @@ def create_app(run, *, token: str | None = None, max_body_bytes: int = MAX_BODY_
     async def body_of(request: Request) -> bytes:
         return await read_body(request, max_body_bytes)
 
-    def too_large(batch: bool = False):
-        fix = ("send fewer inputs per batch, or start the service with a larger --max-body-mb" if batch
-               else f"send only the {forecaster.need['rows']} rows the forecast needs")
+    def too_large(batch: bool = False, fix: str | None = None):
+        fix = fix or ("send fewer inputs per batch, or start the service with a larger --max-body-mb" if batch
+                      else f"send only the {forecaster.need['rows']} rows the forecast needs")
         return problem(413, f"the request body is larger than {max_body_bytes:,} bytes", where="the request body",
                        fix=fix)
 
@@ -211,9 +211,7 @@ def create_app(run, *, token: str | None = None, max_body_bytes: int = MAX_BODY_
         try:
             raw = await body_of(request)
         except _TooLarge:
-            return problem(413, f"the request body is larger than {max_body_bytes:,} bytes",
-                           where="the request body", fix="send fewer rows, or start the service with a larger "
-                           "--max-body-mb")
+            return too_large(fix="send fewer rows, or start the service with a larger --max-body-mb")
         kind = _content_type(request)
         if kind in ("text/csv", "text/plain"):
             return await guarded(lambda: forecaster.scan(raw, name="the request's CSV"))

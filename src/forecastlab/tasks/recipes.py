@@ -23,6 +23,7 @@ Python as from a file or the command line.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,6 @@ def check_option(kind: str, name: str, value, where: str):
 
 
 def _shown(value) -> str:
-    import json
-
     return json.dumps(value, default=str)
 
 
@@ -179,8 +178,6 @@ def run_task_recipe(path: str | Path, *, out: str | Path | None = None, overwrit
 def _anomaly_recipe(path: Path, options: dict, *, overwrite: bool) -> dict:
     """An anomalies recipe: the scan, with its events written to [output] out (.csv or .json) when it
     names one; a plot is the command's (`forecastlab anomalies --config FILE` draws it)."""
-    from forecastlab.atomic import atomic_write_json, atomic_write_text
-
     for key in ("plot", "report"):
         if options.get(key) is not None:
             raise ForecastlabError(f"{key} is drawn by the command, not by run_task_recipe", where=f"{path}, key "
@@ -196,12 +193,18 @@ def _anomaly_recipe(path: Path, options: dict, *, overwrite: bool) -> dict:
                                    fix="choose another out, or pass overwrite=True")
     scan = run_task("anomalies", options)
     if target is not None:
-        result, bench = scan["result"], scan["benchmark"]
-        if target.suffix.lower() == ".json":
-            atomic_write_json(target, result.to_dict() | ({"benchmark": bench} if bench else {}))
-        else:
-            atomic_write_text(target, result.table().to_csv(index=False))
+        write_scan_events(scan, target)
     return scan
+
+
+def write_scan_events(scan: dict, out: Path) -> Path:
+    """An anomaly scan's events as `out` says: .json (the scan and its benchmark) or .csv (the events)."""
+    from forecastlab.atomic import atomic_write_json, atomic_write_text
+
+    result, bench = scan["result"], scan["benchmark"]
+    if Path(out).suffix.lower() == ".json":
+        return atomic_write_json(out, result.to_dict() | ({"benchmark": bench} if bench else {}))
+    return atomic_write_text(out, result.table().to_csv(index=False))
 
 
 # -- the output folder --------------------------------------------------------------------------------------
