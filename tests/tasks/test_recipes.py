@@ -182,7 +182,7 @@ def test_run_task_recipe_reads_a_forecasting_file_as_train_config_does(tmp_path)
         run_task_recipe(tmp_path / "bad.toml")
 
 
-def test_a_training_starts_without_the_temp_files_a_killed_write_left(csv, tmp_path):
+def test_a_finished_training_leaves_none_of_the_temp_files_a_killed_write_left(csv, tmp_path):
     import os
     import subprocess
     import sys as system

@@ -219,7 +219,6 @@ def check_output(out: Path | None, *, overwrite: bool, resume: bool) -> dict:
         return {}
     out = Path(out)
     _check_folder(out, overwrite, resume)
-    _remove_stale_temps(out)
     return {"checkpoint": out / TRAINING_STATE, "resume": resume}
 
 
@@ -228,6 +227,7 @@ def save_trained(classifier, out: Path | None, *, overwrite: bool, resume: bool)
     if out is not None:
         classifier.save(out, overwrite=overwrite or resume)
         _drop_training_state(Path(out))
+        _remove_stale_temps(Path(out))  # only once trained: a refused command leaves the folder as it was
 
 
 def record_options(classifier, options: dict, kind: str) -> None:
@@ -265,7 +265,7 @@ def _check_folder(out: Path, overwrite: bool, resume: bool) -> None:
 
 def _remove_stale_temps(out: Path) -> None:
     """Temp files of this folder's own files that a killed write left (forecastlab.atomic names them
-    .NAME.PID.RANDOM.tmp), whose process is gone: a resumed or new training starts without them."""
+    .NAME.PID.RANDOM.tmp), whose process is gone: a finished training leaves none behind."""
     import os
 
     from forecastlab.tasks.classification import META, WEIGHTS
