@@ -10,7 +10,6 @@ torch, and shows the library's warnings: one line each, every time, a SyntheticD
 
 from __future__ import annotations
 
-import signal
 import sys
 import warnings
 from typing import Annotated
@@ -102,12 +101,12 @@ def _tune_cpu(args: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from forecastlab.cli.interrupts import on_sigterm
+    from forecastlab.cli import interrupts
     from forecastlab.cli.options import FLAGS
     from forecastlab.console import error
     from forecastlab.errors import ForecastlabWarning
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    interrupts.install()
     warnings.showwarning = _show_warning
     # Every time, not once per source line: a long run (reproduce) meets the same warning for each model.
     warnings.simplefilter("always", ForecastlabWarning)

@@ -7,14 +7,37 @@ import signal
 import sys
 
 
+class Interrupt(KeyboardInterrupt):
+    """Ctrl-C (SIGINT), raised where the program is, as Python's own handler does, but as a subclass.
+
+    CPython remembers a KeyboardInterrupt of exactly the built-in type that leaves code run by `exec` or
+    `eval` of a string (a library's generated code, say), even when a caller catches it, and then at
+    exit turns any exit code into a kill by SIGINT (the parent sees -2, not 130). A subclass is never
+    remembered, so `exit_interrupted`'s 130 is what the parent sees."""
+
+    signum = signal.SIGINT
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is, so it unwinds (and cleans up) exactly like Ctrl-C."""
 
     signum = signal.SIGTERM
 
 
+def on_sigint(signum, frame) -> None:
+    raise Interrupt()
+
+
 def on_sigterm(signum, frame) -> None:
     raise Terminated()
+
+
+def install() -> None:
+    """Ctrl-C and SIGTERM raise Interrupt and Terminated (the CLI's entry point calls this; it changes the
+    process, so library code never does). A SIGINT that the parent set to be ignored stays ignored."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, on_sigint)
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def exit_interrupted(interrupt: KeyboardInterrupt) -> None:
