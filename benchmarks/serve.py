@@ -1,7 +1,7 @@
 """The forecast service's latency and throughput over loopback, and batch predict against Keras (issue 11).
 
     .venv/bin/python benchmarks/serve.py [--run RUN_OR_ARTIFACT] [--concurrency 1,4] [--batch 16] \
-        [--requests 400] [--seconds 20] [--windows 8192] [--batch-sizes 256,512,1024,4096,8192] \
+        [--requests 400] [--seconds 20] [--windows 8192] [--batch-sizes 32,256,512,1024,4096,8192] \
         [--keras-python .keras-venv/bin/python] [--profile] [--profile-server] [--json serve.json]
 
 1. The model: without --run, `forecastlab train lstm --data synthetic --param units=32 --epochs 1
@@ -32,7 +32,8 @@
 This process applies forecastlab.training.runtime.configure_cpu (as the CLI does, so 1 torch thread on
 <= 2 cores; --threads overrides); TensorFlow keeps its default threads. Targets (issue 11): p99 under 20 ms
 for a single forecast; predict at least 10x Keras's samples/s (the issue measured Keras at about 8,600;
-the report also gives the stricter ratio against the Keras measured beside us).
+the report also gives our best against the Keras measured beside us at model.predict's default
+batch_size of 32, which is about that figure here, and the stricter ratio at the same batch size).
 Prints Markdown tables (with the machine and its load average); `--json PATH` writes the whole report.
 """
 
@@ -63,6 +64,7 @@ import numpy as np
 P99_TARGET_MS = 20.0
 RATIO_TARGET = 10.0
 KERAS_ISSUE_SPS = 8_600
+KERAS_DEFAULT_BATCH = 32  # keras.Model.predict(x) without batch_size, as the book calls it
 WORKER = Path(__file__).resolve().with_name("serve_keras_worker.py")
 CSV_HEADERS = {"content-type": "text/csv"}
 POOL = 16  # distinct windows the single-forecast requests cycle over
@@ -489,6 +491,10 @@ def tables(report: dict) -> str:
               f"predict at its best batch ({t['ours_best_batch']}) vs the issue's {KERAS_ISSUE_SPS:,} samples/s "
               f"of Keras: {t['ratio_vs_issue_keras']:.1f}x (target >= {RATIO_TARGET:.0f}x): "
               + ("met" if t["ratio_vs_issue_met"] else "NOT met"),
+              f"vs Keras's model.predict at its default batch_size ({KERAS_DEFAULT_BATCH}) beside us: "
+              f"{fmt(t['ratio_vs_keras_default'], '.1f')}x ("
+              + ("not measured" if t["ratio_vs_keras_default"] is None else f"target >= {RATIO_TARGET:.0f}x: "
+                 + ("met" if t["ratio_vs_keras_default"] >= RATIO_TARGET else "NOT met")) + ")",
               f"side by side with Keras on this machine: {fmt(t['ratio_same_batch'], '.1f')}x at batch "
               f"{p['compare_batch']}, {fmt(t['ratio_best'], '.1f')}x best batch against best batch ("
               + ("not measured" if t["ratio_met"] is None else f">= {RATIO_TARGET:.0f}x at batch "
@@ -516,7 +522,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--profile", action="store_true", help="cProfile forecast_fresh in process")
     ap.add_argument("--profile-server", action="store_true", help="run the server under cProfile")
     ap.add_argument("--windows", type=int, default=8192, help="windows for the batch predict comparison")
-    ap.add_argument("--batch-sizes", default="256,512,1024,4096,8192", help="predict batch sizes (both sides)")
+    ap.add_argument("--batch-sizes", default="32,256,512,1024,4096,8192", help="predict batch sizes (both sides)")
     ap.add_argument("--compare-batch", type=int, default=256, help="the batch size of the like-for-like ratio")
     ap.add_argument("--repeats", type=int, default=3, help="timed passes per batch size (the best counts)")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads here (default: the CLI's)")
@@ -634,6 +640,10 @@ def main(argv=None) -> dict:
         # The issue's goal, read literally: 10x its 8,600 samples/s. ratio_met is the stricter reading: 10x
         # the Keras measured beside us, at the like-for-like batch size.
         "ratio_vs_issue_met": ours[best_bs]["samples_per_s"] / KERAS_ISSUE_SPS >= RATIO_TARGET,
+        # Keras's own default call, model.predict(x), batches by 32: the issue's 8,600 is about that here.
+        "keras_default_batch": KERAS_DEFAULT_BATCH,
+        "ratio_vs_keras_default": (ours[best_bs]["samples_per_s"] / k_sps[str(KERAS_DEFAULT_BATCH)]
+                                   if k_sps and str(KERAS_DEFAULT_BATCH) in k_sps else None),
         "ratio_met": (ours[cmp]["samples_per_s"] / k_sps[cmp] >= RATIO_TARGET) if k_sps else None,
     }
     report["machine"] = {

@@ -41,5 +41,6 @@ def test_benchmark_serves_a_few_requests_and_writes_the_json_shape(tmp_path):
     assert t["ratio_same_batch"] is None and t["ratio_met"] is None and t["ours_best_batch"] in (32, 64)
     best = p["ours"][str(t["ours_best_batch"])]["samples_per_s"]
     assert t["ratio_vs_issue_met"] is (best / 8_600 >= 10) and t["ratio_vs_issue_keras"] == best / 8_600
+    assert t["keras_default_batch"] == 32 and t["ratio_vs_keras_default"] is None
     assert report["machine"]["torch_threads"] == 1 and report["server"]["startup_s"] > 0
     assert (tmp_path / "work" / "artifact" / "manifest.json").is_file()  # the exported artifact that was served
