@@ -47,7 +47,7 @@ def test_a_python_warning_is_one_line_without_a_source_path(tmp_path):
     done = cli("baseline", "--data", tmp_path / "c.csv", "--target", "T", "--sampling-rate", "1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if "constant" in line]
-    assert len(lines) == 1 and lines[0].startswith("warning: columns [0] are constant"), done.stderr
+    assert len(lines) == 1 and lines[0].startswith("warning: column(s) 'flat' are constant"), done.stderr
     assert "UserWarning" not in done.stderr and ".py:" not in done.stderr
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from forecastlab.data import load_series
 from forecastlab.data.quality import DEFAULT_INTERPOLATE_LIMIT, GapPolicy
-from forecastlab.errors import ForecastlabError, SyntheticDataWarning
+from forecastlab.errors import DataQualityWarning, ForecastlabError, SyntheticDataWarning
 from jena_files import jena_like_csv
 from loopback_server import closed_port_url
 
@@ -140,6 +140,56 @@ def test_freq_resamples_with_mean_and_empty_slots_follow_the_policy(tmp_path):
         load_series(path, freq="fortnightly")
 
 
+def test_freq_sets_the_series_step_and_the_file_report_stays_as_read(tmp_path):
+    times = pd.date_range("2024-01-01", periods=60, freq="10min")
+    path = write(tmp_path / "ten.csv", "time,v\n" + "\n".join(f"{t},{i}" for i, t in enumerate(times)) + "\n")
+    s = load_series(path, freq="1h")
+    assert s.step_ns == 3600 * 10**9 and s.quality["step_seconds"] == 3600
+    assert s.quality["time"]["frequency"] == "10min"  # the file as read
+    assert load_series(path).step_ns == 600 * 10**9
+
+
+def test_jittered_timestamps_are_said_to_need_resampling(tmp_path):
+    rng = np.random.default_rng(1)
+    times = pd.date_range("2024-01-01", periods=200, freq="h") + pd.to_timedelta(rng.integers(0, 30, 200), unit="s")
+    path = write(tmp_path / "j.csv", "time,v\n" + "\n".join(f"{t},{i}" for i, t in enumerate(times)) + "\n")
+    with pytest.warns(DataQualityWarning, match=r"look jittered.*freq='1h'"):
+        load_series(path)
+    s = load_series(path, freq="1h")  # the advice works: an hourly grid, every slot filled
+    assert s.step_ns == 3600 * 10**9 and len(s.breaks) == 0
+    from forecastlab.windows.horizons import resolve_window
+
+    with pytest.raises(ForecastlabError) as err:
+        resolve_window(step_ns=load_series(path).step_ns, lookback="1d", sample_every="1h", horizons="6h")
+    assert "freq='1h'" in err.value.fix
+
+
+def test_regular_timestamps_are_not_said_to_be_jittered(tmp_path, recwarn):
+    times = pd.date_range("2024-01-01", periods=200, freq="h").delete([50, 51, 120])  # holes are not jitter
+    load_series(write(tmp_path / "r.csv", "time,v\n" + "\n".join(f"{t},{i}" for i, t in enumerate(times)) + "\n"))
+    assert not [w for w in recwarn if "jittered" in str(w.message)]
+
+
+@pytest.mark.parametrize(("layout", "periods", "freq", "warns"), [
+    ("%d/%m/%Y %H:%M", 1500, "h", False),  # day 13 settles it: day first
+    ("%m/%d/%Y %H:%M", 1500, "h", False),  # 01/13: month first
+    ("%d.%m.%Y %H:%M", 1500, "h", False),
+    ("%d-%m-%Y", 60, "D", False),
+    ("%d/%m/%Y %H:%M", 288, "h", True),  # days 1 to 12 only: both orders read, the regular one wins
+    ("%m/%d/%Y %H:%M", 288, "h", True),
+    ("%d/%m/%Y", 10, "D", True),
+])
+def test_day_or_month_first_dates_are_read_the_way_that_fits(tmp_path, recwarn, layout, periods, freq, warns):
+    times = pd.date_range("2023-01-01", periods=periods, freq=freq)
+    text = "time,v\n" + "\n".join(f"{t.strftime(layout)},{i}" for i, t in enumerate(times)) + "\n"
+    s = load_series(write(tmp_path / "d.csv", text))
+    assert (s.timestamps == times.to_numpy()).all()
+    said = [str(w.message) for w in recwarn if "could be day or month first" in str(w.message)]
+    assert bool(said) == warns, said
+    if warns:
+        assert ("day/month/year" if layout.startswith("%d") else "month/day/year") in said[0]
+
+
 def test_duplicates_keep_first_and_are_reported(tmp_path):
     path = write(tmp_path / "d.csv", "time,x\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n"
                  "2024-01-01 01:00,99\n2024-01-01 02:00,3\n")
@@ -166,6 +216,17 @@ def test_parquet_with_datetime_column(tmp_path):
     s = load_series(tmp_path / "p.parquet")
     assert len(s) == 48 and s.target == "y" and s.quality["format"]["kind"] == "parquet"
     assert str(s.timestamps[0]).startswith("2024-01-01T00:00")
+
+
+def test_parquet_with_the_time_as_its_index(tmp_path):
+    frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=48, freq="h"), "y": np.arange(48.0),
+                          "x": np.arange(48.0) * 2})
+    frame.set_index("timestamp").to_parquet(tmp_path / "i.parquet")
+    s = load_series(tmp_path / "i.parquet", target="y")
+    assert s.columns == ["y", "x"] and s.quality["format"]["time_column"] == "timestamp"
+    assert (s.timestamps == frame["timestamp"].to_numpy()).all()
+    frame.iloc[::2].to_parquet(tmp_path / "f.parquet")  # an unnamed row-number index (rows filtered) is not data
+    assert load_series(tmp_path / "f.parquet", target="y").columns == ["y", "x"]
 
 
 def test_semicolon_file_is_sniffed_and_reported(tmp_path):

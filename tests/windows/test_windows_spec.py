@@ -126,10 +126,12 @@ def test_normalizer_round_trip_and_json():
 def test_normalizer_constant_column_warns_and_keeps_scale():
     values = np.ones((50, 2), dtype=np.float32)
     values[:, 1] = np.arange(50)
-    with pytest.warns(UserWarning, match=r"columns \[0\] are constant"):
+    with pytest.warns(UserWarning, match=r"column\(s\) 0 are constant"):
         norm = Normalizer().fit(values)
     assert norm.std_[0] == 1.0 and norm.constant_columns_ == [0]
     assert np.all(norm.transform(values)[:, 0] == 0)
+    with pytest.warns(UserWarning, match=r"column\(s\) 'flat' are constant"):  # named when the names are given
+        Normalizer().fit(values, columns=["flat", "ramp"])
 
 
 def test_normalizer_errors():

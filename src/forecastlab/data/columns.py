@@ -17,6 +17,8 @@ from forecastlab.data.readers import Table, shorten
 from forecastlab.errors import ForecastlabError
 
 _JENA_STAMP = re.compile(r"^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$")
+# 13/01/2023, 01.02.2023 14:00, 1-2-2023: day and month in either order, the year last.
+_NUMERIC_DATE = re.compile(r"^\s*\d{1,2}([/.-])\d{1,2}\1\d{4}\b")
 _TIME_NAME = re.compile(r"date|time|^ds$|^dt$|^when$", re.IGNORECASE)
 # A clock time followed by a zone: 'Z', '+01:00', '-0500', '+01', 'UTC' or 'GMT' (the offset must follow a
 # time, or the '-01' ending every '2024-01-01' would count).
@@ -91,12 +93,64 @@ def parse_times(table: Table, name: str) -> np.ndarray:
             parsed = pd.Series(stamps.to_numpy(zero_copy_only=False))
         else:
             _refuse_mixed_zones(table, name)
-            parsed = _to_datetime(s)
+            parsed = _day_or_month_first(table, name, s, first) if len(first) else None
+            if parsed is None:
+                parsed = _to_datetime(s)
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         raise _unparsed(table, name, int(bad[0]))
     _refuse_out_of_range(table, name, parsed)
     return parsed.to_numpy().astype("datetime64[ns]")
+
+
+def _day_or_month_first(table: Table, name: str, s: pd.Series, first: pd.Series) -> pd.Series | None:
+    """Dates like 13/01/2023 or 01.02.2023, whose day and month may come in either order: read both ways,
+    the order that reads every stamp wins; when both do (no day above 12), the one whose steps are the
+    more regular, else day first for dots and dashes and month first for slashes, with a warning saying so.
+    None: not such dates (pandas reads them as it does any other)."""
+    from pandas.tseries.api import guess_datetime_format
+
+    text = str(first.iloc[0]).strip()
+    match = _NUMERIC_DATE.match(text)
+    if not match:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        formats = {day_first: guess_datetime_format(text, dayfirst=day_first) for day_first in (False, True)}
+        if None in formats.values() or formats[False] == formats[True]:
+            return None  # a layout pandas does not guess, or one the first stamp already settles
+        reads = {day_first: pd.to_datetime(s, errors="coerce", utc=True, format=fmt).dt.tz_convert(None)
+                 for day_first, fmt in formats.items()}
+    complete = [d for d, r in reads.items() if r.notna().sum() == s.notna().sum()]
+    if len(complete) == 1:
+        return reads[complete[0]]
+    if not complete:
+        return None  # the stamp that fails both ways is reported by _unparsed
+    regular = {d: _regularity(r) for d, r in reads.items()}
+    if regular[True] != regular[False]:
+        day_first = regular[True] > regular[False]
+        why = "its steps are the more regular that way"
+    else:
+        day_first = match[1] != "/"
+        why = "no day is above 12 and the steps do not tell; " + (
+            "dates with dots or dashes are most often day first" if day_first else
+            "dates with slashes are most often month first")
+    order = "day/month/year" if day_first else "month/day/year"
+    from forecastlab.errors import DataQualityWarning
+
+    warnings.warn(f"the time column {shorten(name)!r} ({shorten(first.iloc[0])!r}, ...) could be day or month "
+                  f"first; it is read as {order}: {why}. If that is wrong, rewrite the dates as year-month-day "
+                  f"(2023-01-31 12:00) ({table.where(column=name)})", DataQualityWarning, stacklevel=5)
+    return reads[day_first]
+
+
+def _regularity(parsed: pd.Series) -> float:
+    """The share of steps equal to the most common positive step (1.0: a regular, increasing grid)."""
+    d = np.diff(parsed.dropna().to_numpy().astype("datetime64[ns]").view(np.int64))
+    positive = d[d > 0]
+    if not len(positive):
+        return 0.0
+    return float(np.unique(positive, return_counts=True)[1].max() / len(d))
 
 
 def _unparsed(table: Table, name: str, row: int) -> ForecastlabError:

@@ -115,9 +115,8 @@ def add_features(series: Series, feature_set: str | None, columns: list[str] | N
 
 
 def _step_ns(series: Series) -> int | None:
-    seconds = (series.quality.get("time") or {}).get("frequency_seconds")
-    if seconds:
-        return round(seconds * 1e9)
+    if series.step_ns:
+        return series.step_ns
     if len(series.timestamps) > 1:
         diffs = np.diff(series.timestamps.astype("datetime64[ns]").astype(np.int64))
         return int(np.median(diffs)) if len(diffs) else None

@@ -153,6 +153,8 @@ def build_series(
         "time": time_report(ts, step),
         "cells": cell_counts(values, names),
     }
+    if freq is None and not faithful:
+        _warn_irregular(quality["time"], step)
     if not faithful:
         keep = np.concatenate(([True], np.diff(ts.view(np.int64)) != 0))
         ts, values, source_rows, duplicates_dropped = ts[keep], values[keep], np.flatnonzero(keep), (~keep).sum()
@@ -178,6 +180,9 @@ def build_series(
     values, ts, policy_report, missing = apply_gap_policy(values, ts, names, policy, where)
     cleaning |= policy_report
     quality["cleaning"] = cleaning
+    # The step of the series' rows, which windows, derived features and fresh-data checks use: after
+    # resampling it is freq's, not the file's (quality["time"] stays the report of the file as read).
+    quality["step_seconds"] = step / 1e9 if step else None
     _warn_unbridged(cleaning)
     _warn_holes_left(cleaning, step)
     breaks = breaks_from(ts, step)
@@ -309,6 +314,26 @@ def _resample(table: Table, ts: np.ndarray, values: np.ndarray, names: list[str]
     counts = frame.iloc[:, 0].resample(step).size().to_numpy()
     out_ts = resampled.index.to_numpy().astype("datetime64[ns]")
     return out_ts, resampled.to_numpy(dtype=np.float64, copy=True), int(step_ns), int((counts == 0).sum())
+
+
+# Jittered timestamps (a logger's 10:00:14, 11:00:22, ...): when more than this share of the steps is not a
+# whole number of the most common one, the file is said to need resampling.
+IRREGULAR_SHARE = 0.01
+_ROUND_STEPS = ("1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "20min", "30min",
+                "1h", "2h", "3h", "6h", "12h", "1D", "7D")
+
+
+def _warn_irregular(time: dict, step: int | None) -> None:
+    steps = max(time["rows"] - 1, 1)
+    irregular = time.get("irregular_steps") or 0
+    if not step or irregular <= max(2, IRREGULAR_SHARE * steps):
+        return
+    nearest = min(_ROUND_STEPS, key=lambda f: abs(np.log(pd.Timedelta(f).value / step)))
+    warnings.warn(
+        f"{irregular:,} of {steps:,} time steps are not a whole number of the most common step "
+        f"({_step_text(step)}): the timestamps look jittered, and each such step is a hole in the grid that "
+        f"windows do not cross. Resample them onto a regular grid with freq='{nearest}' (each slot is the "
+        f"mean of its rows).", DataQualityWarning, stacklevel=3)
 
 
 def _fixed_step(freq: str):

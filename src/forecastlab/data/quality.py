@@ -168,6 +168,14 @@ def apply_gap_policy(
             {"column": c, "row": s, "rows": e - s, "from": stamp(ts[s]), "to": stamp(ts[e - 1]),
              "where": where(s, c)} for s, e, c in runs[:LISTED]]
     report["rows_dropped"] = int(drop.sum())
+    # The last rows dropped for missing values: the series then ends before the file does, which a forecast
+    # from fresh data must refuse (its origin is the input's last row).
+    trailing = len(drop) - int(np.flatnonzero(~drop)[-1]) - 1 if (~drop).any() else len(drop)
+    if trailing:
+        row = len(drop) - trailing
+        col = int(np.flatnonzero(missing[row])[0])
+        report["dropped_at_end"] = {"rows": trailing, "from": stamp(ts[row]), "to": stamp(ts[-1]),
+                                    "column": columns[col], "where": where(row, columns[col])}
     kept = missing[~drop]
     return values[~drop], ts[~drop], report, kept if kept.any() else np.zeros((0, 0), dtype=bool)
 

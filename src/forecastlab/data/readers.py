@@ -198,10 +198,24 @@ def _check_inflated(inflated: int, compressed: int, path: Path, limit: int, kind
 
 def _read_parquet(raw: bytes, path: Path) -> pd.DataFrame:
     try:
-        return pd.read_parquet(io.BytesIO(raw))
+        frame = pd.read_parquet(io.BytesIO(raw))
     except Exception as err:  # pyarrow raises several unrelated types for a bad file
         raise ForecastlabError(f"the file is not a readable Parquet file ({str(err)[:200]})", where=str(path),
                                fix="check that it was written completely, or export it as CSV") from None
+    # A frame saved with its index (df.set_index("timestamp").to_parquet()): a named or datetime index is
+    # a column of the file, often the time column, so it becomes one again; an unnamed row-number index
+    # (pandas' RangeIndex, or the integers left by filtering rows) is not data.
+    if any(n is not None for n in frame.index.names) or isinstance(frame.index, pd.DatetimeIndex):
+        names = [n if n is not None else f"index_{k}" if frame.index.nlevels > 1 else "index"
+                 for k, n in enumerate(frame.index.names)]
+        clash = [n for n in names if n in frame.columns]
+        if clash:
+            raise ForecastlabError(f"the Parquet file's index {clash[0]!r} has the name of one of its columns",
+                                   where=str(path), fix="rename the index or that column, or save the frame "
+                                   "with index=False")
+        frame.index = frame.index.set_names(names)
+        frame = frame.reset_index()
+    return frame
 
 
 def sniff_delimiter(lines: list[str]) -> str:

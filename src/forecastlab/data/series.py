@@ -88,6 +88,15 @@ class Series:
     def target_unit(self) -> str | None:
         return self.units[self.target_index]
 
+    @property
+    def step_ns(self) -> int | None:
+        """The time step of the series' rows in nanoseconds, as the loader recorded it: the --freq step
+        when the file was resampled, else the file's own (quality["time"] describes the file as read).
+        None when nothing was recorded (a series built by hand)."""
+        quality = self.quality or {}
+        seconds = quality.get("step_seconds") or (quality.get("time") or {}).get("frequency_seconds")
+        return round(seconds * 1e9) if seconds else None
+
     def column(self, name: str) -> np.ndarray:
         try:
             return self.values[:, self.columns.index(name)]

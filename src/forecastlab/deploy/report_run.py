@@ -147,9 +147,8 @@ def _say(err: Exception) -> str:
 def _step_ns(config: dict, series) -> int | None:
     """The data's row step in ns: the series' own, or estimated from config.json's first and last times."""
     if series is not None:
-        seconds = ((series.quality or {}).get("time") or {}).get("frequency_seconds")
-        if seconds:
-            return int(round(seconds * 1e9))
+        if series.step_ns:
+            return series.step_ns
     data = config.get("data") or {}
     try:
         first, last = np.datetime64(data["first_timestamp"]), np.datetime64(data["last_timestamp"])

@@ -109,7 +109,7 @@ def backtest(source, series, *, folds: int = 5, refit: bool = False, spec: Windo
     sizes = sizes or chronological_split(len(series), (0.5, 0.25, 0.25))
     spec.check_rows(len(series), sizes, series.provenance.path or series.provenance.source)
     if normalizer is None:
-        normalizer = Normalizer().fit(series.values, end=sizes[0])
+        normalizer = Normalizer().fit(series.values, end=sizes[0], columns=list(series.columns))
     windows = _all_windows(series, spec, normalizer, batch_size, seed)
     origins = windows.last_input_rows
     first_row = sizes[0] + sizes[1]

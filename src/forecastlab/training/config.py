@@ -128,7 +128,8 @@ def describe_series(series) -> dict:
         "last_timestamp": str(series.timestamps[-1]) if len(series) else None,
         # What a forecast from fresh data checks its input against (forecastlab.deploy.fresh): the time
         # step, and the columns read from the file before any derived ones were added.
-        "step_seconds": (series.quality.get("time") or {}).get("frequency_seconds"),
+        "step_seconds": series.step_ns / 1e9 if series.step_ns else None,
+        "time_column": (series.quality.get("format") or {}).get("time_column"),
         "source_columns": ((series.quality.get("features") or {}).get("source_columns") or list(series.columns)),
     }
 

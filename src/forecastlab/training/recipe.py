@@ -121,8 +121,7 @@ class WindowRecipe:
 
         step_ns = None
         if series is not None:
-            seconds = (series.quality.get("time") or {}).get("frequency_seconds")
-            step_ns = round(seconds * 1e9) if seconds else None
+            step_ns = series.step_ns
         elif self.sequence_length is None or self.sampling_rate is None:
             step_ns = 600 * 10**9  # no data yet: the book's 10-minute rows
         resolved = resolve_window(

@@ -55,11 +55,11 @@ def duration_text(ns: int) -> str:
     return "".join(parts)
 
 
-def _steps(ns: int, unit_ns: int, what: str, arg: str, unit_text: str) -> int:
+def _steps(ns: int, unit_ns: int, what: str, arg: str, unit_text: str, also: str = "") -> int:
     if ns % unit_ns:
         raise ForecastlabError(
             f"{arg} {duration_text(ns)} is not a whole number of {unit_text} steps",
-            where=arg, fix=f"use a multiple of {duration_text(unit_ns)} for {what}")
+            where=arg, fix=f"use a multiple of {duration_text(unit_ns)} for {what}={also}")
     return ns // unit_ns
 
 
@@ -138,7 +138,9 @@ def resolve_window(*, step_ns: int | None, lookback: str | None = "5d", sample_e
             raise ForecastlabError("the data's time step is unknown, so --sample-every cannot be turned into rows",
                                    where="sample_every", fix="give sampling_rate in rows (--sampling-rate)")
         sampling_rate = _steps(parse_duration(sample_every, arg="sample_every"), step_ns, "sample_every",
-                               "sample_every", f"{duration_text(step_ns)} (the data's)")
+                               "sample_every", f"{duration_text(step_ns)} (the data's)",
+                               also=f", or resample the data onto a regular {sample_every} grid with "
+                               f"freq='{sample_every}' (each slot the mean of its rows)")
     sample_ns = sampling_rate * step_ns if step_ns is not None else None
     if sequence_length is None:
         if sample_ns is None:

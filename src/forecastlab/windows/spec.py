@@ -166,6 +166,7 @@ class WindowSpec:
         times=None,
         target_column: int | None = None,
         transforms: dict[int, str] | None = None,
+        columns: list[str] | None = None,
     ) -> SplitDatasets:
         """Train, val and test datasets exactly as the book's code 10-7 builds them.
 
@@ -179,7 +180,8 @@ class WindowSpec:
         datetime64 per row) is kept on every dataset for models with calendar terms, and `target_column`
         (the target's index among the value columns, when it is one of them) for persistence.
         `transforms` ({column index: 'log1p' | 'sqrt' | 'asinh'}) are applied before the normalization
-        (forecastlab.windows.transforms) and recorded in the normalizer.
+        (forecastlab.windows.transforms) and recorded in the normalizer. `columns` (the value columns'
+        names) are what the normalizer's warnings name.
         """
         values = np.asarray(values)
         n = len(values)
@@ -194,7 +196,8 @@ class WindowSpec:
         if transforms and not normalize:
             raise ForecastlabError("feature transforms are part of the normalization", arg="transforms",
                                    fix="pass normalize=True with transforms=")
-        normalizer = Normalizer(transforms=dict(transforms or {})).fit(values, end=sizes[0]) if normalize else None
+        normalizer = (Normalizer(transforms=dict(transforms or {})).fit(values, end=sizes[0], columns=columns)
+                      if normalize else None)
         data = normalizer.transform(values) if normalizer else values.astype(np.float32, copy=False)
         bounds = {
             "train": (0, sizes[0]),
@@ -303,6 +306,7 @@ def make_datasets_from_series(
     drop = (not book) if drop_gap_windows is None else bool(drop_gap_windows)
     kwargs.setdefault("source", series.provenance.path or series.provenance.source)
     kwargs.setdefault("times", series.timestamps)
+    kwargs.setdefault("columns", list(series.columns))
     if isinstance(kwargs.get("transforms"), str):  # 'log1p:rain (mm),wv (m/s);asinh:wd (deg)'
         from forecastlab.windows.transforms import parse_transforms
 

@@ -50,8 +50,13 @@ class Normalizer:
     # Feature transforms applied before the standardization (forecastlab.windows.transforms): column -> name.
     transforms: dict[int, str] = field(default_factory=dict)
 
-    def fit(self, values, end: int | None = None) -> Normalizer:
-        """Learn mean and std from values[:end] (the training rows), after the feature transforms; returns self."""
+    def fit(self, values, end: int | None = None, columns: list[str] | None = None) -> Normalizer:
+        """Learn mean and std from values[:end] (the training rows), after the feature transforms; returns self.
+        `columns` (the names of the value columns) are what warnings and errors name."""
+
+        def name(i: int) -> str:
+            return repr(columns[i]) if columns is not None and i < len(columns) else str(i)
+
         train = np.asarray(values[:end], dtype=np.float64)
         if self.transforms:
             train = apply_transforms(train, self.transforms)
@@ -64,7 +69,7 @@ class Normalizer:
             row, col = np.argwhere(~np.isfinite(train.reshape(len(train), -1)))[0]
             raise ForecastlabError(
                 "the training rows contain NaN or infinite values",
-                where=f"row {row}, column {col}",
+                where=f"row {row}, column {name(int(col))}",
                 fix="fill the gaps when loading (gaps='interpolate') or drop those rows",
             )
         self.mean_ = train.mean(axis=0)
@@ -73,8 +78,8 @@ class Normalizer:
         self.constant_columns_ = [int(i) for i in np.flatnonzero(constant)]
         if self.constant_columns_:
             warnings.warn(
-                f"columns {self.constant_columns_} are constant in the training rows; "
-                "they are centred but not scaled (std set to 1.0)",
+                f"column(s) {', '.join(name(i) for i in self.constant_columns_)} are constant in the training "
+                "rows; they are centred but not scaled (std set to 1.0), and tell the model nothing",
                 DataQualityWarning,
                 stacklevel=2,
             )
