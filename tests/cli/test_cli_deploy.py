@@ -53,6 +53,15 @@ def test_export_and_predict_refusals_are_clean(made):
     pd.read_csv(made / "recent.csv").tail(100).to_csv(made / "short.csv", index=False)
     clean_error(cli("predict", made / "art", "--input", made / "short.csv", cwd=made),
                 "need 139 rows at 10-minute spacing ending at the forecast origin; got 100")
+    (made / "taken.png").write_bytes(b"keep me")
+    clean_error(cli("predict", made / "art", "--input", made / "recent.csv", "--plot", made / "taken.png", cwd=made),
+                "already exists", "choose another --plot")
+    assert (made / "taken.png").read_bytes() == b"keep me"
+    pd.read_csv(made / "recent.csv").drop(columns=["Date Time"]).to_csv(made / "no-time.csv", index=False)
+    text = clean_error(cli("predict", made / "art", "--input", made / "no-time.csv", cwd=made),
+                       "no timestamp column was found", "the training file's time column 'Date Time'")
+    assert "--time-col" not in text
+    clean_error(cli("export", made / "run", "--out", made / "art" / "inner", cwd=made), "inside the artifact")
 
 
 def test_predict_run_dir_plot_without_input(made):

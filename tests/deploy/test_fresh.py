@@ -170,3 +170,106 @@ def test_many_inputs_forecast_together_as_each_alone(artifacts, frame, tmp_path)
     bad[7]["rh (%)"] = True
     with pytest.raises(ForecastlabError, match="record 0's 'rh \\(%\\)' is a bool|is a bool"):
         forecaster.forecast_many([inputs[1], bad], names=["ok", "bad"])
+
+
+def test_a_missing_value_in_the_last_row_is_refused_not_dropped(artifacts, frame, tmp_path):
+    """The gap policy cannot bridge a missing value at the end and drops the row: the forecast would then
+    start one step earlier than the input's last row, which the user never asked for."""
+    art = load_artifact(artifacts["lstm"])
+    tail = frame.tail(200).reset_index(drop=True)
+    for column in ("T (degC)", "rh (%)"):  # the target, and an input column
+        last = tail.copy()
+        last.loc[len(last) - 1, column] = np.nan
+        with pytest.raises(ForecastlabError) as err:
+            forecast_fresh(art, _write(last, tmp_path / "last.csv"))
+        assert err.value.what.startswith("the input's last row at 2009-01-21 00:00:00 holds a missing value")
+        assert f"{column!r} is blank, NaN or a -9999 sentinel" in err.value.what
+        assert err.value.where.endswith(f"line 201, column {column!r}")
+    two = tail.copy()
+    two.loc[len(two) - 2:, "rh (%)"] = np.nan
+    with pytest.raises(ForecastlabError, match="last 2 rows from 2009-01-20 23:50:00 to 2009-01-21 00:00:00 hold"):
+        forecast_fresh(art, _write(two, tmp_path / "two.csv"))
+    with pytest.raises(ForecastlabError) as err:  # JSON records: the same check, the place a record number
+        forecast_fresh(art, last.astype(object).where(last.notna(), None).to_dict(orient="records"), name="records")
+    assert "last row at" in err.value.what and err.value.where == "records, record 199, column 'rh (%)'"
+
+
+def _generic_csv(path, periods: int, freq: str):
+    """A CSV as a user writes one: a 'time' column and three numeric ones, not the Jena format."""
+    t = np.arange(periods)
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"time": pd.date_range("2023-01-01", periods=periods, freq=freq),
+                  "temp (degC)": (10 + 8 * np.sin(2 * np.pi * t / (periods / 40)) + rng.normal(0, 1, periods)).round(3),
+                  "pressure (hPa)": (1000 + 5 * np.sin(t / 200) + rng.normal(0, 0.5, periods)).round(3),
+                  "humidity (%)": (60 + rng.normal(0, 2, periods)).round(3)}).to_csv(path, index=False)
+    return path
+
+
+def _train_generic(root, csv, **data):
+    from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+    from forecastlab.training.runner import run_recipe
+
+    recipe = Recipe(ModelRecipe("dense", {"units": 4}), DataRecipe(str(csv), target="temp (degC)", **data),
+                    WindowRecipe(lookback="1d", sample_every="1h", horizons="6h", batch_size=64),
+                    TrainingRecipe(epochs=1, max_steps_per_epoch=2, seed=0))
+    run_recipe(recipe, out_dir=root / "run", progress=False)
+    return load_run(root / "run")
+
+
+def test_missing_rows_inside_the_window_are_named_as_missing_rows(tmp_path):
+    """On a generic file the gap policy fills a short hole in the time grid with NaN slots; for a forecast
+    the refusal names the missing row, not a blank cell the file does not have."""
+    csv = _generic_csv(tmp_path / "hourly.csv", 1500, "h")
+    run = _train_generic(tmp_path, csv)
+    tail = pd.read_csv(csv).tail(60).reset_index(drop=True)
+    holed = tail.drop(index=[50, 51])
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(run, _write(holed, tmp_path / "holed.csv"))
+    assert err.value.what.startswith(f"the forecast window lacks the row for {pd.Timestamp(tail.iloc[50, 0])}")
+    assert "one row every 1h" in err.value.fix
+    denser = _generic_csv(tmp_path / "denser.csv", 200, "10min")
+    with pytest.raises(ForecastlabError, match="a step of only 10min"):
+        forecast_fresh(run, denser)
+
+
+def test_a_resampled_run_works_in_the_freq_step_and_forecasts_from_raw_rows(tmp_path):
+    """freq='1h' on 10-minute rows: the window, the horizon and the recorded step are hourly, and a fresh
+    file of raw 10-minute rows is resampled like the training file, its origin the last full hour."""
+    csv = _generic_csv(tmp_path / "ten.csv", 9000, "10min")
+    run = _train_generic(tmp_path, csv, freq="1h")
+    assert run.config["data"]["step_seconds"] == 3600 and run.sampling_rate == 1
+    assert run.spec.sequence_length == 24 and run.spec.steps == (6,)
+    assert run.config["data"]["time_column"] == "time"
+    raw = pd.read_csv(csv).tail(600)
+    got = forecast_fresh(run, _write(raw, tmp_path / "recent.csv"))
+    assert got.origin == pd.Timestamp(raw.iloc[-1, 0]).floor("h")
+    assert got.rows[0]["ahead"] == "6h" and got.rows[0]["target_time"] == got.origin + pd.Timedelta("6h")
+    with pytest.raises(ForecastlabError) as err:  # the loader's time_col= advice is rewritten for a forecast
+        forecast_fresh(run, _write(raw.drop(columns=["time"]), tmp_path / "no-time.csv"))
+    assert "time_col" not in err.value.fix and "the training file's time column 'time'" in err.value.fix
+
+
+def test_json_records_are_matched_by_key_not_by_key_order(artifacts, frame, tmp_path):
+    art = load_artifact(artifacts["lstm"])
+    tail = frame.tail(150)
+    want = forecast_fresh(art, _write(tail, tmp_path / "r.csv")).to_dict()["forecasts"]
+    records = tail.to_dict(orient="records")
+    shuffled = [dict(reversed(list(r.items()))) for r in records]  # keys in reverse order, time column last
+    shuffled[7] = dict(sorted(shuffled[7].items()))  # and one record in yet another order
+    assert forecast_fresh(art, shuffled, name="records").to_dict()["forecasts"] == want
+    lacking = [dict(r) for r in records]
+    del lacking[3]["rh (%)"]
+    with pytest.raises(ForecastlabError, match=r"record 3 has other columns than record 0: it lacks 'rh \(%\)'"):
+        forecast_fresh(art, lacking, name="records")
+    bad = [dict(r) for r in records]
+    bad[95]["rh (%)"] = "abc"
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(art, bad, name="the request's records")
+    assert "record 95" in err.value.where and "line" not in err.value.where, err.value.where
+
+
+def test_an_artifact_is_never_exported_inside_another(runs, artifacts, tmp_path):
+    with pytest.raises(ForecastlabError, match="inside the artifact"):
+        export_run(runs["lstm"], artifacts["lstm"] / "sub")
+    assert not (artifacts["lstm"] / "sub").exists()
+    load_artifact(artifacts["lstm"])  # still whole

@@ -120,6 +120,30 @@ def test_non_loopback_address_without_a_token_is_refused_before_binding(artifact
     clean_error(done, "serving on '0.0.0.0'", "no API token is set", "--token")
 
 
+def test_a_port_in_use_is_refused_with_a_clean_error(artifacts, runs):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("serve", artifacts["lstm"], "--port", port, cwd=runs["root"], timeout=60)
+    clean_error(done, f"cannot listen on 127.0.0.1:{port}", "another forecastlab serve", "--port 0")
+
+
+def test_records_in_any_key_order_get_the_same_forecast_over_http(server, recent):
+    records = recent.to_dict(orient="records")
+    want = httpx.post(server.url + "/forecast", json={"records": records})
+    assert want.status_code == 200, want.text
+    shuffled = [dict(reversed(list(r.items()))) for r in records]
+    got = httpx.post(server.url + "/forecast", json={"records": shuffled})
+    assert got.status_code == 200 and got.json()["forecasts"] == want.json()["forecasts"], got.text
+    last = [dict(r) for r in records]
+    last[-1]["rh (%)"] = None  # the origin is the last row: refused, not moved back a step
+    bad = httpx.post(server.url + "/forecast", json={"records": last})
+    assert bad.status_code == 422 and "last row at" in bad.text and "record 199" in bad.text, bad.text
+
+
 def test_bind_rules():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.8.0.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.com")

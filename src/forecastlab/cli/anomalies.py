@@ -82,13 +82,13 @@ def anomalies_command(
                                    where=str(out), arg="--out", fix="give e.g. --out events.csv")
         _check_out_file(out, overwrite)
     if plot is not None:
-        _check_out_file(plot, overwrite)
+        _check_out_file(plot, overwrite, "--plot")
     files = [Path(p).resolve() for p in (out, plot, report) if p is not None]
     if len(set(files)) < len(files):
         raise ForecastlabError("--out, --plot and --report name the same file", arg="--report",
                                fix="give each its own path, e.g. --out events.csv --plot events.png --report scan.html")
     if report is not None:
-        _check_out_file(report, overwrite)  # before the scan, not after it
+        _check_out_file(report, overwrite, "--report")  # before the scan, not after it
     options = _options_of(locals(), given, CONFIG_KEYS)
     scan = run_task("anomalies", {k: v for k, v in options.items() if k not in ("out", "plot", "report")})
     result, bench = scan["result"], scan["benchmark"]

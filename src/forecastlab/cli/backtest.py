@@ -58,7 +58,7 @@ def backtest_command(
     from forecastlab.training.backtest import backtest
 
     if plot is not None:
-        _check_out_file(plot, overwrite)
+        _check_out_file(plot, overwrite, "--plot")
     given = given_options(ctx)
     target = run_or_model
     if Path(target).is_dir():

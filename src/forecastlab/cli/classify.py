@@ -107,7 +107,7 @@ def classify_command(
             if predictions.suffix.lower() != ".csv":
                 raise ForecastlabError("--predictions must end in .csv", where=str(predictions), arg="--predictions",
                                        fix="give e.g. --predictions probabilities.csv")
-            _check_out_file(predictions, overwrite=False)
+            _check_out_file(predictions, overwrite=False, flag="--predictions")
         _predict(run_dir, data, ucr, ucr_wheel, target, predictions, json_out)
         return
     if predictions is not None:

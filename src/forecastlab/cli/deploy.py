@@ -88,9 +88,10 @@ def serve_command(
     import uvicorn
 
     from forecastlab.deploy.artifact import load_model
-    from forecastlab.deploy.service import check_bind, create_app
+    from forecastlab.deploy.service import check_bind, check_port, create_app
 
     check_bind(host, token)  # before loading anything
+    check_port(host, port)
     limits = {"max_body_bytes": int(max_body_mb * (1 << 20)), "max_concurrency": max_concurrency}
     if (artifact / "classifier.json").is_file():  # a saved classifier (forecastlab classify --out)
         from forecastlab.deploy.artifact import open_classifier

@@ -94,7 +94,7 @@ def events_command(
                    f"(threshold {detector.task.get('threshold')}): {'FLAG' if flag else 'no flag'}")
         return
     if events_out is not None:
-        _check_out_file(events_out, overwrite)
+        _check_out_file(events_out, overwrite, "--events")
     options = _options_of(locals(), given, CONFIG_KEYS)
     result = run_task("events", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
                       resume=resume, progress=not no_progress and not json_out)

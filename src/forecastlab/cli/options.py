@@ -107,7 +107,7 @@ FLAGS: dict[str, str] = {
     # forecastlab.training.backtest
     "folds": "--folds", "refit=True": "--refit", "params": "--param",
     # forecastlab.deploy: export_run, forecast_fresh, create_app, check_bind
-    "out": "--out", "onnx": "--onnx", "input": "--input", "host": "--host", "token": "--token",
+    "out": "--out", "onnx": "--onnx", "input": "--input", "host": "--host", "port": "--port", "token": "--token",
     "max_body_bytes": "--max-body-mb", "max_concurrency": "--max-concurrency",
     # forecastlab.reproduce
     "profile": "--profile", "models": "--models",
@@ -256,25 +256,26 @@ def parse_params(items: list[str] | None) -> dict:
     return params
 
 
-def check_out_file(out: Path, overwrite: bool) -> None:
-    """Refuse an --out file that exists (unless overwrite), is a folder, or cannot be written, before the
-    slow part."""
+def check_out_file(out: Path, overwrite: bool, flag: str = "--out") -> None:
+    """Refuse an output file (given with `flag`) that exists (unless overwrite), is a folder, or cannot be
+    written, before the slow part."""
     if out.is_dir():
-        raise ForecastlabError("--out is a directory", where=str(out), fix="give a file name, e.g. forecast.csv")
+        raise ForecastlabError(f"{flag} is a directory", where=str(out), fix="give a file name, e.g. forecast.csv")
     if out.exists() and not overwrite:
         raise ForecastlabError(
             "the output file already exists; refusing to overwrite it", where=str(out),
-            fix="pass --overwrite to replace it, or choose another --out",
+            fix=f"pass --overwrite to replace it, or choose another {flag}",
         )
     existing = next(p for p in (out.parent, *out.parent.parents) if p.exists() or p == p.parent)
     if not existing.is_dir():
-        raise ForecastlabError(f"the folder for --out cannot be made: {existing} is a file, not a folder",
-                               where=str(out), fix="give --out a path inside a folder, or move that file away")
+        raise ForecastlabError(f"the folder for {flag} cannot be made: {existing} is a file, not a folder",
+                               where=str(out), fix=f"give {flag} a path inside a folder, or move that file away")
     if not out.parent.is_dir():
-        raise ForecastlabError("the folder for --out does not exist", where=str(out.parent),
-                               fix="create it first, or choose another --out")
+        raise ForecastlabError(f"the folder for {flag} does not exist", where=str(out.parent),
+                               fix=f"create it first, or choose another {flag}")
     try:  # a real write in the folder, so the refusal comes before the slow part, with the system's reason
         with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
             pass
     except OSError as err:
         raise from_os_error(OSError(err.errno, err.strerror, str(out)), "cannot write") from None
+

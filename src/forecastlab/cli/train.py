@@ -569,9 +569,9 @@ def predict_command(
     from forecastlab.atomic import atomic_write_text
     from forecastlab.deploy.artifact import is_artifact, load_model
 
-    for path in (out, plot):
+    for path, flag in ((out, "--out"), (plot, "--plot")):
         if path is not None:
-            _check_out_file(path, overwrite)  # before the slow part, so a refusal is immediate
+            _check_out_file(path, overwrite, flag)  # before the slow part, so a refusal is immediate
     given = given_options(ctx)
     if input_file is None and is_artifact(run_dir):
         raise ForecastlabError("an artifact has no data of its own to forecast from", where=str(run_dir),

@@ -163,6 +163,11 @@ def _check_out(out: Path, overwrite: bool) -> None:
     if out.is_symlink() or out.is_file():
         raise ForecastlabError("the artifact's path is a file or a link", where=str(out), arg="out",
                                fix="give a new directory name, e.g. --out artifacts/lstm")
+    for parent in out.absolute().parents:
+        if is_artifact(parent):  # every file of an artifact is in its manifest: another one inside breaks it
+            raise ForecastlabError(f"the artifact's path is inside the artifact {parent}, which would then fail "
+                                   "its manifest check", where=str(out), arg="out",
+                                   fix="give a directory outside any artifact, e.g. --out artifacts/lstm")
     if out.exists():
         if not overwrite:
             raise ForecastlabError("the artifact directory already exists", where=str(out), arg="out",

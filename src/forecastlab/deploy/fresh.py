@@ -114,17 +114,39 @@ class FreshForecaster:
         {column: value} rows, the time column among them). clean=False keeps sentinels such as -9999 as
         they are (an anomaly scan wants to see them); None: as the recipe says."""
         from forecastlab.data.derived import add_features
-        from forecastlab.data.loader import load_bytes, load_series
 
         kwargs = self._kwargs | ({"clean": clean} if clean is not None else {})
-        if isinstance(source, str | Path):
-            series = load_series(str(Path(source).expanduser()), **kwargs, download=False)
-        else:
-            raw = source if isinstance(source, bytes) else records_csv(source, name or "records")
-            series = load_bytes(raw, name or "request", **kwargs)
+        try:
+            series = self._read(source, name, kwargs)
+        except ForecastlabError as err:
+            if "time_col=" not in (err.fix or ""):
+                raise
+            # The loader's advice (time_col=) is not for a forecast: its input is read as the training was.
+            trained = (self.run.config.get("data") or {}).get("time_column")
+            raise ForecastlabError(err.what, where=err.where, fix=(
+                f"give the input the training file's time column{f' {trained!r}' if trained else ''}, one date per "
+                "row (like 2024-01-31 12:00:00), beside the training columns")) from None
         _check_source_columns(self.need["columns"], series)
         if self._feature_set:
             series = add_features(series, self._feature_set, self._derived or None)
+        return series
+
+    def _read(self, source, name: str | None, kwargs: dict):
+        from forecastlab.data.loader import load_bytes, load_series
+
+        if isinstance(source, str | Path):
+            series = load_series(str(Path(source).expanduser()), **kwargs, download=False)
+        elif isinstance(source, bytes):
+            series = load_bytes(source, name or "request", **kwargs)
+        else:  # JSON records: their keys have no order, so they are put in the training order
+            raw = records_csv(source, name or "records", order=self.need["columns"])
+            try:
+                series = load_bytes(raw, name or "request", **kwargs)
+            except ForecastlabError as err:
+                raise _as_records(err) from None
+            end = (series.quality.get("cleaning") or {}).get("dropped_at_end")
+            if end:  # raised later, by window(): its place in record numbers too
+                end["where"] = _record_numbers(end["where"])
         return series
 
     def window(self, source, *, name: str | None = None):
@@ -134,6 +156,7 @@ class FreshForecaster:
         series = self.load(source, name=name)
         check_columns(self.run, series)
         where = series.provenance.path or name or "the input"
+        _check_last_rows(series, where)
         need = self.need
         rows, step = need["rows"], need["step_seconds"]
         if len(series) < rows:
@@ -145,7 +168,7 @@ class FreshForecaster:
         tail = slice(len(series) - rows, len(series))
         if step:
             _check_spacing(series.timestamps[tail], step, rows, where)
-        _check_missing(series, tail, where)
+        _check_missing(series, tail, where, step)
         return _cut(series, tail), str(where)
 
     def scan(self, source, *, name: str | None = None) -> dict:
@@ -232,9 +255,11 @@ def forecast_fresh(run, source, *, name: str | None = None) -> Forecast:
     return FreshForecaster(run).forecast(source, name=name)
 
 
-def records_csv(records, name: str) -> bytes:
+def records_csv(records, name: str, order: list[str] | None = None) -> bytes:
     """JSON records ([{column: value}, ...]) as the CSV the loader reads, bounded in count; every record
-    must have the same columns in the same order, and every value be a number, text or null."""
+    must have the same columns (in any order: a JSON object's keys have none), and every value be a number,
+    text or null. Columns are written in record 0's order, or with `order` (the training columns) those
+    columns in that order, after the others (the time column)."""
     if not isinstance(records, list) or not records:
         raise ForecastlabError("records must be a non-empty list of rows ({column: value})", where=name,
                                fix='send {"records": [{"Date Time": "...", "p (mbar)": 996.5, ...}, ...]}')
@@ -246,13 +271,17 @@ def records_csv(records, name: str) -> bytes:
         raise ForecastlabError("record 0 is not an object with columns", where=f"{name}, record 0",
                                fix="send each row as {column: value}")
     columns = list(first)
+    if order:
+        rank = {c: k for k, c in enumerate(order)}
+        columns = [c for c in columns if c not in rank] + sorted((c for c in columns if c in rank), key=rank.get)
+    keys = set(columns)
     for i, row in enumerate(records):
-        if not isinstance(row, dict) or list(row) != columns:
+        if not isinstance(row, dict) or row.keys() != keys:
             what = f"a {type(row).__name__}, not an object" if not isinstance(row, dict) else \
-                "has other columns than record 0"
+                _other_keys(row, keys)
             raise ForecastlabError(f"record {i} {'is ' if not isinstance(row, dict) else ''}{what}",
                                    where=f"{name}, record {i}",
-                                   fix=f"give every record the same columns, in the same order: {columns}")
+                                   fix=f"give every record the same columns: {columns}")
     frame = pd.DataFrame.from_records(records, columns=columns)
     for j, column in enumerate(columns):
         values = frame.iloc[:, j]
@@ -266,6 +295,28 @@ def records_csv(records, name: str) -> bytes:
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     return buffer.getvalue().encode("utf-8")
+
+
+def _other_keys(row: dict, keys: set) -> str:
+    missing, extra = sorted(map(str, keys - row.keys())), sorted(map(str, row.keys() - keys))
+    parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + \
+        ([f"has {', '.join(map(repr, extra))}"] if extra else [])
+    return "has other columns than record 0: it " + " and ".join(parts)
+
+
+_LINE = re.compile(r"\bline (\d+)")
+
+
+def _record_numbers(text: str | None) -> str | None:
+    """Line numbers of the CSV made from JSON records as record numbers (line 2 of that CSV is record 0)."""
+    return _LINE.sub(lambda m: f"record {int(m[1]) - 2}" if int(m[1]) >= 2 else "the records' keys",
+                     text) if text else text
+
+
+def _as_records(err: ForecastlabError) -> ForecastlabError:
+    """An error the loader raised about the CSV made from JSON records, its places in record numbers."""
+    return ForecastlabError(_record_numbers(err.what), where=_record_numbers(err.where), fix=_record_numbers(err.fix),
+                            arg=err.arg)
 
 
 def _check_source_columns(want: list[str], series) -> None:
@@ -293,21 +344,43 @@ def _check_spacing(ts: np.ndarray, step: float, rows: int, where: str) -> None:
     if len(bad):
         i = int(bad[0])
         gap = int(ns[i])
-        what = (f"a gap of {duration_text(gap)}" if gap > 0 else "a repeated timestamp" if gap == 0
-                else "time going backwards")
+        what = (f"a gap of {duration_text(gap)}" if gap > int(round(step * 1e9))
+                else f"a step of only {duration_text(gap)} (rows closer together than the model's)" if gap > 0
+                else "a repeated timestamp" if gap == 0 else "time going backwards")
         raise ForecastlabError(
             f"need {rows} rows at {_step_text(step)} spacing ending at the forecast origin; the rows from "
             f"{pd.Timestamp(ts[i])} to {pd.Timestamp(ts[i + 1])} have {what}", where=where,
             fix=f"send {rows} consecutive rows, one every {_step_text(step)}, oldest first, without holes")
 
 
-def _check_missing(series, tail: slice, where: str) -> None:
+def _check_last_rows(series, where: str) -> None:
+    """The gap policy drops rows with a missing value it cannot bridge, at the end too: the series would
+    then end before the input, and the forecast start from an earlier origin than the input's last row."""
+    end = ((series.quality or {}).get("cleaning") or {}).get("dropped_at_end")
+    if end:
+        rows = (f"row at {end['from']} holds" if end["rows"] == 1
+                else f"{end['rows']} rows from {end['from']} to {end['to']} hold")
+        raise ForecastlabError(
+            f"the input's last {rows} a missing value ({end['column']!r} is blank, NaN or a -9999 sentinel), "
+            "and the forecast origin is the input's last row", where=end["where"],
+            fix="send the rows up to the forecast origin with every value measured, or end the input at its last "
+            "complete row; missing values are never filled in for a forecast")
+
+
+def _check_missing(series, tail: slice, where: str, step: float | None = None) -> None:
     if not series.missing.size:
         return
     hit = np.argwhere(series.missing[tail])
     if len(hit):
         row, col = (int(v) for v in hit[0])
         stamp = pd.Timestamp(series.timestamps[tail][row])
+        if series.missing[tail][row].all():  # a slot the grid policy made for a missing timestamp, or a blank row
+            raise ForecastlabError(
+                f"the forecast window lacks the row for {stamp}: there is no row for that time in the input, or "
+                f"every value in it is blank, NaN or a -9999 sentinel ({len(hit)} missing cell(s) in the rows the "
+                "forecast needs)", where=where,
+                fix=f"send one row{f' every {duration_text(int(round(step * 1e9)))}' if step else ''} up to the "
+                "forecast origin, each with every value measured; missing rows are never filled in for a forecast")
         raise ForecastlabError(
             f"the forecast window holds a missing value: {series.columns[col]!r} at {stamp} is blank, NaN or a "
             f"-9999 sentinel ({len(hit)} missing cell(s) in the rows the forecast needs)", where=where,

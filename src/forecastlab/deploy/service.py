@@ -78,6 +78,34 @@ def check_bind(host: str, token: str | None) -> None:
                                "python -c 'import secrets; print(secrets.token_urlsafe())'")
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse at once, with the system's reason, an address this process cannot listen on (a port in use,
+    an address of no interface here), rather than letting the server start and stop on it."""
+    import errno
+    import socket
+
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise ForecastlabError(f"the host {host!r} cannot be resolved ({err.strerror})", arg="host",
+                               fix="give an address such as 127.0.0.1 (the default), ::1 or 0.0.0.0") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        if hasattr(socket, "SO_REUSEADDR"):  # as uvicorn binds: a port in TIME_WAIT is free to it
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            busy = err.errno == errno.EADDRINUSE
+            raise ForecastlabError(
+                f"cannot listen on {host}:{port}: {err.strerror or err}" + (
+                    " (another program, or another forecastlab serve, is listening there)" if busy else ""),
+                arg="port", fix="choose another port=, or port=0 for any free one" if busy else
+                "give an address of this machine, such as 127.0.0.1 (the default)") from None
+
+
 class _Gate:
     """At most `limit` forecasts at once; a request that finds none free is refused at once (503)."""
 
