@@ -176,8 +176,37 @@ def test_reproduce_resume_reads_finished_runs_back_and_trains_the_rest(jena_60_d
     meta = json.loads((out / "leaderboard.json").read_text())
     assert meta["reused_runs"] == [str(out / "models" / "dense")]
     assert (out / "models" / "persistence" / "metrics.json").is_file()
+    assert f"Resumed: 1 finished run(s) read back, not trained again: `{out / 'models' / 'dense'}`" in \
+        (out / "leaderboard.md").read_text()
     with pytest.raises(Exception, match="already holds files"):
         reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False)
+
+
+def test_resume_never_reads_back_a_run_of_other_data_or_another_window(jena_60_days, tmp_path):
+    """A finished run is read back only for the recipe and data this call would train it on: with other
+    horizons or another file it is trained again, and the leaderboard says so."""
+    from forecastlab.reproduce import reproduce
+    from forecastlab.windows import WindowSpec
+
+    out = tmp_path / "mixed"
+    reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False)
+    six = WindowSpec(horizon=6)  # 6 hours ahead instead of 24
+    again = reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False, resume=True,
+                      spec=six)
+    meta = json.loads((out / "leaderboard.json").read_text())
+    assert meta["reused_runs"] == [] and meta["retrained_runs"][0]["run_dir"] == str(out / "models" / "dense")
+    assert "window.horizons" in meta["retrained_runs"][0]["why"]
+    assert "Trained again on resume" in (out / "leaderboard.md").read_text()
+    config = json.loads((out / "models" / "dense" / "config.json").read_text())
+    assert config["extra"]["recipe"]["window"]["horizons"] == "6" and again.models["dense"]["seeds"] == 1
+    shorter = tmp_path / "shorter.csv"  # another file: trained again too
+    lines = jena_60_days.read_text().splitlines(keepends=True)
+    shorter.write_text("".join(lines[: len(lines) * 3 // 4]))
+    reproduce("smoke", models=["dense"], data=str(shorter), out_dir=out, progress=False, resume=True, spec=six)
+    meta = json.loads((out / "leaderboard.json").read_text())
+    assert meta["reused_runs"] == [] and "data.data" in meta["retrained_runs"][0]["why"]
+    reproduce("smoke", models=["dense"], data=str(shorter), out_dir=out, progress=False, resume=True, spec=six)
+    assert json.loads((out / "leaderboard.json").read_text())["reused_runs"] == [str(out / "models" / "dense")]
 
 
 def test_the_headline_ensemble_weighs_its_members_on_validation_and_resume_remakes_it(jena_60_days, tmp_path):
@@ -195,3 +224,25 @@ def test_the_headline_ensemble_weighs_its_members_on_validation_and_resume_remak
     reused = json.loads((out / "leaderboard.json").read_text())["reused_runs"]
     assert str(out / "models" / HEADLINE) not in reused and len(reused) == 2  # the members are read back
     assert again.models[HEADLINE]["test_mae"] == pytest.approx(result.models[HEADLINE]["test_mae"])
+
+
+def test_two_reproduce_calls_never_write_one_out_dir_and_a_model_is_listed_once(jena_60_days, tmp_path):
+    from forecastlab.errors import ForecastlabError
+    from forecastlab.reproduce import reproduce
+    from forecastlab.training.run_dir import RunLock
+
+    out = tmp_path / "shared"
+    out.mkdir()
+    held = RunLock(out).acquire()  # as a first reproduce holds it while it runs
+    try:
+        with pytest.raises(ForecastlabError, match="in use by another forecastlab process"):
+            reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False)
+    finally:
+        held.release()
+    assert list(out.iterdir()) == []  # nothing written by the refused call
+    with pytest.raises(ForecastlabError, match="listed more than once: dense"):
+        reproduce("smoke", models=["dense", "dense"], data=str(jena_60_days), out_dir=tmp_path / "twice",
+                  progress=False)
+    assert not (tmp_path / "twice").exists()
+    reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False)
+    assert not (out / ".forecastlab.lock").exists()  # released at the end

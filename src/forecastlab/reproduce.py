@@ -132,8 +132,27 @@ def default_out_dir(profile: str) -> Path:
     return Path("runs") / f"reproduce-{profile}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+def _claim_out_dir(out_dir: Path, overwrite: bool):
+    """The output directory, made and locked (forecastlab.training.run_dir.RunLock) before its contents are
+    checked, so two reproduce calls writing the same out_dir never both run: the second is refused, naming
+    the first. Returns the lock, which the caller releases."""
+    from forecastlab.training.run_dir import LOCK, RunLock
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ForecastlabError("the output directory is a file", where=str(out_dir),
+                               fix="choose another out_dir=, a directory's name")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(out_dir).acquire()
+    try:
+        _prepare_out_dir(out_dir, overwrite, ignore=(LOCK,))
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _prepare_out_dir(out_dir: Path, overwrite: bool, ignore: tuple[str, ...] = ()) -> None:
+    if out_dir.exists() and any(p.name not in ignore for p in out_dir.iterdir()) and not overwrite:
         raise ForecastlabError(
             f"output directory {out_dir} already holds files",
             where=str(out_dir),
@@ -146,6 +165,10 @@ def _select_models(models, profile: Profile) -> list[Entry]:
     from forecastlab.models import MODELS
 
     names = [*BOOK_MODELS, *profile.extra] if not models else list(models)
+    twice = sorted({m for m in names if names.count(m) > 1})
+    if twice:
+        raise ForecastlabError(f"model(s) listed more than once: {', '.join(twice)}", arg="models",
+                               fix="list each model once; --seeds N trains one several times")
     unknown = [m for m in names if m not in MODELS and m not in BEST]
     if unknown:
         raise ForecastlabError(
@@ -218,105 +241,120 @@ def reproduce(
     prof = PROFILES[profile]
     entries = _select_models(models, prof)
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
-    _prepare_out_dir(out, overwrite or resume)
-    started = time.perf_counter()
+    lock = _claim_out_dir(out, overwrite or resume)
+    try:
+        started = time.perf_counter()
 
-    series = load_series(data, **(data_kwargs or {}))
-    plots = plot_temperature(series, out / "plots")
-    # The book's 120 x 6 rows, 24 hours ahead; a callable (the CLI's window options) is resolved on the data.
-    spec = spec(series) if callable(spec) else (spec or WindowSpec())
-    batch_size = batch_size or prof.batch_size
-    datasets = make_datasets_from_series(series, spec, batch_size=batch_size, seed=seed,
-                                         drop_gap_windows=drop_gap_windows)
-    baselines = compute_baselines(series, datasets)
-    oracle_note = _add_oracle(baselines, series, datasets)
-    if progress:
-        console.print(styled(
-            "baselines", "bold", f"persistence val {baselines['persistence']['val_mae']:.2f}, "
-            f"test {baselines['persistence']['test_mae']:.2f} ({series.target_unit or 'target units'})"
-        ))
-    result = ReproduceResult(out, profile, series.provenance.to_dict(), baselines)
-    cache = {(None, seed): (series, datasets)}
+        series = load_series(data, **(data_kwargs or {}))
+        plots = plot_temperature(series, out / "plots")
+        # The book's 120 x 6 rows, 24 hours ahead; a callable (the CLI's window options) is resolved on the data.
+        spec = spec(series) if callable(spec) else (spec or WindowSpec())
+        batch_size = batch_size or prof.batch_size
+        datasets = make_datasets_from_series(series, spec, batch_size=batch_size, seed=seed,
+                                             drop_gap_windows=drop_gap_windows)
+        baselines = compute_baselines(series, datasets)
+        oracle_note = _add_oracle(baselines, series, datasets)
+        if progress:
+            console.print(styled(
+                "baselines", "bold", f"persistence val {baselines['persistence']['val_mae']:.2f}, "
+                f"test {baselines['persistence']['test_mae']:.2f} ({series.target_unit or 'target units'})"
+            ))
+        result = ReproduceResult(out, profile, series.provenance.to_dict(), baselines)
+        cache = {(None, seed): (series, datasets)}
 
-    def windows_for(entry_features: str | None, run_seed: int):
-        key = (entry_features, run_seed)
-        if key not in cache:
-            from forecastlab.data.derived import add_features
+        def windows_for(entry_features: str | None, run_seed: int):
+            key = (entry_features, run_seed)
+            if key not in cache:
+                from forecastlab.data.derived import add_features
 
-            derived = add_features(series, entry_features)
-            cache[key] = (derived, make_datasets_from_series(derived, spec, batch_size=batch_size, seed=run_seed,
-                                                             drop_gap_windows=drop_gap_windows))
-        return cache[key]
+                derived = add_features(series, entry_features)
+                cache[key] = (derived, make_datasets_from_series(derived, spec, batch_size=batch_size, seed=run_seed,
+                                                                 drop_gap_windows=drop_gap_windows))
+            return cache[key]
 
-    def recipe_for(entry: Entry, derived, *, epochs: int, steps: int | None, seed: int, options: dict):
-        from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+        def recipe_for(entry: Entry, derived, *, epochs: int, steps: int | None, seed: int, options: dict):
+            from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
 
-        data_recipe = DataRecipe.of(data, data_kwargs, feature_set=entry.feature_set or feature_set).absolute()
-        t = {k: options[k] for k in ("optimizer", "lr", "lr_schedule", "loss", "target_transform", "weight_decay",
-                                     "clip_norm", "early_stopping") if k in options}
-        return Recipe(ModelRecipe(entry.model, dict(entry.params)), data_recipe.with_derived(derived),
-                      WindowRecipe(sequence_length=spec.sequence_length, sampling_rate=spec.sampling_rate,
-                                   horizons=",".join(map(str, spec.steps)), batch_size=batch_size,
-                                   drop_gap_windows=drop_gap_windows),
-                      TrainingRecipe(epochs=epochs, seed=seed, max_steps_per_epoch=steps, **t))
+            data_recipe = DataRecipe.of(data, data_kwargs, feature_set=entry.feature_set or feature_set).absolute()
+            t = {k: options[k] for k in ("optimizer", "lr", "lr_schedule", "loss", "target_transform", "weight_decay",
+                                         "clip_norm", "early_stopping") if k in options}
+            return Recipe(ModelRecipe(entry.model, dict(entry.params)), data_recipe.with_derived(derived),
+                          WindowRecipe(sequence_length=spec.sequence_length, sampling_rate=spec.sampling_rate,
+                                       horizons=",".join(map(str, spec.steps)), batch_size=batch_size,
+                                       drop_gap_windows=drop_gap_windows),
+                          TrainingRecipe(epochs=epochs, seed=seed, max_steps_per_epoch=steps, **t))
 
-    reused: list[str] = []
-    run_dirs: dict[str, dict[int, Path]] = {}
-    seconds: dict[str, dict[int, float]] = {}
-    by_label = {e.label: e for e in entries}
-    for i, entry in enumerate(entries, 1):
-        runs = []
-        for run_seed in range(seed, seed + seeds):
-            if progress:
-                console.rule(Text(f"{i}/{len(entries)} {entry.label}"
-                                  + (f", seed {run_seed}" if seeds > 1 else ""), style="bold"))
-            where = out / "models" / entry.label / (f"seed-{run_seed}" if seeds > 1 else "")
-            finished = _finished(where, entry, run_seed) if resume else None
-            if finished is not None:
-                run = finished
-                reused.append(str(where))
-            elif entry.members:
-                from forecastlab.training.ensemble import make_ensemble
+        reused: list[str] = []
+        retrained: list[dict] = []  # with resume: finished runs of another recipe or data, trained again
+        run_dirs: dict[str, dict[int, Path]] = {}
+        seconds: dict[str, dict[int, float]] = {}
+        by_label = {e.label: e for e in entries}
+        for i, entry in enumerate(entries, 1):
+            runs = []
+            for run_seed in range(seed, seed + seeds):
+                if progress:
+                    console.rule(Text(f"{i}/{len(entries)} {entry.label}"
+                                      + (f", seed {run_seed}" if seeds > 1 else ""), style="bold"))
+                where = out / "models" / entry.label / (f"seed-{run_seed}" if seeds > 1 else "")
+                finished = None
+                if resume and not entry.members:
+                    derived, sets = windows_for(entry.feature_set or feature_set, run_seed)
+                    epochs, steps = budget(entry, prof, len(sets.train))
+                    want = recipe_for(entry, derived, epochs=epochs, steps=steps, seed=run_seed,
+                                      options=dict(entry.options))
+                    finished, why = _finished(where, entry, run_seed, want.to_dict(), derived)
+                    if why:
+                        retrained.append({"run_dir": str(where), "why": why})
+                        if progress:
+                            console.print(styled("resume", "bold yellow", f"{where} is trained again: {why}"))
+                if finished is not None:
+                    run = finished
+                    reused.append(str(where))
+                elif entry.members:
+                    from forecastlab.training.ensemble import make_ensemble
 
-                first = by_label[entry.members[0]]
-                data, _ = windows_for(first.feature_set or feature_set, run_seed)
-                run = make_ensemble([run_dirs[m][run_seed] for m in entry.members], where, method=entry.method,
-                                    weights=entry.weights, overwrite=overwrite or resume, series=data)
-            else:
-                run = _train_entry(entry, prof, *windows_for(entry.feature_set or feature_set, run_seed),
-                                   seed=run_seed, out_dir=where, progress=progress, overwrite=overwrite or resume,
-                                   recipe=recipe_for)
-            if entry.members:  # an ensemble's time is its members' training plus its own scoring
-                run.total_seconds += sum(seconds[m][run_seed] for m in entry.members)
-            run_dirs.setdefault(entry.label, {})[run_seed] = Path(run.run_dir)
-            seconds.setdefault(entry.label, {})[run_seed] = run.total_seconds
-            runs.append(run)
-        result.models[entry.label] = _summarize(entry, runs)
+                    first = by_label[entry.members[0]]
+                    data, _ = windows_for(first.feature_set or feature_set, run_seed)
+                    run = make_ensemble([run_dirs[m][run_seed] for m in entry.members], where, method=entry.method,
+                                        weights=entry.weights, overwrite=overwrite or resume, series=data)
+                else:
+                    run = _train_entry(entry, prof, *windows_for(entry.feature_set or feature_set, run_seed),
+                                       seed=run_seed, out_dir=where, progress=progress, overwrite=overwrite or resume,
+                                       recipe=recipe_for)
+                if entry.members:  # an ensemble's time is its members' training plus its own scoring
+                    run.total_seconds += sum(seconds[m][run_seed] for m in entry.members)
+                run_dirs.setdefault(entry.label, {})[run_seed] = Path(run.run_dir)
+                seconds.setdefault(entry.label, {})[run_seed] = run.total_seconds
+                runs.append(run)
+            result.models[entry.label] = _summarize(entry, runs)
 
-    result.total_seconds = time.perf_counter() - started
-    rows = build_rows(baselines, result.models, book=series.provenance.source in ("jena", "synthetic"))
-    meta = {
-        "profile": profile, "profile_description": prof.description, "data": result.data,
-        "window": {"sequence_length": spec.sequence_length, "sampling_rate": spec.sampling_rate,
-                   "horizon": spec.horizon, "delay": spec.delay, "batch_size": batch_size},
-        "seed": seed, "seeds": list(range(seed, seed + seeds)), "total_seconds": round(result.total_seconds, 1),
-        "command": command, "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                                        "cpus": os.cpu_count()},
-        "recipes": {e.label: asdict(e) for e in entries if e.label in BEST},
-        "oracle": oracle_note,
-        # with resume: the runs read back from an earlier, interrupted call (total_seconds is this call's);
-        # train_seconds is every run's own training time, read back or not
-        "reused_runs": reused,
-        "train_seconds": round(sum(m["total_seconds"] * m["seeds"] for m in result.models.values()), 1),
-    }
-    files = write_leaderboard(rows, meta, out, unit=series.target_unit or "", headline=HEADLINE)
-    result.leaderboard = [asdict(r) for r in rows]
-    result.files = {k: str(v) for k, v in files.items()} | {f"plot_{p.stem}": str(p) for p in plots}
-    atomic_write_json(out / "reproduce.json", result.to_dict())
-    if progress:
-        console.print(styled("done", "bold green",
-                             f"in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}"))
-    return result
+        result.total_seconds = time.perf_counter() - started
+        rows = build_rows(baselines, result.models, book=series.provenance.source in ("jena", "synthetic"))
+        meta = {
+            "profile": profile, "profile_description": prof.description, "data": result.data,
+            "window": {"sequence_length": spec.sequence_length, "sampling_rate": spec.sampling_rate,
+                       "horizon": spec.horizon, "delay": spec.delay, "batch_size": batch_size},
+            "seed": seed, "seeds": list(range(seed, seed + seeds)), "total_seconds": round(result.total_seconds, 1),
+            "command": command, "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                                            "cpus": os.cpu_count()},
+            "recipes": {e.label: asdict(e) for e in entries if e.label in BEST},
+            "oracle": oracle_note,
+            # with resume: the runs read back from an earlier, interrupted call (total_seconds is this call's);
+            # train_seconds is every run's own training time, read back or not
+            "reused_runs": reused,
+            "retrained_runs": retrained,
+            "train_seconds": round(sum(m["total_seconds"] * m["seeds"] for m in result.models.values()), 1),
+        }
+        files = write_leaderboard(rows, meta, out, unit=series.target_unit or "", headline=HEADLINE)
+        result.leaderboard = [asdict(r) for r in rows]
+        result.files = {k: str(v) for k, v in files.items()} | {f"plot_{p.stem}": str(p) for p in plots}
+        atomic_write_json(out / "reproduce.json", result.to_dict())
+        if progress:
+            console.print(styled("done", "bold green",
+                                 f"in {result.total_seconds:.0f} s: leaderboard at {files['markdown']}"))
+        return result
+    finally:
+        lock.release()
 
 
 @dataclass
@@ -334,26 +372,53 @@ class _Finished:
     model: object
 
 
-def _finished(where: Path, entry: Entry, seed: int) -> _Finished | None:
-    """The finished run in `where` for this entry and seed, or None (then it is trained again). An ensemble
-    is always made again: it only scores its members, and its weighting may have changed."""
+def _finished(where: Path, entry: Entry, seed: int, recipe: dict, series) -> tuple[_Finished | None, str | None]:
+    """(the finished run in `where` for this entry, seed, recipe and data, or None; why a finished run there
+    is not it). With None the run is trained again. The recipe (model, data, window and horizons, training
+    budget, features) must be the one this call would train, and the data file the same bytes, so a resume
+    with other options never puts an old run in a new leaderboard. An ensemble is always made again."""
     import json
     from types import SimpleNamespace
 
+    from forecastlab.training.config import data_changed
+
     if entry.members:
-        return None
+        return None, None
     try:
         metrics = json.loads((where / "metrics.json").read_text())
         config = json.loads((where / "config.json").read_text())
     except (OSError, ValueError):
-        return None
-    if config.get("model", {}).get("name") != entry.model or config.get("training", {}).get("seed") not in (seed, None):
-        return None
+        return None, None
+    name, was_seed = config.get("model", {}).get("name"), config.get("training", {}).get("seed")
+    if name != entry.model or was_seed not in (seed, None):
+        return None, f"it is a run of {name!r} with seed {was_seed}"
+    saved = (config.get("extra") or {}).get("recipe")
+    recipe = json.loads(json.dumps(recipe))  # as config.json holds it
+    if saved != recipe:
+        return None, _recipe_difference(saved, recipe)
+    changed = data_changed(config, series)
+    if changed:
+        return None, changed
     kind = "ensemble" if entry.members else ("estimator" if _is_estimator(entry.model) else "torch")
-    return _Finished(where, {"mae": metrics["val_mae"]}, {"mae": metrics["test_mae"]},
+    return (_Finished(where, {"mae": metrics["val_mae"]}, {"mae": metrics["test_mae"]},
                      [None] * int(metrics.get("epochs_run") or 1), int(metrics.get("best_epoch") or 1),
                      float(metrics.get("seconds_per_epoch") or 0.0), float(metrics.get("total_seconds") or 0.0),
-                     int(metrics.get("params") or 0), SimpleNamespace(kind=kind))
+                     int(metrics.get("params") or 0), SimpleNamespace(kind=kind)), None)
+
+
+def _recipe_difference(saved, want: dict) -> str:
+    """The first recipe setting in which the finished run differs from this call's, said plainly."""
+    if not isinstance(saved, dict):
+        return "its config.json records no recipe"
+    for section in sorted(set(saved) | set(want)):
+        a, b = saved.get(section), want.get(section)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            key = next(k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+            return f"it was trained with {section}.{key}={a.get(key)!r}, this call has {b.get(key)!r}"
+        return f"its recipe's {section} differs from this call's"
+    return "its recipe differs from this call's"
 
 
 def _add_oracle(baselines: dict, series, datasets) -> str | None:

@@ -71,6 +71,16 @@ def test_refusals_name_what_to_do(root, monkeypatch):
     monkeypatch.chdir(root)
     bad = CliRunner().invoke(app, ["anomalies"])
     assert isinstance(bad.exception, ForecastlabError) and "no data to scan" in str(bad.exception)
+    for hours in ("0", "-5", "nan"):  # named as the flag it is, not as --threshold
+        clean_error(cli("anomalies", "--data", "faulty.csv", "--window-hours", hours, cwd=root),
+                    "--window-hours must be above 0", "Where: --window-hours")
+    done = cli("anomalies", "--data", "faulty.csv", "--inject", "-1", cwd=root)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "--inject" in done.stderr, done.stderr
+    from forecastlab.data import load_series
+    from forecastlab.data.faults import inject_faults
+
+    with pytest.raises(ForecastlabError, match="fault seed must be a whole number"):
+        inject_faults(load_series(str(root / "faulty.csv")), seed=-1)
 
 
 def test_a_task_file_or_an_anomalies_recipe_scans_as_the_options_do(root, monkeypatch):

@@ -107,6 +107,10 @@ def test_write_report_refuses_to_overwrite_and_changes_nothing_else(root, tmp_pa
         write_report(run, tmp_path)
     with pytest.raises(ForecastlabError, match="folder for the report does not exist"):
         write_report(run, tmp_path / "missing" / "r.html")
+    for own in ("metrics.json", "config.json"):  # PATH's own files are never replaced, even with overwrite
+        with pytest.raises(ForecastlabError, match="is one of the files the report reads"):
+            write_report(run, run / own, overwrite=True)
+    assert digests(run) == before | {"report.html": digests(run)["report.html"]}
 
 
 def test_the_data_moved_the_report_still_writes_with_notes_and_data_brings_them_back(root, tmp_path):

@@ -92,6 +92,8 @@ def test_backtest_refuses_impossible_folds(series, run_dir, tmp_path):
     assert len(backtest("persistence", short, folds=5, spec=far).folds) == 5
     with pytest.raises(ForecastlabError, match="unknown model"):
         backtest("nope", series)
+    with pytest.raises(ForecastlabError, match="epochs must be an integer of at least 1, got 0"):
+        backtest("dense", short, folds=2, spec=far, train_options={"epochs": 0, "max_steps_per_epoch": 2})
 
 
 def test_cli_backtests_a_run_and_a_model_name(csv, run_dir, tmp_path):

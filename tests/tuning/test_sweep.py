@@ -101,7 +101,7 @@ def test_a_worker_with_another_plan_is_refused(workdir):
     assert done.returncode == 0, done.stderr[-3000:]
     clean_error(cli(*sweep_args(out, 2), cwd=workdir), "already exists with another --trials (1 there, 2 here)",
                 "--study NAME")
-    clean_error(cli(*sweep_args(out, 1, "--lr", "0.5"), cwd=workdir), "already exists with another the recipe",
+    clean_error(cli(*sweep_args(out, 1, "--lr", "0.5"), cwd=workdir), "already exists with another recipe",
                 "training.lr")
 
 
@@ -151,3 +151,24 @@ def test_one_worker_with_a_sampler_seed_repeats_itself(workdir):
     params = [[r["params"] for r in s["trial_rows"]] for s in runs]
     assert params[0] == params[1] and len({str(p) for p in params[0]}) == 3
     assert [r["val_mae"] for r in runs[0]["trial_rows"]] == [r["val_mae"] for r in runs[1]["trial_rows"]]
+
+
+def test_a_second_study_in_one_directory_and_impossible_options_are_refused_up_front(workdir):
+    out = workdir / "one-study"
+    done = cli(*sweep_args(out, 1), cwd=workdir, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    before = (out / "sweep.json").read_text()
+    clean_error(cli(*sweep_args(out, 1), "--study", "another", cwd=workdir),
+                "the sweep directory holds the study 'sweep-lstm'", "its own --out")
+    assert (out / "sweep.json").read_text() == before
+    for flag, value in (("--epochs", "0"), ("--max-steps-per-epoch", "0"), ("--sampler-seed", "-1"),
+                        ("--sampler-seed", str(2**32))):
+        fresh = workdir / f"bad{flag}{value}"
+        done = cli(*sweep_args(fresh, 1), flag, value, cwd=workdir)
+        assert done.returncode == 2 and "Traceback" not in done.stderr and flag in done.stderr, done.stderr
+        assert not (fresh / "study.db").exists()
+    with pytest.raises(ForecastlabError, match="seed must be a whole number"):
+        from forecastlab.training.recipe import Recipe
+        from forecastlab.tuning.sweep import sweep
+
+        sweep(Recipe.from_dict({"model": {"name": "lstm"}}), trials=1, out=workdir / "py", seed=-1)

@@ -36,7 +36,7 @@ def anomalies_command(
         "rows the target's reconstruction error makes unusual.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="The autoencoder's seed.")] = 0,
     inject: Annotated[int | None, typer.Option(
-        "--inject", help="Benchmark: inject known faults with this seed into the target (stuck, spike, drift, "
+        "--inject", min=0, help="Benchmark: inject known faults with this seed into the target (stuck, spike, drift, "
         "-9999, dropout), then score every detector against them beside trivial detectors.",
         show_default=False)] = None,
     per_kind: Annotated[int, typer.Option("--per-kind", min=1, max=200, help="With --inject: faults per kind.")] = 5,

@@ -111,6 +111,8 @@ FLAGS: dict[str, str] = {
     "max_body_bytes": "--max-body-mb", "max_concurrency": "--max-concurrency",
     # forecastlab.reproduce
     "profile": "--profile", "models": "--models",
+    # forecastlab.tasks.anomaly
+    "threshold": "--threshold", "window_hours": "--window-hours",
 }
 
 

@@ -40,7 +40,7 @@ def sweep_command(
     pruner: Annotated[str, typer.Option(
         "--pruner", help="median, hyperband or none; fed each epoch's val loss.", rich_help_panel="Sweep")] = "median",
     sampler_seed: Annotated[int | None, typer.Option(
-        "--sampler-seed", help="Seed of the TPE sampler (one worker then repeats itself).",
+        "--sampler-seed", help="Seed of the TPE sampler (one worker then repeats itself).", min=0, max=2**32 - 1,
         rich_help_panel="Sweep", show_default=False)] = None,
     heartbeat: Annotated[int, typer.Option(
         "--heartbeat", help="Seconds between a running trial's heartbeats; a trial silent for 3 of them is "
@@ -53,10 +53,10 @@ def sweep_command(
         "--trials, from the existing sweep in --out.", rich_help_panel="Sweep", show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option(
         "--epochs", help="Epochs per trial (default: the model's book epochs).", rich_help_panel="Training",
-        show_default=False)] = None,
+        min=1, show_default=False)] = None,
     max_steps_per_epoch: Annotated[int | None, typer.Option(
         "--max-steps-per-epoch", help="Cap training batches per epoch.", rich_help_panel="Training",
-        show_default=False)] = None,
+        min=1, show_default=False)] = None,
     loss: Annotated[str, typer.Option("--loss", help="As for train.", rich_help_panel="Training")] = "mse",
     target_transform: Annotated[TargetTransform | None, typer.Option(
         "--target-transform", help="As for train.", rich_help_panel="Training", show_default=False)] = None,

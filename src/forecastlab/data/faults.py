@@ -273,6 +273,9 @@ def inject_faults(series: Series, *, seed: int = 0, per_kind: int = 5, kinds: tu
     if missing_cols:
         raise ForecastlabError(f"no column {missing_cols[0]!r} to inject faults into", arg="channels",
                                fix=f"choose from: {', '.join(series.columns)}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ForecastlabError(f"the fault seed must be a whole number of 0 or more, got {seed!r}", arg="seed",
+                               fix="give seed=0, for example")
     rng = np.random.default_rng(seed)
     values = np.array(series.values, dtype=np.float32, copy=True)
     missing = (series.missing.copy() if series.missing.shape == values.shape

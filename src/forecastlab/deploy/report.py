@@ -105,6 +105,16 @@ def report_path(path: str | Path, out: str | Path | None = None, *, overwrite: b
     if target.is_dir():
         raise ForecastlabError("the report's path is a folder", where=str(target), arg="out",
                                fix="give a file name, e.g. out='report.html'")
+    inside = Path(path).resolve()
+    if target.exists() and inside in target.resolve().parents and target.suffix.lower() not in (".html", ".htm"):
+        # Reading PATH never changes it: only a report (an .html file) there may be replaced, never its data.
+        raise ForecastlabError(f"{target.name} is one of the files the report reads, not a report; it is never "
+                               "replaced", where=str(target), arg="out",
+                               fix="choose another out=, e.g. out='report.html'")
+    if is_artifact(target.parent) or any(is_artifact(d) for d in target.resolve().parents):
+        raise ForecastlabError("the report's path is inside an artifact, which holds exactly the files its "
+                               "manifest lists", where=str(target), arg="out",
+                               fix="choose where it goes, e.g. out='report.html'")
     if target.exists() and not overwrite:
         raise ForecastlabError("the report file already exists; refusing to overwrite it", where=str(target),
                                fix="pass overwrite=True to replace it, or choose another out=")

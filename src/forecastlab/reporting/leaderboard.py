@@ -176,6 +176,11 @@ def context_lines(meta: dict) -> list[str]:
         machine = meta.get("machine") or {}
         lines.append(f"Took {meta['total_seconds'] / 60:.1f} min on {machine.get('cpus', '?')} CPU cores "
                      f"({machine.get('platform', 'this machine')}, Python {machine.get('python', '?')}).")
+    if meta.get("reused_runs"):  # reproduce(resume=True): their times are their own, not this call's
+        lines.append(f"Resumed: {len(meta['reused_runs'])} finished run(s) read back, not trained again: "
+                     + ", ".join(f"`{r}`" for r in meta["reused_runs"]) + ".")
+    for again in meta.get("retrained_runs") or []:
+        lines.append(f"Trained again on resume: `{again['run_dir']}`, since {again['why']}.")
     return lines
 
 

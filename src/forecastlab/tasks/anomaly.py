@@ -127,9 +127,9 @@ def detect_anomalies(series, *, run=None, threshold: float = THRESHOLD, window_h
                      autoencoder_seed: int = 0, autoencoder_steps: int = AE_STEPS) -> AnomalyResult:
     """Every detector's events on `series`: the rules (unless rules=False), the residual detectors with a
     run, and the autoencoder with autoencoder=True (trained here, with `autoencoder_seed`)."""
-    if not threshold > 0 or not window_hours > 0 or not interval_widths > 0:
-        raise ForecastlabError(f"threshold={threshold}, window_hours={window_hours}, interval_widths={interval_widths}",
-                               arg="threshold", fix="give a threshold, window_hours and interval_widths above 0")
+    for name, value in (("threshold", threshold), ("window_hours", window_hours), ("interval_widths", interval_widths)):
+        if not value > 0:  # NaN too
+            raise ForecastlabError(f"{name} must be above 0, got {value}", arg=name, fix=f"give {name}= above 0")
     events: list[Event] = sensor_faults(series) if rules else []
     detectors = ["rules"] if rules else []
     z = ae_z = None

@@ -193,7 +193,8 @@ def _fit(name, windows, farthest, fold_start, spec, normalizer, sizes, options, 
     datasets = SplitDatasets(train_ds, val_ds, val_ds, normalizer, spec,
                              (val_start, fold_start - val_start, 0), target_column=target_column)
     opts = dict(options)
-    epochs = opts.pop("epochs", None) or _default_epochs(name)
+    epochs = opts.pop("epochs", None)
+    epochs = _default_epochs(name) if epochs is None else epochs  # 0 is refused by train(), never replaced
     fitted = train(name, datasets, epochs=epochs, seed=seed, progress=progress, **opts)
     info = {"train_windows": train_ds.num_windows, "val_windows": val_ds.num_windows,
             "last_target_row": int(farthest[train_mask | val_mask].max()), "val_first_row": val_start}

@@ -133,13 +133,22 @@ def sweep(recipe, *, trials: int, out: str | Path, storage: str | None = None, s
                                fix="pass --trials N, the study's total over all its workers")
     if pruner not in PRUNERS:
         raise ForecastlabError(f"unknown pruner {pruner!r}", arg="pruner", fix=f"use one of: {', '.join(PRUNERS)}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
+        raise ForecastlabError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}", arg="seed",
+                               fix="pass seed=0, for example, or None for a random one")
+    for name in ("epochs", "max_steps_per_epoch"):  # every trial would fail on it: refused before the study
+        value = getattr(recipe.training, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ForecastlabError(f"{name} must be a whole number of at least 1, got {value!r}", arg=name,
+                                   fix=f"pass {name}=1 or more")
     out = Path(out)
+    name = check_study_name(study or f"sweep-{recipe.model.name}")
+    _refuse_another_study(out, name)
     out.mkdir(parents=True, exist_ok=True)
     (out / "trials").mkdir(exist_ok=True)
     plan = SweepPlan(recipe.as_input(), model_space(recipe.model.name, space), trials, pruner)
     store, is_sqlite = open_storage(out, storage, heartbeat=heartbeat, grace=grace)
     lock = out / LOCK_FILE if is_sqlite else None
-    name = check_study_name(study or f"sweep-{recipe.model.name}")
     say = progress or (lambda text: None)
     worker = Worker(plan, out, store, name, lock, seed, say)
     with _claim_lock(lock):
@@ -153,6 +162,22 @@ def sweep(recipe, *, trials: int, out: str | Path, storage: str | None = None, s
     summary = summarize(worker.study, out)
     write_outputs(worker.study, out, summary)
     return summary
+
+
+def _refuse_another_study(out: Path, name: str) -> None:
+    """One sweep directory holds one study's summary (sweep.json, best.toml, plots): a second study there
+    would replace them."""
+    import json
+
+    try:
+        there = json.loads((out / SUMMARY).read_text()).get("study")
+    except (OSError, ValueError, AttributeError):
+        return
+    if there and there != name:
+        raise ForecastlabError(f"the sweep directory holds the study {there!r} (its {SUMMARY}), not {name!r}; a "
+                               "second study there would replace that one's summary, best.toml and plots",
+                               where=str(out), fix=f"give the new study its own out=, or join {there!r} with "
+                               f"study={there!r}")
 
 
 def check_study_name(name: str) -> str:
@@ -216,8 +241,8 @@ class Worker:
 
     def _check_plan(self, stored: dict) -> None:
         mine = self.plan.to_dict()
-        for key, what in (("trials", "--trials"), ("pruner", "--pruner"), ("space", "the search space"),
-                          ("recipe", "the recipe (model, data, window, training options)")):
+        for key, what in (("trials", "--trials"), ("pruner", "--pruner"), ("space", "search space"),
+                          ("recipe", "recipe (model, data, window, training options)")):
             if stored.get(key) != mine[key]:
                 theirs = stored.get(key)
                 detail = f" ({theirs} there, {mine[key]} here)" if key in ("trials", "pruner") else \
