@@ -246,3 +246,18 @@ def test_two_reproduce_calls_never_write_one_out_dir_and_a_model_is_listed_once(
     assert not (tmp_path / "twice").exists()
     reproduce("smoke", models=["dense"], data=str(jena_60_days), out_dir=out, progress=False)
     assert not (out / ".forecastlab.lock").exists()  # released at the end
+
+
+def test_the_book_s_numbers_stand_only_beside_the_book_s_task():
+    """The book's 24-hour numbers beside a 6-hour task (or another target, or resampled rows) would be
+    compared with numbers of another task: the leaderboard leaves them out there."""
+    from forecastlab.data import load_series
+    from forecastlab.reproduce import _book_task
+    from forecastlab.windows import WindowSpec
+
+    series = load_series("synthetic")
+    assert _book_task(series, WindowSpec())
+    assert not _book_task(series, WindowSpec(horizon=6))
+    assert not _book_task(series, WindowSpec(sequence_length=60))
+    assert not _book_task(load_series("synthetic", target="p (mbar)"), WindowSpec())
+    assert not _book_task(load_series("synthetic", freq="1h"), WindowSpec())

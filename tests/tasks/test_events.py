@@ -107,6 +107,10 @@ def test_cli_trains_with_json_and_predicts_with_run(trained, tmp_path):
     assert isinstance(done.exception, ForecastlabError) and "--epochs train a detector" in str(done.exception)
     done = runner.invoke(app, ["events", "--out", str(tmp_path / "det")])
     assert isinstance(done.exception, ForecastlabError) and "already holds a classifier" in str(done.exception)
+    done = runner.invoke(app, ["classify", "--run", str(tmp_path / "det"), "--data", "synthetic"])
+    assert isinstance(done.exception, ForecastlabError), done.output  # not a frost outlook of other inputs
+    assert "is not a classifier (it is an events detector)" in str(done.exception)
+    assert "forecastlab events --run" in str(done.exception)
 
 
 def test_cli_leaves_only_the_detector_and_refuses_a_resume_with_nothing_to_resume(tmp_path):

@@ -63,7 +63,8 @@ def classify_command(
         "day-of-year terms, tendencies, found by column name), weather, or book (none).", show_default=False)] = None,
     target: Annotated[str | None, typer.Option("--target", help="Frost: the column labelled (default: the data's "
                                                "target, e.g. 'T (degC)').", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the model's initial weights and batch order.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0,
+                                      help="Seed of the model's initial weights and batch order.")] = 0,
     ucr_wheel: Annotated[Path | None, typer.Option(
         "--ucr-wheel", help="ucr:NAME: the pinned aeon wheel that holds the files (default: cached, else fetched "
         "from the package registry).", show_default=False)] = None,
@@ -162,6 +163,10 @@ def _predict(run_dir, data, ucr, ucr_wheel, target, predictions, json_out) -> No
 
     classifier = open_classifier(run_dir)
     kind = classifier.task.get("kind")
+    if kind not in ("frost", "ucr"):  # an event detector reads its own (hourly) series and threshold
+        raise ForecastlabError(f"{run_dir} is not a classifier (it is an {kind} detector)", where=str(run_dir),
+                               arg="--run", fix=f"use forecastlab {kind} --run for it" if kind == "events"
+                               else "give a folder saved by forecastlab classify --out")
     if ucr != (kind == "ucr"):
         what = f"UCR dataset {classifier.task.get('dataset')}" if kind == "ucr" else "frost windows of a series"
         raise ForecastlabError(f"{run_dir} classifies {what}; --data {data!r} is not that kind of data",

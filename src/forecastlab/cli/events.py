@@ -44,7 +44,7 @@ def events_command(
     drop: Annotated[float, typer.Option("--drop", min=0.0, help="Rule: pressure fall (mbar) over 6 h.")] = 3.0,
     turn: Annotated[float, typer.Option("--turn", min=0.0, max=180.0,
                                         help="Rule: wind turn (degrees) from the 3 h before to the 3 h after.")] = 60.0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights and batch order.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the initial weights and batch order.")] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="Save the detector in this folder.", show_default=False)
                    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a detector (or an interrupted training) "

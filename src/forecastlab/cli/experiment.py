@@ -79,10 +79,12 @@ def reproduce(
     import shlex
     import sys
 
+    from forecastlab.reproduce import default_out_dir
     from forecastlab.reproduce import reproduce as run
 
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    result = run(Profile(profile).value, models=names, data=data_args.data, out_dir=out, seed=seed, seeds=seeds,
+    out = out or default_out_dir(Profile(profile).value)
+    result = _resumable(run, out, Profile(profile).value, models=names, data=data_args.data, seed=seed, seeds=seeds,
                  progress=not no_progress, feature_set=data_args.feature_set, resume=resume,
                  overwrite=overwrite, drop_gap_windows=window_args.drop_gap_windows, spec=window_args.spec,
                  batch_size=window_args.batch_size, data_kwargs=data_args.load_kwargs(),
@@ -93,6 +95,20 @@ def reproduce(
         typer.echo(Path(result.files["markdown"]).read_text())
         typer.echo(f"total time: {result.total_seconds:.0f} s ({result.total_seconds / 60:.1f} min); "
                    f"results in {result.out_dir}")
+
+
+def _resumable(run, out: Path, *args, **kwargs):
+    """run(*args, out_dir=out, **kwargs); on Ctrl-C or SIGTERM, one line says what is kept and how to go on,
+    then the exit is 130 (143)."""
+    from forecastlab.cli.interrupts import exit_interrupted
+
+    try:
+        return run(*args, out_dir=out, **kwargs)
+    except KeyboardInterrupt as interrupt:
+        inner = getattr(interrupt, "message", None)
+        interrupt.message = ((f"{inner}; " if inner else "") + f"every finished model run in {out} is kept: the same "
+                             f"command with --out {out} --resume reads them back and trains the rest")
+        exit_interrupted(interrupt)
 
 
 def bench(
@@ -146,7 +162,7 @@ def bench(
     chosen = tasks[task]
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     out = out or Path("runs") / f"bench-{key}-{task}-{datetime.now():%Y%m%d-%H%M%S}"
-    result = run(Profile(profile).value, models=names, data=key, out_dir=out, seeds=seeds,
+    result = _resumable(run, out, Profile(profile).value, models=names, data=key, seeds=seeds,
                  progress=not no_progress, overwrite=overwrite, resume=resume,
                  spec=WindowRecipe(horizons=chosen["horizon"]).spec, data_kwargs={"target": chosen["target"]},
                  command=shlex.join(["forecastlab", *sys.argv[1:]]))

@@ -111,8 +111,9 @@ FLAGS: dict[str, str] = {
     "max_body_bytes": "--max-body-mb", "max_concurrency": "--max-concurrency",
     # forecastlab.reproduce
     "profile": "--profile", "models": "--models",
-    # forecastlab.tasks.anomaly
-    "threshold": "--threshold", "window_hours": "--window-hours",
+    # forecastlab.tasks: anomaly, classification, events
+    "threshold": "--threshold", "window_hours": "--window-hours", "below": "--below", "drop": "--drop",
+    "warn_hours": "--warn-hours",
 }
 
 

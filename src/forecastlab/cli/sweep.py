@@ -9,10 +9,15 @@ from typing import Annotated
 import typer
 
 from forecastlab.cli.options import DataArgs, JsonOpt, WindowArgs, print_json, with_data_options, with_window_options
-from forecastlab.cli.train import ModelArg, Optimizer, ParamOpt, TargetTransform, parse_params
+from forecastlab.cli.train import Optimizer, ParamOpt, TargetTransform, parse_params
+from forecastlab.data.book import BOOK_MODELS
 from forecastlab.errors import ForecastlabError
 
 STORAGE_ENV = "FORECASTLAB_SWEEP_STORAGE"  # a URL with a password stays out of the shell history
+
+SweepModelArg = Annotated[str | None, typer.Argument(
+    help=f"Model name: {', '.join(BOOK_MODELS)} or any registered one (forecastlab models); omit it with "
+    "--export-best and --out to export an existing sweep's best recipe.", show_default=False)]
 
 
 @with_window_options
@@ -20,7 +25,7 @@ STORAGE_ENV = "FORECASTLAB_SWEEP_STORAGE"  # a URL with a password stays out of 
 def sweep_command(
     data_args: DataArgs,
     window_args: WindowArgs,
-    model: ModelArg = None,
+    model: SweepModelArg = None,
     trials: Annotated[int | None, typer.Option(
         "--trials", help="Trials in the whole study, shared by all its workers (start the same command again, "
         "here or on another machine with --storage, to add a worker).", min=1, max=10_000,

@@ -211,7 +211,7 @@ def detect_fronts(series, *, model: str = FRONT_DEFAULTS["model"], model_params:
     n = len(series)
     if not events:
         raise ForecastlabError("the rule finds no front passage in the series", where=_where(series),
-                               fix="use a longer weather record, or a milder rule (e.g. rule={'drop': 1.0})")
+                               fix="use a longer weather record, or a milder rule (e.g. drop=1.0)")
     target = warning_targets(events, n, warn_hours)
     featured = add_features(series, feature_set)
     derived = list((featured.quality.get("features") or {}).get("added") or [])
@@ -223,8 +223,13 @@ def detect_fronts(series, *, model: str = FRONT_DEFAULTS["model"], model_params:
     origin = {s: getattr(sets, s).last_input_rows for s in splits}
     y = {s: target[origin[s]] for s in splits}
     if len(np.unique(y["train"])) < 2:
+        if y["train"].all():  # every hour is within warn_hours of a front: nothing to tell apart
+            raise ForecastlabError(f"with warn_hours={warn_hours} every training window lies within that many hours "
+                                   "of a front, so there is no hour without a warning to learn from",
+                                   where=_where(series), arg="warn_hours",
+                                   fix="use a shorter warn_hours=, e.g. 6 (the default)")
         raise ForecastlabError("the training split has no front passage", where=_where(series),
-                               fix="use a longer record, or a milder rule")
+                               fix="use a longer record, or a milder rule (e.g. drop=1.0)")
 
     def split_events(s):  # events as positions among the split's rows (windows across a gap are dropped)
         out = []

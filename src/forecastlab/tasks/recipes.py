@@ -44,7 +44,7 @@ TASK_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 # Each option's type and bounds: (type, lowest, highest); the commands' options have the same (a test
 # compares them), and run_task checks every value it is given against them.
 _COMMON = {"data": ("str",), "model": ("str",), "params": ("table",), "epochs": ("int", 1), "max_steps": ("int", 1),
-           "seed": ("int",), "out": ("path",)}
+           "seed": ("int", 0), "out": ("path",)}
 OPTION_TYPES: dict[str, dict[str, tuple]] = {
     "classify": _COMMON | {"batch_size": ("int", 2), "lr": ("float", 0.0), "optimizer": ("str",),
                            "stride": ("int", 1), "balanced": ("bool",), "below": ("float",), "feature_set": ("str",),
@@ -52,7 +52,7 @@ OPTION_TYPES: dict[str, dict[str, tuple]] = {
     "events": _COMMON | {"warn_hours": ("int", 0), "tolerance_hours": ("int", 0), "lookback_hours": ("int", 2),
                          "drop": ("float", 0.0), "turn": ("float", 0.0, 180.0)},
     "anomalies": {"data": ("str",), "run": ("path",), "target": ("str",), "threshold": ("float",),
-                  "window_hours": ("float",), "autoencoder": ("bool",), "seed": ("int",), "inject": ("int",),
+                  "window_hours": ("float",), "autoencoder": ("bool",), "seed": ("int",), "inject": ("int", 0),
                   "per_kind": ("int", 1, 200), "tolerance_hours": ("float", 0.0), "out": ("path",),
                   "plot": ("path",), "report": ("path",)},
 }

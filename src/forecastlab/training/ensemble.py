@@ -173,7 +173,7 @@ def check_arguments(run_dirs, out_dir, *, method: str, weights, overwrite: bool)
         if out == real or real in out.parents:
             raise ForecastlabError(f"out_dir={out_dir} is the member run {d} or inside it", arg="out_dir",
                                    fix="write the ensemble to a directory of its own")
-    rd.check_run_dir(Path(out_dir), resume=False, overwrite=overwrite)
+    rd.check_run_dir(Path(out_dir), resume=False, overwrite=overwrite, resumable=False)
     return dirs, weights
 
 

@@ -208,8 +208,10 @@ def _run_entries(directory: Path) -> list[str]:
     return sorted(name for name in os.listdir(directory) if name != LOCK and not _stale_temp(name))
 
 
-def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool, check_lock: bool = True) -> None:
-    """Raise the ForecastlabError RunDirectory.open would, without writing anything (fail fast)."""
+def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool, check_lock: bool = True,
+                  resumable: bool = True) -> None:
+    """Raise the ForecastlabError RunDirectory.open would, without writing anything (fail fast).
+    resumable=False: the caller cannot continue a run (an ensemble), so its refusal does not offer to."""
     out_dir = Path(out_dir)
     if resume:
         if not (out_dir / LAST).is_file() and not (out_dir / REPLACED / LAST).is_file():
@@ -227,7 +229,8 @@ def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool, check_lock: b
         raise ForecastlabError(
             "the run directory is not empty; refusing to overwrite an earlier run's results",
             where=str(out_dir),
-            fix="choose another out_dir=, continue it with resume=True, or pass overwrite=True to replace it",
+            fix=("choose another out_dir=, continue it with resume=True, or pass overwrite=True to replace it"
+                 if resumable else "choose another out_dir=, or pass overwrite=True to replace it"),
         )
     if check_lock and out_dir.is_dir() and lock_owner(out_dir) is not None:
         raise RunLock(out_dir)._busy()
