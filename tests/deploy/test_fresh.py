@@ -273,3 +273,18 @@ def test_an_artifact_is_never_exported_inside_another(runs, artifacts, tmp_path)
         export_run(runs["lstm"], artifacts["lstm"] / "sub")
     assert not (artifacts["lstm"] / "sub").exists()
     load_artifact(artifacts["lstm"])  # still whole
+
+
+def test_times_of_an_input_with_zones_are_said_to_be_utc(tmp_path):
+    """Stamps with zones are converted to UTC when read: the forecast's times then say +00:00, never a
+    bare time a reader would take for the input's local one."""
+    csv = _generic_csv(tmp_path / "hourly.csv", 1500, "h")
+    run = _train_generic(tmp_path, csv)
+    tail = pd.read_csv(csv).tail(60)
+    local = tail.assign(time=pd.to_datetime(tail["time"]).dt.tz_localize("Europe/Berlin").map(lambda t: t.isoformat()))
+    zoned = forecast_fresh(run, _write(local, tmp_path / "zoned.csv")).to_dict()
+    plain = forecast_fresh(run, _write(tail, tmp_path / "plain.csv")).to_dict()
+    last = pd.Timestamp(tail.iloc[-1, 0]).tz_localize("Europe/Berlin").tz_convert("UTC")
+    assert zoned["origin"] == last.isoformat() and zoned["origin"].endswith("+00:00")
+    assert zoned["forecasts"][0]["target_time"].endswith("+00:00")
+    assert plain["origin"] == pd.Timestamp(tail.iloc[-1, 0]).isoformat()  # no zone given: none added

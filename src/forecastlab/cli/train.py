@@ -605,7 +605,11 @@ def _predict_fresh(run, input_file: Path, *, out, plot, json_out: bool) -> None:
 
     forecast = forecast_fresh(run, input_file)
     if out is not None:
-        atomic_write_text(out, forecast.table.to_csv(index=False))
+        frame = forecast.table
+        if forecast.utc:  # the input's zones were converted: say so in every time written
+            frame = frame.assign(origin=frame["origin"].dt.tz_localize("UTC"),
+                                 target_time=frame["target_time"].dt.tz_localize("UTC"))
+        atomic_write_text(out, frame.to_csv(index=False))
     if plot is not None:
         from forecastlab.reporting.fan_chart import plot_fan_chart
 
@@ -619,7 +623,8 @@ def _predict_fresh(run, input_file: Path, *, out, plot, json_out: bool) -> None:
     from rich.table import Table
 
     interval = forecast.interval
-    table = Table(title=f"{forecast.model} forecast of {forecast.target} from {forecast.source}", title_justify="left")
+    table = Table(title=f"{forecast.model} forecast of {forecast.target} from {forecast.source}"
+                  + (" (times in UTC: the input's time zones converted)" if forecast.utc else ""), title_justify="left")
     columns = ["forecast origin", "horizon", "ahead", "target time", "value", "unit"]
     if interval:
         columns += [f"{interval['level']:.0%} lower", f"{interval['level']:.0%} upper"]

@@ -190,6 +190,15 @@ def _refuse_mixed_zones(table: Table, name: str) -> None:
             fix="write every timestamp with its zone (like 2024-01-31T12:00:00Z or +01:00), or every one without")
 
 
+def has_zones(table: Table, name: str) -> bool:
+    """Whether the time column's stamps carry a time zone (then parse_times gives them in UTC)."""
+    s = table.frame[name]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return getattr(s.dt, "tz", None) is not None
+    first = s.dropna().head(1)
+    return bool(len(first)) and re.search(_ZONED, str(first.iloc[0])) is not None
+
+
 def _refuse_out_of_range(table: Table, name: str, parsed: pd.Series) -> None:
     values = parsed.to_numpy()
     if values.dtype == np.dtype("datetime64[ns]") or not len(values):

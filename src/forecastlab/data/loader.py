@@ -158,6 +158,8 @@ def build_series(
     if not faithful:
         keep = np.concatenate(([True], np.diff(ts.view(np.int64)) != 0))
         ts, values, source_rows, duplicates_dropped = ts[keep], values[keep], np.flatnonzero(keep), (~keep).sum()
+    # Stamps with zones are on one UTC axis from here on; a forecast says its times are UTC.
+    quality["time"]["utc"] = cols.has_zones(table, time_name)
     quality["time"]["duplicates_action"] = ("kept, as the book does" if faithful
                                             else f"kept the first of each; dropped {duplicates_dropped}")
     cleaning = {"clean": clean, "sentinels_to_missing": sentinels_to_missing(values) if clean else 0,

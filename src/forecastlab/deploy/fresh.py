@@ -42,6 +42,7 @@ class Forecast:
     recent_times: np.ndarray  # the input's last rows' times and target values (for a fan chart)
     recent_values: np.ndarray
     source: str
+    utc: bool = False  # the input's stamps had time zones: every time here is UTC (said in to_dict's times)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -58,8 +59,8 @@ class Forecast:
 
     def to_dict(self) -> dict:
         """The JSON `predict --json` prints and POST /forecast answers (strict JSON: no NaN)."""
-        rows = [r | {"target_time": _iso(r["target_time"])} for r in self.rows]
-        return {"model": self.model, "target": self.target, "unit": self.unit, "origin": _iso(self.origin),
+        rows = [r | {"target_time": _iso(r["target_time"], self.utc)} for r in self.rows]
+        return {"model": self.model, "target": self.target, "unit": self.unit, "origin": _iso(self.origin, self.utc),
                 "interval": self.interval, "forecasts": rows, "input": self.source}
 
 MAX_SCAN_ROWS = 10_000  # rows one POST /anomalies scans at most (its windows are built at once)
@@ -241,7 +242,8 @@ class FreshForecaster:
         keep = min(len(series), 3 * self.run.span_rows)
         return Forecast(self.run.config["model"]["name"], series.target, series.target_unit,
                         pd.Timestamp(series.timestamps[-1]), rows, self._interval,
-                        series.timestamps[-keep:], series.targets[-keep:].astype(np.float64), where)
+                        series.timestamps[-keep:], series.targets[-keep:].astype(np.float64), where,
+                        utc=bool(((series.quality or {}).get("time") or {}).get("utc")))
 
 
 def load_input(run, source, *, name: str | None = None):
@@ -411,6 +413,7 @@ def _step_text(step: float | None) -> str:
     return text.replace("min", "-minute").replace("h", "-hour") if text[0].isdigit() else text
 
 
-def _iso(value) -> str:
-    return pd.Timestamp(value).isoformat()
+def _iso(value, utc: bool = False) -> str:
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if utc and stamp.tzinfo is None else stamp).isoformat()
 
