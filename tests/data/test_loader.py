@@ -252,3 +252,16 @@ def test_jena_format_in_reverse_order_is_refused_but_isolated_backward_steps_are
         rows[k], rows[k + 1] = rows[k + 1], rows[k]
     with pytest.raises(ForecastlabError, match="10 of 1,999 steps go back"):
         load_series(write(path, "\n".join([header, *rows]) + "\n"))
+
+
+def test_a_column_name_with_a_comma_is_chosen_quoted_as_in_a_csv_header(tmp_path):
+    from forecastlab.data.columns import join_names, split_names
+    from forecastlab.training.recipe import DataRecipe
+
+    assert split_names('T (degC), "wind, max (m/s)"') == ["T (degC)", "wind, max (m/s)"]
+    for names in (["a", "b"], ["wind, max (m/s)", 'x "q"', "T"]):
+        assert split_names(join_names(names)) == names
+    path = write(tmp_path / "c.csv", 'time,T,"wind, max (m/s)",rh\n2024-01-01 00:00,1,2,3\n2024-01-01 01:00,4,5,6\n')
+    recipe = DataRecipe(str(path), target="T", features='T,"wind, max (m/s)"')
+    assert load_series(str(path), **recipe.load_kwargs()).columns == ["T", "wind, max (m/s)"]
+    assert DataRecipe.of(str(path), recipe.load_kwargs()).features == recipe.features  # recorded as given

@@ -36,7 +36,8 @@ RunDataOpt = Annotated[
 TimeColOpt = Annotated[str | None, typer.Option("--time-col", help="Timestamp column (auto-detected).")]
 TargetOpt = Annotated[str | None, typer.Option("--target", help="Column to forecast (Jena: 'T (degC)').")]
 FeaturesOpt = Annotated[
-    str | None, typer.Option("--features", help="Comma-separated input columns (default: all numeric).")
+    str | None, typer.Option("--features", help="Comma-separated input columns (default: all numeric); quote a "
+                             "name that holds a comma, as in a CSV header: 'T (degC),\"wind, max (m/s)\"'.")
 ]
 FreqOpt = Annotated[str | None, typer.Option("--freq", help="Resample to this regular grid, e.g. '10min', '1h'.")]
 GapsOpt = Annotated[

@@ -66,6 +66,19 @@ def find_time_column(table: Table, requested: str | None) -> str:
                            + _listing(frame.columns))
 
 
+def split_names(text: str) -> list[str]:
+    """Column names from a comma-separated list; a name with a comma in it is quoted, as in a CSV header:
+    'T (degC),"wind, max (m/s)"'. Spaces around each name are dropped."""
+    import csv
+
+    return [name.strip() for row in csv.reader([text], skipinitialspace=True) for name in row if name.strip()]
+
+
+def join_names(names: list[str]) -> str:
+    """The comma-separated list split_names reads back: names with a comma or a quote are quoted."""
+    return ",".join('"' + n.replace('"', '""') + '"' if ("," in n or '"' in n) else n for n in names)
+
+
 def _to_datetime(s: pd.Series) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format" is expected for odd columns

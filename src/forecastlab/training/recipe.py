@@ -59,18 +59,22 @@ class DataRecipe:
     @classmethod
     def of(cls, data: str, load_kwargs: dict | None = None, **fields) -> DataRecipe:
         """The recipe of `load_series(data, **load_kwargs)` (its keyword names), plus DataRecipe `fields`."""
+        from forecastlab.data.columns import join_names
+
         kw = dict(load_kwargs or {})
         features = kw.get("features")
         return cls(data=str(data), time_col=kw.get("time_col"), target=kw.get("target"),
-                   features=",".join(features) if features else None, freq=kw.get("freq"),
+                   features=join_names(list(features)) if features else None, freq=kw.get("freq"),
                    gaps=kw.get("gaps", "interpolate"), no_clean=not kw.get("clean", True),
                    data_dir=kw.get("data_dir"), **fields)
 
     def load_kwargs(self) -> dict[str, Any]:
+        from forecastlab.data.columns import split_names
+
         return {
             "time_col": self.time_col,
             "target": self.target,
-            "features": [f.strip() for f in self.features.split(",") if f.strip()] if self.features else None,
+            "features": split_names(self.features) if self.features else None,
             "freq": self.freq,
             "gaps": self.gaps,
             "clean": not self.no_clean,
