@@ -72,3 +72,14 @@ def test_rows_for_days_follows_the_frequency(tmp_path):
     path = tmp_path / "h.csv"
     path.write_text("time,x\n" + "".join(f"2024-01-{1 + h // 24:02d} {h % 24:02d}:00,{h}\n" for h in range(72)))
     assert rows_for_days(load_series(path)) == 240
+
+
+def test_the_statistics_table_keeps_its_columns_apart_for_huge_values(tmp_path):
+    import pandas as pd
+
+    times = pd.date_range("2024-01-01", periods=48, freq="h")
+    path = tmp_path / "huge.csv"
+    pd.DataFrame({"time": times, "T": np.arange(48.0), "p": 1e30 + np.arange(48.0) * 1e28}).to_csv(path, index=False)
+    line = next(x for x in format_report(inspect_series(load_series(str(path), target="T"))).splitlines()
+                if x.startswith(" p "))
+    assert len(line.split()) == 8, line  # name, nan, -9999 and five statistics, each its own field

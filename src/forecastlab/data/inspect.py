@@ -114,4 +114,8 @@ def format_report(report: dict) -> str:
 
 
 def _fmt(v) -> str:
-    return "-" if v is None else f"{v:.2f}"
+    """A statistic in at most 9 characters, so the columns of the table never run together."""
+    if v is None:
+        return "-"
+    text = f"{v:.2f}"
+    return text if len(text) <= 9 else f"{v:.3g}"
