@@ -140,3 +140,23 @@ def test_overwrite_killed_before_its_first_checkpoint_loses_nothing(good_run, cs
     refused = cli("train", "dense", "--data", csv, *TINY, "--epochs", "1", "--out", run, cwd=tmp_path)
     clean_error(refused, "not empty")
     assert digests(run) == before
+
+
+def test_a_seeds_training_and_a_single_run_never_share_a_directory_even_with_overwrite(csv, tmp_path):
+    """--overwrite replaces one layout's files; the other's would stay beside them, and runs show, predict
+    and report would then read a run that is not the one just trained."""
+    single, seeds = tmp_path / "single", tmp_path / "seeds"
+    train_args = ["train", "dense", "--data", csv, *TINY, "--epochs", "1"]
+    assert cli(*train_args, "--out", single, cwd=tmp_path).returncode == 0
+    before = digests(single)
+    clean_error(cli(*train_args, "--seeds", "2", "--out", single, "--overwrite",
+                    cwd=tmp_path), "holds a single run (its config.json)", "choose another --out")
+    assert digests(single) == before and not (single / "seed-0").exists()
+    done = cli(*train_args, "--seeds", "2", "--out", seeds, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    clean_error(cli(*train_args, "--out", seeds, "--overwrite", cwd=tmp_path),
+                "holds the runs of a --seeds training (seeds.json, seed-0, seed-1)")
+    assert not (seeds / "config.json").exists()
+    again = cli(*train_args, "--seeds", "2", "--out", seeds, "--overwrite",
+                cwd=tmp_path)  # the same layout: replaced, as asked
+    assert again.returncode == 0, again.stderr[-2000:]

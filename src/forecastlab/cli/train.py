@@ -196,7 +196,7 @@ def _train(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, para
         out = out or Path("runs") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
     # Before the (slow) data loading, so a refused run directory fails at once (rank 0 of several makes it).
     if not quiet:
-        check_run_dir(out, resume=resume is not None, overwrite=overwrite)
+        check_run_dir(out, resume=resume is not None, overwrite=overwrite, single=seeds == 1)
     if seeds > 1:
         _train_seeds(recipe, seeds, out, resume=resume, overwrite=overwrite, progress=not no_progress,
                      json_out=json_out)

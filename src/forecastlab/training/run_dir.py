@@ -209,9 +209,10 @@ def _run_entries(directory: Path) -> list[str]:
 
 
 def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool, check_lock: bool = True,
-                  resumable: bool = True) -> None:
+                  resumable: bool = True, single: bool = True) -> None:
     """Raise the ForecastlabError RunDirectory.open would, without writing anything (fail fast).
-    resumable=False: the caller cannot continue a run (an ensemble), so its refusal does not offer to."""
+    resumable=False: the caller cannot continue a run (an ensemble), so its refusal does not offer to.
+    single=False: the directory is for a --seeds training (its seed-K runs), not for one run."""
     out_dir = Path(out_dir)
     if resume:
         if not (out_dir / LAST).is_file() and not (out_dir / REPLACED / LAST).is_file():
@@ -232,8 +233,25 @@ def check_run_dir(out_dir: Path, *, resume: bool, overwrite: bool, check_lock: b
             fix=("choose another out_dir=, continue it with resume=True, or pass overwrite=True to replace it"
                  if resumable else "choose another out_dir=, or pass overwrite=True to replace it"),
         )
+    if single and not resume and out_dir.is_dir() and (seeds := seed_runs(out_dir)):
+        # overwrite replaces a run's own files; the seed runs beside them would stay and mix two results
+        raise ForecastlabError(
+            f"the directory holds the runs of a --seeds training ({', '.join(seeds[:3])}"
+            f"{', ...' if len(seeds) > 3 else ''}), not one run; a single run there would mix two results",
+            where=str(out_dir), fix="choose another out_dir=, or remove that directory first")
     if check_lock and out_dir.is_dir() and lock_owner(out_dir) is not None:
         raise RunLock(out_dir)._busy()
+
+
+SEEDS_SUMMARY = "seeds.json"
+
+
+def seed_runs(directory: Path) -> list[str]:
+    """What marks `directory` as a --seeds training (forecastlab.training.runner.run_seeds): its seeds.json
+    and seed-K run directories."""
+    directory = Path(directory)
+    found = [SEEDS_SUMMARY] if (directory / SEEDS_SUMMARY).is_file() else []
+    return found + sorted(p.name for p in directory.glob("seed-*") if (p / CONFIG).is_file())
 
 
 def _only_replaced(out_dir: Path) -> bool:

@@ -68,10 +68,16 @@ def run_seeds(recipe: Recipe, seeds: int, out_dir: str | Path | None = None, *, 
     from forecastlab.atomic import atomic_write_json
     from forecastlab.evaluation.baselines import compute_baselines
     from forecastlab.evaluation.seeds import spread
+    from forecastlab.training import run_dir as rd
     from forecastlab.windows import make_datasets_from_series
 
     if seeds < 1:
         raise ForecastlabError(f"seeds must be 1 or more, got {seeds}", arg="seeds", fix="pass seeds=3, for example")
+    if out_dir is not None and (Path(out_dir) / rd.CONFIG).is_file():
+        # overwrite replaces each seed-K run; the single run's files at the top would stay beside them
+        raise ForecastlabError("the directory holds a single run (its config.json), not the runs of a --seeds "
+                               "training; seed-K runs beside it would mix two results", where=str(out_dir),
+                               fix="choose another out_dir=, or remove that directory first")
     series = series if series is not None else recipe.data.absolute().load()
     base = recipe.training.seed
     runs = []
@@ -93,5 +99,5 @@ def run_seeds(recipe: Recipe, seeds: int, out_dir: str | Path | None = None, *, 
         "recipe": recipe.as_input().to_dict(),
     }
     if out_dir is not None:
-        atomic_write_json(Path(out_dir) / "seeds.json", summary)
+        atomic_write_json(Path(out_dir) / rd.SEEDS_SUMMARY, summary)
     return summary
