@@ -55,6 +55,15 @@ def test_a_recipe_file_trains_and_the_command_line_wins(csv, tmp_path):
     ("[training]\nepoch = 3\n", "the recipe sets 'epoch', which is not a train option"),
     ("[training\nepochs = 3\n", "is not valid TOML"),
     ("[model]\nname = 'dense'\nparams = 3\n", "params must be a table"),
+    # a value of the wrong TOML type: named, never a traceback, never read as something else
+    ("[training]\nepochs = \"2\"\n", "epochs must be a whole number, got '2' (a TOML string)"),
+    ("[training]\nepochs = true\n", "epochs must be a whole number, got True"),
+    ("[training]\nseed = \"abc\"\n", "seed must be a whole number"),
+    ("[training]\nloss = 5\n", "loss must be text, got 5 (a TOML integer)"),
+    ("[data]\ngaps = false\n", "gaps must be text"),
+    ("[output]\nout = 5\n", "out must be text"),
+    ("[output]\noverwrite = \"no\"\n", "overwrite must be true or false, got 'no'"),
+    ("[data]\nno_clean = \"yes\"\n", "no_clean must be true or false"),
 ])
 def test_a_bad_recipe_is_named_by_file_and_key(tmp_path, text, needle):
     recipe = tmp_path / "bad.toml"

@@ -341,12 +341,64 @@ def apply_recipe(recipe: dict, own: dict, data_args: DataArgs, window_args: Wind
         elif isinstance(value, dict | list):
             raise ForecastlabError(f"{key} must be a single value, got a {type(value).__name__}",
                                    where=f"{path}, key {key}", fix=f"e.g. {key} = \"...\"")
+        _check_recipe_value(key, value, path, data_args, window_args)
         if key in own:
             own[key] = Path(value) if key == "out" else value
         elif key in DataArgs.__dataclass_fields__:
             setattr(data_args, key, Path(value) if key == "data_dir" else value)
         else:
             setattr(window_args, key, value)
+
+
+def _option_types(data_args, window_args) -> dict:
+    """Each train option's allowed value types, from the command's own annotations and the recipe's."""
+    import typing
+
+    hints = {}
+    for holder in (train_command, type(data_args), type(window_args)):
+        for name, hint in typing.get_type_hints(holder, include_extras=True).items():
+            hints.setdefault(name, hint)
+    return hints
+
+
+def _allowed(hint) -> list[type]:
+    import types
+    import typing
+
+    if typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    args = typing.get_args(hint) if union else (hint,)
+    return [a for a in args if a is not type(None)]
+
+
+def _check_recipe_value(key: str, value, path: Path, data_args, window_args) -> None:
+    """A recipe file's value of the type the option takes: TOML's "2" is not 2, and "no" is not false (a
+    string in a bool's place would otherwise read as true, and overwrite a run)."""
+    import enum
+
+    allowed = _allowed(_option_types(data_args, window_args).get(key, object))
+
+    def fits(kind) -> bool:
+        if kind is bool:
+            return isinstance(value, bool)
+        if kind is int:
+            return isinstance(value, int) and not isinstance(value, bool)
+        if kind is float:
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        if kind in (str, Path) or (isinstance(kind, type) and issubclass(kind, str | enum.Enum)):
+            return isinstance(value, str)
+        return True  # a type this check does not know: the option's own parsing judges it
+
+    if allowed and not any(fits(kind) for kind in allowed):
+        names = " or ".join(dict.fromkeys(
+            "true or false" if k is bool else "a whole number" if k is int else "a number" if k is float
+            else "text" for k in allowed))
+        example = {bool: "true", int: "2", float: "0.001"}.get(allowed[0])
+        toml = {bool: "boolean", int: "integer", float: "float", str: "string"}.get(type(value), type(value).__name__)
+        raise ForecastlabError(f"{key} must be {names}, got {value!r} (a TOML {toml})", where=f"{path}, key {key}",
+                               fix=f"write {key} = {example}, without quotes" if example else
+                               f'write {key} = "...", in quotes')
 
 
 def _check_epochs(epochs: int | None) -> None:
