@@ -92,6 +92,11 @@ def test_matching_sha256_is_accepted_and_mismatch_rejected(server, files, tmp_pa
 
     good = hashlib.sha256(files["zip"]).hexdigest()
     assert jena.fetch_jena(tmp_path, url=url, sha256=good.upper(), progress=False).exists()
+    hits = sum(server.requests.values())
+    for bad in ("deadbeef", good[:-1] + "z", good + "0"):  # refused before any download
+        with pytest.raises(ForecastlabError, match="is not a sha256: that is 64 hexadecimal digits"):
+            jena.fetch_jena(tmp_path / "other", url=url, sha256=bad, progress=False)
+    assert sum(server.requests.values()) == hits
 
 
 @pytest.mark.parametrize(

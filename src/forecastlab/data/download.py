@@ -229,7 +229,7 @@ def _hash_mismatch(text: str) -> str:
     expected = re.search(r"expected (?:\w+:)?([0-9a-fA-F]{64})", text)
     got = re.search(r"got (?:\w+:)?([0-9a-fA-F]{64})", text)
     return (f"the downloaded file's sha256 is {got[1] if got else 'different'}, not the "
-            f"{expected[1] if expected else 'given'} given as sha256=; the download was deleted")
+            f"{expected[1] + ' ' if expected else ''}given as sha256=; the download was deleted")
 
 
 def download_file(url: str, folder: Path, *, sha256: str | None, timeout: float, deadline: float,

@@ -277,6 +277,13 @@ def fetch_jena(
     """
     timeout = check_timeout(timeout)
     deadline = DEADLINE_FACTOR * timeout if deadline is None else check_timeout(deadline, "deadline")
+    if sha256 is not None:  # before any download: a malformed hash can never match
+        import re
+
+        if not re.fullmatch(r"(sha256:)?[0-9a-fA-F]{64}", sha256.strip()):
+            raise ForecastlabError(f"sha256={sha256!r} is not a sha256: that is 64 hexadecimal digits", arg="sha256",
+                                   fix="copy the whole hash, e.g. from `sha256sum FILE`")
+        sha256 = sha256.strip().removeprefix("sha256:").lower()
     remove_stale_temp(cache_dir(data_dir))
     try:
         found = cached_jena(data_dir)
