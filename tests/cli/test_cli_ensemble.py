@@ -50,6 +50,9 @@ def test_ensemble_json_then_evaluate_json_in_a_fresh_process(runs, monkeypatch):
     assert scores["val"]["mae"] == pytest.approx(metrics["val_mae"], rel=1e-9)
     assert scores["test"]["mae"] == pytest.approx(metrics["test_mae"], rel=1e-9)
     assert scores["test"]["intervals"]["coverage_all"] == pytest.approx(metrics["intervals"]["test_coverage_all"])
+    resumed = CliRunner().invoke(app, ["train", "--resume", "ens"])  # made, not trained: nothing to resume
+    assert isinstance(resumed.exception, ForecastlabError) and "is an ensemble" in str(resumed.exception)
+    assert "forecastlab ensemble" in resumed.exception.fix
 
 
 def test_the_table_names_every_member_and_persistence_and_nothing_is_overwritten(runs, monkeypatch):

@@ -231,6 +231,8 @@ def test_an_estimator_trains_from_the_cli_and_refuses_torch_only_options(jena_cs
                 "does not apply to an estimator", "--epochs")
     assert not (tmp_path / "x").exists()
     clean_error(_cli("train", "--resume", tmp_path / "gbm", cwd=tmp_path), "cannot be resumed", "--resume")
+    clean_error(_cli("train", "--resume", tmp_path / "gbm", "--epochs", "3", cwd=tmp_path),  # not "--epochs 6"
+                "an estimator fitted in one pass: it cannot be resumed", "--param n_estimators=1000")
 
 
 def test_train_seeds_writes_one_run_per_seed_and_the_spread(jena_csv, tmp_path):

@@ -176,6 +176,7 @@ def _train(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, para
     options = dict(ctx.params) | dataclasses.asdict(data_args) | dataclasses.asdict(window_args)
     if resume is not None:
         config = read_config(resume)
+        _refuse_unresumable(config, resume)
         refuse_resume_conflicts(config, resume, {k: options[k] for k in given_options(ctx) if k in options})
         recipe = _resume_recipe(config, resume, epochs)
         if device is not None:  # the one training setting a resumed run may change, with --epochs
@@ -399,6 +400,21 @@ def _check_recipe_value(key: str, value, path: Path, data_args, window_args) -> 
         raise ForecastlabError(f"{key} must be {names}, got {value!r} (a TOML {toml})", where=f"{path}, key {key}",
                                fix=f"write {key} = {example}, without quotes" if example else
                                f'write {key} = "...", in quotes')
+
+
+def _refuse_unresumable(config: dict, run_dir: Path) -> None:
+    """An ensemble is made, not trained, and an estimator fits in one pass: neither has epochs to go on with."""
+    name = (config.get("model") or {}).get("name")
+    if name == "ensemble":
+        raise ForecastlabError(f"{run_dir} is an ensemble: it is made from finished runs, not trained, so it cannot "
+                               "be resumed", where=str(run_dir),
+                               fix="resume or retrain its members, then make it again with `forecastlab ensemble "
+                               "RUN ... --out DIR --overwrite`")
+    if (config.get("training") or {}).get("optimizer") == "none":
+        raise ForecastlabError(f"{run_dir} is a {name} run, an estimator fitted in one pass: it cannot be resumed "
+                               "(there are no epochs to go on with)", where=str(run_dir),
+                               fix=f"drop --resume and train it again into a new --out, e.g. `forecastlab train {name} "
+                               "--param n_estimators=1000` for more boosting rounds")
 
 
 def _check_epochs(epochs: int | None) -> None:
