@@ -288,3 +288,18 @@ def test_times_of_an_input_with_zones_are_said_to_be_utc(tmp_path):
     assert zoned["origin"] == last.isoformat() and zoned["origin"].endswith("+00:00")
     assert zoned["forecasts"][0]["target_time"].endswith("+00:00")
     assert plain["origin"] == pd.Timestamp(tail.iloc[-1, 0]).isoformat()  # no zone given: none added
+
+
+def test_a_reading_far_outside_anything_in_training_is_refused(artifacts, frame, tmp_path):
+    """1e30 in a temperature column is no measurement: its forecast came out with a zero-width interval."""
+    art = load_artifact(artifacts["lstm"])
+    tail = frame.tail(200).reset_index(drop=True)
+    wild = tail.copy()
+    wild.loc[len(wild) - 3, "T (degC)"] = 1e30
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(art, _write(wild, tmp_path / "wild.csv"))
+    assert err.value.what.startswith("'T (degC)' at 2009-01-20 23:40:00 is 1e+30") and "standard deviations" in \
+        err.value.what
+    odd = tail.copy()
+    odd.loc[len(odd) - 3, "T (degC)"] = 45.0  # a heat record is still a reading: forecast from
+    forecast_fresh(art, _write(odd, tmp_path / "odd.csv"))

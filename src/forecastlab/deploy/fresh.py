@@ -170,6 +170,7 @@ class FreshForecaster:
         if step:
             _check_spacing(series.timestamps[tail], step, rows, where)
         _check_missing(series, tail, where, step)
+        _check_range(self.run.normalizer, series, tail, where)
         return _cut(series, tail), str(where)
 
     def scan(self, source, *, name: str | None = None) -> dict:
@@ -387,6 +388,30 @@ def _check_missing(series, tail: slice, where: str, step: float | None = None) -
             f"the forecast window holds a missing value: {series.columns[col]!r} at {stamp} is blank, NaN or a "
             f"-9999 sentinel ({len(hit)} missing cell(s) in the rows the forecast needs)", where=where,
             fix="send the window's rows with every value measured; missing values are never filled in for a forecast")
+
+
+# A reading this many training standard deviations from the training mean is no measurement the model has
+# any knowledge of (1e30 in a temperature column): its forecast, and float32's rounding of it, mean nothing.
+MAX_STANDARD_DEVIATIONS = 1000.0
+
+
+def _check_range(normalizer, series, tail: slice, where: str) -> None:
+    if normalizer is None or getattr(normalizer, "mean_", None) is None or normalizer.transforms:
+        return
+    values = np.asarray(series.values[tail], dtype=np.float64)
+    mean, std = np.asarray(normalizer.mean_), np.asarray(normalizer.std_)
+    if values.shape[1] != len(mean):
+        return
+    z = np.abs(values - mean) / std
+    hit = np.argwhere(~(z <= MAX_STANDARD_DEVIATIONS))
+    if len(hit):
+        row, col = (int(v) for v in hit[0])
+        stamp = pd.Timestamp(series.timestamps[tail][row])
+        raise ForecastlabError(
+            f"{series.columns[col]!r} at {stamp} is {values[row, col]:.6g}, {z[row, col]:.3g} training standard "
+            f"deviations from the training mean ({mean[col]:.6g}): no reading the model knows anything about",
+            where=where, fix=f"check that value and its units; values within {MAX_STANDARD_DEVIATIONS:,.0f} standard "
+            f"deviations ({std[col]:.4g} each) of the training mean are forecast from")
 
 
 def _cut(series, rows: slice):
