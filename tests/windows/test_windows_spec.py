@@ -180,6 +180,10 @@ def test_engine_errors_become_forecastlab_errors():
             values, values[:, 0], batch_size=0, normalize=False
         )
     assert "batch_size=" in str(err.value)
+    with pytest.raises(ForecastlabError) as err:  # named as the stride it is, with how to fix it
+        WindowSpec(sequence_length=10, sampling_rate=2, horizon=3, stride=10**6).make_datasets(
+            values, values[:, 0], normalize=False)
+    assert err.value.what == "stride=1000000 is longer than the train split (1,500 rows)" and "stride=" in err.value.fix
 
 
 # -- gaps and series ----------------------------------------------------------------------------------

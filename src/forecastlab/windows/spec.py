@@ -222,11 +222,14 @@ class WindowSpec:
                     prefetch=prefetch,
                 )
             except ValueError as err:  # extreme settings the row check above cannot see, e.g. batch_size=0
-                raise ForecastlabError(
-                    f"cannot cut the {name} windows: {err}",
-                    where=f"{_place(source)}rows {start}..{(end or n) - 1}",
-                    fix="check batch_size=, sampling_rate= and the split fractions",
-                ) from err
+                text = str(err)
+                if "sequence_stride" in text:
+                    span = (end or n) - start
+                    what, fix = (f"stride={self.stride} is longer than the {name} split ({span:,} rows)",
+                                 "lower stride= (training uses every stride-th window; 1 is every window)")
+                else:
+                    what, fix = f"cannot cut the {name} windows: {text}", "check batch_size= and sampling_rate="
+                raise ForecastlabError(what, where=f"{_place(source)}rows {start}..{(end or n) - 1}", fix=fix) from err
             if breaks is not None and len(breaks):
                 crossing = int(crossing_mask(ds.start_rows, self.delay, np.asarray(breaks)).sum())
                 gap_windows[name] = {"straddling": crossing, "windows": ds.num_windows}
