@@ -23,8 +23,8 @@ WINDOW = WindowRecipe(sequence_length=24, sampling_rate=6, horizon=6, batch_size
 NAMES = ("dense0", "dense1", "persistence")
 
 
-def _train(root, csv, name, model, params=None, window=WINDOW, seed=0):
-    recipe = Recipe(ModelRecipe(model, params or {}), DataRecipe(str(csv)), window,
+def _train(root, csv, name, model, params=None, window=WINDOW, seed=0, feature_set=None):
+    recipe = Recipe(ModelRecipe(model, params or {}), DataRecipe(str(csv), feature_set=feature_set), window,
                     TrainingRecipe(epochs=1, max_steps_per_epoch=3, seed=seed))
     run_recipe(recipe, out_dir=root / name, progress=False)
     return root / name
@@ -127,6 +127,12 @@ def test_mismatched_members_and_bad_arguments_are_refused_with_what_to_do(root, 
     text = str(err.value)
     assert f"cannot ensemble {other}" in text and "window.horizons is [3]" in text and "[6]" in text
     assert "Fix: retrain" in text and not (tmp_path / "bad").exists()
+    derived = _train(tmp_path, root / "mini.csv", "derived", "persistence", feature_set="weather")
+    with pytest.raises(ForecastlabError) as err:  # said by the columns that differ, not two equal prefixes
+        make_ensemble([root / "dense0", derived], tmp_path / "bad")
+    assert "its data.columns is 22 columns against 14: 11 not in" in err.value.what
+    assert "without 3 of" in err.value.what and '"wd (deg)"' in err.value.what
+    assert "--feature-set" in err.value.fix
     dirs = [root / "dense0", root / "persistence"]
     for kwargs, needle in [({"weights": [1, 2, 3]}, "3 weights were given for 2 runs"),
                            ({"weights": [0, 0]}, "all 0"), ({"method": "mode"}, "not an ensemble method")]:

@@ -406,6 +406,8 @@ def check_members(runs: list, labels: list) -> None:
                 continue
             shown = "different" if key == "normalizer" else f"{_short(value)}"
             theirs = "" if key == "normalizer" else f", but {first_label}'s is {_short(want)}"
+            if isinstance(value, list) and isinstance(want, list) and key == "data.columns":
+                shown, theirs = _column_difference(value, want, str(first_label)), ""
             raise ForecastlabError(
                 f"cannot ensemble {label} with {first_label}: its {key} is {shown}{theirs}; the members of an "
                 "ensemble must forecast from the same windows of the same data",
@@ -421,7 +423,8 @@ def _signature(run) -> dict:
         "window.sampling_rate": (run.spec.sampling_rate, window),
         "window.horizons": (list(run.spec.steps), window),
         "data.target": (data.get("target"), "ensemble runs that forecast the same --target"),
-        "data.columns": (data.get("columns"), "retrain {run} with the input columns of {first} (--features)"),
+        "data.columns": (data.get("columns"), "retrain {run} with the input columns of {first} (--features, and "
+                         "--feature-set for the derived ones)"),
         "normalizer": (config.get("normalizer"),
                        "the runs were trained on different data (their train-split statistics differ): retrain {run} "
                        "on the data of {first}, or leave it out"),
@@ -432,6 +435,14 @@ def _signature(run) -> dict:
             "point" if loss.outputs == 1 else f"quantiles {list(loss.quantiles)}",
             "ensemble point-forecast runs together, or quantile runs trained with the same --loss quantile:..."),
     }
+
+
+def _column_difference(mine: list, theirs: list, first: str) -> str:
+    """How two input-column lists differ, said by what is in one and not the other (their starts may agree)."""
+    only_mine, only_theirs = [c for c in mine if c not in theirs], [c for c in theirs if c not in mine]
+    parts = ([f"{len(only_mine)} not in {first}'s ({_short(only_mine)})"] if only_mine else []) + \
+        ([f"without {len(only_theirs)} of {first}'s ({_short(only_theirs)})"] if only_theirs else [])
+    return f"{len(mine)} columns against {len(theirs)}: " + ("; ".join(parts) or "the same ones in another order")
 
 
 def _short(value) -> str:
