@@ -96,3 +96,15 @@ def test_a_forecasting_recipe_may_name_its_task_and_the_library_refuses_other_ta
     with pytest.raises(ForecastlabError, match="trains a events task") as err:
         Recipe.from_toml(recipe)
     assert "forecastlab events --config" in err.value.fix
+
+
+def test_a_bad_value_from_the_recipe_file_is_placed_in_the_file_not_on_a_flag(csv, tmp_path):
+    recipe = tmp_path / "lr.toml"
+    recipe.write_text(f'[model]\nname = "dense"\n[data]\ndata = "{csv}"\n[window]\nsequence_length = 24\n'
+                      'sampling_rate = 6\nhorizon = 6\n[training]\nepochs = 1\nlr = -1.0\n')
+    text = clean_error(cli("train", "--config", recipe, "--out", tmp_path / "x", cwd=tmp_path),
+                       f"Where: {recipe}, key lr", "lr = 0.001")
+    assert "--lr" not in text
+    text = clean_error(cli("train", "--config", recipe, "--lr", "-2", "--out", tmp_path / "x", cwd=tmp_path),
+                       "Where: --lr")  # given on the command line: the flag is the place
+    assert not (tmp_path / "x").exists()

@@ -149,9 +149,32 @@ def train_command(
            device, weight_decay, clip_norm, seeds, config_file, no_progress, json_out)
 
 
-def _train(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, params, out, resume, overwrite,
-           early_stopping, lr_schedule, max_steps_per_epoch, transforms, loss, target_transform, interval_level,
-           device, weight_decay, clip_norm, seeds, config_file, no_progress, json_out, *, quiet: bool = False):
+def _train(*args, **kwargs):
+    """_train_run; a refusal of a value that came from the --config file names the file and key, not a flag
+    the user never typed."""
+    import inspect
+
+    bound = inspect.signature(_train_run).bind(*args, **kwargs)
+    config_file, ctx = bound.arguments["config_file"], bound.arguments["ctx"]
+    try:
+        return _train_run(*args, **kwargs)
+    except ForecastlabError as err:
+        if config_file is None or err.arg is None or err.arg in given_options(ctx):
+            raise
+        try:
+            from_file = set(read_recipe(config_file))
+        except ForecastlabError:
+            raise err from None
+        if err.arg not in from_file:
+            raise
+        fix = (err.fix or "").replace(f"{err.arg}=", f"{err.arg} = ")  # TOML's spelling, not a flag's
+        raise ForecastlabError(err.what.replace(f"{err.arg}=", f"{err.arg} = "), where=f"{config_file}, key "
+                               f"{err.arg}", fix=fix or None) from None
+
+
+def _train_run(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, params, out, resume, overwrite,
+               early_stopping, lr_schedule, max_steps_per_epoch, transforms, loss, target_transform, interval_level,
+               device, weight_decay, clip_norm, seeds, config_file, no_progress, json_out, *, quiet: bool = False):
     from forecastlab.training.run_dir import check_run_dir, read_config
 
     if config_file is not None:
