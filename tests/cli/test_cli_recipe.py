@@ -108,3 +108,5 @@ def test_a_bad_value_from_the_recipe_file_is_placed_in_the_file_not_on_a_flag(cs
     text = clean_error(cli("train", "--config", recipe, "--lr", "-2", "--out", tmp_path / "x", cwd=tmp_path),
                        "Where: --lr")  # given on the command line: the flag is the place
     assert not (tmp_path / "x").exists()
+    (tmp_path / "folder.toml").mkdir()
+    clean_error(cli("train", "--config", tmp_path / "folder.toml", cwd=tmp_path), "the recipe path is a folder")

@@ -52,7 +52,8 @@ def test_a_quantile_forecast_learns_the_quantiles():
 
 @pytest.mark.parametrize(("spec", "message"), [
     ("rmse", "unknown loss"), ("mse:2", "takes no options"), ("huber:delta=0", "above 0"),
-    ("huber:d=1", "is not a number"), ("quantile:0.1,0.9", "must include 0.5"),
+    ("huber:d=1", "huber takes one option, delta; got .d=1."), ("huber:foo=1", "one option, delta"),
+    ("huber:delta=x", "is not a number"), ("quantile:0.1,0.9", "must include 0.5"),
     ("quantile:0,0.5", "strictly between 0 and 1"), ("quantile:0.5,0.5", "distinct"), ("quantile:a", "not a number"),
 ])
 def test_bad_losses_are_refused(spec, message):

@@ -191,7 +191,7 @@ class FreshForecaster:
         else:
             result = detect_anomalies(series)
             residuals = (f"not scored: {len(series)} rows are too few, since the run's first forecast is for row "
-                         f"{delay}; send well over {delay + 1} rows (a few weeks) to score them")
+                         f"{delay}; send well over {delay + 1} rows to score them")
         return result.to_dict() | {"residuals": residuals, "source": str(series.provenance.path or name or "input")}
 
     def forecast(self, source, *, name: str | None = None) -> Forecast:

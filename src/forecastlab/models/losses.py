@@ -86,7 +86,10 @@ def parse_loss(text: str | None, *, arg: str = "loss") -> Loss:
         delta = 1.0
         if rest.strip():
             key, sep, value = rest.partition("=")
-            delta = _number(value if sep and key.strip() == "delta" else "", arg, raw)
+            if not sep or key.strip() != "delta":
+                raise ForecastlabError(f"huber takes one option, delta; got {rest.strip()!r}", where=f"{arg} {raw}",
+                                       fix="e.g. huber:delta=1, or just huber (delta 1)")
+            delta = _number(value, arg, raw)
             if not delta > 0:
                 raise ForecastlabError(f"huber delta must be above 0, got {value.strip()!r}", where=f"{arg} {raw}",
                                        fix="e.g. huber:delta=1")

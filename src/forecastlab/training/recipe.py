@@ -390,6 +390,8 @@ def read_toml_file(path: Path, what: str, limit: int, *, missing: str, missing_f
     `limit` bytes; a missing (`missing`: the message), oversized or malformed file is a ForecastlabError."""
     import tomllib
 
+    if path.is_dir():
+        raise ForecastlabError(f"{what} path is a folder, not a file", where=str(path), fix=missing_fix)
     if not path.is_file():
         raise ForecastlabError(missing, where=str(path), fix=missing_fix)
     with open(path, "rb") as handle:
