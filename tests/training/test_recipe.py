@@ -155,3 +155,12 @@ def test_any_recipe_document_loads_or_fails_cleanly(csv):
             assert err.where.startswith("r.toml, key "), err
 
     check()
+
+
+def test_a_horizon_below_one_step_is_named_as_horizon():
+    from forecastlab.training.recipe import WindowRecipe
+
+    for bad in (0, -3):
+        with pytest.raises(ForecastlabError) as err:
+            WindowRecipe(horizon=bad).spec()
+        assert err.value.arg == "horizon" and "1 or more" in err.value.what

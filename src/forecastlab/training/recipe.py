@@ -123,6 +123,10 @@ class WindowRecipe:
         from forecastlab.windows import WindowSpec
         from forecastlab.windows.horizons import resolve_window
 
+        if self.horizon is not None and (isinstance(self.horizon, bool) or not isinstance(self.horizon, int)
+                                         or self.horizon < 1):
+            raise ForecastlabError(f"horizon must be a whole number of sampled steps, 1 or more, got {self.horizon!r}",
+                                   arg="horizon", fix="pass horizon=24 (24 steps ahead), or horizons= as durations")
         step_ns = None
         if series is not None:
             step_ns = series.step_ns

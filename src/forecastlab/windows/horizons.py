@@ -132,7 +132,7 @@ def resolve_window(*, step_ns: int | None, lookback: str | None = "5d", sample_e
     for name, value in (("sequence_length", sequence_length), ("sampling_rate", sampling_rate)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ForecastlabError(f"{name} must be a whole number of 1 or more, got {value!r}", where=name,
-                                   fix=f"pass {name} 1 or more")
+                                   fix=f"pass {name}=1 or more")
     if sampling_rate is None:
         if step_ns is None:
             raise ForecastlabError("the data's time step is unknown, so --sample-every cannot be turned into rows",
