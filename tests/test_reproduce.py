@@ -207,6 +207,14 @@ def test_resume_never_reads_back_a_run_of_other_data_or_another_window(jena_60_d
     assert meta["reused_runs"] == [] and "data.data" in meta["retrained_runs"][0]["why"]
     reproduce("smoke", models=["dense"], data=str(shorter), out_dir=out, progress=False, resume=True, spec=six)
     assert json.loads((out / "leaderboard.json").read_text())["reused_runs"] == [str(out / "models" / "dense")]
+    # data='auto' names no file: the same recipe can read other data later (synthetic, then the real record)
+    config_path = out / "models" / "dense" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["data"]["provenance"] |= {"sha256": "0" * 64, "path": "/elsewhere/jena.csv", "source": "jena"}
+    config_path.write_text(json.dumps(config))
+    reproduce("smoke", models=["dense"], data=str(shorter), out_dir=out, progress=False, resume=True, spec=six)
+    meta = json.loads((out / "leaderboard.json").read_text())
+    assert meta["reused_runs"] == [] and "trained on other data (jena" in meta["retrained_runs"][0]["why"]
 
 
 def test_the_headline_ensemble_weighs_its_members_on_validation_and_resume_remakes_it(jena_60_days, tmp_path):

@@ -297,7 +297,7 @@ def reproduce(
                                       + (f", seed {run_seed}" if seeds > 1 else ""), style="bold"))
                 where = out / "models" / entry.label / (f"seed-{run_seed}" if seeds > 1 else "")
                 finished = None
-                if resume and not entry.members:
+                if resume and not entry.members and (where / "metrics.json").is_file():
                     derived, sets = windows_for(entry.feature_set or feature_set, run_seed)
                     epochs, steps = budget(entry, prof, len(sets.train))
                     want = recipe_for(entry, derived, epochs=epochs, steps=steps, seed=run_seed,
@@ -407,6 +407,11 @@ def _finished(where: Path, entry: Entry, seed: int, recipe: dict, series) -> tup
     changed = data_changed(config, series)
     if changed:
         return None, changed
+    saved = (config.get("data") or {}).get("provenance") or {}
+    now = series.provenance
+    if saved.get("sha256") and now.sha256 and saved["sha256"] != now.sha256:  # data='auto' may now be another file
+        return None, (f"it was trained on other data ({saved.get('source')}, sha256 {saved['sha256'][:12]}...), "
+                      f"this call reads {now.source} (sha256 {now.sha256[:12]}...)")
     kind = "ensemble" if entry.members else ("estimator" if _is_estimator(entry.model) else "torch")
     return (_Finished(where, {"mae": metrics["val_mae"]}, {"mae": metrics["test_mae"]},
                      [None] * int(metrics.get("epochs_run") or 1), int(metrics.get("best_epoch") or 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from run_helpers import FIXTURES, clean_error, cli, strict_json, write_jena_csv
@@ -110,3 +111,19 @@ def test_a_bad_value_from_the_recipe_file_is_placed_in_the_file_not_on_a_flag(cs
     assert not (tmp_path / "x").exists()
     (tmp_path / "folder.toml").mkdir()
     clean_error(cli("train", "--config", tmp_path / "folder.toml", cwd=tmp_path), "the recipe path is a folder")
+    steps = tmp_path / "steps.toml"  # horizons = 6, a TOML integer: steps, as --horizons 6 is
+    steps.write_text(f'[model]\nname = "dense"\n[data]\ndata = "{csv}"\n[window]\nsequence_length = 24\n'
+                     'sampling_rate = 6\nhorizons = 6\n[training]\nepochs = 1\nmax_steps_per_epoch = 2\n')
+    done = cli("train", "--config", steps, "--out", tmp_path / "steps", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "steps" / "config.json").read_text())["extra"]["recipe"]["window"]["horizons"] == "6"
+    # a refusal placed in the data (row, column) keeps that place, even for an option from the file
+    bad_data = tmp_path / "negative.csv"
+    frame = pd.read_csv(csv)
+    frame.loc[5, "rh (%)"] = -3.0
+    frame.to_csv(bad_data, index=False)
+    logged = tmp_path / "log.toml"
+    logged.write_text(f'[model]\nname = "dense"\n[data]\ndata = "{bad_data}"\ntransforms = "log1p:rh (%)"\n'
+                      '[window]\nsequence_length = 24\nsampling_rate = 6\nhorizon = 6\n[training]\nepochs = 1\n')
+    clean_error(cli("train", "--config", logged, "--out", tmp_path / "log", cwd=tmp_path), "log1p needs values",
+                "Where: row 5, column")

@@ -167,7 +167,24 @@ def test_jittered_timestamps_are_said_to_need_resampling(tmp_path):
 def test_regular_timestamps_are_not_said_to_be_jittered(tmp_path, recwarn):
     times = pd.date_range("2024-01-01", periods=200, freq="h").delete([50, 51, 120])  # holes are not jitter
     load_series(write(tmp_path / "r.csv", "time,v\n" + "\n".join(f"{t},{i}" for i, t in enumerate(times)) + "\n"))
+    months = pd.date_range("2020-01-01", periods=60, freq="MS")  # 28 to 31 days: a calendar, not jitter
+    load_series(write(tmp_path / "m.csv", "time,v\n" + "\n".join(f"{t},{i}" for i, t in enumerate(months)) + "\n"))
     assert not [w for w in recwarn if "jittered" in str(w.message)]
+
+
+def test_a_given_day_first_order_reads_dates_the_stamps_cannot_settle(tmp_path, recwarn):
+    day = pd.date_range("2024-03-05", periods=144, freq="10min")  # one day: 05/03 could be either
+    text = "time,v\n" + "\n".join(f"{t:%d/%m/%Y %H:%M},{i}" for i, t in enumerate(day)) + "\n"
+    path = write(tmp_path / "day.csv", text)
+    assert (load_series(path, day_first=True).timestamps == day.to_numpy()).all()
+    assert not [w for w in recwarn if "day or month first" in str(w.message)]  # told, not guessed
+    assert load_series(path, day_first=False).timestamps[0] == np.datetime64("2024-05-03T00:00")
+    long = pd.date_range("2024-03-01", periods=24 * 20, freq="h")  # the 13th settles it: recorded
+    s = load_series(write(tmp_path / "long.csv", "time,v\n" + "\n".join(
+        f"{t:%d/%m/%Y %H:%M},{i}" for i, t in enumerate(long)) + "\n"))
+    assert s.quality["time"]["day_first"] is True
+    iso = write(tmp_path / "iso.csv", "time,v\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n")
+    assert load_series(iso).quality["time"]["day_first"] is None  # year first: never in doubt
 
 
 @pytest.mark.parametrize(("layout", "periods", "freq", "warns"), [
@@ -265,3 +282,8 @@ def test_a_column_name_with_a_comma_is_chosen_quoted_as_in_a_csv_header(tmp_path
     recipe = DataRecipe(str(path), target="T", features='T,"wind, max (m/s)"')
     assert load_series(str(path), **recipe.load_kwargs()).columns == ["T", "wind, max (m/s)"]
     assert DataRecipe.of(str(path), recipe.load_kwargs()).features == recipe.features  # recorded as given
+    import dataclasses
+
+    names = ["d3h wind, max (m/s)", "hour sin"]
+    derived = dataclasses.replace(recipe, feature_set="weather", derived=join_names(names))
+    assert derived.derived_columns() == ["d3h wind, max (m/s)", "hour sin"]

@@ -205,12 +205,12 @@ def _generic_csv(path, periods: int, freq: str):
     return path
 
 
-def _train_generic(root, csv, **data):
+def _train_generic(root, csv, lookback="1d", **data):
     from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
     from forecastlab.training.runner import run_recipe
 
     recipe = Recipe(ModelRecipe("dense", {"units": 4}), DataRecipe(str(csv), target="temp (degC)", **data),
-                    WindowRecipe(lookback="1d", sample_every="1h", horizons="6h", batch_size=64),
+                    WindowRecipe(lookback=lookback, sample_every="1h", horizons="6h", batch_size=64),
                     TrainingRecipe(epochs=1, max_steps_per_epoch=2, seed=0))
     run_recipe(recipe, out_dir=root / "run", progress=False)
     return load_run(root / "run")
@@ -303,3 +303,17 @@ def test_a_reading_far_outside_anything_in_training_is_refused(artifacts, frame,
     odd = tail.copy()
     odd.loc[len(odd) - 3, "T (degC)"] = 45.0  # a heat record is still a reading: forecast from
     forecast_fresh(art, _write(odd, tmp_path / "odd.csv"))
+
+
+def test_a_fresh_input_is_read_in_its_training_file_s_day_month_order(tmp_path):
+    """Trained on day-first dates (the 13th settles it), a fresh input of one day, 05/03/2024, is read as
+    5 March, not 3 May: the forecast's origin and target times depend on it."""
+    csv = _generic_csv(tmp_path / "hourly.csv", 1500, "h")
+    frame = pd.read_csv(csv)
+    frame["time"] = pd.to_datetime(frame["time"]).dt.strftime("%d/%m/%Y %H:%M")
+    frame.to_csv(csv, index=False)
+    run = _train_generic(tmp_path, csv, lookback="6h")
+    assert run.config["data"]["day_first"] is True
+    tail = frame.tail(12)  # 04/03/2023 00:00 to 11:00: one day, as regular read either way
+    got = forecast_fresh(run, _write(tail, tmp_path / "recent.csv"))
+    assert got.origin == pd.Timestamp("2023-03-04 11:00")  # not 3 April

@@ -159,8 +159,8 @@ def _train(*args, **kwargs):
     try:
         return _train_run(*args, **kwargs)
     except ForecastlabError as err:
-        if config_file is None or err.arg is None or err.arg in given_options(ctx):
-            raise
+        if config_file is None or err.arg is None or err.arg in given_options(ctx) or err.where not in (None, err.arg):
+            raise  # a place in the data (row, column) stays where it is
         try:
             from_file = set(read_recipe(config_file))
         except ForecastlabError:
@@ -365,6 +365,8 @@ def apply_recipe(recipe: dict, own: dict, data_args: DataArgs, window_args: Wind
         elif isinstance(value, dict | list):
             raise ForecastlabError(f"{key} must be a single value, got a {type(value).__name__}",
                                    where=f"{path}, key {key}", fix=f"e.g. {key} = \"...\"")
+        if key == "horizons" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # horizons = 24: steps, as --horizons 24 is
         _check_recipe_value(key, value, path, data_args, window_args)
         if key in own:
             own[key] = Path(value) if key == "out" else value

@@ -89,10 +89,18 @@ def _to_datetime(s: pd.Series) -> pd.Series:
 def parse_times(table: Table, name: str) -> np.ndarray:
     """The column as datetime64[ns]; Jena's `dd.mm.yyyy HH:MM:SS` parsed with an explicit format (fast).
     Time-zone-aware stamps are converted to UTC; a column mixing aware and naive ones is refused."""
+    return parse_times_ordered(table, name)[0]
+
+
+def parse_times_ordered(table: Table, name: str, day_first: bool | None = None) -> tuple[np.ndarray, bool | None]:
+    """parse_times, and for dates like 05/03/2024 the order they were read in (True: day first; None: not
+    such dates). `day_first` given: such dates are read in that order (a forecast's input, as its training
+    file was), with no guess and no warning."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     s = table.frame[name]
+    order = None
     if pd.api.types.is_datetime64_any_dtype(s):
         parsed = s.dt.tz_convert(None) if getattr(s.dt, "tz", None) is not None else s
     elif pd.api.types.is_numeric_dtype(s):
@@ -106,39 +114,43 @@ def parse_times(table: Table, name: str) -> np.ndarray:
             parsed = pd.Series(stamps.to_numpy(zero_copy_only=False))
         else:
             _refuse_mixed_zones(table, name)
-            parsed = _day_or_month_first(table, name, s, first) if len(first) else None
+            parsed, order = _day_or_month_first(table, name, s, first, day_first) if len(first) else (None, None)
             if parsed is None:
                 parsed = _to_datetime(s)
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         raise _unparsed(table, name, int(bad[0]))
     _refuse_out_of_range(table, name, parsed)
-    return parsed.to_numpy().astype("datetime64[ns]")
+    return parsed.to_numpy().astype("datetime64[ns]"), order
 
 
-def _day_or_month_first(table: Table, name: str, s: pd.Series, first: pd.Series) -> pd.Series | None:
+def _day_or_month_first(table: Table, name: str, s: pd.Series, first: pd.Series,
+                        day_first: bool | None = None) -> tuple[pd.Series | None, bool | None]:
     """Dates like 13/01/2023 or 01.02.2023, whose day and month may come in either order: read both ways,
     the order that reads every stamp wins; when both do (no day above 12), the one whose steps are the
     more regular, else day first for dots and dashes and month first for slashes, with a warning saying so.
-    None: not such dates (pandas reads them as it does any other)."""
+    (None, None): not such dates (pandas reads them as it does any other). `day_first` given: that order,
+    unless the stamps cannot be read so (then the one that reads them, as without it)."""
     from pandas.tseries.api import guess_datetime_format
 
     text = str(first.iloc[0]).strip()
     match = _NUMERIC_DATE.match(text)
     if not match:
-        return None
+        return None, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         formats = {day_first: guess_datetime_format(text, dayfirst=day_first) for day_first in (False, True)}
         if None in formats.values() or formats[False] == formats[True]:
-            return None  # a layout pandas does not guess, or one the first stamp already settles
+            return None, None  # a layout pandas does not guess, or one the first stamp already settles
         reads = {day_first: pd.to_datetime(s, errors="coerce", utc=True, format=fmt).dt.tz_convert(None)
                  for day_first, fmt in formats.items()}
     complete = [d for d, r in reads.items() if r.notna().sum() == s.notna().sum()]
+    if day_first is not None and day_first in complete:
+        return reads[day_first], day_first
     if len(complete) == 1:
-        return reads[complete[0]]
+        return reads[complete[0]], complete[0]
     if not complete:
-        return None  # the stamp that fails both ways is reported by _unparsed
+        return None, None  # the stamp that fails both ways is reported by _unparsed
     regular = {d: _regularity(r) for d, r in reads.items()}
     if regular[True] != regular[False]:
         day_first = regular[True] > regular[False]
@@ -154,7 +166,7 @@ def _day_or_month_first(table: Table, name: str, s: pd.Series, first: pd.Series)
     warnings.warn(f"the time column {shorten(name)!r} ({shorten(first.iloc[0])!r}, ...) could be day or month "
                   f"first; it is read as {order}: {why}. If that is wrong, rewrite the dates as year-month-day "
                   f"(2023-01-31 12:00) ({table.where(column=name)})", DataQualityWarning, stacklevel=5)
-    return reads[day_first]
+    return reads[day_first], day_first
 
 
 def _regularity(parsed: pd.Series) -> float:

@@ -68,6 +68,7 @@ def load_series(
     clean: bool = True,
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
+    day_first: bool | None = None,
 ) -> Series:
     """Load `data` into a Series: 'jena', 'synthetic', 'auto', 'elecdemand', 'tmy3', 'ucr:InternalBleeding16'
     (a labelled anomaly series, forecastlab.data.ucr) or a CSV/Parquet path (.gz/.zip too).
@@ -80,7 +81,9 @@ def load_series(
     and `time_col`/`freq` are refused. `features` default to every numeric column; the target defaults
     to 'T (degC)' when present, or the only numeric column. `freq` resamples to a regular grid (mean);
     `gaps` is the missing-value policy (see forecastlab.data.quality); `clean` turns -9999 sentinels
-    into missing values first.
+    into missing values first. `day_first`: how to read dates like 05/03/2024 whose order the stamps do
+    not settle (a forecast's input is read in its training file's order, quality["time"]["day_first"]);
+    None: decided from the stamps (forecastlab.data.columns).
     """
     policy = GapPolicy.parse(gaps)
     if is_public(data):
@@ -99,12 +102,12 @@ def load_series(
     source = resolve_source(data, data_dir=data_dir, download=download)
     table = read_table(source.path)
     return build_series(table, source.provenance, time_col=time_col, target=target, features=features,
-                        freq=freq, policy=policy, clean=clean)
+                        freq=freq, policy=policy, clean=clean, day_first=day_first)
 
 
 def load_bytes(raw: bytes, name: str, *, time_col: str | None = None, target: str | None = None,
                features: list[str] | None = None, freq: str | None = None, gaps: str = "interpolate",
-               clean: bool = True) -> Series:
+               clean: bool = True, day_first: bool | None = None) -> Series:
     """load_series for a file's content in memory (CSV or Parquet bytes, e.g. an HTTP request's body):
     the same reading, cleaning and gap policy; `name` stands for the file in messages and provenance."""
     from forecastlab.data.readers import table_from_bytes
@@ -112,7 +115,7 @@ def load_bytes(raw: bytes, name: str, *, time_col: str | None = None, target: st
     policy = GapPolicy.parse(gaps)
     table = table_from_bytes(raw, name)
     return build_series(table, Provenance(source="file", path=name), time_col=time_col, target=target,
-                        features=features, freq=freq, policy=policy, clean=clean)
+                        features=features, freq=freq, policy=policy, clean=clean, day_first=day_first)
 
 
 def _refuse_public_options(name: str, *, time_col: str | None, freq: str | None) -> None:
@@ -131,14 +134,14 @@ def _is_jena_format(table: Table) -> bool:
 
 def build_series(
     table: Table, provenance: Provenance, *, time_col: str | None, target: str | None,
-    features: list[str] | None, freq: str | None, policy: GapPolicy, clean: bool,
+    features: list[str] | None, freq: str | None, policy: GapPolicy, clean: bool, day_first: bool | None = None,
 ) -> Series:
     """The Series for an already-read table (see load_series for the options)."""
     jena = _is_jena_format(table)
     time_name = cols.find_time_column(table, time_col)
     names, target, values, skipped = cols.select_columns(table, time_name, target, features)
     _refuse_unrepresentable(table, names, values)
-    ts = cols.parse_times(table, time_name)
+    ts, read_day_first = cols.parse_times_ordered(table, time_name, day_first)
     rows_read = len(ts)
     faithful = jena and freq is None
     source_rows = np.arange(rows_read)
@@ -154,12 +157,13 @@ def build_series(
         "cells": cell_counts(values, names),
     }
     if freq is None and not faithful:
-        _warn_irregular(quality["time"], step)
+        _warn_irregular(quality["time"], step, ts)
     if not faithful:
         keep = np.concatenate(([True], np.diff(ts.view(np.int64)) != 0))
         ts, values, source_rows, duplicates_dropped = ts[keep], values[keep], np.flatnonzero(keep), (~keep).sum()
     # Stamps with zones are on one UTC axis from here on; a forecast says its times are UTC.
     quality["time"]["utc"] = cols.has_zones(table, time_name)
+    quality["time"]["day_first"] = read_day_first  # None: dates whose order is never in doubt
     quality["time"]["duplicates_action"] = ("kept, as the book does" if faithful
                                             else f"kept the first of each; dropped {duplicates_dropped}")
     cleaning = {"clean": clean, "sentinels_to_missing": sentinels_to_missing(values) if clean else 0,
@@ -321,20 +325,25 @@ def _resample(table: Table, ts: np.ndarray, values: np.ndarray, names: list[str]
 # Jittered timestamps (a logger's 10:00:14, 11:00:22, ...): when more than this share of the steps is not a
 # whole number of the most common one, the file is said to need resampling.
 IRREGULAR_SHARE = 0.01
+MAX_CALENDAR_STEPS = 8  # distinct odd steps a calendar grid (monthly, yearly) can have; jitter has many more
 _ROUND_STEPS = ("1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "20min", "30min",
                 "1h", "2h", "3h", "6h", "12h", "1D", "7D")
 
 
-def _warn_irregular(time: dict, step: int | None) -> None:
+def _warn_irregular(time: dict, step: int | None, ts: np.ndarray) -> None:
     steps = max(time["rows"] - 1, 1)
     irregular = time.get("irregular_steps") or 0
     if not step or irregular <= max(2, IRREGULAR_SHARE * steps):
         return
+    d = np.diff(ts.astype("datetime64[ns]").view(np.int64))
+    odd = np.unique(d[(d > 0) & (d % step != 0)])
+    if len(odd) <= MAX_CALENDAR_STEPS:  # months of 28 to 31 days, leap years: a calendar's few steps, not jitter
+        return
     nearest = min(_ROUND_STEPS, key=lambda f: abs(np.log(pd.Timedelta(f).value / step)))
     warnings.warn(
         f"{irregular:,} of {steps:,} time steps are not a whole number of the most common step "
-        f"({_step_text(step)}): the timestamps look jittered, and each such step is a hole in the grid that "
-        f"windows do not cross. Resample them onto a regular grid with freq='{nearest}' (each slot is the "
+        f"({_step_text(step)}): the timestamps look jittered, and each step longer than that is a hole in the grid "
+        f"that windows do not cross. Resample them onto a regular grid with freq='{nearest}' (each slot is the "
         f"mean of its rows).", DataQualityWarning, stacklevel=3)
 
 

@@ -102,9 +102,11 @@ class FreshForecaster:
         recipe = run.recipe
         kwargs = recipe.data.load_kwargs() if recipe is not None else {}
         kwargs.pop("data_dir", None)
+        # Dates like 05/03/2024 read in the training file's order: a day's rows alone cannot settle it.
+        kwargs["day_first"] = (run.config.get("data") or {}).get("day_first")
         self._kwargs = kwargs
         self._feature_set = recipe.data.feature_set if recipe is not None else None
-        self._derived = [c for c in ((recipe.data.derived if recipe is not None else None) or "").split(",") if c]
+        self._derived = (recipe.data.derived_columns() if recipe is not None else None) or []
         self._interval = ({"method": run.calibration.method, "level": run.calibration.level}
                           if run.calibration else None)
 

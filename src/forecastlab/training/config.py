@@ -130,6 +130,8 @@ def describe_series(series) -> dict:
         # step, and the columns read from the file before any derived ones were added.
         "step_seconds": series.step_ns / 1e9 if series.step_ns else None,
         "time_column": (series.quality.get("format") or {}).get("time_column"),
+        # How dates like 05/03/2024 were read (True: day first): a forecast's input is read the same way.
+        "day_first": (series.quality.get("time") or {}).get("day_first"),
         "source_columns": ((series.quality.get("features") or {}).get("source_columns") or list(series.columns)),
     }
 

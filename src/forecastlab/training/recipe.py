@@ -86,13 +86,20 @@ class DataRecipe:
         from forecastlab.data import load_series
         from forecastlab.data.derived import add_features
 
-        columns = [c for c in self.derived.split(",") if c] if self.derived else None
-        return add_features(load_series(self.data, **self.load_kwargs()), self.feature_set, columns)
+        return add_features(load_series(self.data, **self.load_kwargs()), self.feature_set, self.derived_columns())
+
+    def derived_columns(self) -> list[str] | None:
+        """The recorded derived columns as a list (names with a comma are quoted in `derived`)."""
+        from forecastlab.data.columns import split_names
+
+        return split_names(self.derived) if self.derived else None
 
     def with_derived(self, series) -> DataRecipe:
         """This recipe with the derived columns `series` was given (as load() made them) recorded."""
         added = ((series.quality or {}).get("features") or {}).get("added")
-        return dataclasses.replace(self, derived=",".join(added)) if self.feature_set and added else self
+        from forecastlab.data.columns import join_names
+
+        return dataclasses.replace(self, derived=join_names(list(added))) if self.feature_set and added else self
 
     def absolute(self) -> DataRecipe:
         """The same recipe with a file path (and the cache folder) made absolute, as a run stores it, so
