@@ -109,3 +109,28 @@ def test_report_of_a_classifier_holds_leaderboard_confusion_and_curves(saved, tm
     assert "http://" not in html and "https://" not in html  # one self-contained file
     done = CliRunner().invoke(app, ["report", str(saved / "frost"), "--out", str(tmp_path / "r.html")])
     assert done.exit_code != 0  # not overwritten unless asked
+
+
+def test_an_event_detector_answers_10_minute_rows_as_events_run_does(tmp_path):
+    """A front detector works on hourly rows: the service resamples 10-minute rows as `events --run` does
+    (it read them as they came, so its 24-row window was 4 hours, and answered another probability)."""
+    from forecastlab.data.synthetic import write_csv
+    from forecastlab.tasks.events import detect_fronts
+    from forecastlab.tasks.recipes import load_event_series
+
+    csv = write_csv(tmp_path / "weather.csv", seed=4, start="01.01.2009 00:10:00", end="02.03.2009 00:00:00")
+    result = detect_fronts(load_event_series(str(csv)), model_params={"units": 4}, epochs=1, max_steps=3, seed=0)
+    folder = result.classifier.save(tmp_path / "fronts")
+    recent = tmp_path / "recent.csv"
+    pd.read_csv(csv).tail(6 * 24 * 4).to_csv(recent, index=False)  # four days of 10-minute rows
+    expected = load_classifier(folder).frost_outlook(load_event_series(str(recent)))
+    srv = Server(folder, tmp_path)
+    try:
+        got = httpx.post(srv.url + "/classify", content=recent.read_bytes(), headers={"Content-Type": "text/csv"},
+                         timeout=60).json()
+    finally:
+        _out, err = srv.stop()
+    assert "Traceback" not in err, err
+    assert got["origin"] == expected["origin"], got
+    for c, p in expected["probabilities"].items():
+        assert got["probabilities"][c] == pytest.approx(p, rel=1e-6)

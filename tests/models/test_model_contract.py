@@ -118,6 +118,9 @@ def test_registry_lists_every_kind_with_its_default_target_transform():
     assert describe("linear")["target_transform"] == describe("lightgbm")["target_transform"] == "standardize"
     assert all(describe(n)["target_transform"] == "none" for n in ("dense", "conv1d", "lstm", "lstm_dropout",
                                                                      "gru_stacked", "bilstm", "simple_rnn"))
+    # the whole first paragraph of the docstring, however it wraps: the book's layers up to the output
+    assert describe("gru_stacked")["summary"].startswith("GRU(32, recurrent_dropout=0.5, return_sequences=True) -> "
+                                                         "GRU(32, recurrent_dropout=0.5) -> Dropout(0.5) -> Dense(1)")
 
 
 @pytest.mark.parametrize("name", ["lightgbm", "linear", "persistence"])

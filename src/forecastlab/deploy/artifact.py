@@ -61,7 +61,7 @@ def export(path: str | Path, out: str | Path, *, onnx: bool = False, overwrite: 
     if is_classifier(path):
         if onnx:
             raise ForecastlabError("ONNX export is for forecasters; this folder holds a classifier", where=str(path),
-                                   arg="onnx", fix="export it without onnx=True (--onnx)")
+                                   arg="onnx", fix="export it without onnx (the --onnx flag)")
         return export_classifier(path, out, overwrite=overwrite)
     return export_run(path, out, onnx=onnx, overwrite=overwrite)
 

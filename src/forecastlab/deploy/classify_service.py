@@ -83,7 +83,10 @@ def create_classifier_app(classifier, *, token: str | None = None, max_body_byte
     def from_series(raw: bytes, name: str):
         from forecastlab.data.loader import load_bytes
 
-        return classifier.frost_outlook(load_bytes(raw, name))
+        # An event detector works on hourly rows (forecastlab.tasks.recipes.load_event_series), as `events
+        # --run` reads its input: 10-minute rows would make its 24-row window 4 hours, silently.
+        hourly = {"freq": "1h"} if classifier.task.get("kind") == "events" else {}
+        return classifier.frost_outlook(load_bytes(raw, name, **hourly))
 
     def from_json(raw: bytes):
         body = _parse(raw)

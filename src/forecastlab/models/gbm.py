@@ -203,8 +203,9 @@ class LightGBMModel(Estimator):
             raise ForecastlabError(
                 "model 'lightgbm' uses calendar terms, so it needs each window's last input time",
                 where=f"lightgbm {where}", arg="end_times",
-                fix="pass windows cut from a Series (make_datasets_from_series keeps its times), pass "
-                "end_times=, or build the model with calendar=False")
+                fix="pass the rows' times (predict(run, series.values, times=series.timestamps)), windows cut "
+                "from a Series (make_datasets_from_series keeps its times) or end_times=, or build the model with "
+                "calendar=False")
         return self.features.transform(x, end_times)
 
     def _matrix(self, dataset, positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -68,4 +68,4 @@ def describe(name: str) -> dict:
     return {"name": name, "kind": cls.kind, "target_transform": cls.default_target_transform,
             "book_code": cls.book_code, "book_epochs": cls.book_epochs,
             "needs_sequence_length": cls.needs_sequence_length,
-            "hyperparameters": defaults, "parameters": parameters, "summary": doc.split("\n")[0]}
+            "hyperparameters": defaults, "parameters": parameters, "summary": " ".join(doc.split("\n\n")[0].split())}
