@@ -6,6 +6,7 @@ Each case is a real file written here; a few go through the real CLI in a subpro
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 import zipfile
@@ -152,8 +153,10 @@ def test_missing_path_and_binary_file(tmp_path):
 
 
 def run_cli(*args, cwd):
+    # Wide stderr, as tests/run_helpers.cli gives: a message wrapped at 80 columns can split the path it names.
+    env = dict(os.environ, COLUMNS="250")
     return subprocess.run([sys.executable, "-m", "forecastlab", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+                          timeout=120, env=env)
 
 
 @pytest.mark.parametrize(

@@ -351,6 +351,7 @@ def apply_recipe(recipe: dict, own: dict, data_args: DataArgs, window_args: Wind
                  path: Path) -> None:
     """Set every option the recipe names and the command line did not (the command line wins)."""
     known = set(own) | set(DataArgs.__dataclass_fields__) | set(WindowArgs.__dataclass_fields__)
+    types = _option_types(data_args, window_args)
     for key, value in recipe.items():
         if key not in known:
             raise ForecastlabError(f"the recipe sets {key!r}, which is not a train option", where=f"{path}, key {key}",
@@ -367,7 +368,7 @@ def apply_recipe(recipe: dict, own: dict, data_args: DataArgs, window_args: Wind
                                    where=f"{path}, key {key}", fix=f"e.g. {key} = \"...\"")
         if key == "horizons" and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # horizons = 24: steps, as --horizons 24 is
-        _check_recipe_value(key, value, path, data_args, window_args)
+        _check_recipe_value(key, value, path, types.get(key, object))
         if key in own:
             own[key] = Path(value) if key == "out" else value
         elif key in DataArgs.__dataclass_fields__:
@@ -398,12 +399,12 @@ def _allowed(hint) -> list[type]:
     return [a for a in args if a is not type(None)]
 
 
-def _check_recipe_value(key: str, value, path: Path, data_args, window_args) -> None:
-    """A recipe file's value of the type the option takes: TOML's "2" is not 2, and "no" is not false (a
-    string in a bool's place would otherwise read as true, and overwrite a run)."""
+def _check_recipe_value(key: str, value, path: Path, hint) -> None:
+    """A recipe file's value of the type the option takes (`hint`, its annotation): TOML's "2" is not 2, and
+    "no" is not false (a string in a bool's place would otherwise read as true, and overwrite a run)."""
     import enum
 
-    allowed = _allowed(_option_types(data_args, window_args).get(key, object))
+    allowed = _allowed(hint)
 
     def fits(kind) -> bool:
         if kind is bool:

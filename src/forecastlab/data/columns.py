@@ -86,15 +86,11 @@ def _to_datetime(s: pd.Series) -> pd.Series:
     return out.dt.tz_convert(None)
 
 
-def parse_times(table: Table, name: str) -> np.ndarray:
-    """The column as datetime64[ns]; Jena's `dd.mm.yyyy HH:MM:SS` parsed with an explicit format (fast).
-    Time-zone-aware stamps are converted to UTC; a column mixing aware and naive ones is refused."""
-    return parse_times_ordered(table, name)[0]
-
-
-def parse_times_ordered(table: Table, name: str, day_first: bool | None = None) -> tuple[np.ndarray, bool | None]:
-    """parse_times, and for dates like 05/03/2024 the order they were read in (True: day first; None: not
-    such dates). `day_first` given: such dates are read in that order (a forecast's input, as its training
+def parse_times(table: Table, name: str, day_first: bool | None = None) -> tuple[np.ndarray, bool | None]:
+    """(the column as datetime64[ns], the order dates like 05/03/2024 were read in: True day first, None
+    for dates whose order is never in doubt). Jena's `dd.mm.yyyy HH:MM:SS` is parsed with an explicit
+    format (fast). Time-zone-aware stamps are converted to UTC; a column mixing aware and naive ones is
+    refused. `day_first` given: such dates are read in that order (a forecast's input, as its training
     file was), with no guess and no warning."""
     import pyarrow as pa
     import pyarrow.compute as pc

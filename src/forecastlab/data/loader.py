@@ -141,7 +141,7 @@ def build_series(
     time_name = cols.find_time_column(table, time_col)
     names, target, values, skipped = cols.select_columns(table, time_name, target, features)
     _refuse_unrepresentable(table, names, values)
-    ts, read_day_first = cols.parse_times_ordered(table, time_name, day_first)
+    ts, read_day_first = cols.parse_times(table, time_name, day_first)
     rows_read = len(ts)
     faithful = jena and freq is None
     source_rows = np.arange(rows_read)

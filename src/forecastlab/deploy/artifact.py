@@ -52,6 +52,12 @@ def is_artifact(path: str | Path) -> bool:
     return path.is_dir() and (path / MANIFEST).is_file()
 
 
+def enclosing_artifact(path: str | Path) -> Path | None:
+    """The artifact a new file or folder at `path` would land inside (an artifact holds exactly the files its
+    manifest lists, so nothing may be added to it), or None."""
+    return next((parent for parent in Path(path).absolute().parents if is_artifact(parent)), None)
+
+
 # -- export --------------------------------------------------------------------------------------------------
 
 
@@ -163,11 +169,11 @@ def _check_out(out: Path, overwrite: bool) -> None:
     if out.is_symlink() or out.is_file():
         raise ForecastlabError("the artifact's path is a file or a link", where=str(out), arg="out",
                                fix="give a new directory name, e.g. --out artifacts/lstm")
-    for parent in out.absolute().parents:
-        if is_artifact(parent):  # every file of an artifact is in its manifest: another one inside breaks it
-            raise ForecastlabError(f"the artifact's path is inside the artifact {parent}, which would then fail "
-                                   "its manifest check", where=str(out), arg="out",
-                                   fix="give a directory outside any artifact, e.g. --out artifacts/lstm")
+    parent = enclosing_artifact(out)
+    if parent is not None:
+        raise ForecastlabError(f"the artifact's path is inside the artifact {parent}, which would then fail "
+                               "its manifest check", where=str(out), arg="out",
+                               fix="give a directory outside any artifact, e.g. --out artifacts/lstm")
     if out.exists():
         if not overwrite:
             raise ForecastlabError("the artifact directory already exists", where=str(out), arg="out",

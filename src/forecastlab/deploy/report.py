@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from forecastlab.deploy.artifact import is_artifact
+from forecastlab.deploy.artifact import enclosing_artifact, is_artifact
 from forecastlab.deploy.report_run import (
     MissingNote,
     RunFacts,
@@ -111,7 +111,7 @@ def report_path(path: str | Path, out: str | Path | None = None, *, overwrite: b
         raise ForecastlabError(f"{target.name} is one of the files the report reads, not a report; it is never "
                                "replaced", where=str(target), arg="out",
                                fix="choose another out=, e.g. out='report.html'")
-    if is_artifact(target.parent) or any(is_artifact(d) for d in target.resolve().parents):
+    if enclosing_artifact(target) is not None:
         raise ForecastlabError("the report's path is inside an artifact, which holds exactly the files its "
                                "manifest lists", where=str(target), arg="out",
                                fix="choose where it goes, e.g. out='report.html'")
