@@ -28,6 +28,11 @@ def tmy():
     return load_public("tmy3")
 
 
+@pytest.fixture(scope="module")
+def sandpoint():
+    return load_public("tmy3-sandpoint")
+
+
 def regular(ts: np.ndarray, step: str) -> bool:
     return bool((np.diff(ts) == np.timedelta64(pd.Timedelta(step))).all())
 
@@ -75,6 +80,38 @@ def test_tmy3_is_an_hourly_year_with_a_break_at_each_month_boundary(tmy):
     assert len(set(tmy.quality["public"]["source_years"].values())) > 1  # months really come from many years
 
 
+def test_tmy3_sandpoint_is_the_alaska_year_read_like_tmy3_without_its_constant_pressure(sandpoint):
+    s = sandpoint
+    assert s.values.shape == (8_760, 8) and s.target == "Temperature (degC)" and not np.isnan(s.values).any()
+    # The file's pressure is one value (1012 mbar, flagged estimated) for every hour: dropped as constant.
+    raw = pd.read_csv(bundled_file("tmy3-sandpoint"), skiprows=1, dtype=str)
+    assert raw["Pressure (mbar)"].nunique() == 1 and "Pressure (mbar)" not in s.columns
+    assert s.quality["cleaning"]["constant_columns_dropped"] == ["Pressure (mbar)"]
+    assert "1012 mbar" in PUBLIC_DATASETS["tmy3-sandpoint"]["caveats"]
+    # Its own labels, hourly, with a break wherever the month label changes.
+    month = raw["Date (MM/DD/YYYY)"].str[:2].to_numpy()
+    assert s.breaks.tolist() == (np.flatnonzero(month[1:] != month[:-1]) + 1).tolist() and len(s.breaks) == 11
+    assert s.timestamps[0] == np.datetime64(f"{pub.TMY3_YEAR}-01-01T01:00") and regular(s.timestamps, "1h")
+    assert np.array_equal(s.column("Temperature (degC)"), raw["Dry-bulb (C)"].astype(np.float32).to_numpy())
+    public = s.quality["public"]
+    assert public["site"].startswith('703165,"SAND POINT",AK') and "UTC-9" in public["time_zone"]
+    years = set(public["source_years"].values())
+    assert min(years) == 1991 and max(years) == 2005  # as its caveats say
+    assert s.provenance.sha256 == PUBLIC_DATASETS["tmy3-sandpoint"]["sha256"]
+
+
+def test_the_tmy3_time_zone_is_read_from_each_header(tmy, sandpoint):
+    assert "UTC-5" in tmy.quality["public"]["time_zone"] and pub._utc_offset("x,y,z,5.5,1,2,3") == "UTC+5.5"
+    assert pub._utc_offset("no fields") == "UTC offset not stated"
+
+
+def test_every_public_name_is_a_data_keyword():
+    """A --data name is kept as a name in a recipe, never made a path (forecastlab.training.recipe)."""
+    from forecastlab.training.recipe import DATA_KEYWORDS
+
+    assert set(PUBLIC_DATASETS) <= DATA_KEYWORDS
+
+
 def test_tmy3_windows_never_straddle_a_month_boundary(tmy):
     spec = WindowSpec(sequence_length=24, sampling_rate=1, horizon=24)
     # Label month of each row: hour-ending labels, so 24:00 (00:00 next day) belongs to the day before.
@@ -92,7 +129,7 @@ def test_tmy3_windows_never_straddle_a_month_boundary(tmy):
     assert (month[kept.train.start_rows] != month[kept.train.start_rows + spec.delay]).any()  # not vacuous
 
 
-@pytest.mark.parametrize("name", ["elecdemand", "tmy3"])
+@pytest.mark.parametrize("name", ["elecdemand", "tmy3", "tmy3-sandpoint"])
 def test_a_file_that_differs_from_the_pin_is_refused_before_it_is_read(name, tmp_path, monkeypatch):
     copy = tmp_path / bundled_file(name).name
     shutil.copyfile(bundled_file(name), copy)
@@ -131,14 +168,14 @@ def test_load_series_takes_the_names_and_a_target_or_features():
 
 def test_a_recipe_keeps_the_names_as_names(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name in ("elecdemand", "tmy3"):
+    for name in ("elecdemand", "tmy3", "tmy3-sandpoint"):
         assert DataRecipe(data=name).absolute().data == name
     recipe = DataRecipe(data="elecdemand", target="Temperature (degC)").absolute()
     assert recipe.load().target == "Temperature (degC)"
 
 
-def test_every_entry_documents_what_a_benchmark_needs(elec, tmy):
-    loaded = {"elecdemand": elec, "tmy3": tmy}
+def test_every_entry_documents_what_a_benchmark_needs(elec, tmy, sandpoint):
+    loaded = {"elecdemand": elec, "tmy3": tmy, "tmy3-sandpoint": sandpoint}
     assert set(PUBLIC_DATASETS) == set(loaded)
     for name, info in PUBLIC_DATASETS.items():
         assert {"description", "license", "source", "frequency", "target", "tasks", "caveats"} <= set(info), name
