@@ -244,6 +244,13 @@ def test_parquet_with_the_time_as_its_index(tmp_path):
     assert (s.timestamps == frame["timestamp"].to_numpy()).all()
     frame.iloc[::2].to_parquet(tmp_path / "f.parquet")  # an unnamed row-number index (rows filtered) is not data
     assert load_series(tmp_path / "f.parquet", target="y").columns == ["y", "x"]
+    named = frame.rename_axis("row")  # a named RangeIndex is row numbers too: no 'row' input column
+    named.to_parquet(tmp_path / "r.parquet")
+    assert pd.read_parquet(tmp_path / "r.parquet").index.name == "row"  # (pandas keeps the name: not vacuous)
+    assert load_series(tmp_path / "r.parquet", target="y").columns == ["y", "x"]
+    ids = frame.set_index(pd.Index(np.arange(48) ** 2, name="station_row"))  # named integers, not a range: data
+    ids.to_parquet(tmp_path / "n.parquet")
+    assert load_series(tmp_path / "n.parquet", target="y").columns == ["station_row", "y", "x"]
 
 
 def test_semicolon_file_is_sniffed_and_reported(tmp_path):

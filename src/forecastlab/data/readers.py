@@ -203,8 +203,10 @@ def _read_parquet(raw: bytes, path: Path) -> pd.DataFrame:
         raise ForecastlabError(f"the file is not a readable Parquet file ({str(err)[:200]})", where=str(path),
                                fix="check that it was written completely, or export it as CSV") from None
     # A frame saved with its index (df.set_index("timestamp").to_parquet()): a named or datetime index is
-    # a column of the file, often the time column, so it becomes one again; an unnamed row-number index
-    # (pandas' RangeIndex, or the integers left by filtering rows) is not data.
+    # a column of the file, often the time column, so it becomes one again; a row-number index is not data:
+    # pandas' RangeIndex, named or not (df.index.name = "row"), or the unnamed integers left by filtering rows.
+    if isinstance(frame.index, pd.RangeIndex):
+        return frame.reset_index(drop=True)
     if any(n is not None for n in frame.index.names) or isinstance(frame.index, pd.DatetimeIndex):
         names = [n if n is not None else f"index_{k}" if frame.index.nlevels > 1 else "index"
                  for k, n in enumerate(frame.index.names)]
