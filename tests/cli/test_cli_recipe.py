@@ -72,6 +72,30 @@ def test_a_bad_recipe_is_named_by_file_and_key(tmp_path, text, needle):
     clean_error(cli("train", "--config", recipe, cwd=tmp_path), needle, str(recipe))
 
 
+def test_bad_model_params_are_placed_where_they_were_written_before_the_data_is_read(tmp_path):
+    """[model.params] of a recipe file name the file and key; --param names the flag; and both fail before the
+    data is loaded (no synthetic banner, no window count), for train, sweep and backtest alike."""
+    recipe = tmp_path / "params.toml"
+    recipe.write_text('[model]\nname = "lstm"\n[model.params]\nunits = "many"\n[data]\ndata = "synthetic"\n')
+    text = clean_error(cli("train", "--config", recipe, "--out", tmp_path / "a", cwd=tmp_path),
+                       "units must be an integer from 1 to 65,536, got 'many'",
+                       f"Where: {recipe}, [model.params] units",
+                       "units = 16")
+    assert "SYNTHETIC" not in text and "windows" not in text and not (tmp_path / "a").exists()
+    recipe.write_text('[model]\nname = "lstm"\n[model.params]\nbogus = 1\n[data]\ndata = "synthetic"\n')
+    clean_error(cli("train", "--config", recipe, "--out", tmp_path / "a", cwd=tmp_path),
+                "model 'lstm' has no parameter(s) bogus", f"Where: {recipe}, [model.params]", "use some of: units")
+    # the same value on the command line: the flag is the place (it wins over the file, too)
+    text = clean_error(cli("train", "--config", recipe, "--param", "units=0", "--out", tmp_path / "a", cwd=tmp_path),
+                       "got 0", "Where: --param units")
+    assert str(recipe) not in text
+    for command in (["sweep", "lstm", "--trials", "2", "--out", tmp_path / "s"], ["backtest", "lstm"]):
+        text = clean_error(cli(*command, "--param", "units=0", "--data", "synthetic", cwd=tmp_path),
+                           "units must be an integer", "Where: --param units")
+        assert "SYNTHETIC" not in text and "windows" not in text, command
+    assert not (tmp_path / "s").exists()
+
+
 def test_runs_show_on_the_format_1_fixture_fills_in_the_old_defaults(tmp_path):
 
     fixture = FIXTURES / "run_format1"

@@ -12,6 +12,7 @@ from forecastlab.cli.options import (
     DataArgs,
     JsonOpt,
     WindowArgs,
+    check_model_params,
     print_json,
     with_run_data_options,
     with_window_options,
@@ -74,9 +75,10 @@ def backtest_command(
                                    where="RUN_DIR|MODEL",
                                    fix=f"pass a run directory, or one of: {', '.join(MODELS)}")
         source = target
+        model_params = check_model_params(MODELS[target], parse_params(params))  # before the data is read
         series = dataclasses.replace(data_args, data=data_args.data or "auto").load()
         spec = window_args.spec(series)
-        options = {"epochs": epochs, "model_params": parse_params(params), "loss": loss or "mse",
+        options = {"epochs": epochs, "model_params": model_params, "loss": loss or "mse",
                    "target_transform": target_transform, "max_steps_per_epoch": max_steps_per_epoch}
     result = backtest(source, series, folds=folds, refit=refit, spec=spec, seed=seed,
                       batch_size=window_args.batch_size, train_options=options, progress=not no_progress)

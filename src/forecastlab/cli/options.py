@@ -260,6 +260,25 @@ def parse_params(items: list[str] | None) -> dict:
     return params
 
 
+def check_model_params(cls, params: dict, config_file: Path | None = None) -> dict:
+    """The model's parameters checked before the (slow) data loading, each refusal placed where the user wrote
+    the value: `--param KEY` or the --config file's [model.params] KEY. The model is built with the data's
+    columns and window later; one column and one step here make the weight count the smallest it can be,
+    so a model refused here is too large on any data. Returns `params`."""
+    try:
+        cls.check_names(params, "--param")
+        cls.check_params(cls.hyperparameters() | params | {"n_features": 1, "sequence_length": 1})
+    except ForecastlabError as err:
+        key = (err.where or "").rsplit("parameter ", 1)[-1].strip("'") if "parameter " in (err.where or "") else None
+        if config_file is not None:
+            where = f"{config_file}, [model.params]" + (f" {key}" if key else "")
+            what, fix = err.what, (err.fix or "").replace(f"{key}=", f"{key} = ") if key else err.fix
+        else:
+            where, what, fix = f"--param {key}" if key else "--param", err.what, err.fix
+        raise ForecastlabError(what, where=where, fix=fix) from None
+    return params
+
+
 def check_out_file(out: Path, overwrite: bool, flag: str = "--out") -> None:
     """Refuse an output file (given with `flag`) that exists (unless overwrite), is a folder, or cannot be
     written, before the slow part."""

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import DataArgs, JsonOpt, WindowArgs, print_json, with_data_options, with_window_options
+from forecastlab.cli.options import (
+    DataArgs,
+    JsonOpt,
+    WindowArgs,
+    check_model_params,
+    print_json,
+    with_data_options,
+    with_window_options,
+)
 from forecastlab.cli.train import Optimizer, ParamOpt, TargetTransform, parse_params
 from forecastlab.data.book import BOOK_MODELS
 from forecastlab.errors import ForecastlabError
@@ -125,7 +133,7 @@ def sweep_command(
     from forecastlab.models import get_model_class
     from forecastlab.training.recipe import ModelRecipe, Recipe, TrainingRecipe
 
-    get_model_class(model)
+    check_model_params(get_model_class(model), parse_params(params))  # before the study and the data
     if pruner not in sw.PRUNERS:
         raise ForecastlabError(f"unknown pruner {pruner!r}", where="--pruner",
                                fix=f"use one of: {', '.join(sw.PRUNERS)}")

@@ -16,6 +16,7 @@ from forecastlab.cli.options import (  # given_options, parse_params, _check_out
     DataArgs,
     JsonOpt,
     WindowArgs,
+    check_model_params,
     given_options,
     parse_params,
     print_json,
@@ -211,8 +212,11 @@ def _train_run(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, 
                                    fix="name a model (e.g. `forecastlab train lstm`) or pass --resume RUN_DIR")
         from forecastlab.models import get_model_class
 
-        get_model_class(model)  # an unknown name fails before anything else
-        recipe = Recipe(ModelRecipe(model, parse_params(params)), data_args.absolute(), window_args, TrainingRecipe(
+        cls = get_model_class(model)  # an unknown name fails before anything else
+        model_params = parse_params(params)
+        from_file = config_file is not None and "params" not in given_options(ctx)
+        check_model_params(cls, model_params, config_file if from_file else None)
+        recipe = Recipe(ModelRecipe(model, model_params), data_args.absolute(), window_args, TrainingRecipe(
             epochs=epochs, optimizer=str(optimizer), lr=lr, seed=seed, early_stopping=early_stopping,
             lr_schedule=lr_schedule, max_steps_per_epoch=max_steps_per_epoch, loss=loss,
             target_transform=str(target_transform) if target_transform is not None else None,
