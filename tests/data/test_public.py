@@ -33,6 +33,11 @@ def sandpoint():
     return load_public("tmy3-sandpoint")
 
 
+@pytest.fixture(scope="module")
+def miami():
+    return load_public("tmy2-miami")
+
+
 def regular(ts: np.ndarray, step: str) -> bool:
     return bool((np.diff(ts) == np.timedelta64(pd.Timedelta(step))).all())
 
@@ -100,6 +105,28 @@ def test_tmy3_sandpoint_is_the_alaska_year_read_like_tmy3_without_its_constant_p
     assert s.provenance.sha256 == PUBLIC_DATASETS["tmy3-sandpoint"]["sha256"]
 
 
+def test_tmy2_miami_is_read_with_pvlib_in_degrees_and_metres_per_second(miami):
+    s = miami
+    assert s.values.shape == (8_760, 9) and s.target == "Temperature (degC)" and not np.isnan(s.values).any()
+    assert s.columns == ["Temperature (degC)", "Dew point (degC)", "RH (%)", "Pressure (mbar)", "Wind speed (m/s)",
+                         "Wind direction (deg)", "GHI (W/m^2)", "DNI (W/m^2)", "DHI (W/m^2)"]
+    # The first data line, read by eye from the fixed-width file: dry bulb 0200, dew point 0150 (tenths of a
+    # degree), RH 073, pressure 1017 mbar, wind direction 158 and speed 067 (tenths of a m/s).
+    line = bundled_file("tmy2-miami").read_text().splitlines()[1]
+    assert line.startswith(" 62010101") and "0200A70150A7073A71017A7158A7067A7" in line
+    assert s.values[0, :6].tolist() == pytest.approx([20.0, 15.0, 73.0, 1017.0, 6.7, 158.0])
+    assert s.values[1, :2].tolist() == pytest.approx([20.6, 15.6])
+    assert 15 < float(s.column("Temperature (degC)").mean()) < 30  # degrees, not tenths
+    assert s.timestamps[0] == np.datetime64(f"{pub.TMY3_YEAR}-01-01T01:00") and regular(s.timestamps, "1h")
+    assert s.timestamps[-1] == np.datetime64(f"{pub.TMY3_YEAR + 1}-01-01T00:00")
+    assert len(s.breaks) == 11 and (pd.DatetimeIndex(s.timestamps[s.breaks]).day == 1).all()
+    public = s.quality["public"]
+    assert public["site"] == "12839 MIAMI FL" and "UTC-5" in public["time_zone"]
+    years = set(public["source_years"].values())
+    assert min(years) == 1961 and max(years) == 1988  # as its caveats say
+    assert "1961 to 1988" in PUBLIC_DATASETS["tmy2-miami"]["caveats"]
+
+
 def test_the_tmy3_time_zone_is_read_from_each_header(tmy, sandpoint):
     assert "UTC-5" in tmy.quality["public"]["time_zone"] and pub._utc_offset("x,y,z,5.5,1,2,3") == "UTC+5.5"
     assert pub._utc_offset("no fields") == "UTC offset not stated"
@@ -129,7 +156,7 @@ def test_tmy3_windows_never_straddle_a_month_boundary(tmy):
     assert (month[kept.train.start_rows] != month[kept.train.start_rows + spec.delay]).any()  # not vacuous
 
 
-@pytest.mark.parametrize("name", ["elecdemand", "tmy3", "tmy3-sandpoint"])
+@pytest.mark.parametrize("name", ["elecdemand", "tmy3", "tmy3-sandpoint", "tmy2-miami"])
 def test_a_file_that_differs_from_the_pin_is_refused_before_it_is_read(name, tmp_path, monkeypatch):
     copy = tmp_path / bundled_file(name).name
     shutil.copyfile(bundled_file(name), copy)
@@ -143,6 +170,9 @@ def test_a_file_that_differs_from_the_pin_is_refused_before_it_is_read(name, tmp
 
     monkeypatch.setattr(pd, "read_pickle", never)
     monkeypatch.setattr(pd, "read_csv", never)
+    import pvlib.iotools
+
+    monkeypatch.setattr(pvlib.iotools, "read_tmy2", never)
     with pytest.raises(ForecastlabError, match="not the pinned one") as err:
         load_public(name, _path=copy)
     assert err.value.where == str(copy) and PUBLIC_DATASETS[name]["package"] in err.value.fix
@@ -168,14 +198,14 @@ def test_load_series_takes_the_names_and_a_target_or_features():
 
 def test_a_recipe_keeps_the_names_as_names(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name in ("elecdemand", "tmy3", "tmy3-sandpoint"):
+    for name in ("elecdemand", "tmy3", "tmy3-sandpoint", "tmy2-miami"):
         assert DataRecipe(data=name).absolute().data == name
     recipe = DataRecipe(data="elecdemand", target="Temperature (degC)").absolute()
     assert recipe.load().target == "Temperature (degC)"
 
 
-def test_every_entry_documents_what_a_benchmark_needs(elec, tmy, sandpoint):
-    loaded = {"elecdemand": elec, "tmy3": tmy, "tmy3-sandpoint": sandpoint}
+def test_every_entry_documents_what_a_benchmark_needs(elec, tmy, sandpoint, miami):
+    loaded = {"elecdemand": elec, "tmy3": tmy, "tmy3-sandpoint": sandpoint, "tmy2-miami": miami}
     assert set(PUBLIC_DATASETS) == set(loaded)
     for name, info in PUBLIC_DATASETS.items():
         assert {"description", "license", "source", "frequency", "target", "tasks", "caveats"} <= set(info), name

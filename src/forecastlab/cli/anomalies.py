@@ -18,8 +18,9 @@ CONFIG_KEYS = ("data", "run", "target", "threshold", "window_hours", "autoencode
 
 def anomalies_command(
     ctx: typer.Context,
-    data: Annotated[str, typer.Option("--data", help="'synthetic', 'jena', a public record (tmy3, tmy3-sandpoint, "
-                                      "elecdemand) or a CSV/Parquet path. Default with --run: the run's own data.",
+    data: Annotated[str, typer.Option("--data", help="'synthetic', 'jena', a public record (tmy3, elecdemand, ...: "
+                                      "forecastlab bench --list) or a CSV/Parquet path. Default with --run: the run's "
+                                      "own data.",
                                       show_default=False)] = "",
     run: Annotated[Path | None, typer.Option(
         "--run", help="A trained run (or artifact's run) whose forecast residuals are scored too; without it "

@@ -28,9 +28,9 @@ _FIT_FLAGS = ("model", "params", "epochs", "batch_size", "lr", "optimizer", "max
 def classify_command(
     ctx: typer.Context,
     data: Annotated[str, typer.Option(
-        "--data", help="'synthetic', 'jena', a CSV/Parquet path, or a public record (tmy3, tmy3-sandpoint, "
-        "elecdemand): the frost task on its target; or ucr:NAME, a bundled UCR/UEA dataset (GunPoint, ArrowHead, "
-        "ItalyPowerDemand, BasicMotions).")] = "synthetic",
+        "--data", help="'synthetic', 'jena', a CSV/Parquet path, or a public record (tmy3, elecdemand, ...: "
+        "forecastlab bench --list): the frost task on its target; or ucr:NAME, a bundled UCR/UEA dataset "
+        "(GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions).")] = "synthetic",
     run_dir: Annotated[Path | None, typer.Option(
         "--run", help="A saved classifier (--out of an earlier classify): predict with it instead of training.",
         show_default=False)] = None,

@@ -75,8 +75,8 @@ def reproduce(
 ) -> None:
     """Run chapter 10 end to end: data, plots, baselines, the seven models and the leaderboard.
 
-    `--data tmy3`, `--data tmy3-sandpoint` or `--data elecdemand` runs it on a public benchmark record
-    (forecastlab.data.public)."""
+    `--data tmy3`, `--data elecdemand` (or any record `forecastlab bench --list` shows) runs it on a public
+    benchmark record (forecastlab.data.public)."""
     import shlex
     import sys
 
@@ -114,8 +114,8 @@ def _resumable(run, out: Path, *args, **kwargs):
 
 def bench(
     name: Annotated[str | None, typer.Argument(
-        help="synthetic, or a public record: elecdemand, tmy3, tmy3-sandpoint (forecastlab bench --list shows "
-        "them).")] = None,
+        help="synthetic, or a public record: elecdemand, tmy3, tmy3-sandpoint, tmy2-miami (forecastlab bench "
+        "--list shows them).")] = None,
     task: Annotated[str | None, typer.Option(
         "--task", help="The record's task (default: its first), e.g. elecdemand's temperature-24h.")] = None,
     profile: Annotated[Profile, typer.Option("--profile", help="As for reproduce; best by default.")] = Profile.best,

