@@ -47,6 +47,29 @@ def test_seasonal_persistence_is_perfect_on_a_pure_daily_cycle_and_persistence_i
     assert scores["climatology"]["test_mae"] < 0.8
 
 
+def test_seasonal_persistence_beyond_one_period_uses_only_what_the_origin_knows():
+    """36 and 48 hours ahead: the value 2 days before the target (at or before the origin), never the one
+    1 day before, which lies after the origin. On a random walk nothing honest beats persistence."""
+    rng = np.random.default_rng(1)
+    n = 60 * 24
+    target = np.cumsum(rng.normal(size=n))
+    series = make_series(target, start="2024-01-01 00:00", freq="1h")
+    spec = WindowSpec(sequence_length=24, sampling_rate=1, horizon=48, horizons=(12, 36, 48))
+    datasets = make_datasets_from_series(series, spec, batch_size=64)
+    scores = compute_baselines(series, datasets)
+    y = series.targets.astype(np.float64)
+    last = np.asarray(datasets.test.last_input_rows)
+    for k, (h, back) in enumerate(((12, 24), (36, 48), (48, 48))):
+        truth = y[last + h]
+        expected = np.abs(y[last + h - back] - truth).mean()  # rows are hourly and complete: row offsets
+        assert scores["seasonal_persistence"]["test_mae_by_horizon"][k] == pytest.approx(expected, rel=1e-9), h
+    # 48 h = two whole days: the latest same-hour value known at the origin is the origin's own
+    assert scores["seasonal_persistence"]["test_mae_by_horizon"][2] == \
+        pytest.approx(scores["persistence"]["test_mae_by_horizon"][2], rel=1e-12)
+    leaky = np.abs(y[last + 48 - 24] - y[last + 48]).mean()  # what the old lookup scored: a day after the origin
+    assert leaky < 0.9 * scores["seasonal_persistence"]["test_mae_by_horizon"][2]  # the leak flattered it: not vacuous
+
+
 def test_persistence_equals_the_books_loop_over_every_window():
     """Code 10-9: preds = samples[:, -1, T] * std + mean, summed over all batches incl. the partial one."""
     rng = np.random.default_rng(3)

@@ -2,10 +2,13 @@
 
 - persistence (the book's code 10-9): the last target value inside the window, carried
   `horizon` steps ahead. "The temperature 24 hours from now equals the temperature now."
-- seasonal persistence: the target value one day before the target time. With the book's
-  24-hour horizon that row is exactly the window's last row, so it matches persistence except
-  where rows are missing; it earns its place at other horizons (e.g. 6 h ahead, where persistence
-  carries the wrong time of day).
+- seasonal persistence: the latest target value at the target's time of day that the forecast origin
+  knows: one day before the target time up to 24 hours ahead, k days before it at a lead of up to k
+  days (36 h ahead: two days before, 12 h before the origin), never a value after the window's last
+  input. With the book's 24-hour horizon that is exactly the window's last row, so it matches
+  persistence, except for a window across missing rows, whose target is more than 24 hours after its
+  last input (it then looks two days back); it earns its place at other horizons (e.g. 6 h ahead,
+  where persistence carries the wrong time of day).
 - climatology: the train split's mean for the target's (day of year, hour of day).
 
 All three are computed from the raw (un-normalized) target column at the windows'
@@ -55,15 +58,22 @@ def persistence(target: np.ndarray, rows: WindowRows) -> np.ndarray:
 
 
 def seasonal_persistence(target: np.ndarray, timestamps: np.ndarray, rows: WindowRows, period="1D") -> np.ndarray:
-    """Predict the value one period (default: a day) before the target time.
+    """Predict the latest value at the target's phase of the period (default: a day) that is known at the
+    forecast origin: the value k periods before the target time, with k = ceil(lead / period) for the lead
+    from the window's last input to the target (k = 1 up to one period ahead: the value one day before).
 
-    Looked up by timestamp, not by row offset, so missing rows do not shift the lookup. When the
-    exact time is absent the latest earlier row is used. The lookup may fall after the window's
-    last input when horizon < period, which is allowed: that row is still in the past of the target.
+    So a forecast 36 h ahead uses the value 48 h before its target (12 h before the origin), never one
+    after the origin that a real forecast could not have. Looked up by timestamp, not by row offset, so
+    missing rows do not shift the lookup; when the exact time is absent the latest earlier row is used,
+    and never a row after the window's last input.
     """
-    wanted = timestamps[rows.target] - pd.Timedelta(period).to_timedelta64()
-    idx = np.searchsorted(timestamps, wanted, side="right") - 1
-    idx = np.clip(idx, 0, len(target) - 1)
+    step = pd.Timedelta(period).to_timedelta64().astype("timedelta64[ns]").astype(np.int64)
+    times = timestamps.astype("datetime64[ns]")
+    lead = (times[rows.target] - times[rows.last_input]).astype(np.int64)  # (N, H) ns, broadcast
+    periods = np.maximum(1, -(-lead // step))  # ceil
+    wanted = times[rows.target] - (periods * step).astype("timedelta64[ns]")
+    idx = np.searchsorted(times, wanted, side="right") - 1
+    idx = np.clip(np.minimum(idx, rows.last_input), 0, len(target) - 1)
     return _mae(target[idx], target[rows.target])
 
 
