@@ -214,24 +214,10 @@ def _refuse_changed(run, series) -> None:
 
 def _datasets(run, series):
     """The val and test windows of `series` as the members were scored on them: the run's window, its
-    normalizer (never refitted) and its gap rule (forecastlab.windows.make_datasets_from_series)."""
-    from forecastlab.training.forecast import check_columns
-    from forecastlab.training.recipe import recipe_of
+    normalizer (never refitted) and its gap rule (forecastlab.training.forecast.run_datasets)."""
+    from forecastlab.training.forecast import run_datasets
 
-    check_columns(run, series)
-    recipe = recipe_of(run.config)
-    drop = recipe.window.drop_gap_windows if recipe is not None else None
-    if drop is None:  # auto, as make_datasets_from_series: keep them only on Jena-format data used row for row
-        fmt = series.quality.get("format", {})
-        drop = not fmt.get("book_faithful", series.provenance.source in ("jena", "synthetic"))
-    values = run.normalizer.transform(series.values) if run.normalizer is not None else series.values
-    columns = list(series.columns)
-    sets = run.spec.make_datasets(
-        values, series.targets, batch_size=run.config["window"].get("batch_size") or 256, shuffle_train=False,
-        normalize=False, breaks=series.breaks, drop_gap_windows=drop,
-        source=series.provenance.path or series.provenance.source, times=series.timestamps,
-        target_column=columns.index(series.target) if series.target in columns else None)
-    return dataclasses.replace(sets, normalizer=run.normalizer)
+    return run_datasets(run, series, batch_size=run.config["window"].get("batch_size") or 256)
 
 
 def _extra_config(first, ensemble: Ensemble, sources: list[dict], level: float) -> dict:

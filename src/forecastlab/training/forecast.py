@@ -84,15 +84,27 @@ def _target_column(series) -> int | None:
     return columns.index(series.target) if series.target in columns else None
 
 
-def run_datasets(run: LoadedRun, series):
-    """The train, val and test windows of `series` (forecastlab.windows.SplitDatasets), cut with the run's
-    window spec and normalized with the run's training statistics (never refitted on new data)."""
+def run_datasets(run: LoadedRun, series, *, batch_size: int = EVAL_BATCH):
+    """The train, val and test windows of `series` (forecastlab.windows.SplitDatasets) as the run was scored
+    on them: cut with the run's window spec and its gap rule (windows across a hole or a break dropped, as
+    training dropped them), and normalized with the run's training statistics (never refitted on new data)."""
+    import dataclasses
+
+    from forecastlab.training.recipe import recipe_of
+
     check_columns(run, series)
+    recipe = recipe_of(run.config)
+    drop = recipe.window.drop_gap_windows if recipe is not None else None
+    if drop is None:  # auto, as make_datasets_from_series: keep them only on Jena-format data used row for row
+        fmt = series.quality.get("format", {})
+        drop = not fmt.get("book_faithful", series.provenance.source in ("jena", "synthetic"))
     values = run.normalizer.transform(series.values) if run.normalizer is not None else series.values
-    return run.spec.make_datasets(
-        values, series.targets, batch_size=EVAL_BATCH, shuffle_train=False, normalize=False,
+    sets = run.spec.make_datasets(
+        values, series.targets, batch_size=batch_size, shuffle_train=False, normalize=False,
+        breaks=series.breaks, drop_gap_windows=drop, source=series.provenance.path or series.provenance.source,
         times=series.timestamps, target_column=_target_column(series),
     )
+    return dataclasses.replace(sets, normalizer=run.normalizer)
 
 
 @dataclass
