@@ -62,6 +62,17 @@ def test_export_and_predict_refusals_are_clean(made):
                        "no timestamp column was found", "the training file's time column 'Date Time'")
     assert "--time-col" not in text
     clean_error(cli("export", made / "run", "--out", made / "art" / "inner", cwd=made), "inside the artifact")
+    # no command writes a file into an artifact: it would no longer pass its own manifest check
+    before = sorted(p.name for p in (made / "art").iterdir())
+    for flag, name in (("--out", "f.csv"), ("--plot", "fan.png")):
+        clean_error(cli("predict", made / "art", "--input", made / "recent.csv", flag, made / "art" / name, cwd=made),
+                    f"{flag} is inside the artifact", "outside the artifact")
+        clean_error(cli("predict", made / "run", flag, made / "art" / "sub" / name, cwd=made) if flag == "--plot"
+                    else cli("predict", made / "run", "--out", made / "art" / name, cwd=made), "inside the artifact")
+    clean_error(cli("anomalies", "--data", made / "mini.csv", "--out", made / "art" / "events.csv", cwd=made),
+                "--out is inside the artifact")
+    assert sorted(p.name for p in (made / "art").iterdir()) == before
+    assert cli("predict", made / "art", "--input", made / "recent.csv", "--json", cwd=made).returncode == 0
 
 
 def test_predict_run_dir_plot_without_input(made):

@@ -289,6 +289,13 @@ def check_out_file(out: Path, overwrite: bool, flag: str = "--out") -> None:
             "the output file already exists; refusing to overwrite it", where=str(out),
             fix=f"pass --overwrite to replace it, or choose another {flag}",
         )
+    from forecastlab.deploy.artifact import enclosing_artifact
+
+    artifact = enclosing_artifact(out)
+    if artifact is not None:  # an artifact holds exactly the files its manifest lists: one more breaks it
+        raise ForecastlabError(f"{flag} is inside the artifact {artifact}, which would then fail its manifest check "
+                               "(serve and predict refuse an artifact with files it does not list)", where=str(out),
+                               fix=f"write {flag} outside the artifact, e.g. beside it")
     existing = next(p for p in (out.parent, *out.parent.parents) if p.exists() or p == p.parent)
     if not existing.is_dir():
         raise ForecastlabError(f"the folder for {flag} cannot be made: {existing} is a file, not a folder",
