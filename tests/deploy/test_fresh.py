@@ -232,6 +232,25 @@ def test_missing_rows_inside_the_window_are_named_as_missing_rows(tmp_path):
         forecast_fresh(run, denser)
 
 
+def test_two_different_rows_for_one_time_are_refused_identical_repeats_are_not(tmp_path):
+    """The loader keeps the first of repeated timestamps; for a forecast a repeat that disagrees (here a
+    corrected reading at the origin) would be dropped without a word, so it is refused, naming the time."""
+    csv = _generic_csv(tmp_path / "hourly.csv", 1500, "h")
+    run = _train_generic(tmp_path, csv)
+    tail = pd.read_csv(csv).tail(60).reset_index(drop=True)
+    base = forecast_fresh(run, _write(tail, tmp_path / "tail.csv")).rows[0]["value"]
+    same = pd.concat([tail, tail.tail(1)], ignore_index=True)  # the last row twice, identical
+    assert forecast_fresh(run, _write(same, tmp_path / "same.csv")).rows[0]["value"] == base
+    other = same.copy()
+    other.loc[len(other) - 1, "temp (degC)"] = -30.0
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(run, _write(other, tmp_path / "other.csv"))
+    assert err.value.what.startswith(f"the input holds two different rows for {pd.Timestamp(tail.iloc[-1, 0])}")
+    assert err.value.where == str(tmp_path / "other.csv") and "send each time once" in err.value.fix
+    loaded = load_series(tmp_path / "other.csv", target="temp (degC)")  # data for training keeps the first
+    assert len(loaded) == 60 and loaded.quality["time"]["conflicting_duplicates"]["count"] == 1
+
+
 def test_a_resampled_run_works_in_the_freq_step_and_forecasts_from_raw_rows(tmp_path):
     """freq='1h' on 10-minute rows: the window, the horizon and the recorded step are hourly, and a fresh
     file of raw 10-minute rows is resampled like the training file, its origin the last full hour."""

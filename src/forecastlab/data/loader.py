@@ -160,6 +160,7 @@ def build_series(
         _warn_irregular(quality["time"], step, ts)
     if not faithful:
         keep = np.concatenate(([True], np.diff(ts.view(np.int64)) != 0))
+        quality["time"]["conflicting_duplicates"] = _conflicting(ts, values, keep)
         ts, values, source_rows, duplicates_dropped = ts[keep], values[keep], np.flatnonzero(keep), (~keep).sum()
     # Stamps with zones are on one UTC axis from here on; a forecast says its times are UTC.
     quality["time"]["utc"] = cols.has_zones(table, time_name)
@@ -328,6 +329,19 @@ IRREGULAR_SHARE = 0.01
 MAX_CALENDAR_STEPS = 8  # distinct odd steps a calendar grid (monthly, yearly) can have; jitter has many more
 _ROUND_STEPS = ("1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "20min", "30min",
                 "1h", "2h", "3h", "6h", "12h", "1D", "7D")
+
+
+def _conflicting(ts: np.ndarray, values: np.ndarray, keep: np.ndarray) -> dict:
+    """The repeated timestamps whose rows disagree with the kept (first) row: {"count", "first"}. Dropping an
+    identical repeat changes nothing; dropping a different one discards a reading, which a forecast refuses."""
+    dropped = np.flatnonzero(~keep)
+    if not len(dropped):
+        return {"count": 0, "first": None}
+    first_row = np.maximum.accumulate(np.where(keep, np.arange(len(keep)), 0))  # each row's kept row
+    a, b = values[dropped], values[first_row[dropped]]
+    differ = ~((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    rows = dropped[differ]
+    return {"count": int(len(rows)), "first": stamp(ts[rows[0]]) if len(rows) else None}
 
 
 def _warn_irregular(time: dict, step: int | None, ts: np.ndarray) -> None:

@@ -160,6 +160,7 @@ class FreshForecaster:
         check_columns(self.run, series)
         where = series.provenance.path or name or "the input"
         _check_last_rows(series, where)
+        _check_duplicates(series, where)
         need = self.need
         rows, step = need["rows"], need["step_seconds"]
         if len(series) < rows:
@@ -356,6 +357,18 @@ def _check_spacing(ts: np.ndarray, step: float, rows: int, where: str) -> None:
             f"need {rows} rows at {_step_text(step)} spacing ending at the forecast origin; the rows from "
             f"{pd.Timestamp(ts[i])} to {pd.Timestamp(ts[i + 1])} have {what}", where=where,
             fix=f"send {rows} consecutive rows, one every {_step_text(step)}, oldest first, without holes")
+
+
+def _check_duplicates(series, where: str) -> None:
+    """A repeated timestamp whose row differs from the first: the loader keeps the first row, which for a
+    forecast would silently discard a reading (perhaps the newest one, at the origin)."""
+    twice = ((series.quality or {}).get("time") or {}).get("conflicting_duplicates") or {}
+    if twice.get("count"):
+        more = f" ({twice['count']} such repeats in all)" if twice["count"] > 1 else ""
+        raise ForecastlabError(
+            f"the input holds two different rows for {twice['first']}{more}; a forecast reads one row per time "
+            "and would have to drop one of them", where=where,
+            fix="send each time once, with the reading you mean (identical repeated rows are allowed)")
 
 
 def _check_last_rows(series, where: str) -> None:
