@@ -108,6 +108,10 @@ def test_derived_tendencies_need_their_history_before_the_window(runs, frame, tm
     need = requirements(run)
     assert need["history_rows"] == 144 and need["rows"] == 139 + 144  # the 24-hour changes look back a day
     assert "d24h p (mbar)" in run.config["data"]["columns"] and need["columns"] == list(frame.columns[1:])
+    from forecastlab.deploy.artifact import summary as model_summary
+
+    summary = model_summary(run)  # what GET /model and export print: the same count the refusal gives
+    assert (summary["rows_needed"], summary["window_rows"], summary["history_rows"]) == (283, 139, 144)
     with pytest.raises(ForecastlabError) as err:
         forecast_fresh(run, _write(frame.tail(200), tmp_path / "r.csv"))
     assert "need 283 rows at 10-minute spacing" in err.value.what and "derived tendency columns" in err.value.what
@@ -249,6 +253,26 @@ def test_two_different_rows_for_one_time_are_refused_identical_repeats_are_not(t
     assert err.value.where == str(tmp_path / "other.csv") and "send each time once" in err.value.fix
     loaded = load_series(tmp_path / "other.csv", target="temp (degC)")  # data for training keeps the first
     assert len(loaded) == 60 and loaded.quality["time"]["conflicting_duplicates"]["count"] == 1
+
+
+def test_a_run_on_a_public_record_without_a_target_forecasts_from_a_csv_of_it(tmp_path):
+    """--data tmy3 names no target (the record's default is used): a fresh CSV of the record's columns is
+    read with the target the run used, not refused as 'not clear which column to forecast'."""
+    from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+    from forecastlab.training.runner import run_recipe
+
+    recipe = Recipe(ModelRecipe("dense", {"units": 4}), DataRecipe("tmy3"), WindowRecipe(lookback="1d"),
+                    TrainingRecipe(epochs=1, max_steps_per_epoch=2, seed=0))
+    assert recipe.data.target is None
+    run_recipe(recipe, out_dir=tmp_path / "run", progress=False)
+    run = load_run(tmp_path / "run")
+    series = load_series("tmy3")
+    recent = pd.DataFrame(series.values[-100:], columns=series.columns)
+    recent.insert(0, "time", pd.to_datetime(series.timestamps[-100:]))
+    got = forecast_fresh(run, _write(recent, tmp_path / "recent.csv"))
+    assert got.target == "Temperature (degC)" and got.origin == pd.Timestamp(series.timestamps[-1])
+    full = forecast_table(run, series, last=1)
+    np.testing.assert_allclose(got.table["value"], full["prediction"], rtol=1e-6)
 
 
 def test_a_resampled_run_works_in_the_freq_step_and_forecasts_from_raw_rows(tmp_path):

@@ -213,10 +213,11 @@ def _write_tree(run, root: Path, *, onnx: bool) -> None:
 def summary(run) -> dict:
     """What a user of the model needs to know, in plain words: what it forecasts, how far ahead, from how
     much history in which columns, and its scores (GET /model, `forecastlab runs show`)."""
-    from forecastlab.deploy.fresh import step_seconds
+    from forecastlab.deploy.fresh import requirements, step_seconds
     from forecastlab.windows.horizons import duration_text
 
     data = run.config.get("data") or {}
+    need = requirements(run)
     step = step_seconds(run.config)
     steps = [int(s) for s in run.spec.steps]
     ahead = [duration_text(int(round(step * 1e9 * run.sampling_rate * s))) if step else None for s in steps]
@@ -224,7 +225,9 @@ def summary(run) -> dict:
     return {
         "model": run.config["model"]["name"], "target": data.get("target"), "unit": data.get("target_unit"),
         "horizons": steps, "ahead": ahead, "sequence_length": run.sequence_length,
-        "sampling_rate": run.sampling_rate, "rows_needed": run.span_rows, "step_seconds": step,
+        "sampling_rate": run.sampling_rate, "step_seconds": step,
+        # an input's rows: the window's, and the history its derived tendency columns look back over
+        "rows_needed": need["rows"], "window_rows": need["window_rows"], "history_rows": need["history_rows"],
         "input_columns": data.get("source_columns") or data.get("columns"), "model_columns": data.get("columns"),
         "quantiles": list(run.head.loss.quantiles) if getattr(run.head.loss, "quantiles", None) else None,
         "interval": {"method": calibration.method, "level": calibration.level} if calibration else None,

@@ -104,6 +104,8 @@ class FreshForecaster:
         kwargs.pop("data_dir", None)
         # Dates like 05/03/2024 read in the training file's order: a day's rows alone cannot settle it.
         kwargs["day_first"] = (run.config.get("data") or {}).get("day_first")
+        if not kwargs.get("target"):  # a run on a public record names no target (its default): the one it used
+            kwargs["target"] = (run.config.get("data") or {}).get("target")
         self._kwargs = kwargs
         self._feature_set = recipe.data.feature_set if recipe is not None else None
         self._derived = (recipe.data.derived_columns() if recipe is not None else None) or []
