@@ -53,6 +53,27 @@ def test_weather_replaces_wind_by_vectors_and_adds_calendar_and_tendencies(csv):
     assert out.quality["features"]["set"] == "weather"
 
 
+def test_tendencies_never_reach_across_a_splice_but_do_across_a_hole(csv):
+    """tmy3's months come from different years, joined without a gap in the time grid (its breaks): a 24 h
+    change in a month's first day would subtract another year's reading, so it is 0 there, as where no
+    earlier row exists. A break at a hole in time (the missing rows above) is the same record's past: the
+    change by timestamp is kept."""
+    tmy = load_series("tmy3")
+    out = add_features(tmy, "auto")
+    t, d24 = tmy.column("Temperature (degC)").astype(np.float64), out.column("d24h Temperature (degC)")
+    for b in tmy.breaks:
+        assert (d24[b:b + 24] == 0).all(), b  # the new month's first day: nothing of its own year 24 h back
+        assert d24[b + 24] == pytest.approx(t[b + 24] - t[b], abs=1e-4)
+        assert d24[b - 1] == pytest.approx(t[b - 1] - t[b - 25], abs=1e-4)  # before the splice: unchanged
+    assert (t[tmy.breaks] - t[tmy.breaks - 24] != 0).any()  # the old lookup would have given these: not vacuous
+    series = load_series(str(csv))
+    hole = int(series.breaks[0])  # the two dropped rows: a break with a gap in time, not a splice
+    assert series.timestamps[hole] - series.timestamps[hole - 1] == np.timedelta64(30, "m")
+    after = np.flatnonzero(series.timestamps == series.timestamps[hole - 1] + np.timedelta64(24, "h"))[0]
+    t, d24 = series.column("T (degC)"), add_features(series, "weather").column("d24h T (degC)")
+    assert after > hole and d24[after] == pytest.approx(t[after] - t[hole - 1], abs=1e-4) and d24[after] != 0
+
+
 def test_derived_values_never_look_ahead(csv):
     series = load_series(str(csv), gaps="drop")
     before = add_features(series, "weather").values

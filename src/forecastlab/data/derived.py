@@ -91,9 +91,10 @@ def add_features(series: Series, feature_set: str | None, columns: list[str] | N
         columns[key], units[key], holes[key] = values, None, None
         added.append(key)
 
+    splices = _splices(series)
     for column, hours in _tendencies(series, name, step, wanted):
         key = f"d{hours}h {column}"
-        columns[key] = _change(columns[column], series.timestamps, hours * _HOUR_NS)
+        columns[key] = _change(columns[column], series.timestamps, hours * _HOUR_NS, splices)
         holes[key] = holes[column]
         units[key] = units.get(column)
         added.append(key)
@@ -164,11 +165,27 @@ def _tendencies(series: Series, name: str, step: int | None, wanted: list[str] |
     return out
 
 
-def _change(values: np.ndarray, timestamps: np.ndarray, lag_ns: int) -> np.ndarray:
-    """values[t] - values[t - lag], the earlier row found by timestamp; 0 where it does not exist."""
+def _splices(series) -> np.ndarray:
+    """The breaks where the time grid runs on without a gap: two records joined (a typical meteorological
+    year's months, each from another year), so no row before one is the past of a row after it. A break at
+    a hole in time is not one: the rows before the hole are the same record's past."""
+    breaks = np.asarray(getattr(series, "breaks", ()), dtype=np.int64)
+    breaks = breaks[(breaks > 0) & (breaks < len(series.timestamps))]
+    if not len(breaks) or not series.step_ns:
+        return np.zeros(0, dtype=np.int64)
+    ns = series.timestamps.astype("datetime64[ns]").astype(np.int64)
+    return np.sort(breaks[ns[breaks] - ns[breaks - 1] <= series.step_ns])
+
+
+def _change(values: np.ndarray, timestamps: np.ndarray, lag_ns: int, splices: np.ndarray | None = None) -> np.ndarray:
+    """values[t] - values[t - lag], the earlier row found by timestamp; 0 where it does not exist, or lies
+    before a splice (forecastlab.data.derived._splices) that row t is after: that row is another record."""
     ns = timestamps.astype("datetime64[ns]").astype(np.int64)
     earlier = np.searchsorted(ns, ns - lag_ns)
     found = (earlier < len(ns)) & (ns[np.minimum(earlier, len(ns) - 1)] == ns - lag_ns)
+    if splices is not None and len(splices):
+        rows = np.arange(len(ns))
+        found &= np.searchsorted(splices, rows, side="right") == np.searchsorted(splices, earlier, side="right")
     out = np.zeros_like(values)
     out[found] = values[found] - values[earlier[found]]
     return out
