@@ -46,6 +46,11 @@ def test_row_counts_override_durations_as_keras_users_expect():
     ({"lookback": "5"}, "has no unit"),
     ({"lookback": "soon"}, "is not a duration"),
     ({"lookback": "-1h"}, "longer than zero"),
+    ({"lookback": "nan"}, "'nan' is not a duration"),  # pandas reads these as a missing duration (NaT)
+    ({"lookback": "NaT"}, "'NaT' is not a duration"),
+    ({"sample_every": ""}, "'' is not a duration"),
+    ({"horizons": "-1h"}, "must be ahead of the forecast origin, got '-1h'"),  # not "got ''"
+    ({"horizons": "6h,-1h"}, "got '-1h'"),
     ({"sampling_rate": 0}, "sampling_rate must be a whole number of 1 or more"),
 ])
 def test_bad_window_options_name_the_argument(kwargs, message):

@@ -33,10 +33,13 @@ def parse_duration(text: str, *, arg: str) -> int:
                                fix="write a duration such as 5d, 1h or 30min")
     try:
         # pandas is retiring the lower-case day unit; people write 5d.
-        ns = pd.Timedelta(re.sub(r"(?<=\d)d(?![a-z])", "D", raw)).value
+        parsed = pd.Timedelta(re.sub(r"(?<=\d)d(?![a-z])", "D", raw))
     except (ValueError, TypeError, OverflowError):
+        parsed = pd.NaT
+    if parsed is pd.NaT:  # also 'nan', 'NaT' and '', which pandas reads as a missing duration
         raise ForecastlabError(f"{arg} {raw!r} is not a duration", where=arg,
-                               fix="write a duration such as 5d, 1h, 30min or 1h30min") from None
+                               fix="write a duration such as 5d, 1h, 30min or 1h30min")
+    ns = parsed.value
     if ns <= 0:
         raise ForecastlabError(f"{arg} must be longer than zero, got {raw!r}", where=arg,
                                fix="write a positive duration such as 1h")
@@ -75,6 +78,9 @@ def parse_horizons(text: str, *, sample_every_ns: int | None, arg: str = "horizo
     for item in (p.strip() for p in raw.split(",")):
         if not item:
             raise ForecastlabError(f"{arg} {raw!r} has an empty item", where=arg, fix="e.g. 6h,12h,24h")
+        if item.startswith("-"):
+            raise ForecastlabError(f"{arg} must be ahead of the forecast origin, got {item!r}", where=arg,
+                                   fix="e.g. 24h, 1h-24h (a range from 1h to 24h) or 1-24")
         lo_text, dash, hi_text = item.partition("-")
         lo = _horizon_steps(lo_text, sample_every_ns, arg)
         hi = _horizon_steps(hi_text, sample_every_ns, arg) if dash else lo
