@@ -224,3 +224,16 @@ def test_a_download_label_with_brackets_is_drawn_as_text():
     bar.update(5)  # rich would raise MarkupError on "[/]" if it parsed the label
     bar.close()
     assert "a[/]b[red].zip" in terminal.export_text()
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "dense", "--seed", "-1"], ["backtest", "dense", "--seed", "-2"], ["reproduce", "--seed", "-1"],
+    ["sweep", "dense", "--seed", "-1"], ["train", "dense", "--batch-size", "0"], ["baseline", "--batch-size", "-5"],
+], ids=["train-seed", "backtest-seed", "reproduce-seed", "sweep-seed", "train-batch", "baseline-batch"])
+def test_a_negative_seed_or_an_empty_batch_is_refused_at_the_flag_before_any_data(tmp_path, args):
+    """Before, a seed of -1 was refused only when the train windows were cut, naming the data file's rows and
+    advising --batch-size; now the flag is refused at once (exit 2), before the data is read."""
+    done = cli(*args, "--data", "synthetic", cwd=tmp_path)
+    flag = args[-2]
+    assert done.returncode == 2 and f"Invalid value for '{flag}'" in done.stderr, done.stderr[-800:]
+    assert "SYNTHETIC" not in done.stderr and "Traceback" not in done.stderr and not list(tmp_path.iterdir())

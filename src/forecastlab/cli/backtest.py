@@ -48,7 +48,7 @@ def backtest_command(
         show_default=False)] = None,
     max_steps_per_epoch: Annotated[int | None, typer.Option(
         "--max-steps-per-epoch", help="MODEL only: cap training batches per epoch.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every fit.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every fit.")] = 0,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the MAE-per-fold plot to this PNG.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --plot file.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars while fitting.")] = False,

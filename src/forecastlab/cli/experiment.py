@@ -63,7 +63,7 @@ def reproduce(
     )] = "quick",
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/reproduce-...).")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="The first seed (with --seeds N: seed, seed+1, ...).")] = 0,
     seeds: Annotated[int, typer.Option(
         "--seeds", min=1, max=100,
         help="Train every model with N seeds: mean and spread per model; 'better' only beyond both spreads.")] = 1,

@@ -66,7 +66,7 @@ SamplingRateOpt = Annotated[int | None, typer.Option(
     "--sampling-rate", help="Keras's name: keep one row in every N (overrides --sample-every).", show_default=False)]
 HorizonOpt = Annotated[int | None, typer.Option(
     "--horizon", help="One horizon, in sampled steps (overrides --horizons).", show_default=False)]
-BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Windows per batch.")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, max=1 << 20, help="Windows per batch.")]
 StrideOpt = Annotated[int, typer.Option(
     "--stride", help="Train on every Nth window only (Keras's sequence_stride); val and test use every window.")]
 DropGapWindowsOpt = Annotated[

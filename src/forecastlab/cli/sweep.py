@@ -81,7 +81,8 @@ def sweep_command(
     early_stopping: Annotated[int | None, typer.Option(
         "--early-stopping", help="Patience in epochs on val loss.", rich_help_panel="Training",
         show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Training seed of every trial.", rich_help_panel="Training")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Training seed of every trial.",
+                                      rich_help_panel="Training")] = 0,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda[:N].", rich_help_panel="Training",
                                                show_default=False)] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No line per trial event.")] = False,

@@ -68,7 +68,7 @@ def train_command(
         "--epochs", help="Epochs (default: the book's for the model; estimators such as lightgbm fit in one).")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default: Keras's, 1e-3).")] = None,
     optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="rmsprop is the book's.")] = Optimizer.rmsprop,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for weights, dropout and shuffling.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for weights, dropout and shuffling.")] = 0,
     params: ParamOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: runs/MODEL-TIME).")] = None,
     resume: Annotated[Path | None, typer.Option(
