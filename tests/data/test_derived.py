@@ -74,6 +74,17 @@ def test_tendencies_never_reach_across_a_splice_but_do_across_a_hole(csv):
     assert after > hole and d24[after] == pytest.approx(t[after] - t[hole - 1], abs=1e-4) and d24[after] != 0
 
 
+def test_weather_on_a_record_without_jena_names_says_so_and_auto_finds_them():
+    from forecastlab.errors import DataQualityWarning
+
+    tmy = load_series("tmy3")
+    with pytest.warns(DataQualityWarning, match="has none of them.*feature_set='auto'"):
+        weather = add_features(tmy, "weather")
+    assert "Wind speed (m/s)" in weather.columns and not any(c.startswith("d3h") for c in weather.columns)
+    auto = add_features(tmy, "auto")
+    assert "Wind speed x (m/s)" in auto.columns and "d3h Pressure (mbar)" in auto.columns
+
+
 def test_derived_values_never_look_ahead(csv):
     series = load_series(str(csv), gaps="drop")
     before = add_features(series, "weather").values

@@ -3,13 +3,13 @@
     series = add_features(load_series("synthetic"), "weather")
 
 - `book` (the default): the columns as loaded, nothing added; the book's path.
-- `weather`: for weather records (the Jena file, the synthetic one, a TMY3 file):
+- `weather`: for the Jena file and the synthetic one, by their column names (wv, max. wv, wd, p, T):
   - wind as vectors: each wind speed crossed with the direction's cos and sin ("wv x", "wv y",
     "max. wv x", "max. wv y"), replacing the raw speeds and the angle in degrees, whose 359 -> 0 jump
     means nothing to a network;
   - calendar terms: sin and cos of the hour of day and of the day of year;
   - tendencies: the change of the pressure over 3 and 24 hours, and of the target over 24 hours.
-- `auto`: the same for a file forecastlab does not know, by name: wind columns are found by their
+- `auto`: the same for any other record (a TMY3 file, a user's CSV), by name: wind columns are found by their
   names (wv/wd, "wind speed"/"wind direction"), pressure by "p (" or "pressure"; calendar terms are
   added at the time scales the data resolves (hour of day below a daily step; day of year only over a
   span of at least two years, so that the chronological split's first half, the training part, holds
@@ -18,7 +18,8 @@
   change when the step divides a day.
 
 Every derived value at row t uses rows up to t only (a change is x[t] - x[t - lag], looked up by
-timestamp, so missing rows never shift it); where the earlier row does not exist the change is 0.
+timestamp, so missing rows never shift it); where the earlier row does not exist, or lies across a
+splice (a break where the time grid runs on, as at tmy3's month boundaries), the change is 0.
 The target column is never replaced. Derived columns carry names that say what they are, and the
 Series records the feature set in `quality["features"]`, so the run's recipe (DataRecipe.feature_set)
 makes the same columns again for predict, evaluate and backtest.
@@ -71,6 +72,15 @@ def add_features(series: Series, feature_set: str | None, columns: list[str] | N
     added: list[str] = []
 
     pairs = _wind_pairs(series, name)
+    if name == "weather" and wanted is None and not pairs and "p (mbar)" not in series.columns:
+        import warnings
+
+        from forecastlab.errors import DataQualityWarning
+
+        warnings.warn(DataQualityWarning(
+            "feature set 'weather' reads the Jena file's column names (wv, max. wv, wd, p (mbar)), and this data "
+            "has none of them: only calendar terms and the target's 24 h change are added; feature_set='auto' "
+            "(--feature-set auto) finds wind and pressure columns by name"), stacklevel=2)
     for speed, direction in pairs:
         angle = np.deg2rad(columns[direction])
         base = re.sub(r"\s*\(.*\)\s*$", "", speed)
