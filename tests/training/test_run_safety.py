@@ -160,3 +160,15 @@ def test_a_seeds_training_and_a_single_run_never_share_a_directory_even_with_ove
     again = cli(*train_args, "--seeds", "2", "--out", seeds, "--overwrite",
                 cwd=tmp_path)  # the same layout: replaced, as asked
     assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_reading_a_run_says_whether_the_path_is_missing_a_file_or_a_folder_without_config(tmp_path):
+    from forecastlab.training.run_dir import read_config
+
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "empty").mkdir()
+    for name, what in (("nope", "the run directory does not exist"), ("afile", "this is a file, not a run directory"),
+                       ("empty", "config.json is missing, so this is not a forecastlab run directory")):
+        with pytest.raises(ForecastlabError) as err:
+            read_config(tmp_path / name)
+        assert err.value.what == what and err.value.where == str(tmp_path / name)

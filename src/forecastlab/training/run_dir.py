@@ -476,8 +476,11 @@ def read_raw_config(run_dir: Path) -> object:
     """config.json as parsed JSON, unvalidated (see forecastlab.training.schema.read_config)."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
+        what = ("the run directory does not exist" if not Path(run_dir).exists() else
+                "this is a file, not a run directory" if not Path(run_dir).is_dir() else
+                f"{CONFIG} is missing, so this is not a forecastlab run directory")
         raise ForecastlabError(
-            f"{CONFIG} is missing, so this is not a forecastlab run directory",
+            what,
             where=str(run_dir),
             fix="pass the run directory a training run wrote (its out_dir=)",
         )
