@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -59,10 +60,10 @@ def test_the_injected_benchmark_with_a_run_in_json_and_in_a_table(root, monkeypa
     assert json.loads((root / "bench.json").read_text())["benchmark"]["seed"] == 0
     table = CliRunner().invoke(app, ["anomalies", "--run", "run", "--inject", "0", "--per-kind", "2"])
     assert table.exit_code == 0, table.output
-    words = " ".join(table.output.split())  # rich wraps cells to the terminal's width, which differs by machine
+    words = " ".join(table.stdout.split())  # rich wraps cells to the terminal's width, which differs by machine
     for needle in ("injected faults (seed 0)", "trivial: random", "trivial: always", "recall by kind",
                    "events on the clean series"):  # the detector column never wraps; the numbers may fold
-        assert needle in words, table.output
+        assert needle in words, table.output  # the result on stdout, as baseline's and train's are
 
 
 def test_refusals_name_what_to_do(root, monkeypatch):
@@ -148,3 +149,63 @@ def test_a_scan_of_synthetic_data_says_so_in_its_report():
     assert scan["synthetic"] is True
     page = anomaly_report_html(scan)
     assert "SYNTHETIC DATA" in page and "No trained run was given" in page
+
+
+def test_the_scan_s_table_is_on_stdout_and_its_warning_on_stderr(root):
+    done = cli("anomalies", "--data", "faulty.csv", "--limit", "5", "--out", "stdout-events.csv", cwd=root)
+    assert done.returncode == 0, done.stderr
+    words = " ".join(done.stdout.split())  # `forecastlab anomalies ... > scan.txt` keeps the result
+    for needle in ("rows of", "detectors: rules", "sentinel", "T (degC)", "events written to stdout-events.csv"):
+        assert needle in words, (needle, done.stdout, done.stderr)
+    assert "warning: no --run" in done.stderr and "rows of" not in done.stderr and "sentinel" not in done.stderr
+
+
+@pytest.fixture(scope="module")
+def weather_run(root):
+    """A run trained with the weather feature set (wind vectors, calendar terms, tendencies) on a file whose
+    wind turns all the way round every two days, so that the vectors' components take both signs."""
+    frame = pd.read_csv(root / "clean.csv")
+    frame["wd (deg)"] = np.round((np.arange(len(frame)) * 360 / 288) % 360, 1)
+    frame.to_csv(root / "turning.csv", index=False)
+    frame.loc[300:305, "T (degC)"] = -9999.0
+    frame.to_csv(root / "turning-faulty.csv", index=False)
+    recipe = Recipe(ModelRecipe("lightgbm", {"n_estimators": 40}),
+                    DataRecipe(str(root / "turning.csv"), feature_set="weather"),
+                    WindowRecipe(sequence_length=24, sampling_rate=6, horizon=1, batch_size=256),
+                    TrainingRecipe(epochs=1, seed=0))
+    run_recipe(recipe, out_dir=root / "weather-run", progress=False)
+    return root / "weather-run"
+
+
+def test_a_run_with_derived_columns_gets_the_rules_on_the_record_s_own_columns(root, weather_run, monkeypatch):
+    from forecastlab.deploy.artifact import export_run, load_artifact
+    from forecastlab.deploy.fresh import FreshForecaster
+    from forecastlab.tasks.anomaly import detect_anomalies
+    from forecastlab.tasks.recipes import load_anomaly_series
+    from forecastlab.training import load_run
+
+    monkeypatch.chdir(root)
+    added = load_run(weather_run).recipe.data.derived_columns()
+    assert {"wv x (m/s)", "max. wv x (m/s)", "d24h T (degC)"} <= set(added)
+    done = CliRunner().invoke(app, ["anomalies", "--run", "weather-run", "--data", "turning-faulty.csv", "--json"])
+    assert done.exit_code == 0, done.output
+    out = strict_json(done.stdout)
+    model = {"residual", "interval"}
+    rules = [e for e in out["events"] if e["kind"] not in model]
+    # No "wind speed < 0" on a vector component, no "max. wv x (m/s) vs wv x (m/s)", nothing on a tendency.
+    assert not [e for e in rules if any(c in added for c in e["channel"].split(" vs "))], rules[:5]
+    assert not [e for e in rules if e["kind"] == "physics"], rules[:5]
+    assert ("sentinel", "T (degC)", 300, 305) in {(e["kind"], e["channel"], e["start_row"], e["end_row"])
+                                                  for e in rules}
+    # The residual detector forecasts from the derived columns as the run was trained: what it flags is what
+    # it flags without the rules.
+    assert out["detectors"][:2] == ["rules", "residual"]
+    run, series = load_anomaly_series("turning-faulty.csv", weather_run, None)
+    assert set(added) <= set(series.columns)
+    alone = detect_anomalies(series, run=run, rules=False)
+    assert [e for e in out["events"] if e["kind"] in model] == [e.to_dict() for e in alone.events]
+    # The served artifact's POST /anomalies (FreshForecaster.scan) judges the same columns.
+    served = FreshForecaster(load_artifact(export_run(weather_run, root / "weather-art"))).scan(
+        str(root / "turning-faulty.csv"))
+    assert served["residuals"] == "scored"
+    assert [e for e in served["events"] if e["kind"] not in model] == rules

@@ -125,3 +125,68 @@ def test_a_mostly_zero_column_moving_is_not_a_spike_and_coarse_steps_still_get_w
     _, truth = inject_faults(series, seed=0, per_kind=2)
     assert all(e.end >= e.start for e in truth) and {e.kind for e in truth} == set(INJECTED)
     assert min(e.end - e.start + 1 for e in truth if e.kind in ("stuck", "drift")) >= 2
+
+
+def _bearings(path, days=20) -> pd.DataFrame:
+    """consistent_jena's file with the wind from the north (bearings on both sides of 0/360), then from the
+    south (so its x component is negative), then the north again; two calms (speed 0, direction 0) from the
+    south; and three true direction spikes, at rows 600 (175 among ~355), 1300 (20 among ~180) and 2500 (90
+    among ~355)."""
+    frame = consistent_jena(path, days=days)
+    rng = np.random.default_rng(1)
+    n = len(frame)
+    base = np.where((np.arange(n) >= 1000) & (np.arange(n) < 2000), 180.0, 355.0)
+    frame["wd (deg)"] = np.round((base + rng.normal(0, 3, n)) % 360, 1)
+    frame.loc[[600, 1300, 2500], "wd (deg)"] = [175.0, 20.0, 90.0]
+    frame.loc[[1200, 1500], ["wv (m/s)", "wd (deg)"]] = 0.0  # calm: TMY3 writes direction 0
+    frame["max. wv (m/s)"] = frame["wv (m/s)"] + 1.0
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_wind_direction_spikes_are_turns_on_the_circle_and_a_calm_is_none(tmp_path):
+    _bearings(tmp_path / "wind.csv")
+    events = sensor_faults(load_series(str(tmp_path / "wind.csv"), clean=False))
+    direction = [e for e in events if e.channel == "wd (deg)"]
+    # Only the three true spikes: not the wraps past north (359 beside 2), not the calms (0 among ~180).
+    assert [(e.kind, e.start, e.end) for e in direction] == [("spike", 600, 600), ("spike", 1300, 1300),
+                                                             ("spike", 2500, 2500)], direction
+    assert all("degrees on the circle" in e.reason for e in direction)
+
+
+def test_the_public_records_wind_direction_is_judged_on_the_circle_without_its_calms():
+    series = load_series("tmy3-sandpoint", clean=False)  # pvlib's file: direction 0 is calm or undefined
+    wd = series.values[:, series.columns.index("Wind direction (deg)")].astype(np.float64)
+    speed = series.values[:, series.columns.index("Wind speed (m/s)")]
+    events = [e for e in sensor_faults(series) if e.channel == "Wind direction (deg)"]
+    assert 0 < len(events) <= 30  # 239 before, when the bearing was a line and a calm a reading
+    for e in events:
+        assert e.kind == "spike", e
+        for r in range(e.start, e.end + 1):
+            assert wd[r] != 0 and speed[r] != 0, e
+            around = [wd[k] for k in range(r - 3, r + 4)
+                      if k != r and 0 <= k < len(wd) and wd[k] != 0 and speed[k] != 0]
+            turn = [min(abs(wd[r] - a) % 360, 360 - abs(wd[r] - a) % 360) for a in around]
+            assert len(around) >= 3 and np.median(turn) >= 90, (e, r, around)  # a turn of more than 90 degrees
+
+
+def test_derived_columns_are_not_judged_and_a_vector_component_is_no_wind_speed(tmp_path):
+    from forecastlab.data.derived import add_features
+
+    _bearings(tmp_path / "wind.csv")
+    raw = load_series(str(tmp_path / "wind.csv"), clean=False)
+    derived = add_features(raw, "weather")
+    added = derived.quality["features"]["added"]
+    assert "wv x (m/s)" in added and "max. wv x (m/s)" in added and (derived.values[:, derived.columns.index(
+        "wv x (m/s)")] < -1).sum() > 500  # from the south the x component is negative, as it should be
+    events = sensor_faults(derived)
+    assert not [e for e in events if any(c in added for c in e.channel.split(" vs "))], events
+    assert not [e for e in events if e.kind == "physics"]
+    from forecastlab.data.faults import own_columns
+
+    assert own_columns(derived) == [c for c in derived.columns if c not in added] and own_columns(raw) == raw.columns
+    # Asked to judge every column, a component is still no wind speed: no "wind speed < 0", no "max. wv < wv".
+    every = sensor_faults(derived, columns=derived.columns)
+    assert not [e for e in every if e.kind == "physics"], [e.reason for e in every if e.kind == "physics"][:3]
+    with pytest.raises(ForecastlabError, match="no column 'wd' to check"):
+        sensor_faults(derived, columns=["wd"])

@@ -4,7 +4,9 @@
     events = sensor_faults(series)                       # [Event(start, end, channel, kind, score, reason)]
     faulty, truth = inject_faults(series, seed=0)        # a copy with known faults, and the list of them
 
-The rules (`sensor_faults`), per column, each an `Event` per run of consecutive flagged rows:
+The rules (`sensor_faults`), per column of the record's own (`own_columns`: not the columns a feature set of
+forecastlab.data.derived added, such as the wind vectors 'wv x (m/s)', calendar terms or 'd24h' tendencies,
+which are no sensor's readings and may rightly be negative), each an `Event` per run of consecutive flagged rows:
   - sentinel: a value <= -9990 (Jena's -9999 for "no reading"); load with clean=False to see them, since
     the default cleaning turns them into missing values;
   - missing: a cell that was not read as a number (blank, NaN, a hole in the time grid) and was filled by
@@ -17,11 +19,17 @@ The rules (`sensor_faults`), per column, each an `Event` per run of consecutive 
   - spike: a value farther than SPIKE_SCALES robust scales from the median of the SPIKE_HALF rows on each
     side (a Hampel filter); the scale is 1.4826 x the local median absolute deviation, but at least the
     column's typical step (1.4826 x the median |x(t) - x(t-1)|, over the nonzero steps when most are 0, at
-    least 1e-6) so flat stretches do not make every wiggle a spike; rows flagged as sentinel or missing are left out;
-  - physics, where the columns exist (found by name, as forecastlab.data.derived finds them): relative
-    humidity above 100.5 % or below 0; the actual vapour pressure above the saturation one by more than
-    0.05 mbar (Jena's VPact > VPmax); the maximum wind speed below the mean one by more than 0.05 m/s (Jena's
-    max. wv < wv); a wind speed below 0; the dew point above the air temperature by more than 0.5 K.
+    least 1e-6) so flat stretches do not make every wiggle a spike; rows flagged as sentinel or missing are left out.
+    A wind direction ('wd (deg)', 'Wind direction (deg)') is a bearing, judged on the circle: every difference
+    is the smallest turn between two bearings (350 and 10 are 20 degrees apart), the reference the neighbours'
+    median about their circular mean; a 0 (calm or undefined in TMY3 and other records, which write north as
+    360) and a row whose wind speed reads 0 (calm) are neither judged nor used as neighbours, and a row with
+    fewer than SPIKE_HALF judged neighbours is not judged;
+  - physics, where the columns exist (found by name among the checked ones): relative humidity above
+    100.5 % or below 0; the actual vapour pressure above the saturation one by more than 0.05 mbar (Jena's
+    VPact > VPmax); the maximum wind speed below the mean one by more than 0.05 m/s (Jena's max. wv < wv); a
+    wind speed below 0; the dew point above the air temperature by more than 0.5 K. A wind speed is the
+    speed column itself ('wv (m/s)', 'max. wv (m/s)', 'Wind speed (m/s)'), never a vector component.
 
 An Event's `start` and `end` are row indices (end inclusive) and their timestamps; its `score` is how far
 past the rule's threshold it went (for a spike, its largest distance in robust scales). `inject_faults`
@@ -103,21 +111,37 @@ def _events(series: Series, mask: np.ndarray, channel: str, kind: str, scores: n
     return out
 
 
-def _column(series: Series, *patterns: str) -> int | None:
-    """The index of the first column whose name matches one of the regular expressions (case-insensitive)."""
+def _column(series: Series, *patterns: str, among: list[str] | None = None) -> int | None:
+    """The index of the first column (of `among`, default all) whose name matches one of the regular
+    expressions (case-insensitive)."""
     for pattern in patterns:
         for j, name in enumerate(series.columns):
-            if re.search(pattern, name, flags=re.IGNORECASE):
+            if (among is None or name in among) and re.search(pattern, name, flags=re.IGNORECASE):
                 return j
     return None
 
 
+def own_columns(series: Series) -> list[str]:
+    """The record's own columns: those of `series` that forecastlab.data.derived did not add (its
+    `quality["features"]["added"]`: wind vectors, calendar terms, tendencies), in the series' order."""
+    added = set(((series.quality or {}).get("features") or {}).get("added") or ())
+    return [c for c in series.columns if c not in added]
+
+
 def sensor_faults(series: Series, *, stuck_hours: float = STUCK_HOURS, spike_scales: float = SPIKE_SCALES,
-                  spike_half: int = SPIKE_HALF) -> list[Event]:
-    """Every rule's events (see the module), ordered by start row, then channel."""
+                  spike_half: int = SPIKE_HALF, columns: list[str] | None = None) -> list[Event]:
+    """Every rule's events (see the module), ordered by start row, then channel.
+
+    columns: the columns the rules judge (default: own_columns(series), the record's own; a derived wind
+    vector component is negative by design, and a tendency is not a sensor)."""
     if stuck_hours <= 0 or spike_scales <= 0 or spike_half < 1:
         raise ForecastlabError(f"stuck_hours={stuck_hours}, spike_scales={spike_scales}, spike_half={spike_half}",
                                arg="stuck_hours", fix="give stuck_hours > 0, spike_scales > 0 and spike_half >= 1")
+    checked = own_columns(series) if columns is None else list(columns)
+    unknown = [c for c in checked if c not in series.columns]
+    if unknown:
+        raise ForecastlabError(f"no column {unknown[0]!r} to check for faults", arg="columns",
+                               fix=f"choose from: {', '.join(series.columns)}")
     values = np.asarray(series.values, dtype=np.float64)
     rows = len(values)
     missing = series.missing if series.missing.shape == values.shape else np.zeros(values.shape, dtype=bool)
@@ -125,7 +149,10 @@ def sensor_faults(series: Series, *, stuck_hours: float = STUCK_HOURS, spike_sca
     sentinel = values <= SENTINEL
     stuck_rows = max(2, int(np.ceil(stuck_hours / step_hours(series))))
     events: list[Event] = []
+    calm = _calm(series, values, sentinel | missing, checked)
     for j, channel in enumerate(series.columns):
+        if channel not in checked:
+            continue
         x = values[:, j]
         events += _events(series, sentinel[:, j], channel, "sentinel", np.abs(x),
                           lambda s, e, x=x: f"sentinel value {x[s]:g} (no reading) in {e - s + 1} row(s)")
@@ -133,8 +160,11 @@ def sensor_faults(series: Series, *, stuck_hours: float = STUCK_HOURS, spike_sca
                           lambda s, e: f"no number read in {e - s + 1} row(s) (filled by the gap policy)")
         bad = sentinel[:, j] | missing[:, j]
         events += _stuck(series, x, bad, channel, stuck_rows)
-        events += _spikes(series, x, bad, channel, spike_scales, spike_half)
-    events += _physics(series, values, sentinel | missing)
+        if j in calm:  # a bearing: compared on the circle, calm (undefined) rows left out
+            events += _spikes(series, x, bad | calm[j], channel, spike_scales, spike_half, circular=True)
+        else:
+            events += _spikes(series, x, bad, channel, spike_scales, spike_half)
+    events += _physics(series, values, sentinel | missing, checked)
     events.sort(key=lambda e: (e.start, e.channel, e.kind))
     if len(events) > MAX_EVENTS:
         import warnings
@@ -177,12 +207,33 @@ def _stuck(series, x, bad, channel, stuck_rows) -> list[Event]:
     return out
 
 
-def _spikes(series, x, bad, channel, scales, half) -> list[Event]:
+def _wrap(degrees):
+    """Angles in degrees brought into [-180, 180): the signed smallest turn."""
+    return (degrees + 180.0) % 360.0 - 180.0
+
+
+def _calm(series: Series, values: np.ndarray, bad: np.ndarray, checked: list[str]) -> dict[int, np.ndarray]:
+    """For each checked wind-direction column (by name), the rows where its bearing is undefined: a 0
+    (TMY3 and other records write 0 for calm or undefined, 360 for north) or a calm, where the wind speed
+    column reads 0."""
+    speed = _column(series, _SPEED, among=checked)
+    out = {}
+    for j, name in enumerate(series.columns):
+        if name in checked and re.search(_DIRECTION, name, flags=re.IGNORECASE):
+            out[j] = values[:, j] == 0
+            if speed is not None:
+                out[j] |= (values[:, speed] == 0) & ~bad[:, speed]
+    return out
+
+
+def _spikes(series, x, bad, channel, scales, half, *, circular: bool = False) -> list[Event]:
+    """A Hampel filter; circular: `x` is a bearing in degrees, every difference the smallest turn between
+    two bearings, and the reference the neighbours' median about their circular mean."""
     n = len(x)
     if n < 2 * half + 1:
         return []
     filled = np.where(bad, np.nan, x)
-    diffs = np.abs(np.diff(filled))
+    diffs = np.abs(_wrap(np.diff(filled)) if circular else np.diff(filled))
     diffs = diffs[np.isfinite(diffs)]
     if len(diffs) and np.count_nonzero(diffs) > 0 and np.median(diffs) == 0:
         diffs = diffs[diffs > 0]  # a mostly-zero column (rain, night-time sun): its typical step when it moves
@@ -193,14 +244,28 @@ def _spikes(series, x, bad, channel, scales, half) -> list[Event]:
     # The rows on each side, not the row itself: a spike must not pull its own reference.
     around = np.delete(windows, half, axis=1)
     with np.errstate(all="ignore"), _quiet():
-        med = np.nanmedian(around, axis=1)
-        mad = np.nanmedian(np.abs(around - med[:, None]), axis=1)
+        if circular:
+            # Unwrapped about the neighbours' circular mean, so that 350 and 10 are 20 degrees apart, not 340.
+            angle = np.deg2rad(around)
+            mean = np.rad2deg(np.arctan2(np.nanmean(np.sin(angle), axis=1), np.nanmean(np.cos(angle), axis=1)))
+            offsets = _wrap(around - mean[:, None])
+            centre = np.nanmedian(offsets, axis=1)
+            med = mean + centre
+            mad = np.nanmedian(np.abs(_wrap(offsets - centre[:, None])), axis=1)
+            apart = np.abs(_wrap(filled - med))
+            # Between calms a bearing may have one or two neighbours, too few for a median: not judged.
+            apart[np.count_nonzero(np.isfinite(around), axis=1) < half] = np.nan
+        else:
+            med = np.nanmedian(around, axis=1)
+            mad = np.nanmedian(np.abs(around - med[:, None]), axis=1)
+            apart = np.abs(filled - med)
     scale = np.maximum(1.4826 * np.nan_to_num(mad, nan=0.0), floor)
-    dist = np.abs(filled - med) / scale
+    dist = apart / scale
     flag = np.nan_to_num(dist, nan=0.0) > scales
+    where = " (degrees on the circle)" if circular else ""
     return _events(series, flag, channel, "spike", np.nan_to_num(dist, nan=0.0),
                    lambda s, e: f"{np.nanmax(dist[s:e + 1]):.1f} robust scales from the median of the "
-                   f"{2 * half} rows around it")
+                   f"{2 * half} rows around it{where}")
 
 
 class _quiet:
@@ -219,24 +284,28 @@ class _quiet:
 
 # (kind of check, columns by name patterns, test on (a, b), tolerance, what it says)
 _RH = r"^rh\b|relative humidity|^RH"
+# A speed column is the speed itself ("wv (m/s)", "Wind speed (m/s)"), never a vector component ("wv x (m/s)").
+_SPEED = r"^wv(\s*\(|$)|\bwind ?speed(\s*\(|$)"
+_MAX_SPEED = r"^max\.? ?wv(\s*\(|$)"
+_DIRECTION = r"^wd(\s*\(|$)|\bwind ?dir(ection)?(\s*\(|$)"
 _PHYSICS = [
     ("humidity above 100 %", (_RH, None), lambda a, b: a - 100.5, "relative humidity {a:g} % is above 100 %"),
     ("humidity below 0", (_RH, None), lambda a, b: -a, "relative humidity {a:g} % is below 0"),
     ("VPact > VPmax", (r"^VPact", r"^VPmax"), lambda a, b: a - b - 0.05,
      "actual vapour pressure {a:g} exceeds the saturation pressure {b:g}"),
-    ("max. wv < wv", (r"^max\.? ?wv", r"^wv\b"), lambda a, b: b - a - 0.05,
+    ("max. wv < wv", (_MAX_SPEED, _SPEED), lambda a, b: b - a - 0.05,
      "maximum wind speed {a:g} is below the mean wind speed {b:g}"),
-    ("wind speed < 0", (r"^wv\b|wind speed", None), lambda a, b: -a, "wind speed {a:g} is negative"),
+    ("wind speed < 0", (_SPEED, None), lambda a, b: -a, "wind speed {a:g} is negative"),
     ("dew point > temperature", (r"^Tdew|dew ?point", r"^T \(degC\)|^T$|dry.?bulb|^temperature"),
      lambda a, b: a - b - 0.5, "dew point {a:g} is above the air temperature {b:g}"),
 ]
 
 
-def _physics(series: Series, values: np.ndarray, bad: np.ndarray) -> list[Event]:
+def _physics(series: Series, values: np.ndarray, bad: np.ndarray, checked: list[str]) -> list[Event]:
     out = []
     for kind, (pa, pb), excess, text in _PHYSICS:
-        ja = _column(series, pa)
-        jb = _column(series, pb) if pb else None
+        ja = _column(series, pa, among=checked)
+        jb = _column(series, pb, among=checked) if pb else None
         if ja is None or (pb and (jb is None or jb == ja)):
             continue
         a = values[:, ja]

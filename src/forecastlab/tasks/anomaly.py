@@ -7,7 +7,10 @@
 
 Detectors (each gives events: runs of flagged rows, with a channel, a kind, a score and a reason):
   - rules (forecastlab.data.faults.sensor_faults): sentinels, missing cells, stuck values, spikes, and
-    impossible physics, each with its own reason;
+    impossible physics, each with its own reason, on the record's own columns only: the columns a run's
+    feature set derives (wind vectors, calendar terms, tendencies) are not sensors' readings and are not
+    judged (the forecaster still reads them), and the raw ones it replaced (a weather set's wind speed and
+    direction) are no longer in the series to judge;
   - autoencoder (autoencoder=True): a small sequence autoencoder (forecastlab.models.autoencoder) trained on
     the first half of the record (the training split, normalized with its own statistics) to reconstruct
     windows of AE_HOURS at the hourly step (every column in, every column out); each row's score is the
