@@ -303,3 +303,33 @@ def test_runs_show_describes_a_saved_classifier_and_its_artifact(root, tmp_path)
     (tmp_path / "art" / "weights.safetensors").write_bytes(b"tampered")
     done = cli("runs", "show", tmp_path / "art", cwd=tmp_path)  # checked as serve checks it: refused by name
     clean_error(done, "weights.safetensors")
+
+
+def test_a_one_class_validation_split_is_said_with_its_dates_and_fix(tmp_path):
+    # Before: tmy3-sandpoint's July-September validation windows, none with frost, chose the "best" epoch by a
+    # validation macro F1 of one class, and the run reported frost_share val 0.0 without a word.
+    from run_helpers import cli
+
+    done = cli("classify", "--data", "tmy3-sandpoint", "--epochs", "1", "--max-steps", "3", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-1500:]
+    said = " ".join(done.stderr.split())
+    assert "the validation split has only 'no frost' windows (from 2005-07-07 to 2005-09-30)" in said
+    assert "Temperature (degC) never falls below 0" in said and "a higher --below than 0" in said
+    assert json.loads(done.stdout)["data"]["frost_share"]["val"] == 0.0
+
+
+def test_below_must_be_finite_and_the_optimizers_are_the_same_in_help_and_error(tmp_path):
+    from forecastlab.cli.classify import OPTIMIZERS, OPTIMIZERS_HELP
+    from forecastlab.training.optim import KERAS_DEFAULT_LR
+
+    for value in ("nan", "inf", "-inf"):  # refused before the data (not there) is read
+        clean_error(cli("classify", "--data", tmp_path / "not-read.csv", "--below", value, cwd=tmp_path),
+                    f"--below must be a finite number, got {value}", "Where: --below", "e.g. --below 0")
+    (tmp_path / "nan.toml").write_text("below = nan\n")
+    done = CliRunner().invoke(app, ["classify", "--config", str(tmp_path / "nan.toml")])
+    assert isinstance(done.exception, ForecastlabError) and "below must be a finite number" in str(done.exception)
+    assert sorted(OPTIMIZERS) == sorted(KERAS_DEFAULT_LR)
+    helped = " ".join(CliRunner().invoke(app, ["classify", "--help"], env={"COLUMNS": "250"}).output.split())
+    assert OPTIMIZERS_HELP in helped and all(name in OPTIMIZERS_HELP for name in OPTIMIZERS)
+    clean_error(cli("classify", "--data", tmp_path / "not-read.csv", "--optimizer", "bogus", cwd=tmp_path),
+                "unknown optimizer 'bogus'", "Where: --optimizer", "use one of: adam, adamw, rmsprop, sgd")

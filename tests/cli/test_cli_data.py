@@ -91,3 +91,14 @@ def test_inspect_help_says_the_plots_are_replaced(tmp_path):
     result = run_cli("data", "inspect", "--help", cwd=tmp_path, env={"COLUMNS": "200"})
     assert result.returncode == 0
     assert "replaced on every run" in " ".join(result.stdout.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("end, rows", [("31.12.9999 23:50:00", "419,969,250"), ("01.01.2100 00:00:00", "4,782,522")])
+def test_synth_refuses_a_span_past_the_row_cap_before_generating(tmp_path, end, rows):
+    # Before: the year-9999 end grew to 7 GB in seconds, and 2100 wrote 4.8 M rows without asking.
+    done = run_cli("data", "synth", "--out", str(tmp_path / "syn.csv"), "--end", end, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    text = " ".join(done.stderr.split())
+    assert f"holds {rows} rows of 10-minute data, more than the 1,000,000 rows one synthetic file may hold" in text
+    assert "Where: --start, --end" in text and "choose an end no later than 11.01.2028 16:20:00 for this start" in text
+    assert not (tmp_path / "syn.csv").exists()

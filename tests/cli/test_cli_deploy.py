@@ -79,3 +79,30 @@ def test_predict_run_dir_plot_without_input(made):
     done = cli("predict", made / "run", "--plot", made / "run-fan.png", "--json", cwd=made)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["predictions"] and (made / "run-fan.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--max-body-mb", "inf"], ["--max-body-mb must be a number from 0.001 to 1024 (MB), got inf",
+                                "Where: --max-body-mb", "at most 1024 MB"]),
+    (["--max-body-mb", "1e300"], ["--max-body-mb must be a number from 0.001 to 1024 (MB), got 1e+300"]),
+    (["--max-body-mb", "nan"], ["--max-body-mb must be a number from 0.001 to 1024 (MB), got nan"]),
+    (["--log-level", "bogus"], ["--log-level 'bogus' is not one of uvicorn's log levels", "Where: --log-level",
+                                "critical, error, warning, info, debug, trace"]),
+    (["--log-level", ""], ["--log-level '' is not one of uvicorn's log levels"]),
+])
+def test_serve_refuses_an_unbounded_body_limit_or_an_unknown_log_level_before_loading(made, args, needles):
+    # Before: inf was an OverflowError, 1e300 a server with no body limit, 'bogus' uvicorn's KeyError after the load.
+    clean_error(cli("serve", made / "run", "--port", "0", *args, cwd=made, timeout=30), *needles)
+
+
+def test_serve_options_are_checked_and_the_log_level_spelled_as_uvicorn_does():
+    import uvicorn.config
+
+    from forecastlab.cli.deploy import LOG_LEVELS, MAX_BODY_MB, check_serve_options
+    from forecastlab.errors import ForecastlabError
+
+    assert set(LOG_LEVELS) == set(uvicorn.config.LOG_LEVELS)
+    assert check_serve_options(MAX_BODY_MB, "WARNING") == "warning" and check_serve_options(0.001, "trace") == "trace"
+    for bad in (MAX_BODY_MB * 1.001, 0.0009, float("-inf")):
+        with pytest.raises(ForecastlabError, match="--max-body-mb must be a number from 0.001 to 1024"):
+            check_serve_options(bad, "info")

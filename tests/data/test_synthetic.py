@@ -322,3 +322,22 @@ def test_wind_stays_physically_plausible(frame):
     for col in ("wv (m/s)", "max. wv (m/s)"):
         v = frame[col].to_numpy()
         assert v[v > -9000].max() < 30.0
+
+
+def test_spans_and_row_counts_past_max_rows_are_refused_before_generating():
+    assert synthetic.MAX_ROWS == 1_000_000
+    with pytest.raises(ForecastlabError, match="rows=1,000,001 is more than the 1,000,000 rows") as err:
+        generate(rows=synthetic.MAX_ROWS + 1)
+    assert err.value.arg == "rows" and "rows=1000000" in err.value.fix
+    with pytest.raises(ForecastlabError, match="holds 419,969,250 rows of 10-minute data") as err:
+        synthetic.hidden_state(end="31.12.9999 23:50:00")
+    assert err.value.where == "start=, end=" and "11.01.2028 16:20:00" in err.value.fix
+    # the latest end named is the last one the cap allows, for any start
+    start = "15.06.2012 12:00:00"
+    t0 = synthetic._parse_time(start, "start")
+    last = synthetic._latest_end(t0)
+    times, drops = synthetic._grid(start, last, None)
+    assert len(times) - drops == synthetic.MAX_ROWS
+    later = synthetic._format_times(np.array([t0 + len(times) * np.timedelta64(10, "m")]))[0]
+    with pytest.raises(ForecastlabError, match=f"choose an end no later than {last}"):
+        synthetic._grid(start, str(later), None)

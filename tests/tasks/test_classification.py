@@ -282,3 +282,23 @@ def test_the_ucr_protocol_halves_the_rate_on_a_plateau_keeps_the_lowest_loss_and
     assert [r["lr"] for r in again_history] == rates and again_best == best  # the scheduler's state came back
     for key, value in module.state_dict().items():
         assert torch.equal(again.state_dict()[key], value), key
+
+
+def test_a_validation_split_of_one_class_is_warned_about_and_below_must_be_finite(tmp_path):
+    frame = pd.read_csv(frost_csv(tmp_path / "frost.csv"))
+    n = len(frame)
+    frame.loc[int(0.45 * n):int(0.8 * n), "T (degC)"] = 12.0  # a warm spell over the whole validation split
+    frame.to_csv(tmp_path / "warm-val.csv", index=False)
+    series = load_series(tmp_path / "warm-val.csv")
+    from forecastlab.errors import DataQualityWarning
+
+    with pytest.warns(DataQualityWarning, match="the validation split has only 'no frost' windows") as caught:
+        result = classify_frost(series, model="fcn", model_params={"filters": 4}, epochs=1, max_steps=1,
+                                batch_size=64, stride=6, feature_set="book")
+    said = " ".join(str(w.message) for w in caught)
+    assert "validation macro F1 cannot choose the best epoch" in said and "a higher below= than 0" in said
+    assert result.to_dict()["data"]["frost_share"]["val"] == 0.0
+    for below in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ForecastlabError, match="below must be a finite number") as err:
+            classify_frost(series, below=below, epochs=1, max_steps=1)
+        assert err.value.arg == "below"

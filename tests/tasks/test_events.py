@@ -154,3 +154,53 @@ def test_train_runs_an_events_recipe_and_the_detector_keeps_it_as_a_recipe(tmp_p
     meta = json.loads((tmp_path / "det" / "classifier.json").read_text())
     assert meta["task"]["kind"] == "events" and meta["task"]["warn_hours"] == 4 and meta["model"]["units"] == 4
     assert meta["task"]["recipe"] == recipe  # written back with toml_text, it is this file again
+
+
+def _said(done) -> str:
+    """What `forecastlab events` prints for the ForecastlabError a CliRunner run ended in (flags spelled)."""
+    from forecastlab.cli.options import FLAGS
+
+    assert isinstance(done.exception, ForecastlabError), done.output
+    return done.exception.paragraph(FLAGS)
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--tolerance-hours", "99999999"], ["--tolerance-hours must be a whole number of hours from 0 to 24, got 99999999",
+                                         "scores F1 near 1", "Where: --tolerance-hours",
+                                         "pass --tolerance-hours 3 (the default) or another value up to 24"]),
+    (["--lookback-hours", "100000"], ["--lookback-hours must be a whole number of hours from 2 to 720, got 100000",
+                                      "pass --lookback-hours 24 (the default) or another value up to 720"]),
+    (["--warn-hours", "99999999"], ["--warn-hours must be a whole number of hours from 0 to 168, got 99999999"]),
+])
+def test_cli_refuses_unbounded_hours_by_the_events_flags_before_reading_the_data(tmp_path, args, needles):
+    # Before: a tolerance of 99999999 h was accepted (every detector, 'always' too, then scores F1 1.000), and
+    # --lookback-hours 100000 was refused only after loading, with --sequence-length/--horizon, flags events lacks.
+    said = _said(CliRunner().invoke(app, ["events", "--data", str(tmp_path / "not-read.csv"), *args]))
+    assert all(needle in said for needle in needles), said
+    assert "--sequence-length" not in said and "_hours" not in said
+
+
+def test_a_lookback_longer_than_the_record_holds_names_the_events_option(tmp_path):
+    with pytest.raises(ForecastlabError, match="lookback_hours=24 is longer than this record allows") as err:
+        detect_fronts(weather(n=120), epochs=1)  # 120 hourly rows split 60/30/30: windows of at most 15
+    assert err.value.arg == "lookback_hours" and "lookback_hours=15 or less" in err.value.fix
+    from forecastlab.data.synthetic import write_csv
+
+    csv = write_csv(tmp_path / "sixty-days.csv", seed=4, end="02.03.2009 00:00:00")  # 1,441 hourly rows
+    said = _said(CliRunner().invoke(app, ["events", "--data", str(csv), "--lookback-hours", "200"]))
+    assert "--lookback-hours 200 is longer than this record allows" in said, said
+    assert "split 720/360/361 hold windows of at most 180" in said and "pass --lookback-hours 180 or less" in said
+    assert "--sequence-length" not in said and "--sampling-rate" not in said and "--horizon" not in said
+
+
+def test_a_pressure_column_dropped_as_constant_is_named_as_the_reason():
+    series = load_series("tmy3-sandpoint")
+    assert series.quality["cleaning"]["constant_columns_dropped"] == ["Pressure (mbar)"]
+    with pytest.raises(ForecastlabError, match="no pressure signal") as err:
+        front_labels(series)
+    assert "'Pressure (mbar)' column holds one value throughout, so the loader dropped it as a constant" in str(
+        err.value)
+    assert "constant_columns_dropped" in err.value.where
+    said = _said(CliRunner().invoke(app, ["events", "--data", "tmy3-sandpoint", "--epochs", "1", "--max-steps", "1"]))
+    assert "dropped it as a constant column: this record has no pressure signal" in said
+    assert "no 'p (' or 'pressure' column" not in said and "--data tmy3" in said

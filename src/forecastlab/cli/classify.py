@@ -23,6 +23,10 @@ CONFIG_KEYS = ("data", "model", "params", "epochs", "batch_size", "lr", "optimiz
                "balanced", "below", "feature_set", "target", "seed", "ucr_wheel", "out")
 _FIT_FLAGS = ("model", "params", "epochs", "batch_size", "lr", "optimizer", "max_steps", "stride", "balanced",
               "below", "feature_set", "out", "overwrite", "resume")
+# --optimizer's names, as forecastlab.training.optim.KERAS_DEFAULT_LR knows them (a test keeps them equal);
+# a literal, so --help imports no torch.
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+OPTIMIZERS_HELP = "adam (default), adamw, rmsprop or sgd"
 
 
 def classify_command(
@@ -47,7 +51,7 @@ def classify_command(
         "--batch-size", min=2, help="Windows per batch (default: frost 256, UCR 16).", show_default=False)] = None,
     lr: Annotated[float | None, typer.Option("--lr", min=0.0, help="Learning rate (default 1e-3).",
                                              show_default=False)] = None,
-    optimizer: Annotated[str | None, typer.Option("--optimizer", help="adam (default), adamw or rmsprop.",
+    optimizer: Annotated[str | None, typer.Option("--optimizer", help=f"{OPTIMIZERS_HELP}.",
                                                   show_default=False)] = None,
     max_steps: Annotated[int | None, typer.Option(
         "--max-steps", min=1, help="Frost: at most this many batches per epoch (default 150).",
@@ -57,7 +61,8 @@ def classify_command(
         show_default=False)] = None,
     balanced: Annotated[bool, typer.Option("--balanced", help="Frost: weight the loss by inverse class frequency."
                                            )] = False,
-    below: Annotated[float, typer.Option("--below", help="Frost: the threshold, in the target's units.")] = 0.0,
+    below: Annotated[float, typer.Option("--below", help="Frost: the threshold, in the target's units (a finite "
+                                         "number).")] = 0.0,
     feature_set: Annotated[str | None, typer.Option(
         "--feature-set", help="Frost: derived inputs, auto (the default: wind vectors, hour-of-day and "
         "day-of-year terms, tendencies, found by column name), weather, or book (none).", show_default=False)] = None,
@@ -114,6 +119,7 @@ def classify_command(
     if predictions is not None:
         raise ForecastlabError("--predictions needs --run (a saved classifier)", arg="--predictions",
                                fix="train with --out DIR first, then classify --run DIR --predictions FILE")
+    _check_training_options(below, optimizer)  # before any data is read
     from forecastlab.tasks.recipes import run_task
 
     options = _options_of(locals(), given)
@@ -126,6 +132,16 @@ def classify_command(
     _print_leaderboard(result)
     if out is not None:
         typer.echo(f"classifier saved to {out}; use it: forecastlab classify --run {out} --data ...")
+
+
+def _check_training_options(below: float, optimizer: str | None) -> None:
+    """--below a finite number, --optimizer one of OPTIMIZERS, refused before the data is loaded."""
+    from forecastlab.tasks.classification import check_below
+
+    check_below(below)
+    if optimizer is not None and optimizer.lower() not in OPTIMIZERS:
+        raise ForecastlabError(f"unknown optimizer {optimizer!r}", arg="optimizer",
+                               fix=f"use one of: {', '.join(OPTIMIZERS)}")
 
 
 def _options_of(values: dict, given: set[str], keys: tuple[str, ...] = CONFIG_KEYS) -> dict:

@@ -93,7 +93,9 @@ def synth(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same numbers.")] = 0,
     start: Annotated[str, typer.Option("--start", help="First timestamp, dd.mm.yyyy HH:MM:SS.")] = DEFAULT_START,
-    end: Annotated[str | None, typer.Option("--end", help="Last timestamp (default: 420,451 rows).")] = None,
+    end: Annotated[str | None, typer.Option(
+        "--end", help="Last timestamp (default: 420,451 rows). A span of more than 1,000,000 rows (about 19 years) "
+        "is refused.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

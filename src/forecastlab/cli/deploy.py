@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,10 @@ from typing import Annotated
 import typer
 
 from forecastlab.cli.options import JsonOpt, print_json
+from forecastlab.errors import ForecastlabError
+
+MIN_BODY_MB, MAX_BODY_MB = 0.001, 1024.0  # --max-body-mb: 1 kB to 1 GiB, so the 413 limit always means something
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's (uvicorn.config.LOG_LEVELS)
 
 
 def export_command(
@@ -76,12 +81,13 @@ def serve_command(
     token: Annotated[str | None, typer.Option("--token", envvar="FORECASTLAB_API_TOKEN", show_envvar=True,
                                               help="API token required on every request but /health.",
                                               show_default=False)] = None,
-    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.001, help="Largest request body (413 above).")
-                           ] = 16.0,
+    max_body_mb: Annotated[float, typer.Option(
+        "--max-body-mb", help=f"Largest request body (413 above), {MIN_BODY_MB:g} to {MAX_BODY_MB:g} MB.")] = 16.0,
     max_concurrency: Annotated[int, typer.Option("--max-concurrency", min=1, help="Forecasts at once (503 above).")
                                ] = 4,
     device: Annotated[str | None, typer.Option("--device", help="cpu (default) or cuda[:N].")] = "cpu",
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
+    log_level: Annotated[str, typer.Option("--log-level", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)}.")
+                         ] = "info",
 ) -> None:
     """Serve forecasts over HTTP (FastAPI, uvicorn): POST /forecast, GET /health, GET /model, /docs; for a
     classifier POST /classify (class probabilities) instead of /forecast."""
@@ -90,7 +96,8 @@ def serve_command(
     from forecastlab.deploy.artifact import load_model
     from forecastlab.deploy.service import check_bind, check_port, create_app
 
-    check_bind(host, token)  # before loading anything
+    log_level = check_serve_options(max_body_mb, log_level)  # before loading anything
+    check_bind(host, token)
     check_port(host, port)
     limits = {"max_body_bytes": int(max_body_mb * (1 << 20)), "max_concurrency": max_concurrency}
     if (artifact / "classifier.json").is_file():  # a saved classifier (forecastlab classify --out)
@@ -105,6 +112,21 @@ def serve_command(
     # uvicorn's own bound on open connections is a backstop; the forecast slots answer 503 first.
     uvicorn.run(app, host=host, port=port, log_level=log_level, limit_concurrency=max(64, 8 * max_concurrency),
                 timeout_keep_alive=5, server_header=False)
+
+
+def check_serve_options(max_body_mb: float, log_level: str) -> str:
+    """Refuse a body limit that is not a number from MIN_BODY_MB to MAX_BODY_MB (inf, nan, 1e300 would make
+    the 413 meaningless or crash) and a log level uvicorn does not know, before the artifact is loaded.
+    Returns the log level as uvicorn spells it (lower case)."""
+    if not (math.isfinite(max_body_mb) and MIN_BODY_MB <= max_body_mb <= MAX_BODY_MB):
+        raise ForecastlabError(f"--max-body-mb must be a number from {MIN_BODY_MB:g} to {MAX_BODY_MB:g} (MB), "
+                               f"got {max_body_mb:g}", where="--max-body-mb",
+                               fix=f"pass e.g. --max-body-mb 16 (the default); at most {MAX_BODY_MB:g} MB")
+    level = log_level.strip().lower()
+    if level not in LOG_LEVELS:
+        raise ForecastlabError(f"--log-level {log_level!r} is not one of uvicorn's log levels", where="--log-level",
+                               fix=f"pass one of: {', '.join(LOG_LEVELS)} (the default is info)")
+    return level
 
 
 def register(app: typer.Typer) -> None:

@@ -68,6 +68,10 @@ STEP_MINUTES = 10
 _FULL_SLOTS = 420_768
 _FULL_DROPS = 317
 _FULL_GLITCHES = 16
+# The most rows one call makes (generate, write_csv, hidden_state; `forecastlab data synth`): about 19 years
+# of 10-minute rows, 2.4 times the real file, a CSV of about 100 MB and under 1 GB of memory while it is
+# made (the default span takes 0.3 GB). A longer span is refused before anything is generated.
+MAX_ROWS = 1_000_000
 
 # Magnus constants (Sonntag-type, over water) and the Kelvin offset and gas constant that reproduce
 # the real file's first rows to the last digit; with 273.15 Tpot comes out 0.01 K low. See docs.
@@ -164,6 +168,10 @@ def _grid(start: str, end: str | None, rows: int | None) -> tuple[np.ndarray, in
     if rows is not None:
         if rows < 2:
             raise ForecastlabError(f"rows must be at least 2, got {rows}", fix="ask for more rows")
+        if rows > MAX_ROWS:
+            raise ForecastlabError(f"rows={rows:,} is more than the {MAX_ROWS:,} rows one synthetic file may hold",
+                                   arg="rows", fix=f"ask for at most rows={MAX_ROWS}, or make several files "
+                                   "with different start= times")
         drops = round(rows * _FULL_DROPS / (_FULL_SLOTS - _FULL_DROPS))
         slots = rows + drops
     else:
@@ -177,8 +185,23 @@ def _grid(start: str, end: str | None, rows: int | None) -> tuple[np.ndarray, in
             )
         slots = minutes // STEP_MINUTES + 1
         drops = round(slots * _FULL_DROPS / _FULL_SLOTS)
+        if slots - drops > MAX_ROWS:  # refused before any array of that length exists
+            raise ForecastlabError(
+                f"the span {start} .. {end or DEFAULT_END} holds {slots - drops:,} rows of 10-minute data, more than "
+                f"the {MAX_ROWS:,} rows one synthetic file may hold", where="start=, end=",
+                fix=f"choose an end no later than {_latest_end(t0)} for this start (about "
+                f"{MAX_ROWS * STEP_MINUTES / (60 * 24 * 365.25):.0f} years), or write several files with "
+                "different start= and end= times")
     times = t0 + np.arange(slots) * np.timedelta64(STEP_MINUTES, "m")
     return times, drops
+
+
+def _latest_end(t0: np.datetime64) -> str:
+    """The last timestamp whose span from `t0` still holds at most MAX_ROWS rows, as dd.mm.yyyy HH:MM:SS."""
+    slots = MAX_ROWS + round(MAX_ROWS * _FULL_DROPS / (_FULL_SLOTS - _FULL_DROPS)) + 2
+    while slots - round(slots * _FULL_DROPS / _FULL_SLOTS) > MAX_ROWS:
+        slots -= 1
+    return str(_format_times(np.array([t0 + (slots - 1) * np.timedelta64(STEP_MINUTES, "m")]))[0])
 
 
 def _kept_rows(rng: np.random.Generator, slots: int, drops: int) -> np.ndarray:

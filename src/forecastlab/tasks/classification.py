@@ -510,6 +510,17 @@ def frost_labels(series, *, hours: float = 24.0, below: float = 0.0, column: str
     return (trailing.to_numpy() < below).astype(np.int64)
 
 
+def check_below(below: float) -> None:
+    """Refuse a frost threshold that is not a finite number (nan is never crossed, inf always)."""
+    try:
+        value = float(below)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(below, bool) or not math.isfinite(value):
+        raise ForecastlabError(f"below must be a finite number, got {below!r}", arg="below",
+                               fix="pass a threshold in the target's units, e.g. below=0 (the default: frost, 0 degC)")
+
+
 def frost_spec(series, *, days: float = 5.0, hours: int = 24, stride: int = 1):
     """The book's window for a series of any step: `days` of history sampled hourly (one row per hour, or
     every row when the step is an hour or more), the target row `hours` hours after the last input row."""
@@ -544,6 +555,7 @@ def classify_frost(series, *, model: str = FROST_DEFAULTS["model"], epochs: int 
     from forecastlab.windows import make_datasets_from_series
 
     started = time.perf_counter()
+    check_below(below)
     series = add_features(series, feature_set)
     derived = list((series.quality.get("features") or {}).get("added") or [])
     labels = frost_labels(series, hours=hours, below=below)
@@ -554,6 +566,22 @@ def classify_frost(series, *, model: str = FROST_DEFAULTS["model"], epochs: int 
         raise ForecastlabError(f"the training split has only {FROST_CLASSES[int(y['train'][0])]!r} windows: "
                                f"{series.target} never (or always) falls below {below:g} there",
                                where=_where(series), fix="use a record with cold and warm spells, or another below=")
+    if len(np.unique(y["val"])) < 2:  # the best epoch is chosen by validation macro F1: with one class, by nothing
+        import warnings
+
+        from forecastlab.errors import DataQualityWarning
+
+        only = FROST_CLASSES[int(y["val"][0])]
+        rows = sets.val.last_input_rows
+        span = f"{str(series.timestamps[rows[0]])[:10]} to {str(series.timestamps[rows[-1]])[:10]}"
+        # A warning, not a refusal: the result is still an honest test score (tmy3's frost leaderboard is one),
+        # but its "best" epoch was chosen by nothing; a record whose validation holds both classes fixes it.
+        warnings.warn(DataQualityWarning(
+            f"the validation split has only {only!r} windows (from {span}): {series.target} "
+            f"{'never' if only == 'no frost' else 'always'} falls below {below:g} within {hours} h there, so "
+            "validation macro F1 cannot choose the best epoch, and the baselines' validation scores are all 0.5; "
+            "the test scores stay honest. Use a record whose validation months hold both classes (e.g. several "
+            f"whole years), or a {'higher' if only == 'no frost' else 'lower'} below= than {below:g}"), stacklevel=2)
     weights = None
     if balanced:
         counts = np.bincount(y["train"], minlength=2)

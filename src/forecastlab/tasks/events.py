@@ -47,14 +47,68 @@ RULE = {"drop": 3.0, "fall_hours": 6, "turn": 60.0, "turn_hours": 3, "merge_hour
 FRONT_DEFAULTS = {"model": "gru_stacked", "model_params": {"units": 16}, "epochs": 8, "batch_size": 256,
                   "optimizer": "adam", "lr": 1e-3, "max_steps": 300, "lookback_hours": 24, "warn_hours": 6,
                   "tolerance_hours": 3, "feature_set": "auto"}
+# Bounds of the task's hour options (docs/events.md). A tolerance is how far from a front's zone a flag may
+# fall and still find it: past a day the zones (each front's rows widened by warn_hours + tolerance before and
+# tolerance after) cover most hours of a record with a front every week, so flagging every hour ("trivial:
+# always") scores F1 near 1 and the scores stop telling detectors apart. A warning more than a week ahead is
+# no front warning; a lookback past 30 days makes every window 720 steps or more for the recurrent head.
+MAX_TOLERANCE_HOURS = 24
+MAX_WARN_HOURS = 168
+MAX_LOOKBACK_HOURS = 720
+
+
+def check_event_options(*, warn_hours: int = FRONT_DEFAULTS["warn_hours"],
+                        tolerance_hours: int = FRONT_DEFAULTS["tolerance_hours"],
+                        lookback_hours: int = FRONT_DEFAULTS["lookback_hours"]) -> None:
+    """Refuse hour options outside the task's bounds (MAX_WARN_HOURS, MAX_TOLERANCE_HOURS, MAX_LOOKBACK_HOURS),
+    before any data is read; `forecastlab events` calls it first."""
+    for name, value, low, high, default, why in (
+            ("warn_hours", warn_hours, 0, MAX_WARN_HOURS, 6, "a front warning is hours ahead, not weeks"),
+            ("tolerance_hours", tolerance_hours, 0, MAX_TOLERANCE_HOURS, 3, "a wider tolerance widens every "
+             "front's zone until flagging every hour ('trivial: always') scores F1 near 1"),
+            ("lookback_hours", lookback_hours, 2, MAX_LOOKBACK_HOURS, 24, "30 days of hourly history per window "
+             "is the most the head reads")):
+        if not isinstance(value, int | np.integer) or isinstance(value, bool) or not low <= value <= high:
+            raise ForecastlabError(f"{name} must be a whole number of hours from {low} to {high}, got {value!r}: "
+                                   f"{why}", arg=name,
+                                   fix=f"pass {name}={default} (the default) or another value up to {high}")
+
+
+def check_lookback_fits(series, lookback_hours: int) -> None:
+    """Refuse a lookback longer than each split of `series` can hold one window of (the book's 50/25/25
+    chronological split; the test split needs the window and as many rows again), naming the events option."""
+    from forecastlab.windows.split import chronological_split
+
+    sizes = chronological_split(len(series))
+    most = min(sizes[0], sizes[1], sizes[2] // 2)
+    if lookback_hours > most:
+        raise ForecastlabError(
+            f"lookback_hours={lookback_hours} is longer than this record allows: every split needs a window of "
+            f"that many hourly rows (the test split twice that), and its {len(series):,} hourly rows split "
+            f"{sizes[0]:,}/{sizes[1]:,}/{sizes[2]:,} hold windows of at most {most:,}",
+            where=_where(series), arg="lookback_hours",
+            fix=f"pass lookback_hours={max(2, most)} or less (the default is {FRONT_DEFAULTS['lookback_hours']}), "
+            "or use a longer record")
 
 
 def _column(series, *names: str) -> int:
     for i, c in enumerate(series.columns):
         if any(c.lower().startswith(n) for n in names):
             return i
+    signal = "pressure" if "pressure" in names else "wind direction"
+    cleaning = (getattr(series, "quality", None) or {}).get("cleaning") or {}
+    dropped = [c for c in cleaning.get("constant_columns_dropped") or []
+               if any(c.lower().startswith(n) for n in names)]
+    if dropped:  # the file has the column, but one value throughout (tmy3-sandpoint's pressure): no signal
+        raise ForecastlabError(
+            f"the record's {dropped[0]!r} column holds one value throughout, so the loader dropped it as a constant "
+            f"column: this record has no {signal} signal, and the front rule needs a pressure fall and a wind turn",
+            where=f"{_where(series)}, column {dropped[0]!r} (the series' quality report lists it in "
+            "cleaning.constant_columns_dropped)",
+            fix="use a weather record with a measured pressure and wind direction, e.g. data='tmy3', "
+            "'synthetic' or 'jena'")
     raise ForecastlabError(f"no {' or '.join(repr(n) for n in names)} column to label fronts on",
-                           where=series.provenance.path or series.provenance.source,
+                           where=_where(series),
                            fix="use a weather record with pressure and wind direction (Jena's 'p (mbar)' and "
                            "'wd (deg)', or tmy3)")
 
@@ -206,6 +260,8 @@ def detect_fronts(series, *, model: str = FRONT_DEFAULTS["model"], model_params:
     from forecastlab.windows import WindowSpec, make_datasets_from_series
 
     started = time.perf_counter()
+    check_event_options(warn_hours=warn_hours, tolerance_hours=tolerance_hours, lookback_hours=lookback_hours)
+    check_lookback_fits(series, lookback_hours)
     rule = RULE | dict(rule or {})
     events = front_labels(series, **rule)
     n = len(series)
@@ -228,8 +284,11 @@ def detect_fronts(series, *, model: str = FRONT_DEFAULTS["model"], model_params:
                                    "of a front, so there is no hour without a warning to learn from",
                                    where=_where(series), arg="warn_hours",
                                    fix="use a shorter warn_hours=, e.g. 6 (the default)")
-        raise ForecastlabError("the training split has no front passage", where=_where(series),
-                               fix="use a longer record, or a milder rule (e.g. drop=1.0)")
+        raise ForecastlabError(f"the training split's {len(y['train']):,} windows hold no front passage",
+                               where=_where(series),
+                               fix="use a longer record, or a milder rule (e.g. drop=1.0), or a shorter "
+                               f"lookback_hours= than {lookback_hours} (a window across a break in the record is "
+                               "dropped)")
 
     def split_events(s):  # events as positions among the split's rows (windows across a gap are dropped)
         out = []
