@@ -13,6 +13,17 @@ from rich.text import Text
 console = Console(stderr=True, highlight=False, markup=False)
 
 
+def results_console() -> Console:
+    """A console on stdout, for a command's result tables (`forecastlab classify ... > board.txt` keeps them;
+    messages stay on stderr); never reading markup. Redirected to a file or a pipe it is 200 columns wide (or
+    $COLUMNS), not rich's 80, so that a saved table keeps its rows whole."""
+    import os
+    import sys
+
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+    return Console(highlight=False, markup=False, emoji=False, width=width)
+
+
 def styled(label: str, style: str, message: str) -> Text:
     """`label` in `style`, then `message` verbatim (never read as markup)."""
     return Text.assemble((label, style), " ", message)

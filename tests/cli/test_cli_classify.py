@@ -51,7 +51,8 @@ def test_the_table_shows_baselines_model_and_confusion(root, tmp_path):
     assert done.returncode == 0, done.stderr
     for needle in ("frost in the past 24 h", "temperature now below t", "test macro F1", "confusion matrix",
                    "share of windows with frost ahead"):
-        assert needle in done.stderr, needle  # human tables go to stderr; stdout stays for --json
+        assert needle in done.stdout, needle  # the result on stdout, as train's and baseline's (> board.txt)
+    assert "test macro F1" not in done.stderr  # messages only there
 
 
 def test_run_predicts_the_outlook_of_fresh_rows(root):

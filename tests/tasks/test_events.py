@@ -99,6 +99,12 @@ def test_cli_trains_with_json_and_predicts_with_run(trained, tmp_path):
     assert len(fronts) == out["data"]["events"] and (fronts["end_row"] >= fronts["start_row"]).all()
     assert fronts[["start_row", "end_row"]].values.tolist() == [list(f) for f in front_labels(series)]
     assert fronts["start"].tolist() == [str(series.timestamps[a]) for a, _ in front_labels(series)]
+    from run_helpers import cli
+
+    table = cli("events", "--data", "synthetic", "--param", "units=4", "--epochs", "1", "--max-steps", "3",
+                "--no-progress", cwd=tmp_path)  # a real process: the result table on stdout, messages on stderr
+    assert table.returncode == 0, table.stderr[-1500:]
+    assert "front passages in" in table.stdout and "test F1" in table.stdout and "front passages in" not in table.stderr
     done = runner.invoke(app, ["events", "--run", str(tmp_path / "det"), "--data", "synthetic", "--json"])
     assert done.exit_code == 0, done.output
     p = strict_json(done.stdout)

@@ -68,7 +68,7 @@ def anomalies_command(
     from forecastlab.cli.classify import _options_of
     from forecastlab.cli.options import check_out_file as _check_out_file
     from forecastlab.cli.options import given_options, task_config
-    from forecastlab.console import warn
+    from forecastlab.console import results_console, warn
     from forecastlab.tasks.recipes import run_task, write_scan_events
 
     given, here = given_options(ctx), locals()
@@ -113,23 +113,10 @@ def anomalies_command(
     if json_out:
         print_json(payload)
         return
-    _print(_stdout(), result, bench, limit)  # the result on stdout (`> scan.txt` keeps it); warnings stay on stderr
+    _print(results_console(), result, bench, limit)  # on stdout (`> scan.txt` keeps it); warnings on stderr
     for name, path in (("events", out), ("plot", plot), ("report", report)):
         if path is not None:
             typer.echo(f"{name} written to {path}")
-
-
-def _stdout():
-    """A console on stdout, for the scan's result (forecastlab.console's is stderr's, for messages); never
-    reading markup, since reasons and channels are data. Redirected to a file or a pipe it is 200 wide (or
-    $COLUMNS), not rich's 80, so that a saved table keeps its rows whole."""
-    import os
-    import sys
-
-    from rich.console import Console
-
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
-    return Console(highlight=False, markup=False, emoji=False, width=width)
 
 
 def _print(console, result, bench, limit: int) -> None:

@@ -235,8 +235,9 @@ def _predict_cases(classifier, name, ucr_wheel, predictions, json_out) -> None:
 def _print_leaderboard(result) -> None:
     from rich.table import Table
 
-    from forecastlab.console import console
+    from forecastlab.console import results_console
 
+    console = results_console()  # the result on stdout; messages stay on stderr
     board = result.leaderboard()
     has_val = board["val_accuracy"].notna().any()
     title = (f"{result.task}: {result.data.get('dataset') or result.data.get('source')}"

@@ -153,8 +153,9 @@ def _spelled():
 def _print(result) -> None:
     from rich.table import Table
 
-    from forecastlab.console import console
+    from forecastlab.console import results_console
 
+    console = results_console()  # the result on stdout; messages stay on stderr
     d = result.data
     rule = d["rule"]
     console.print(f"{d['events']} front passages in {d['rows']:,} hourly rows of {d['source']} (rule: pressure "
