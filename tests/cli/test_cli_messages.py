@@ -237,3 +237,10 @@ def test_a_negative_seed_or_an_empty_batch_is_refused_at_the_flag_before_any_dat
     flag = args[-2]
     assert done.returncode == 2 and f"Invalid value for '{flag}'" in done.stderr, done.stderr[-800:]
     assert "SYNTHETIC" not in done.stderr and "Traceback" not in done.stderr and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("flag", ["--target", "--data", "--features", "--feature-set", "--time-col", "--horizons"])
+def test_an_empty_data_or_window_option_is_refused_not_read_as_the_default(tmp_path, flag):
+    """--target '' used to mean the default target, and --data '' the current folder."""
+    done = cli("baseline", f"{flag}=", cwd=tmp_path)
+    clean_error(done, f"{flag} is empty", f"Where: {flag}")

@@ -155,6 +155,10 @@ _WINDOW_OPTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
+_NOT_EMPTY = {"data", "time_col", "target", "features", "freq", "gaps", "feature_set", "lookback", "sample_every",
+              "horizons"}
+
+
 def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory):
     """Decorator factory: append `options` to a typer command's signature and hand them to the
     command bundled as one object, so every command declares (and spells) them identically."""
@@ -172,6 +176,10 @@ def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory):
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
+            for name in _NOT_EMPTY & set(options):  # '' would read as "not given" (the default) or as "."
+                if isinstance(kwargs.get(name), str) and not kwargs[name].strip():
+                    raise ForecastlabError(f"{FLAGS[name]} is empty", where=FLAGS[name],
+                                           fix=f"give {FLAGS[name]} a value, or leave it out for the default")
             bundled = factory(**{name: kwargs.pop(name) for name in options})
             return func(*args, **{arg_name: bundled}, **kwargs)
 
