@@ -295,6 +295,6 @@ def test_cli_bad_param_is_one_paragraph_exit_2_and_no_run_dir(jena_csv, tmp_path
          "--epochs", "1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "model 'dense': units must be an integer from 1 to 65,536, got -3" in done.stderr
-    assert "parameter 'units'" in done.stderr and "units=16 (the default)" in done.stderr
+    assert "Where: --param units" in done.stderr and "units=16 (the default)" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert not out.exists() and not out.parent.exists()

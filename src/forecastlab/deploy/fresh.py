@@ -104,8 +104,9 @@ class FreshForecaster:
         kwargs.pop("data_dir", None)
         # Dates like 05/03/2024 read in the training file's order: a day's rows alone cannot settle it.
         kwargs["day_first"] = (run.config.get("data") or {}).get("day_first")
+        self._implied_target = None
         if not kwargs.get("target"):  # a run on a public record names no target (its default): the one it used
-            kwargs["target"] = (run.config.get("data") or {}).get("target")
+            kwargs["target"] = self._implied_target = (run.config.get("data") or {}).get("target")
         self._kwargs = kwargs
         self._feature_set = recipe.data.feature_set if recipe is not None else None
         self._derived = (recipe.data.derived_columns() if recipe is not None else None) or []
@@ -124,6 +125,10 @@ class FreshForecaster:
         try:
             series = self._read(source, name, kwargs)
         except ForecastlabError as err:
+            if self._implied_target and err.what.startswith("the target column"):  # said as any missing column
+                raise ForecastlabError(f"the input lacks the column(s) {self._implied_target!r}", where=err.where,
+                                       fix=f"send the training columns, in this order: "
+                                       f"{', '.join(self.need['columns'])}") from None
             if "time_col=" not in (err.fix or ""):
                 raise
             # The loader's advice (time_col=) is not for a forecast: its input is read as the training was.
