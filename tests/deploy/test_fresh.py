@@ -275,6 +275,39 @@ def test_a_run_on_a_public_record_without_a_target_forecasts_from_a_csv_of_it(tm
     np.testing.assert_allclose(got.table["value"], full["prediction"], rtol=1e-6)
 
 
+def test_monthly_rows_forecast_calendar_months_ahead(tmp_path):
+    """A month grid has steps of 28 to 31 days: 3 rows after 2023-12-01 is 2024-03-01 (not 2024-03-03, three
+    times the most common step), from the run's own data, from a fresh file and through an artifact; a
+    fresh file that skips a month is refused."""
+    from forecastlab.data.quality import calendar_offset
+    from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+    from forecastlab.training.runner import run_recipe
+
+    months = pd.date_range("2014-01-01", periods=120, freq="MS")
+    values = 100 + 10 * np.sin(np.arange(120) * 2 * np.pi / 12)
+    csv = _write(pd.DataFrame({"month": months.strftime("%Y-%m"), "revenue": values.round(2)}), tmp_path / "m.csv")
+    assert calendar_offset(months.to_numpy()).freqstr == "MS" and calendar_offset(
+        pd.date_range("2024-01-01", periods=50, freq="h").to_numpy()) is None
+    recipe = Recipe(ModelRecipe("dense", {"units": 4}), DataRecipe(str(csv), target="revenue"),
+                    WindowRecipe(sequence_length=12, sampling_rate=1, horizon=3),
+                    TrainingRecipe(epochs=1, max_steps_per_epoch=2, seed=0))
+    run_recipe(recipe, out_dir=tmp_path / "run", progress=False)
+    run = load_run(tmp_path / "run")
+    table = forecast_table(run, run.recipe.data.load(), last=1)
+    assert table["window_end"].iloc[0] == pd.Timestamp("2023-12-01")
+    assert table["forecast_for"].iloc[0] == pd.Timestamp("2024-03-01") and table["ahead"].iloc[0] == "91d"
+    fresh = pd.read_csv(csv).tail(12)
+    got = forecast_fresh(run, _write(fresh, tmp_path / "fresh.csv"))
+    assert got.origin == pd.Timestamp("2023-12-01") and got.rows[0]["target_time"] == pd.Timestamp("2024-03-01")
+    assert got.rows[0]["value"] == pytest.approx(table["prediction"].iloc[0], rel=1e-6)
+    art = export_run(tmp_path / "run", tmp_path / "art")
+    via_artifact = forecast_fresh(load_artifact(art), tmp_path / "fresh.csv")
+    assert via_artifact.rows[0]["target_time"] == pd.Timestamp("2024-03-01")
+    holed = pd.read_csv(csv).tail(13).drop(index=115)  # no row for 2023-08
+    with pytest.raises(ForecastlabError, match="lacks the row for 2023-08-01"):
+        forecast_fresh(run, _write(holed, tmp_path / "holed.csv"))
+
+
 def test_a_resampled_run_works_in_the_freq_step_and_forecasts_from_raw_rows(tmp_path):
     """freq='1h' on 10-minute rows: the window, the horizon and the recorded step are hourly, and a fresh
     file of raw 10-minute rows is resampled like the training file, its origin the last full hour."""

@@ -62,6 +62,25 @@ def detect_step(ts: np.ndarray) -> int | None:
     return int(values[np.argmax(counts)])
 
 
+def calendar_offset(ts: np.ndarray):
+    """The calendar step of timestamps on a month, quarter or year grid (pandas' 'MS', 'ME', 'QS-JAN', 'YS-JAN',
+    ...), as a pandas DateOffset, or None for a fixed step (10 minutes, a day, a week) or no regular grid.
+    Such a grid has steps of 28 to 31 days (or 365 and 366): a time k rows ahead is k calendar steps on, not k
+    times one step's length (2023-12-01 plus 3 months is 2024-03-01, not 2024-03-03)."""
+    if len(ts) < 3:
+        return None
+    try:
+        freq = pd.infer_freq(pd.DatetimeIndex(ts[-min(len(ts), 60):]))
+    except (TypeError, ValueError):
+        return None
+    if freq is None:
+        return None
+    offset = pd.tseries.frequencies.to_offset(freq)
+    fixed = isinstance(offset, pd.tseries.offsets.Tick) or isinstance(offset, pd.tseries.offsets.Week) \
+        or isinstance(offset, pd.tseries.offsets.Day)
+    return None if fixed else offset
+
+
 def freq_string(step_ns: int | None) -> str | None:
     if step_ns is None:
         return None

@@ -177,7 +177,7 @@ class FreshForecaster:
             raise ForecastlabError(f"need {rows} rows{spacing} ending at the forecast origin{history}; got "
                                    f"{len(series)}", where=where, fix=f"send the last {rows} rows, oldest first")
         tail = slice(len(series) - rows, len(series))
-        if step:
+        if step and not _calendar_grid(series.timestamps[tail], step):
             _check_spacing(series.timestamps[tail], step, rows, where)
         _check_missing(series, tail, where, step)
         _check_range(self.run.normalizer, series, tail, where)
@@ -225,13 +225,15 @@ class FreshForecaster:
         forecasts = predict(run, windows, end_times=ends)
         point, bounds = point_forecast(run, forecasts), intervals(run, forecasts)
         step_ns = int(round(step * 1e9))
-        ahead = [step_ns * (delay - span + 1) for delay in run.spec.delays]
+        rows_ahead = [delay - span + 1 for delay in run.spec.delays]
         out = []
         for i, (series, where) in enumerate(cut):
             origin = pd.Timestamp(ends[i])
+            calendar = _calendar_grid(series.timestamps, step)  # months, years: k rows on is k calendar steps
             rows = []
-            for j, (h, a) in enumerate(zip(run.spec.steps, ahead, strict=True)):
-                row = {"horizon": int(h), "ahead": duration_text(a), "target_time": origin + pd.Timedelta(a, "ns"),
+            for j, (h, k) in enumerate(zip(run.spec.steps, rows_ahead, strict=True)):
+                target = origin + calendar * k if calendar is not None else origin + pd.Timedelta(step_ns * k, "ns")
+                row = {"horizon": int(h), "ahead": duration_text(int((target - origin).value)), "target_time": target,
                        "value": float(point[i, j])}
                 if bounds is not None:
                     row |= {"lower": float(bounds[0][i, j]), "upper": float(bounds[1][i, j])}
@@ -349,6 +351,22 @@ def _check_source_columns(want: list[str], series) -> None:
                            f"{got[k]!r} where the model "
                            f"expects {want[k]!r}", where=where,
                            fix=f"send the columns in the training order: {', '.join(want)}")
+
+
+def _calendar_grid(ts: np.ndarray, step: float):
+    """The calendar offset (months, quarters, years) of an input whose rows lie on one, when the run's step
+    is of that kind (28 to 31 days for months, up to 366 for years), else None: such a grid is regular by the
+    calendar, not by a fixed number of seconds."""
+    from forecastlab.data.quality import calendar_offset
+
+    if not step or step < 27 * 86_400:
+        return None
+    offset = calendar_offset(ts)
+    if offset is None:
+        return None
+    typical = pd.Timestamp("2001-01-01") + offset * 12
+    per_step = (typical - pd.Timestamp("2001-01-01")).total_seconds() / 12  # the offset's mean length
+    return offset if 0.85 < per_step / step < 1.15 else None
 
 
 def _check_spacing(ts: np.ndarray, step: float, rows: int, where: str) -> None:

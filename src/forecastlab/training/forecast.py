@@ -55,8 +55,11 @@ def forecast_table(run: LoadedRun, series, *, last: int = 1) -> pd.DataFrame:
     count = len(series) - run.span_rows + 1
     starts = np.arange(count - len(forecasts), count)
     end_rows = starts + run.span_rows - 1
+    from forecastlab.data.quality import calendar_offset
+
     ts = pd.to_datetime(series.timestamps)
     step = pd.Series(ts).diff().median() if len(ts) > 1 else pd.Timedelta(0)
+    calendar = calendar_offset(series.timestamps)  # months, quarters, years: k rows on is k calendar steps
     rows = []
     for j, (h, delay) in enumerate(zip(run.spec.steps, run.spec.delays, strict=True)):
         target_rows = starts + delay
@@ -66,7 +69,7 @@ def forecast_table(run: LoadedRun, series, *, last: int = 1) -> pd.DataFrame:
                 f"the data's time does not advance (median step {step}), so the forecast's time cannot be given",
                 where=f"{series.provenance.path or series.provenance.source}, time column",
                 fix="sort the file by time, oldest first")
-        forecast_for = [ts[r] if ok else ts[e] + step * (r - e)
+        forecast_for = [ts[r] if ok else ts[e] + (calendar * int(r - e) if calendar is not None else step * (r - e))
                         for r, e, ok in zip(target_rows, end_rows, known, strict=True)]
         actual = np.where(known, series.targets[np.minimum(target_rows, len(series) - 1)], np.nan)
         part = {"window_end": ts[end_rows], "horizon": h,
