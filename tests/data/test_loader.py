@@ -294,3 +294,28 @@ def test_a_column_name_with_a_comma_is_chosen_quoted_as_in_a_csv_header(tmp_path
     names = ["d3h wind, max (m/s)", "hour sin"]
     derived = dataclasses.replace(recipe, feature_set="weather", derived=join_names(names))
     assert derived.derived_columns() == ["d3h wind, max (m/s)", "hour sin"]
+
+
+def test_of_two_date_columns_the_one_named_like_time_is_the_time_and_the_other_is_no_feature(tmp_path):
+    """A 'created' column (two days after the reading) before 'timestamp': both parse as dates. The time is
+    the one named like time, and the other is left out of the features, not fed in as nanoseconds."""
+    t = pd.date_range("2023-01-01", periods=300, freq="h")
+    frame = pd.DataFrame({"created": (t + pd.Timedelta("2D")).strftime("%Y-%m-%d %H:%M:%S"),
+                          "timestamp": t.strftime("%Y-%m-%d %H:%M:%S"), "temp": np.arange(300.0)})
+    frame.to_csv(tmp_path / "two.csv", index=False)
+    s = load_series(tmp_path / "two.csv", target="temp")
+    assert s.quality["format"]["time_column"] == "timestamp" and s.columns == ["temp"]
+    assert s.timestamps[0] == np.datetime64("2023-01-01T00:00") and "created" in s.quality["cleaning"][
+        "skipped_text_columns"]
+    with pytest.raises(ForecastlabError, match="column 'created' holds dates or durations, not numbers"):
+        load_series(tmp_path / "two.csv", target="created")
+
+
+def test_numbers_with_thousands_separators_are_named_as_such(tmp_path):
+    frame = pd.DataFrame({"time": pd.date_range("2023-01-01", periods=50, freq="h").strftime("%Y-%m-%d %H:%M"),
+                          "load": [f"{x:,.1f}" for x in np.arange(50) * 10.0 + 1000]})
+    frame.to_csv(tmp_path / "th.csv", index=False)
+    with pytest.raises(ForecastlabError) as err:
+        load_series(tmp_path / "th.csv", target="load")
+    assert "'1,000.0', which looks like a number with thousands separators" in err.value.what
+    assert "without thousands separators" in err.value.fix

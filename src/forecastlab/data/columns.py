@@ -50,9 +50,9 @@ def find_time_column(table: Table, requested: str | None) -> str:
             raise ForecastlabError(f"there is no column {requested!r} for time_col=", where=f"{table.where()}, header",
                                    fix=f"choose one of: {_listing(frame.columns)}")
         return requested
-    for name in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[name]):
-            return name
+    typed = [name for name in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[name])]
+    if typed:  # several (a 'created' beside a 'timestamp'): the one named like time, else the first
+        return next((name for name in typed if _TIME_NAME.search(str(name))), typed[0])
     for name in frame.columns:
         if _TIME_NAME.search(str(name)) and _is_text(frame[name]):
             return name
@@ -237,6 +237,13 @@ def to_numeric(table: Table, name: str, required: bool) -> np.ndarray | None:
     """The column as float64 (blank cells become NaN). A column with no number in it at all is a text
     column: None when not `required`, else an error; a numeric column with one bad cell is an error."""
     s = table.frame[name]
+    if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s):
+        if not required:  # a second date column is not a number to learn from (its nanoseconds since 1970)
+            return None
+        raise ForecastlabError(f"column {shorten(name)!r} holds dates or durations, not numbers",
+                               where=table.where(column=name),
+                               fix="choose numeric columns for target= and features= (the time column is "
+                               "chosen with time_col=)")
     if pd.api.types.is_numeric_dtype(s):
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
@@ -246,10 +253,14 @@ def to_numeric(table: Table, name: str, required: bool) -> np.ndarray | None:
         if len(bad) and len(bad) == present.sum():
             if not required:
                 return None
+            first = str(s.iloc[bad[0]]).strip()
+            grouped = re.fullmatch(r"-?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", first) is not None
             raise ForecastlabError(f"column {shorten(name)!r} is not numeric (first value "
-                                   f"{shorten(s.iloc[bad[0]])!r})",
-                                   where=table.where(int(bad[0]), name),
-                                   fix="choose numeric columns for target= and features=")
+                                   f"{shorten(s.iloc[bad[0]])!r}"
+                                   + (", which looks like a number with thousands separators" if grouped else "")
+                                   + ")", where=table.where(int(bad[0]), name),
+                                   fix="save the numbers without thousands separators (1234.5, not 1,234.5)"
+                                   if grouped else "choose numeric columns for target= and features=")
         if len(bad):
             row = int(bad[0])
             text = str(s.iloc[row])
