@@ -319,3 +319,24 @@ def test_numbers_with_thousands_separators_are_named_as_such(tmp_path):
         load_series(tmp_path / "th.csv", target="load")
     assert "'1,000.0', which looks like a number with thousands separators" in err.value.what
     assert "without thousands separators" in err.value.fix
+
+
+def test_integers_with_a_dot_between_thousands_in_a_semicolon_file_are_warned_about(tmp_path):
+    """'1.242' beside '892' in a ';' file with day-first dates: 1242 read as 1.242 with no word, before."""
+    from forecastlab.errors import DataQualityWarning
+
+    rng = np.random.default_rng(2)
+    hours = pd.date_range("2023-01-01", periods=500, freq="h").strftime("%d.%m.%Y %H:%M")
+    ints = (500 + 1000 * rng.random(500)).astype(int)
+    lines = [f"{h};{f'{v:,}'.replace(',', '.')}" for h, v in zip(hours, ints, strict=True)]
+    (tmp_path / "eu.csv").write_text("Zeit;Last (kWh)\n" + "\n".join(lines) + "\n")
+    with pytest.warns(DataQualityWarning, match="looks like whole numbers with a '.' between thousands"):
+        s = load_series(tmp_path / "eu.csv")
+    assert s.column("Last (kWh)").max() < 1000  # read as decimals, as said
+    measured = [f"{h};{v / 7:.2f}" for h, v in zip(hours, ints, strict=True)]  # real decimals: no warning
+    (tmp_path / "ok.csv").write_text("Zeit;Last (kWh)\n" + "\n".join(measured) + "\n")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        load_series(tmp_path / "ok.csv")

@@ -141,6 +141,7 @@ def build_series(
     time_name = cols.find_time_column(table, time_col)
     names, target, values, skipped = cols.select_columns(table, time_name, target, features)
     _refuse_unrepresentable(table, names, values)
+    _warn_grouped_thousands(table, names, values)
     ts, read_day_first = cols.parse_times(table, time_name, day_first)
     rows_read = len(ts)
     faithful = jena and freq is None
@@ -329,6 +330,31 @@ IRREGULAR_SHARE = 0.01
 MAX_CALENDAR_STEPS = 8  # distinct odd steps a calendar grid (monthly, yearly) can have; jitter has many more
 _ROUND_STEPS = ("1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "20min", "30min",
                 "1h", "2h", "3h", "6h", "12h", "1D", "7D")
+
+
+def _warn_grouped_thousands(table, names: list[str], values: np.ndarray) -> None:
+    """In a ';'- or tab-separated file (the European layout), integers written with a '.' between thousands
+    ('1.242' for 1242, beside '892') are read as decimals: 1.242. Their mark: no whole number reaches 1000,
+    every other value has exactly three decimals, between 1 and 1000, and both kinds are common. Warned, not
+    refused: a column of such measurements is possible, if rare."""
+    if table.info().get("delimiter") not in (";", "\t") or table.info().get("decimal") == ",":
+        return
+    for j, name in enumerate(names):
+        x = values[:, j]
+        x = x[np.isfinite(x)]
+        if len(x) < 20:
+            continue
+        whole = np.isclose(x, np.round(x), rtol=0, atol=1e-9)
+        thousandths = np.isclose(x * 1000, np.round(x * 1000), rtol=0, atol=1e-6) & ~whole  # ('1.240' is 1.24)
+        three = thousandths & ~np.isclose(x * 100, np.round(x * 100), rtol=0, atol=1e-6)  # exactly 3 decimals
+        if (whole | thousandths).all() and three.mean() > 0.05 and whole.mean() > 0.05 \
+                and not (np.abs(x[whole]) >= 1000).any() and (np.abs(x[thousandths]) >= 1).all() \
+                and (np.abs(x[thousandths]) < 1000).all():
+            warnings.warn(DataQualityWarning(
+                f"column {shorten(name)!r} of {table.path} looks like whole numbers with a '.' between thousands "
+                f"('1.242' for 1242): none of its whole numbers reaches 1000, and its {thousandths.mean():.0%} other "
+                "values all fit three decimals; they are read as decimals (1.242). If they are thousands, "
+                "save the numbers without separators"), stacklevel=3)
 
 
 def _conflicting(ts: np.ndarray, values: np.ndarray, keep: np.ndarray) -> dict:
