@@ -383,3 +383,27 @@ def test_a_mostly_missing_column_is_left_out_of_the_default_features_with_one_wa
     assert series.columns == ["T", "p"] and len(series) == rows  # no row lost to the sparse column
     kept = load_series(tmp_path / "hourly.csv", target="T", features=["T", "p", "snow"], gaps="drop")
     assert kept.columns == ["T", "p", "snow"] and len(kept) == 50
+
+
+def test_a_repeated_daylight_saving_hour_is_named_and_sorting_is_not_advised(tmp_path):
+    import pandas as pd
+
+    from forecastlab.data import load_series
+
+    first = pd.date_range("2023-10-29 00:00", periods=12, freq="15min")  # local times, no offset: 02:00-02:45
+    again = pd.date_range("2023-10-29 02:00", periods=12, freq="15min")  # ... and the same hour once more
+    stamps = list(first.strftime("%Y-%m-%d %H:%M")) + list(again.strftime("%Y-%m-%d %H:%M"))
+    pd.DataFrame({"time": stamps, "kw": np.arange(24.0)}).to_csv(tmp_path / "dst.csv", index=False)
+    with pytest.raises(ForecastlabError) as err:
+        load_series(tmp_path / "dst.csv")
+    assert "hour repeated when daylight saving time ends" in err.value.what
+    assert "UTC offset" in err.value.fix and "sort the file" not in err.value.fix
+
+
+def test_a_comment_line_is_named_as_one(tmp_path):
+    from forecastlab.data import load_series
+
+    rows = "".join(f"2023-01-01 {h:02d}:00,{h},{h}\n" for h in range(20))
+    (tmp_path / "c.csv").write_text("time,a,b\n" + rows + "# exported by logger v2\n")
+    with pytest.raises(ForecastlabError, match="line 22 has 1 fields but the header has 3 .it starts with '#'"):
+        load_series(tmp_path / "c.csv")

@@ -83,3 +83,17 @@ def test_the_statistics_table_keeps_its_columns_apart_for_huge_values(tmp_path):
     line = next(x for x in format_report(inspect_series(load_series(str(path), target="T"))).splitlines()
                 if x.startswith(" p "))
     assert len(line.split()) == 8, line  # name, nan, -9999 and five statistics, each its own field
+
+
+def test_the_text_report_says_utc_for_zoned_times_and_writes_the_step_with_its_number(tmp_path):
+    import pandas as pd
+
+    from forecastlab.data import load_series
+    from forecastlab.data.inspect import format_report, inspect_series
+
+    t = pd.date_range("2023-10-20", periods=200, freq="h", tz="Europe/Berlin")
+    pd.DataFrame({"time": [x.isoformat() for x in t], "kw": np.arange(200.0)}).to_csv(tmp_path / "z.csv", index=False)
+    report = inspect_series(load_series(tmp_path / "z.csv"))
+    line = next(x for x in format_report(report).splitlines() if x.startswith("time "))
+    assert line.startswith("time       2023-10-19 22:00:00") and "frequency 1h (times in UTC" in line
+    assert report["time"]["utc"] and report["time"]["frequency"] == "h"  # the JSON keeps pandas' name

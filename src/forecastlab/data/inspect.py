@@ -55,6 +55,7 @@ def inspect_series(series: Series) -> dict:
         "target": series.target,
         "time": {"first": now["first"], "last": now["last"], "span_days": span_days,
                  "frequency": now["frequency"], "frequency_seconds": now["frequency_seconds"],
+                 "utc": bool(source_time.get("utc")),
                  "breaks": int(len(series.breaks))},
         "input": {
             "format": quality.get("format"),
@@ -65,6 +66,7 @@ def inspect_series(series: Series) -> dict:
             "duplicates": source_time["duplicates"],
             "duplicates_action": source_time.get("duplicates_action"),
             "backward_steps": source_time["backward_steps"],
+            "utc": bool(source_time.get("utc")),  # times with zones, converted to UTC
             "nan": (quality.get("cells") or {}).get("nan"),
             "sentinel": (quality.get("cells") or {}).get("sentinel"),
             "sentinel_values": (quality.get("cells") or {}).get("sentinel_values"),
@@ -83,7 +85,8 @@ def format_report(report: dict) -> str:
         f"sha256     {p.get('sha256')}",
         f"rows       {report['rows']:,} (read {i['rows']:,}; a complete grid would have "
         f"{i['complete_grid_rows'] or 0:,})",
-        f"time       {t['first']} .. {t['last']} ({t['span_days']} days), frequency {t['frequency']}",
+        f"time       {t['first']} .. {t['last']} ({t['span_days']} days), frequency {_step_word(t)}"
+        + (" (times in UTC: the file's time zones converted)" if i.get("utc") else ""),
         f"gaps       {gaps['count']:,} holes in the grid, {gaps['missing_slots']:,} missing time steps"
         + (f"; largest {gaps['largest']['missing_slots']} steps after {gaps['largest']['after']}"
            if gaps.get("largest") else ""),
@@ -119,3 +122,11 @@ def _fmt(v) -> str:
         return "-"
     text = f"{v:.2f}"
     return text if len(text) <= 9 else f"{v:.3g}"
+
+
+def _step_word(time: dict) -> str:
+    """'1h', not pandas' bare 'h' (nor 'min', 'D'): the step as the window options write it."""
+    from forecastlab.windows.horizons import duration_text
+
+    seconds = time.get("frequency_seconds")
+    return duration_text(int(round(seconds * 1e9))) if seconds else str(time.get("frequency"))

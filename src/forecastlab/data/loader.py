@@ -261,9 +261,16 @@ def _require_increasing(table: Table, time_name: str, ts: np.ndarray) -> None:
     back = np.flatnonzero(np.diff(ts.view(np.int64)) < 0)
     if len(back):
         row = int(back[0]) + 1
+        jump = int(ts[row - 1].astype("datetime64[ns]").astype(np.int64) - ts[row].astype("datetime64[ns]")
+                   .astype(np.int64))
+        clock = jump <= 3600 * 10**9 and len(back) == 1  # one step back by at most an hour: a clock change
         raise ForecastlabError(
-            f"the timestamps go backwards: {stamp(ts[row])} comes after {stamp(ts[row - 1])}",
-            where=table.where(row, time_name), fix="sort the file by time (oldest first)")
+            f"the timestamps go backwards: {stamp(ts[row])} comes after {stamp(ts[row - 1])}"
+            + (" (once, by at most an hour: it looks like the hour repeated when daylight saving time ends, "
+               "written in local time without its UTC offset)" if clock else ""),
+            where=table.where(row, time_name),
+            fix="write the times with their UTC offset (2023-10-29T02:00:00+02:00, then +01:00) or in UTC; "
+            "sorting would interleave the two hours" if clock else "sort the file by time (oldest first)")
 
 
 def _refuse_unrepresentable(table: Table, names: list[str], values: np.ndarray) -> None:

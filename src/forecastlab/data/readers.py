@@ -427,7 +427,10 @@ def _first_bad_line(raw: bytes, delimiter: str) -> tuple[int, str] | None:
             header = next((row for row in reader if row), [])
             for row in reader:
                 if row and len(row) != len(header):
-                    return reader.line_num, f"has {len(row)} fields but the header has {len(header)}"
+                    comment = row[0].lstrip().startswith("#")
+                    return reader.line_num, (f"has {len(row)} fields but the header has {len(header)}"
+                                             + (" (it starts with '#': a comment line, which a data file cannot "
+                                                "hold; delete it)" if comment else ""))
         except csv.Error as err:
             return reader.line_num, f"cannot be read as CSV ({err})"
     return None
