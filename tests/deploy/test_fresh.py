@@ -393,3 +393,19 @@ def test_a_fresh_input_is_read_in_its_training_file_s_day_month_order(tmp_path):
     tail = frame.tail(12)  # 04/03/2023 00:00 to 11:00: one day, as regular read either way
     got = forecast_fresh(run, _write(tail, tmp_path / "recent.csv"))
     assert got.origin == pd.Timestamp("2023-03-04 11:00")  # not 3 April
+
+
+def test_predict_on_a_run_of_zoned_data_says_its_times_are_utc(tmp_path):
+    from run_helpers import cli
+
+    t = pd.date_range("2023-09-20", periods=1500, freq="h", tz="Europe/Berlin")
+    _write(pd.DataFrame({"time": [x.isoformat() for x in t], "kw": np.sin(np.arange(1500) / 5.0)}), tmp_path / "z.csv")
+    done = cli("train", "dense", "--data", tmp_path / "z.csv", "--target", "kw", "--lookback", "1d", "--horizons", "6h",
+               "--epochs", "1", "--max-steps-per-epoch", "2", "--out", tmp_path / "run", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-1500:]
+    text = cli("predict", tmp_path / "run", cwd=tmp_path)
+    assert text.returncode == 0 and "(times in UTC: the data's time zones converted)" in text.stdout
+    assert "2023-11-21 09:00:00" in text.stdout  # the last stamp, 2023-11-21T10:00+01:00, in UTC
+    import json
+
+    assert json.loads(cli("predict", tmp_path / "run", "--json", cwd=tmp_path).stdout)["utc"] is True

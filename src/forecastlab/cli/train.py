@@ -690,11 +690,14 @@ def predict_command(
         atomic_write_text(out, table.to_csv(index=False))
     if plot is not None:
         _plot_last_window(run, series, table, plot)
+    utc = bool((series.quality.get("time") or {}).get("utc"))  # the file's zones were converted
     if json_out:
-        print_json({"run_dir": str(run_dir), "target": series.target, "unit": series.target_unit,
+        print_json({"run_dir": str(run_dir), "target": series.target, "unit": series.target_unit, "utc": utc,
                     "predictions": table.to_dict(orient="records")})
         return
     typer.echo(table.to_string(index=False))
+    if utc:
+        typer.echo("(times in UTC: the data's time zones converted)")
 
 
 def _predict_fresh(run, input_file: Path, *, out, plot, json_out: bool) -> None:
