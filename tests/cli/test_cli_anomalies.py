@@ -136,9 +136,9 @@ def test_the_report_of_a_scan_holds_its_scores_and_plot_and_is_never_overwritten
     again = CliRunner().invoke(app, [*args, "--report", "scan.html"])
     assert isinstance(again.exception, ForecastlabError) and "refusing to overwrite" in str(again.exception)
     assert (root / "scan.html").read_bytes() == kept
-    same = CliRunner().invoke(app, [*args, "--plot", "same.html", "--report", "same.html"])
+    same = CliRunner().invoke(app, [*args, "--plot", "same.png", "--report", "same.png"])
     assert isinstance(same.exception, ForecastlabError) and "name the same file" in str(same.exception)
-    assert not (root / "same.html").exists()
+    assert not (root / "same.png").exists()
 
 
 def test_a_scan_of_synthetic_data_says_so_in_its_report():

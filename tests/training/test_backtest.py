@@ -114,3 +114,7 @@ def test_cli_backtests_a_run_and_a_model_name(csv, run_dir, tmp_path):
         assert fold["mae"]["model:persistence"]["all"] == pytest.approx(fold["mae"]["persistence"]["all"], rel=1e-5)
     clean_error(cli("backtest", run_dir, "--horizons", "6h", cwd=tmp_path), "--horizons cannot be given with a run")
     clean_error(cli("backtest", run_dir, "--plot", tmp_path / "bt.png", cwd=tmp_path), "already exists")
+    clean_error(cli("backtest", run_dir, "--plot", tmp_path / "bt.txt", cwd=tmp_path),  # PNG bytes into a .txt
+                "--plot writes an image, and 'bt.txt' does not end like one", ".png")
+    assert not (tmp_path / "bt.txt").exists()
+    clean_error(cli("backtest", run_dir, "--plot", tmp_path, cwd=tmp_path), "--plot is a directory", "plot.png")

@@ -144,6 +144,24 @@ def test_mismatched_members_and_bad_arguments_are_refused_with_what_to_do(root, 
         make_ensemble(dirs, mean_run[0])
 
 
+def test_an_ensemble_is_backtested_without_refit_and_refused_with_it(root, series, mean_run):
+    from forecastlab.training.backtest import backtest
+
+    run = load_run(mean_run[0])
+    assert len(backtest(run, series, folds=2).folds) == 2
+    with pytest.raises(ForecastlabError, match="an ensemble run cannot be refitted before each fold") as err:
+        backtest(run, series, folds=2, refit=True)
+    assert "without refit=True" in err.value.fix
+
+
+def test_huge_valid_weights_are_normalized_without_overflow():
+    from forecastlab.training.ensemble_model import combine
+
+    stack = np.array([[1.0, 2.0], [3.0, 6.0]])
+    np.testing.assert_allclose(combine(stack, [1e308, 1e308]), [2.0, 4.0])
+    np.testing.assert_allclose(combine(stack, [1e308, 0.0], method="median"), [1.0, 2.0])
+
+
 def test_quantiles_are_combined_one_by_one_and_stay_ordered():
     rng = np.random.default_rng(0)
     stack = np.sort(rng.normal(size=(4, 50, 2, 3)), axis=-1)  # 4 members, quantile forecasts ascending

@@ -41,8 +41,11 @@ def test_two_workers_share_one_study_and_run_exactly_n_trials(workdir):
     for t in study.trials:
         record = json.loads((Path(t.user_attrs["run_dir"]) / "trial.json").read_text())
         assert record["number"] == t.number and record["state"] in ("complete", "pruned")
+        # the objective, validation MAE, in every state (Optuna gives a pruned trial its last loss, an MSE)
+        assert record["value"] == pytest.approx(t.user_attrs["val_mae"])
         assert (Path(t.user_attrs["run_dir"]) / "metrics.json").is_file()  # a complete run directory
     summary = json.loads((out / "sweep.json").read_text())
+    assert all(r["value"] == pytest.approx(r["val_mae"]) for r in summary["trial_rows"])
     best = min((r for r in summary["trial_rows"] if r["state"] == "complete"), key=lambda r: r["val_mae"])
     assert summary["best"]["number"] == best["number"]  # chosen by validation, not test
     assert (out / "optimization_history.png").stat().st_size > 1000

@@ -287,11 +287,19 @@ def check_model_params(cls, params: dict, config_file: Path | None = None) -> di
     return params
 
 
+IMAGE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
+
+
 def check_out_file(out: Path, overwrite: bool, flag: str = "--out") -> None:
     """Refuse an output file (given with `flag`) that exists (unless overwrite), is a folder, or cannot be
     written, before the slow part."""
+    image = flag == "--plot"  # a matplotlib figure: its format follows the name's suffix
     if out.is_dir():
-        raise ForecastlabError(f"{flag} is a directory", where=str(out), fix="give a file name, e.g. forecast.csv")
+        raise ForecastlabError(f"{flag} is a directory", where=str(out),
+                               fix=f"give a file name, e.g. {'plot.png' if image else 'forecast.csv'}")
+    if image and out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ForecastlabError(f"{flag} writes an image, and {out.name!r} does not end like one", where=str(out),
+                               fix=f"give it one of these suffixes: {', '.join(IMAGE_SUFFIXES)}")
     if out.exists() and not overwrite:
         raise ForecastlabError(
             "the output file already exists; refusing to overwrite it", where=str(out),

@@ -93,6 +93,12 @@ def backtest(source, series, *, folds: int = 5, refit: bool = False, spec: Windo
 
         check_columns(run, series)
         name, spec, normalizer = run.config["model"]["name"], run.spec, run.normalizer
+        if refit and getattr(run.model, "kind", "") == "ensemble":
+            raise ForecastlabError(
+                "an ensemble run cannot be refitted before each fold: it combines finished runs, and has no "
+                "recipe of its own to train again", where=str(run.run_dir), arg="refit",
+                fix="backtest it without refit=True (its members' forecasts, fold by fold), or backtest each "
+                "member with refit=True")
         options = _run_options(run.config) | (train_options or {})
         sizes = tuple(run.config.get("data", {}).get("sizes") or ()) or None
         if sizes is not None and sum(sizes) != len(series):

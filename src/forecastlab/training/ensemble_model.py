@@ -175,6 +175,7 @@ class Ensemble(Estimator):
             if len(w) != m:
                 raise ForecastlabError(f"{len(w)} weights were given for {m} member runs", arg="weights",
                                        fix="give one weight per run, in the order of the runs")
+        w = w / w.max() if np.isfinite(w).all() and w.max() > 0 else w  # a sum of huge weights would overflow
         return w / w.sum()
 
     def predict(self, windows, *, end_times=None) -> np.ndarray:
@@ -309,6 +310,8 @@ def combine(stack, weights=None, method: str = "mean") -> np.ndarray:
     stack = np.asarray(stack, dtype=np.float64)
     m = stack.shape[0]
     w = np.full(m, 1.0 / m) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape == (m,) and np.isfinite(w).all() and (w >= 0).all() and w.max() > 0:
+        w = w / w.max()  # 1e308 twice is a valid pair of weights whose sum overflows
     if w.shape != (m,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise ForecastlabError(f"{len(w)} weights for {m} members, or not all >= 0 with a positive sum",
                                arg="weights", fix="give one weight >= 0 per member")

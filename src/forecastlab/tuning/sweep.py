@@ -453,10 +453,19 @@ def _reload(study):
                              pruner=study.pruner)
 
 
+def _value(trial) -> float | None:
+    """The trial's objective, validation MAE, whatever its state: Optuna gives a pruned trial its last
+    intermediate value as its value, which is that epoch's validation loss (MSE for the default loss)."""
+    if trial.state.name.lower() == "complete":
+        return trial.value
+    mae = trial.user_attrs.get("val_mae")
+    return float(mae) if mae is not None else None
+
+
 def _write_trial_file(run_dir: Path, frozen, state: str, reason: str | None) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / TRIAL_FILE, {
-        "number": frozen.number, "state": state, "reason": reason, "value": frozen.value,
+        "number": frozen.number, "state": state, "reason": reason, "value": _value(frozen),
         "params": frozen.params, "user_attrs": {k: v for k, v in frozen.user_attrs.items() if k != "reason"},
         "started": frozen.datetime_start.isoformat() if frozen.datetime_start else None,
         "finished": frozen.datetime_complete.isoformat() if frozen.datetime_complete else None,
@@ -494,7 +503,7 @@ def summarize(study, out: str | Path | None = None) -> dict:
     plan = study.user_attrs.get("forecastlab") or {}
     rows = []
     for t in study.get_trials(deepcopy=False):
-        rows.append({"number": t.number, "state": t.state.name.lower(), "value": t.value,
+        rows.append({"number": t.number, "state": t.state.name.lower(), "value": _value(t),
                      "val_mae": t.user_attrs.get("val_mae"), "test_mae": t.user_attrs.get("test_mae"),
                      "epochs_run": t.user_attrs.get("epochs_run"), "seconds": t.user_attrs.get("seconds"),
                      "params": t.params, "run_dir": t.user_attrs.get("run_dir"),
