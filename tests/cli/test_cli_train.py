@@ -257,3 +257,23 @@ def test_train_seeds_writes_one_run_per_seed_and_the_spread(jena_csv, tmp_path):
         assert config["extra"]["recipe"]["data"]["feature_set"] == "weather"
     refused = CliRunner().invoke(app, ["train", "--resume", str(out / "seed-0"), "--seeds", "2"])
     assert isinstance(refused.exception, ForecastlabError)
+
+
+def test_resuming_a_finished_run_says_so_and_rewrites_nothing(tmp_path):
+    """Before, the no-op resume rewrote metrics.json with its own seconds as the training time, and
+    config.json and curves.png with new dates."""
+    from run_helpers import cli as run_cli
+
+    done = run_cli("train", "dense", "--data", "synthetic", "--epochs", "1", "--max-steps-per-epoch", "2",
+                   "--out", tmp_path / "run", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-1500:]
+    files = ("metrics.json", "config.json", "history.csv", "curves.png", "best.pt", "last.pt")
+    def state():
+        return {f: ((tmp_path / "run" / f).read_bytes(), (tmp_path / "run" / f).stat().st_mtime_ns) for f in files}
+
+    before = state()
+    again = run_cli("train", "--resume", tmp_path / "run", cwd=tmp_path)
+    assert again.returncode == 0 and "nothing to train" in again.stdout and "--epochs 2 or more" in again.stdout
+    as_json = run_cli("train", "--resume", tmp_path / "run", "--json", cwd=tmp_path)
+    assert json.loads(as_json.stdout)["nothing_to_train"] is True
+    assert state() == before

@@ -203,6 +203,12 @@ def _train_run(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, 
         _refuse_unresumable(config, resume)
         refuse_resume_conflicts(config, resume, {k: options[k] for k in given_options(ctx) if k in options})
         recipe = _resume_recipe(config, resume, epochs)
+        from forecastlab.cli import distributed
+
+        # one process only: a data-parallel resume (--nproc) is checked, and decided, by its ranks as before
+        if not distributed.is_worker() and "nproc" not in given_options(ctx) \
+                and _already_trained(resume, recipe.training.epochs, json_out):
+            return  # nothing to do: the run's files stay as they are
         if device is not None:  # the one training setting a resumed run may change, with --epochs
             recipe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, device=device))
         out = resume
@@ -503,6 +509,24 @@ def check_saved_cli(cli: dict, run_dir: Path) -> None:
                 f"config.json's extra.cli.{key} has unknown option(s) {', '.join(map(repr, unknown))}",
                 where=f"{run_dir / 'config.json'}, key extra.cli.{key}.{unknown[0]}",
                 fix="restore config.json from the run, or remove those keys")
+
+
+def _already_trained(run_dir: Path, epochs: int, json_out: bool) -> bool:
+    """A finished run resumed with no more epochs: said, and nothing rewritten (its metrics.json would get
+    this process's seconds as its training time, and its files new dates)."""
+    from forecastlab.training.run_dir import HISTORY, METRICS, read_history, read_metrics
+
+    if not ((run_dir / HISTORY).is_file() and (run_dir / METRICS).is_file()):
+        return False
+    history = read_history(run_dir)
+    if len(history) < epochs:
+        return False
+    if json_out:
+        print_json(read_metrics(run_dir) | {"history": history, "nothing_to_train": True})
+    else:
+        typer.echo(f"nothing to train: {run_dir} has already trained its {len(history)} of {epochs} epochs; "
+                   f"pass --epochs {len(history) + 1} or more to train it longer")
+    return True
 
 
 def _check_not_fewer_epochs(run_dir: Path, epochs: int) -> None:
