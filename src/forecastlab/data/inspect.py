@@ -125,8 +125,6 @@ def _fmt(v) -> str:
 
 
 def _step_word(time: dict) -> str:
-    """'1h', not pandas' bare 'h' (nor 'min', 'D'): the step as the window options write it."""
-    from forecastlab.windows.horizons import duration_text
-
-    seconds = time.get("frequency_seconds")
-    return duration_text(int(round(seconds * 1e9))) if seconds else str(time.get("frequency"))
+    """'1h', not pandas' bare 'h' (nor 'min', 'D'): a step with its number, as the window options write it."""
+    text = str(time.get("frequency"))
+    return text if not text or text[0].isdigit() or text == "None" else "1" + text
