@@ -156,6 +156,7 @@ def test_bench_lists_its_records_and_refuses_unknown_ones():
     held_out = records["tmy3-sandpoint"]
     assert "held-out" in held_out["description"] and "1012 mbar" in held_out["caveats"]
     assert "held-out" in records["tmy2-miami"]["description"] and "tenths" in records["tmy2-miami"]["caveats"]
+    assert "held-out" in records["nyc-jfk"]["description"] and "UTC" in records["nyc-jfk"]["caveats"]
     assert set(records["elecdemand"]["tasks"]) == {"demand-24h", "temperature-24h"}
     assert "month" in records["tmy3"]["caveats"] and records["tmy3"]["license"]
     from forecastlab.errors import ForecastlabError

