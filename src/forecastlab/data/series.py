@@ -9,13 +9,19 @@ import numpy as np
 
 from forecastlab.errors import ForecastlabError
 
-_UNIT = re.compile(r"^(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
+# A unit at the end of a header, in parentheses as Jena writes it or in brackets as many loggers do.
+_UNIT = re.compile(r"^(?P<name>.*?\S)\s*(?:\((?P<paren>[^()]*)\)|\[(?P<bracket>[^\[\]]*)\])\s*$")
 
 
 def split_unit(column: str) -> tuple[str, str | None]:
-    """'T (degC)' -> ('T', 'degC'); 'load' -> ('load', None). Jena headers carry units this way."""
+    """'T (degC)' -> ('T', 'degC'); 'Temperature [°C]' -> ('Temperature', '°C'); 'load' -> ('load', None).
+    Jena headers carry units in parentheses; a header that is only a unit ('(x)', '[]') has none, and an
+    empty pair of parentheses or brackets is no unit."""
     m = _UNIT.match(column)
-    return (m["name"], m["unit"]) if m else (column, None)
+    if not m:
+        return column, None
+    unit = (m["paren"] if m["paren"] is not None else m["bracket"]).strip()
+    return (m["name"], unit) if unit else (column, None)
 
 
 @dataclass(frozen=True)
