@@ -40,8 +40,11 @@ def miami():
 
 @pytest.fixture(scope="module")
 def jfk():
-    with pytest.warns(DataQualityWarning, match="52 rows were dropped"):
-        return load_public("nyc-jfk")
+    with pytest.warns(DataQualityWarning, match="52 rows were dropped") as said:
+        series = load_public("nyc-jfk")
+    text = " ".join(str(w.message) for w in said)
+    assert "the record's fixed gap policy, interpolate:6" in text and "gaps=" not in text  # gaps= does not apply
+    return series
 
 
 def jfk_rows() -> pd.DataFrame:

