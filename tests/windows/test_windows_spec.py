@@ -162,7 +162,7 @@ def test_too_short_series_says_how_many_rows_are_needed():
     spec = WindowSpec()
     with pytest.raises(ForecastlabError) as err:
         spec.make_datasets(np.zeros((3000, 2), np.float32), np.zeros(3000, np.float32))
-    need = spec.min_rows(chronological_split(3000), 3000)
+    need = spec.min_rows()
     message = str(err.value)
     assert "3000 rows" in message and "test has 750 rows and needs 1573" in message
     assert f"use at least {need} rows" in message and "sequence_length=" in message
@@ -230,31 +230,100 @@ def test_split_whose_windows_all_cross_gaps_is_an_error():
         make_datasets_from_series(series, spec, drop_gap_windows=True)
 
 
-def _min_rows_by_counting(spec: WindowSpec, sizes, n) -> int:
-    """The old min_rows: count up from the estimate one row at a time (minutes for huge windows)."""
-    fractions = (sizes[0] / n, sizes[1] / n)
-    f_test = 1 - fractions[0] - fractions[1]
-    guess = max(spec.span_rows / fractions[0], spec.span_rows / fractions[1], spec.rows_per_window / f_test)
-    m = max(int(guess) - 2, 1)
-    while not spec._fits(chronological_split(m, fractions)):
-        m += 1
-    return m
+def _rows_from_which_every_count_fits(spec: WindowSpec, fractions, upto: int) -> int:
+    """By brute force: 1 + the largest count below `upto` whose split leaves some split without a window."""
+    failing = [m for m in range(upto) if not spec._fits(chronological_split(m, fractions))]
+    assert failing and failing[-1] < upto - 50, "upto is not far enough above the last failing count"
+    return failing[-1] + 1
 
 
-def test_min_rows_closed_form_matches_counting_up():
+def test_min_rows_is_the_count_from_which_every_count_fits():
+    # Before: min_rows was the first count that fits (6287 for the book's window), though 6288 does not, and it
+    # guessed the split's fractions back from the sizes of the short series (183 rows split 91/45/47 gave "use
+    # at least 6119 rows"; 188 rows split 94/47/47 with a 24-row window gave "use at least 187").
     rng = np.random.default_rng(0)
-    checked = 0
-    while checked < 300:  # 2,000 cases were checked once when the closed form was written
-        spec = WindowSpec(int(rng.integers(1, 300)), int(rng.integers(1, 12)), int(rng.integers(1, 60)))
-        f_train = float(rng.uniform(0.05, 0.85))
-        f_val = float(rng.uniform(0.02, 0.97 - f_train))
-        n = int(rng.integers(3, 200_000))
-        sizes = chronological_split(n, (f_train, f_val))
-        if min(sizes) == 0:
+    for case in range(300):
+        spec = WindowSpec(int(rng.integers(1, 40)), int(rng.integers(1, 6)), int(rng.integers(1, 30)))
+        if case % 3:
+            f_train = float(rng.uniform(0.05, 0.85))
+            fractions = (f_train, float(rng.uniform(0.02, 0.97 - f_train)))
+        else:
+            fractions = (0.5, 0.25, 0.25)
+        need = spec.min_rows(fractions)
+        upto = need + int(4 / (1 - sum(fractions[:2]))) + 200
+        assert need == _rows_from_which_every_count_fits(spec, fractions, upto), (spec, fractions)
+    assert WindowSpec().min_rows() == 6289  # 6287 rows split 3143/1571/1573 fit; 6288 split 3144/1572/1572 do not
+    assert WindowSpec(24, 1, 1).min_rows() == 189
+
+
+def _windows_per_split(spec: WindowSpec, n: int, fractions) -> list[int]:
+    """Windows in each split of n rows as the real dataset code cuts them, with the row check switched off."""
+    sizes = chronological_split(n, fractions)
+    counts = []
+    for start, end in ((0, sizes[0]), (sizes[0], sizes[0] + sizes[1]), (sizes[0] + sizes[1], None)):
+        try:
+            ds = timeseries_dataset_from_array(np.zeros((n - spec.delay, 1), np.float32),
+                                               targets=spec.target_matrix(np.zeros(n, np.float32)),
+                                               sequence_length=spec.sequence_length, sampling_rate=spec.sampling_rate,
+                                               batch_size=8, start_index=start, end_index=end)
+            counts.append(ds.num_windows)
+        except ValueError:  # the engine's refusal of a split too short for one window (or n below the delay)
+            counts.append(0)
+    return counts
+
+
+@pytest.mark.parametrize("spec, fractions", [
+    (WindowSpec(), (0.5, 0.25, 0.25)),  # the book's: 120 steps of 6 rows, 24 steps ahead
+    (WindowSpec(24, 1, 1), (0.5, 0.25, 0.25)),  # --lookback 4h --sample-every 10min --horizons 10min
+    (WindowSpec(48, 1, 24), (0.5, 0.25, 0.25)),  # an events-like hourly window
+    (WindowSpec(5, 2, 3), (0.5, 0.25, 0.25)),
+    (WindowSpec(10, 3, horizons=(1, 4, 8)), (0.5, 0.25, 0.25)),  # several horizons: the farthest counts
+    (WindowSpec(7, 1, 2), (0.7, 0.15, 0.15)),
+    (WindowSpec(30, 2, 5), (0.6, 0.3)),
+    (WindowSpec(12, 1, 6, stride=5), (0.5, 0.25, 0.25)),
+])
+def test_the_advice_is_true_n_rows_work_and_one_fewer_is_refused(spec, fractions):
+    need = spec.min_rows(fractions)
+
+    def refusal(n):
+        with pytest.raises(ForecastlabError) as err:
+            spec.make_datasets(np.zeros((n, 2), np.float32), np.zeros(n, np.float32), normalize=False,
+                               fractions=fractions)
+        return err.value
+
+    for n in range(need, need + 12):  # the advice, and every count above it
+        sets = spec.make_datasets(np.zeros((n, 2), np.float32), np.zeros(n, np.float32), normalize=False,
+                                  fractions=fractions)
+        assert min(sets.train.num_windows, sets.val.num_windows, sets.test.num_windows) >= 1, n
+    assert min(_windows_per_split(spec, need, fractions)) >= 1
+    # One fewer is refused, and rightly: the real dataset code cuts no window in some split of it.
+    assert min(_windows_per_split(spec, need - 1, fractions)) == 0
+    refused = 0
+    for n in range(max(need - 12, 1), need):  # below the advice: refused and told the same count, unless it fits
+        if min(_windows_per_split(spec, n, fractions)) >= 1:  # the split's rounding: accepted, its windows are real
+            spec.make_datasets(np.zeros((n, 2), np.float32), np.zeros(n, np.float32), normalize=False,
+                               fractions=fractions)
             continue
-        assert spec.min_rows(sizes, n) == _min_rows_by_counting(spec, sizes, n), (spec, sizes, n)
-        checked += 1
-    assert WindowSpec().min_rows(chronological_split(3000), 3000) == 6287
+        err = refusal(n)
+        refused += 1
+        assert err.rows_needed == need and f"use at least {need} rows" in err.fix and need > n, (n, err)
+        assert "sequence_length=, sampling_rate= or horizon=" in err.fix
+    assert refused >= 1
+
+
+def test_a_count_that_fits_only_by_the_splits_rounding_is_accepted_and_the_next_told_a_count_that_works():
+    # 187 rows split 93/46/48 hold a 24-row window with its 24-row delay, but 188 split 94/47/47 do not: before,
+    # 188 was refused with "use at least 187 rows" (and 183 with "at least 182", fewer than it had).
+    spec = WindowSpec(24, 1, 1)
+    assert min(_windows_per_split(spec, 187, (0.5, 0.25))) == 1 and min(_windows_per_split(spec, 188, (0.5, 0.25))) == 0
+    spec.check_rows(187, chronological_split(187))  # its windows are real: accepted
+    for n in (183, 188):
+        with pytest.raises(ForecastlabError, match="use at least 189 rows"):
+            spec.check_rows(n, chronological_split(n))
+    with pytest.raises(ForecastlabError) as err:
+        spec.check_rows(188, chronological_split(188), "short.csv")
+    assert "test has 47 rows and needs 48" in err.value.what and err.value.where == "short.csv, 188 rows split 94/47/47"
+    spec.check_rows(189, chronological_split(189))
 
 
 def test_huge_sequence_length_fails_fast_and_tiny_series_do_not_divide_by_zero():
@@ -262,11 +331,27 @@ def test_huge_sequence_length_fails_fast_and_tiny_series_do_not_divide_by_zero()
 
     spec = WindowSpec(1_000_000_000, 6, 24)
     start = time.perf_counter()
-    with pytest.raises(ForecastlabError, match="use at least 48000000527 rows"):
+    with pytest.raises(ForecastlabError, match="use at least 48000000529 rows"):
         spec.check_rows(1000, chronological_split(1000))
     assert time.perf_counter() - start < 1.0
-    with pytest.raises(ForecastlabError, match="use at least 6287 rows"):  # 1 row splits 0/0/1: no fractions
+    assert not spec._fits(chronological_split(48000000528)) and spec._fits(chronological_split(48000000529))
+    with pytest.raises(ForecastlabError, match="use at least 6289 rows"):  # 1 row splits 0/0/1
         WindowSpec().check_rows(1, chronological_split(1))
+    with pytest.raises(ForecastlabError, match="use at least 6289 rows"):
+        WindowSpec().check_rows(0, chronological_split(0))
+
+
+def test_the_too_few_rows_advice_can_name_other_knobs_and_survives_pickling():
+    import pickle
+
+    from forecastlab.windows.spec import TooFewRowsError
+
+    with pytest.raises(TooFewRowsError) as err:
+        WindowSpec(24, 1, 1).check_rows(100, chronological_split(100))
+    assert err.value.advise(("lookback=", "horizons=")).fix == "use at least 189 rows, or lower lookback= or horizons="
+    assert "lower lookback= or horizons=" in str(err.value)
+    again = pickle.loads(pickle.dumps(err.value))
+    assert isinstance(again, TooFewRowsError) and again.rows_needed == 189 and again.fix == err.value.fix
 
 
 def test_a_stride_thins_the_train_windows_only_and_is_recorded():

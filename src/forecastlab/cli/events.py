@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +19,6 @@ CONFIG_KEYS = ("data", "model", "params", "epochs", "max_steps", "warn_hours", "
                "drop", "turn", "seed", "out")  # what a task file (--config) may set
 _FIT_FLAGS = ("model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours", "drop",
               "turn", "out", "overwrite", "seed", "events_out", "resume")
-# The events options that the shared table of flags (cli.options.FLAGS) does not name: a library message about
-# `tolerance_hours=` or `lookback_hours=` is printed with these flags (_spelled).
-EVENT_FLAGS = {"tolerance_hours": "--tolerance-hours", "lookback_hours": "--lookback-hours",
-               "max_steps": "--max-steps"}
 
 
 def events_command(
@@ -84,9 +79,8 @@ def events_command(
                                          "events", "a detector")
         (data, model, params, epochs, max_steps, warn_hours, tolerance_hours, lookback_hours, drop, turn, seed,
          out) = (loaded[k] for k in CONFIG_KEYS)
-    if run_dir is None:  # before any data is read
-        with _spelled():
-            check_event_options(warn_hours=warn_hours, tolerance_hours=tolerance_hours, lookback_hours=lookback_hours)
+    if run_dir is None:  # before any data is read (a refusal names the flags: cli.options.FLAGS spells them)
+        check_event_options(warn_hours=warn_hours, tolerance_hours=tolerance_hours, lookback_hours=lookback_hours)
     if run_dir is not None:
         refuse_training_flags(given, _FIT_FLAGS, "a detector")
         series = load_event_series(data)
@@ -108,9 +102,8 @@ def events_command(
     if events_out is not None:
         _check_out_file(events_out, overwrite, "--events")
     options = _options_of(locals(), given, CONFIG_KEYS)
-    with _spelled():
-        result = run_task("events", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
-                          resume=resume, progress=not no_progress and not json_out)
+    result = run_task("events", {k: v for k, v in options.items() if k != "out"}, out=out, overwrite=overwrite,
+                      resume=resume, progress=not no_progress and not json_out)
     if events_out is not None:
         import pandas as pd
 
@@ -127,27 +120,6 @@ def events_command(
     _print(result)
     if out is not None:
         typer.echo(f"detector saved to {out}; use it: forecastlab events --run {out} --data recent.csv")
-
-
-@contextlib.contextmanager
-def _spelled():
-    """A library error about an events option that cli.options.FLAGS does not name (EVENT_FLAGS), raised again
-    with the option's flag in its message: `--lookback-hours 100000 is longer ...`, `pass --tolerance-hours 3`."""
-    from forecastlab.cli.options import FLAGS
-    from forecastlab.errors import cli_spelling
-
-    try:
-        yield
-    except ForecastlabError as err:
-        texts = " ".join(t for t in (err.what, err.where, err.fix) if t)
-        if err.arg not in EVENT_FLAGS and not any(f"{name}=" in texts for name in EVENT_FLAGS):
-            raise
-        flags = FLAGS | EVENT_FLAGS
-        what, where = err.what, cli_spelling(err.where, flags)
-        if err.arg in EVENT_FLAGS:
-            what = EVENT_FLAGS[err.arg] + what[len(err.arg):] if what.startswith(err.arg + " ") else what
-            where = EVENT_FLAGS[err.arg] if err.where == err.arg else where
-        raise ForecastlabError(cli_spelling(what, flags), where=where, fix=cli_spelling(err.fix, flags)) from None
 
 
 def _print(result) -> None:

@@ -114,7 +114,10 @@ FLAGS: dict[str, str] = {
     "profile": "--profile", "models": "--models",
     # forecastlab.tasks: anomaly, classification, events
     "threshold": "--threshold", "window_hours": "--window-hours", "below": "--below", "drop": "--drop",
-    "warn_hours": "--warn-hours",
+    "warn_hours": "--warn-hours", "tolerance_hours": "--tolerance-hours", "lookback_hours": "--lookback-hours",
+    # classify's and events' batches per epoch (fit_classifier's max_steps); train, backtest and sweep call
+    # theirs max_steps_per_epoch (--max-steps-per-epoch), a name of its own, so no message of theirs says max_steps.
+    "max_steps": "--max-steps",
 }
 
 
@@ -159,9 +162,11 @@ _NOT_EMPTY = {"data", "time_col", "target", "features", "freq", "gaps", "feature
               "horizons"}
 
 
-def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory):
+def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory, on_error=None):
     """Decorator factory: append `options` to a typer command's signature and hand them to the
-    command bundled as one object, so every command declares (and spells) them identically."""
+    command bundled as one object, so every command declares (and spells) them identically.
+    `on_error(err, bundled)`: called with a ForecastlabError the command raises, before it goes on up
+    (to word it with the options as the user gave them)."""
 
     def decorator(func):
         sig = inspect.signature(func)
@@ -181,7 +186,12 @@ def _inject(options: dict[str, tuple[Any, Any]], arg_name: str, factory):
                     raise ForecastlabError(f"{FLAGS[name]} is empty", where=FLAGS[name],
                                            fix=f"give {FLAGS[name]} a value, or leave it out for the default")
             bundled = factory(**{name: kwargs.pop(name) for name in options})
-            return func(*args, **{arg_name: bundled}, **kwargs)
+            try:
+                return func(*args, **{arg_name: bundled}, **kwargs)
+            except ForecastlabError as err:
+                if on_error is not None:
+                    on_error(err, bundled)
+                raise
 
         wrapper.__signature__ = sig.replace(parameters=own + extra)
         wrapper.__annotations__ = hints | {name: ann for name, (ann, _) in options.items()}
@@ -203,7 +213,27 @@ with_data_options = _inject(_panel(_DATA_OPTIONS, "Data"), "data_args", DataArgs
 # predict and evaluate: the same options, defaulting to the run's own data.
 _RUN_DATA_OPTIONS = _DATA_OPTIONS | {"data": (RunDataOpt, None)}
 with_run_data_options = _inject(_panel(_RUN_DATA_OPTIONS, "Data"), "data_args", DataArgs)
-with_window_options = _inject(_panel(_WINDOW_OPTIONS, "Window"), "window_args", WindowArgs)
+
+
+def _window_advice(err: ForecastlabError, window: WindowArgs) -> None:
+    """A too-few-rows refusal (windows.spec.TooFewRowsError) advises lowering the window options the window was
+    set with, as the user gave them: --lookback (a duration, the default) or --sequence-length (steps, when
+    given), --horizons or --horizon, and the sampling (--sampling-rate or --sample-every) only for a window
+    counted in steps, since a --lookback spans the same rows at any sampling. `window` is read when the error
+    comes, so a --config recipe's window settings (applied to it by then) count as given."""
+    from forecastlab.windows.spec import TooFewRowsError
+
+    if not isinstance(err, TooFewRowsError):
+        return
+    in_steps = window.sequence_length is not None
+    knobs = ["sequence_length=" if in_steps else "lookback="]
+    if in_steps:
+        knobs.append("sampling_rate=" if window.sampling_rate is not None else "sample_every=")
+    knobs.append("horizon=" if window.horizon is not None else "horizons=")
+    err.advise(tuple(knobs))
+
+
+with_window_options = _inject(_panel(_WINDOW_OPTIONS, "Window"), "window_args", WindowArgs, _window_advice)
 
 
 MAX_TASK_CONFIG_BYTES = 1 << 16

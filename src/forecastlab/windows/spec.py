@@ -15,6 +15,36 @@ from forecastlab.windows.split import Normalizer, chronological_split
 _SPLITS = ("train", "val", "test")
 
 
+class TooFewRowsError(ForecastlabError):
+    """WindowSpec.check_rows's refusal: the series has fewer rows than `rows_needed` (WindowSpec.min_rows, the
+    fewest from which every count holds one window per split). Its fix advises that many rows or a smaller
+    window, naming the window's settings as `knobs` (argument spellings, lowered to shrink the window); the
+    CLI words it again with the options the user set the window with (`advise`)."""
+
+    KNOBS = ("sequence_length=", "sampling_rate=", "horizon=")
+
+    def __init__(self, what: str, *, where: str | None = None, fix: str | None = None, arg: str | None = None,
+                 rows_needed: int | None = None, knobs: tuple[str, ...] = KNOBS):
+        self.rows_needed = rows_needed
+        super().__init__(what, where=where, fix=fix if fix is not None else self._fix(rows_needed, knobs), arg=arg)
+
+    @staticmethod
+    def _fix(rows_needed: int | None, knobs: tuple[str, ...]) -> str | None:
+        if rows_needed is None:
+            return None
+        if not knobs:
+            return f"use at least {rows_needed} rows"
+        listed = knobs[0] if len(knobs) == 1 else f"{', '.join(knobs[:-1])} or {knobs[-1]}"
+        return f"use at least {rows_needed} rows, or lower {listed}"
+
+    def advise(self, knobs: tuple[str, ...]) -> TooFewRowsError:
+        """This error (itself) with the fix naming `knobs` instead: e.g. ('lookback=', 'horizons=')."""
+        if self.rows_needed is not None:
+            self.fix = self._fix(self.rows_needed, tuple(knobs))
+            self.args = (self.paragraph(),)
+        return self
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """How windows are cut: `sequence_length` sampled steps, one row in every `sampling_rate`, predicting
@@ -97,53 +127,56 @@ class WindowSpec:
         n = len(targets) - self.delay
         return np.stack([np.asarray(targets[d : d + n]) for d in self.delays], axis=1)
 
-    def check_rows(self, n: int, sizes: tuple[int, int, int], source: str | None = None) -> None:
-        """ForecastlabError unless each split of n rows holds at least one window (`source`, e.g. the
-        file, is named in the message)."""
+    def check_rows(self, n: int, sizes: tuple[int, int, int], source: str | None = None, *,
+                   fractions: tuple[float, ...] = (0.5, 0.25, 0.25)) -> None:
+        """ForecastlabError (a TooFewRowsError) unless n rows are enough: each split of `sizes` (n split by
+        `fractions`) holds at least one window (`source`, e.g. the file, is named in the message).
+
+        The refusal advises `min_rows(fractions)`: the count from which every count works. The split rounds
+        train and val down, so the test split can be a row longer at n than at n + 1 (420 rows give a 105-row
+        test split, 419 give 106): a few counts just below min_rows fit while the next does not. Such a count
+        is accepted (its windows are real), and a refused count is never told a number that would fail."""
         need = {"train": self.span_rows, "val": self.span_rows, "test": self.span_rows + self.delay}
         short = [(name, size, need[name]) for name, size in zip(_SPLITS, sizes, strict=True) if size < need[name]]
         if not short:
             return
+        least = self.min_rows(fractions)
+        window = (f"One window spans {self.span_rows} rows of input ((sequence_length-1)*sampling_rate+1) and its "
+                  f"target lies {self.delay} rows after its first input row (the delay); the test split needs both")
         detail = "; ".join(f"{name} has {size} rows and needs {want}" for name, size, want in short)
-        raise ForecastlabError(
-            f"the series has {n} rows, too few for one window per split ({detail}). One window spans "
-            f"{self.span_rows} rows of input ((sequence_length-1)*sampling_rate+1) and its target lies "
-            f"{self.delay} rows after its first input row (the delay); the test split needs both",
-            where=f"{_place(source)}{n} rows split {sizes[0]}/{sizes[1]}/{sizes[2]}",
-            fix=f"use at least {self.min_rows(sizes, n)} rows, or lower sequence_length=, "
-            "sampling_rate= or horizon=",
-        )
+        what = f"the series has {n} rows, too few for one window per split ({detail}). {window}"
+        raise TooFewRowsError(what, where=f"{_place(source)}{n} rows split {sizes[0]}/{sizes[1]}/{sizes[2]}",
+                              rows_needed=least)
 
-    def min_rows(self, sizes: tuple[int, int, int], n: int) -> int:
-        """Smallest row count whose split (same fractions as `sizes` of n) holds a window in each split,
-        at or above the estimate `max(span/f_train, span/f_val, rows_per_window/f_test) - 2`.
+    def min_rows(self, fractions: tuple[float, ...] = (0.5, 0.25, 0.25)) -> int:
+        """The smallest row count N from which every count holds one window in each split of the chronological
+        split by `fractions` (the book's 50/25/25 by default): N rows work, and so does every count above,
+        while N - 1 rows do not (check_rows advises it; it also accepts the few counts below it that fit).
 
-        Computed in closed form, not by counting up (which took minutes for --sequence-length 1e9): train
-        and val sizes grow monotonically with the row count, so their first fitting count is found near
-        span/f; the test size m - int(f_train*m) - int(f_val*m) lies in [f_test*m, f_test*m + 2), so it
-        cannot fit below (need - 2)/f_test, and the scan from there is a few steps long (~3/f_test).
+        Exact, with the split's own arithmetic (chronological_split), and quick for any window (no count-up
+        from 1: --sequence-length 1e9 needs 4.8e10 rows). The train and val sizes int(f * m) never shrink as m
+        grows, so each has one first fitting count, found near need / f. The test size m - int(f_train * m)
+        - int(f_val * m) is not monotone (the rounding), but it lies in [f_test * m, f_test * m + 2): every m
+        from `need / f_test` (plus a margin for float rounding) fits, every m up to (need - 2) / f_test fails,
+        and the last failing count lies in between, a scan of about 4 / f_test counts.
         """
-        if n and min(sizes) > 0:
-            fractions = (sizes[0] / n, sizes[1] / n)
-        else:  # too few rows to tell the fractions (e.g. 1 row splits 0/0/1): the book's split
-            fractions = (0.5, 0.25)
-        f_test = 1 - fractions[0] - fractions[1]
-        guess = max(self.span_rows / fractions[0], self.span_rows / fractions[1], self.rows_per_window / f_test)
+        chronological_split(0, fractions)  # bad fractions are refused as the split refuses them
+        f_train, f_val = float(fractions[0]), float(fractions[1])
+        f_test = 1.0 - f_train - f_val
+        test_need = self.span_rows + self.delay
 
-        def first_reaching(f: float, need: int) -> int:  # smallest m >= 1 with int(f * m) >= need
-            m = max(int(-(-need // f)), 1)  # ceil(need / f), then corrected for float rounding
-            while m > 1 and int(f * (m - 1)) >= need:
+        def first_reaching(f: float, want: int) -> int:  # smallest m >= 1 with int(f * m) >= want
+            m = max(int(-(-want // f)), 1)  # ceil(want / f), then corrected for float rounding
+            while m > 1 and int(f * (m - 1)) >= want:
                 m -= 1
-            while int(f * m) < need:
+            while int(f * m) < want:
                 m += 1
             return m
 
-        m = max(int(guess) - 2, 1, *(first_reaching(f, self.span_rows) for f in fractions))
-        # Margin of 1 row below the bound for float rounding in int(f * m).
-        m = max(m, int((self.delay + self.span_rows - 3) / f_test))
-        while not self._fits(chronological_split(m, fractions)):
-            m += 1
-        return m
+        m = int(test_need / f_test * (1 + 1e-9)) + 3  # every count from here fits the test split
+        while m > 0 and chronological_split(m - 1, fractions)[2] >= test_need:
+            m -= 1
+        return max(m, first_reaching(f_train, self.span_rows), first_reaching(f_val, self.span_rows), 1)
 
     def _fits(self, sizes: tuple[int, int, int]) -> bool:
         return sizes[0] >= self.span_rows and sizes[1] >= self.span_rows and sizes[2] >= self.delay + self.span_rows
@@ -192,7 +225,7 @@ class WindowSpec:
                 fix="pass series.values and series.targets (or use make_datasets_from_series)",
             )
         sizes = chronological_split(n, fractions)
-        self.check_rows(n, sizes, source)
+        self.check_rows(n, sizes, source, fractions=fractions)
         if transforms and not normalize:
             raise ForecastlabError("feature transforms are part of the normalization", arg="transforms",
                                    fix="pass normalize=True with transforms=")
