@@ -1,5 +1,6 @@
 """`forecastlab train --nproc 2`: two data-parallel processes on CPU (torchrun, gloo, DDP) match one
-process with the same global batch, only rank 0 writes, and a run killed mid-epoch resumes exactly."""
+process with the same global batch, only rank 0 writes, a run killed mid-epoch resumes exactly, and no
+worker outlives a killed or stopped command (torchrun starts each in a session of its own)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -53,28 +55,80 @@ def test_two_processes_match_one_with_the_same_global_batch_and_only_rank_0_writ
                                                                           .read_text())["training"]
 
 
-def test_a_run_killed_mid_epoch_resumes_exactly_with_the_same_nproc(root, two):
-    out = root / "killed"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "forecastlab", "train", *ARGS, "--epochs", "4", "--max-steps-per-epoch", "20",
-           "--out", str(out), "--nproc", "2"]
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+def start(root, out, total_epochs: int = 4):
+    """`train --nproc 2` in a session of its own (like a terminal's job), once history.csv holds 2 epochs.
+    Its stderr goes to out.err (a file: a pipe nobody reads could fill up and block it)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="250")  # unwrapped messages
+    cmd = [sys.executable, "-m", "forecastlab", "train", *ARGS, "--epochs", str(total_epochs), "--max-steps-per-epoch",
+           "20", "--out", str(out), "--nproc", "2"]
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL,
+                            stderr=out.with_suffix(".err").open("w"), start_new_session=True)
     deadline = time.monotonic() + 240
-    history = out / "history.csv"
     while time.monotonic() < deadline and proc.poll() is None:
-        if history.exists() and len(history.read_text().strip().splitlines()) >= 3:  # header + 2 epochs
+        if epochs(out) >= 2:
             break
         time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both workers, mid-epoch 3
+    assert proc.poll() is None, "the run finished before it could be stopped"
+    return proc
+
+
+def epochs(out) -> int:
+    history = out / "history.csv"
+    return len(history.read_text().strip().splitlines()) - 1 if history.exists() else 0
+
+
+def running_for(out) -> list[str]:
+    """The live (not zombie) processes whose command line names `out`: the command, torchrun, its workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):  # not a process, or one that just ended
+            continue
+        if str(out).encode() in argv and state not in ("Z", "X"):
+            found.append(f"{entry.name}: {b' '.join(argv[:4]).decode(errors='replace')}")
+    return found
+
+
+def assert_all_stopped(out, within: float = 10.0) -> int:
+    """No process of the run is left `within` seconds, and history.csv then stays as it is: its epochs."""
+    deadline = time.monotonic() + within
+    while (left := running_for(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"still running after the launcher was stopped: {left}"
+    kept = epochs(out)
+    time.sleep(1.0)
+    assert epochs(out) == kept, "history.csv still grows: something still trains into the run"
+    return kept
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers die with their parent on Linux")
+def test_a_run_killed_mid_epoch_resumes_exactly_with_the_same_nproc(root, two):
+    out = root / "killed"
+    proc = start(root, out)
+    os.killpg(proc.pid, signal.SIGKILL)  # the command's process group: not torchrun's workers, in their own sessions
     proc.wait(timeout=30)
-    kept = len(history.read_text().strip().splitlines()) - 1
+    kept = assert_all_stopped(out)  # they die with torchrun, and torchrun with the command
     assert 2 <= kept < 4
     clean_error(cli("train", "--resume", out, "--nproc", "1", "--no-progress", cwd=root), "nproc")
     resumed = json.loads(cli_ok(root, "train", "--resume", out, "--nproc", "2", "--no-progress", "--json"))
     assert_same_history(resumed, two, rel=1e-9)  # exactly the uninterrupted run's epochs
     assert resumed["test_mae"] == pytest.approx(two["test_mae"], rel=1e-9)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers die with their parent on Linux")
+def test_sigterm_to_the_command_stops_every_worker_cleanly(root):
+    out = root / "terminated"
+    proc = start(root, out, total_epochs=12)  # epochs take ~0.3 s here: a clean stop may still finish one or two
+    proc.send_signal(signal.SIGTERM)  # the command alone: it passes the signal on, once, through torchrun
+    proc.wait(timeout=120)
+    stderr = out.with_suffix(".err").read_text()
+    kept = assert_all_stopped(out, within=2.0)  # torchrun had stopped the workers before the command exited
+    assert 2 <= kept < 12
+    assert proc.returncode == 143, stderr[-4000:]
+    assert "Traceback" not in stderr, stderr[-4000:]
+    assert f"kept {out} with {kept} completed epochs" in " ".join(stderr.split()), stderr[-4000:]
 
 
 def cli_ok(root, *args) -> str:

@@ -7,11 +7,21 @@ Across machines, run torchrun yourself on each one with the same rendezvous (doc
 
     FORECASTLAB_NPROC=2 torchrun --nnodes 2 --nproc-per-node 1 --node-rank K --rdzv-backend c10d \\
         --rdzv-endpoint HOST:29500 -m forecastlab train lstm --data ... --out /shared/runs/lstm
+
+Stopping: torchrun starts every worker in a session of its own, so neither Ctrl-C at the terminal nor a
+kill of the command's process group reaches them. So each process dies with its parent (Linux:
+prctl PR_SET_PDEATHSIG): a killed command takes torchrun with it, and a killed torchrun its workers; no
+orphan goes on writing the run directory that a later `train --resume` would then share. Ctrl-C and
+SIGTERM stop the run cleanly: the command sends the signal once to torchrun (in its own process group,
+so a terminal's Ctrl-C reaches it only that way), torchrun sends it on to every worker and waits for
+them, and the command exits 128 + the signal after it (a second Ctrl-C, or STOP_GRACE_S, kills at once).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 
@@ -29,21 +39,85 @@ def rank() -> int:
     return int(os.environ.get("RANK", "0")) if is_worker() else 0
 
 
+PARENT_ENV = "FORECASTLAB_PARENT_PID"  # the pid that started this process: it dies with that one
+STOP_GRACE_S = 75.0  # after Ctrl-C or SIGTERM: torchrun's own grace (30 s), then its kill of them, and more
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+# torchrun as launch() starts it: it dies with the command (and its workers with it: join_group), and
+# it tells its workers its pid. Only the standard library and torchrun: no second import of the CLI.
+_AGENT = f"""\
+import ctypes, os, signal, sys
+if sys.platform.startswith("linux"):
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl({_PR_SET_PDEATHSIG}, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+if str(os.getppid()) != os.environ.get("{PARENT_ENV}"):
+    sys.exit(1)  # the command is gone already
+os.environ["{PARENT_ENV}"] = str(os.getpid())
+from torch.distributed.elastic.multiprocessing.api import SignalException
+from torch.distributed.run import main
+try:
+    main(sys.argv[1:])
+except SignalException as stop:  # Ctrl-C or SIGTERM, passed on to the workers, who have stopped: no traceback
+    sys.exit(128 + int(stop.sigval))
+"""
+
+
 def launch(nproc: int) -> int:
     """Run this command again under torchrun with `nproc` processes on this machine; its exit code."""
     args = _without_nproc(ARGV or sys.argv[1:])
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-           "-m", "forecastlab", *args]
-    env = dict(os.environ, **{CHILD_ENV: str(nproc)})
+    cmd = [sys.executable, "-c", _AGENT, "--standalone", f"--nproc-per-node={nproc}", "-m", "forecastlab", *args]
+    env = dict(os.environ, **{CHILD_ENV: str(nproc), PARENT_ENV: str(os.getpid())})
     env.setdefault("OMP_NUM_THREADS", "1")
+    # Its own process group: a terminal's Ctrl-C reaches torchrun once, from here, not twice.
+    agent = subprocess.Popen(cmd, env=env, **({"process_group": 0} if os.name == "posix" else {}))
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:  # torchrun passes the signal on to its workers and exits after them
-        return 130
+        return agent.wait()
+    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM (interrupts.install)
+        signum = int(getattr(interrupt, "signum", signal.SIGINT))
+        _stop(agent, signum)
+        return 128 + signum
+
+
+def _stop(agent: subprocess.Popen, signum: int) -> None:
+    """Pass the signal on to torchrun (which passes it on to the workers and waits for them), wait for it,
+    and kill it after STOP_GRACE_S or a second interrupt: its workers die with it."""
+    try:
+        agent.send_signal(signum)
+        agent.wait(timeout=STOP_GRACE_S)
+    except (KeyboardInterrupt, subprocess.TimeoutExpired):
+        pass
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> bool:
+    """Have the kernel send `sig` to this process when its parent ends (Linux; elsewhere False, nothing done).
+
+    If the parent is already gone (this process's PARENT_ENV names another pid), end now. This changes the
+    process: a worker's CLI calls it (join_group), never library code."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    parent = os.environ.get(PARENT_ENV)
+    if parent and str(os.getppid()) != parent:  # it ended before prctl: the kernel will not tell us now
+        os.kill(os.getpid(), sig)
+    return True
 
 
 def join_group(device: str | None) -> None:
-    """Join the torchrun job's process group (this changes the process: the CLI's to call)."""
+    """Join the torchrun job's process group (this changes the process: the CLI's to call). The worker
+    also dies with torchrun (die_with_parent): torchrun starts it in a session of its own."""
+    die_with_parent()
     import torch
     import torch.distributed as tdist
 
