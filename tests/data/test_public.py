@@ -12,6 +12,7 @@ import pytest
 
 from forecastlab.data import load_series
 from forecastlab.data import public as pub
+from forecastlab.data.loader import build_series
 from forecastlab.data.public import BENCH_INSTALL, PUBLIC_DATASETS, bundled_file, load_public
 from forecastlab.errors import DataQualityWarning, ForecastlabError, GapWindowsWarning
 from forecastlab.training.recipe import DataRecipe
@@ -41,7 +42,7 @@ def miami():
 @pytest.fixture(scope="module")
 def jfk():
     with pytest.warns(DataQualityWarning, match="52 rows were dropped") as said:
-        series = load_public("nyc-jfk")
+        series = load_series("nyc-jfk")
     text = " ".join(str(w.message) for w in said)
     assert "the record's fixed gap policy, interpolate:6" in text and "gaps=" not in text  # gaps= does not apply
     return series
@@ -191,8 +192,10 @@ def test_nyc_jfk_takes_a_target_and_features_like_the_others():
         s = load_series("nyc-jfk", features=["Pressure (mbar)"])
     assert s.columns == ["Pressure (mbar)", "Temperature (degC)"] and s.target == "Temperature (degC)"
     with pytest.raises(ForecastlabError, match="Visibility \\(km\\)") as err:
-        load_public("nyc-jfk", target="T (degC)")
+        load_series("nyc-jfk", target="T (degC)")
     assert "T (degC)" in str(err.value)
+    with pytest.raises(ForecastlabError, match="load_series\\('nyc-jfk'\\)"):  # it needs the loader's gap policy
+        load_public("nyc-jfk")
 
 
 def test_the_tmy3_time_zone_is_read_from_each_header(tmy, sandpoint):
@@ -230,7 +233,7 @@ def test_a_file_that_differs_from_the_pin_is_refused_before_it_is_read(name, tmp
     shutil.copyfile(bundled_file(name), copy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)  # nyc-jfk's dropped pressure runs, said elsewhere
-        assert load_public(name, _path=copy).provenance.path == str(copy)  # the same bytes elsewhere are fine
+        assert load_public(name, _path=copy, build=build_series).provenance.path == str(copy)  # elsewhere: fine
     data = bytearray(copy.read_bytes())
     data[len(data) // 2] ^= 0x01
     copy.write_bytes(bytes(data))
@@ -244,7 +247,7 @@ def test_a_file_that_differs_from_the_pin_is_refused_before_it_is_read(name, tmp
 
     monkeypatch.setattr(pvlib.iotools, "read_tmy2", never)
     with pytest.raises(ForecastlabError, match="not the pinned one") as err:
-        load_public(name, _path=copy)
+        load_public(name, _path=copy, build=build_series)
     assert err.value.where == str(copy) and PUBLIC_DATASETS[name]["package"] in err.value.fix
 
 

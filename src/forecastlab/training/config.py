@@ -132,6 +132,9 @@ def describe_series(series) -> dict:
         "time_column": (series.quality.get("format") or {}).get("time_column"),
         # How dates like 05/03/2024 were read (True: day first): a forecast's input is read the same way.
         "day_first": (series.quality.get("time") or {}).get("day_first"),
+        # How the times were written: null for naive ones, else their zone ('UTC', '+01:00'); a forecast's
+        # input must be written the same way (forecastlab.deploy.fresh refuses a naive/zoned mix).
+        "time_zone": (series.quality.get("time") or {}).get("zone"),
         "source_columns": ((series.quality.get("features") or {}).get("source_columns") or list(series.columns)),
     }
 
