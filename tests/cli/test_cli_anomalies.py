@@ -3,6 +3,7 @@ run, and refusals that name the flag. In-process (typer's CliRunner), and one re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -201,7 +202,7 @@ def test_a_run_with_derived_columns_gets_the_rules_on_the_record_s_own_columns(r
     # it flags without the rules.
     assert out["detectors"][:2] == ["rules", "residual"]
     run, series = load_anomaly_series("turning-faulty.csv", weather_run, None)
-    assert set(added) <= set(series.columns)
+    assert not set(added) & set(series.columns) and {"wv (m/s)", "wd (deg)"} <= set(series.columns)  # as read
     alone = detect_anomalies(series, run=run, rules=False)
     assert [e for e in out["events"] if e["kind"] in model] == [e.to_dict() for e in alone.events]
     # The served artifact's POST /anomalies (FreshForecaster.scan) judges the same columns.
@@ -209,3 +210,40 @@ def test_a_run_with_derived_columns_gets_the_rules_on_the_record_s_own_columns(r
         str(root / "turning-faulty.csv"))
     assert served["residuals"] == "scored"
     assert [e for e in served["events"] if e["kind"] not in model] == rules
+
+
+def test_a_scan_with_a_feature_set_run_judges_the_raw_columns_it_replaced_and_derives_from_clean_cells(
+        root, weather_run, monkeypatch):
+    """The weather set replaces wind speed and direction by vectors; a scan reads the record as it is, so a
+    negative wind speed is flagged on 'wv (m/s)' (before: not in the scanned series), and the forecaster's
+    derived columns are made from the cells with the -9999s replaced (before: a -9999 temperature made a
+    d24h tendency of about -10,000 in the forecaster's input)."""
+    from forecastlab.data.derived import add_features
+    from forecastlab.tasks.anomaly import _forecaster_input, model_input
+    from forecastlab.tasks.recipes import load_anomaly_series
+    from forecastlab.training import load_run
+    from forecastlab.training.runner import run_series
+
+    monkeypatch.chdir(root)
+    frame = pd.read_csv(root / "turning-faulty.csv")
+    frame.loc[400:402, "wv (m/s)"] = -5.0
+    frame.to_csv(root / "turning-negative-wind.csv", index=False)
+    done = CliRunner().invoke(app, ["anomalies", "--run", "weather-run", "--data", "turning-negative-wind.csv",
+                                    "--json"])
+    assert done.exit_code == 0, done.output
+    events = strict_json(done.stdout)["events"]
+    assert ("physics", "wv (m/s)", 400, 402) in {(e["kind"], e["channel"], e["start_row"], e["end_row"])
+                                                 for e in events}
+    run, raw = load_anomaly_series("turning-negative-wind.csv", weather_run, None)
+    model = model_input(run, raw)
+    assert model.columns == run.config["data"]["columns"]
+    d24 = model.columns.index("d24h T (degC)")
+    assert np.abs(model.values[:, d24]).max() < 100  # no -9999 leaked into the tendency
+    # On a clean record, the columns made from the raw cells are exactly those the run's recipe loads.
+    clean_run = load_run(weather_run)
+    clean_raw = load_anomaly_series("turning.csv", weather_run, None)[1]
+    np.testing.assert_array_equal(model_input(clean_run, clean_raw).values, run_series(clean_run, no_clean=True).values)
+    assert model_input(clean_run, run_series(clean_run)).columns == run.config["data"]["columns"]  # already made
+    manual = add_features(dataclasses.replace(raw, values=_forecaster_input(raw.values)), "weather",
+                          run.recipe.data.derived_columns())
+    np.testing.assert_array_equal(model.values, manual.values)

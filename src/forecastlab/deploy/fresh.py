@@ -119,12 +119,13 @@ class FreshForecaster:
                           if run.calibration else None)
         self._trained_zone = _UNTOLD  # worked out on the first input (it may read the training file)
 
-    def load(self, source, *, name: str | None = None, clean: bool | None = None):
+    def load(self, source, *, name: str | None = None, clean: bool | None = None, derived: bool = True):
         """The Series of `source` as the run's recipe reads it, derived columns added, its columns checked.
 
         source: a CSV or Parquet path, the bytes of one (an HTTP body), or JSON-like records (a list of
         {column: value} rows, the time column among them). clean=False keeps sentinels such as -9999 as
-        they are (an anomaly scan wants to see them); None: as the recipe says."""
+        they are (an anomaly scan wants to see them); None: as the recipe says. derived=False: without the
+        run's derived columns (a scan judges the record's own, and the forecaster's are made from them)."""
         from forecastlab.data.derived import add_features
 
         kwargs = self._kwargs | ({"clean": clean} if clean is not None else {})
@@ -146,7 +147,7 @@ class FreshForecaster:
             self._trained_zone = trained_time_zone(self.run)
         _check_time_zone(self._trained_zone, series, name)
         _check_source_columns(self.need["columns"], series)
-        if self._feature_set:
+        if self._feature_set and derived:
             series = add_features(series, self._feature_set, self._derived or None)
         return series
 
@@ -198,7 +199,7 @@ class FreshForecaster:
         the input is long enough for a forecast to land inside it (else "residuals" says why not)."""
         from forecastlab.tasks.anomaly import detect_anomalies
 
-        series = self.load(source, name=name, clean=False)
+        series = self.load(source, name=name, clean=False, derived=False)  # the record's own columns
         if len(series) > MAX_SCAN_ROWS:  # the residuals' windows grow with the rows: bound the work
             raise ForecastlabError(f"{len(series):,} rows are more than the {MAX_SCAN_ROWS:,} one scan reads",
                                    where=str(series.provenance.path or name or "the input"),

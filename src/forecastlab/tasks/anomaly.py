@@ -9,8 +9,9 @@ Detectors (each gives events: runs of flagged rows, with a channel, a kind, a sc
   - rules (forecastlab.data.faults.sensor_faults): sentinels, missing cells, stuck values, spikes, and
     impossible physics, each with its own reason, on the record's own columns only: the columns a run's
     feature set derives (wind vectors, calendar terms, tendencies) are not sensors' readings and are not
-    judged (the forecaster still reads them), and the raw ones it replaced (a weather set's wind speed and
-    direction) are no longer in the series to judge;
+    judged. A scan reads the record as it is (forecastlab.tasks.recipes.load_anomaly_series, the served
+    scan), so the raw columns a feature set replaces (a weather set's wind speed and direction) are judged
+    too, and the run's derived columns are made from it for the forecaster (model_input);
   - autoencoder (autoencoder=True): a small sequence autoencoder (forecastlab.models.autoencoder) trained on
     the first half of the record (the training split, normalized with its own statistics) to reconstruct
     windows of AE_HOURS at the hourly step (every column in, every column out); each row's score is the
@@ -29,6 +30,7 @@ previous finite value of their column before the forecaster sees them (the rules
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,15 +92,37 @@ def _forecaster_input(values: np.ndarray) -> np.ndarray:
     return frame.ffill().bfill().fillna(0.0).to_numpy(np.float32)
 
 
+def model_input(run, series):
+    """The series the run's forecaster reads: `series` itself when it holds the run's columns (or the run has
+    no feature set); the record as read, without the derived columns of the run's feature set, gets them made
+    here (forecastlab.data.derived.add_features, the run's columns), from its cells with sentinels and NaN
+    replaced first (_forecaster_input). So a fault in a raw reading (an injected one, a -9999) reaches the
+    derived columns as a bad reading reaches them, never as a -9999 turned into a huge tendency."""
+    from forecastlab.data.derived import add_features
+    from forecastlab.training.recipe import recipe_of
+
+    recipe = recipe_of(run.config)
+    data = recipe.data if recipe is not None else None
+    if data is None or (data.feature_set or "book").strip().lower() == "book":
+        return series
+    wanted = data.derived_columns()
+    if wanted and set(wanted) <= set(series.columns):
+        return series  # already made, as the run's recipe loads its data
+    filled = dataclasses.replace(series, values=_forecaster_input(series.values))
+    return add_features(filled, data.feature_set, wanted)
+
+
 def residual_scores(run, series, *, window_hours: float = WINDOW_HOURS) -> dict:
     """The run's first-horizon residuals of the target on every row it can forecast, their trailing robust
-    z-scores, and the interval excess where the run has intervals; each (rows,), NaN where there is none."""
+    z-scores, and the interval excess where the run has intervals; each (rows,), NaN where there is none.
+    `series` is the record as read or with the run's derived columns (model_input)."""
     from forecastlab.training.forecast import check_columns
     from forecastlab.training.loading import intervals, point_forecast, predict
 
-    check_columns(run, series)
+    model = model_input(run, series)
+    check_columns(run, model)
     target = series.columns.index(series.target)
-    values = _forecaster_input(series.values)
+    values = _forecaster_input(model.values)
     n = len(values)
     delay = run.spec.delays[0]
     if n <= delay:  # no forecast would land inside the series

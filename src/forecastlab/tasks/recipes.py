@@ -368,14 +368,17 @@ def _anomalies(options: dict) -> dict:
 
 def load_anomaly_series(data: str, run_dir, target: str | None):
     """(the run or None, the series to scan): the run's own data (or `data`, read as the run's recipe
-    says), uncleaned so that sentinels stay visible; without a run, `data` as it is."""
+    says), uncleaned so that sentinels stay visible, and as the record holds it: without the derived
+    columns of the run's feature set, which the residual detector makes from it (tasks.anomaly.model_input),
+    so that the rules judge every raw column; without a run, `data` as it is."""
     from forecastlab.data import load_series
     from forecastlab.training import load_run
     from forecastlab.training.runner import run_series
 
     if run_dir is not None:
         run = load_run(run_dir)
-        overrides = {"no_clean": True} | ({"data": data} if data else {}) | ({"target": target} if target else {})
+        overrides = ({"no_clean": True, "feature_set": None, "derived": None} | ({"data": data} if data else {})
+                     | ({"target": target} if target else {}))
         return run, run_series(run, **overrides)
     if not data:
         raise ForecastlabError("no data to scan", arg="--data", fix="pass --data FILE (or 'synthetic'), or --run RUN")
