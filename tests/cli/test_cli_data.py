@@ -102,3 +102,32 @@ def test_synth_refuses_a_span_past_the_row_cap_before_generating(tmp_path, end, 
     assert f"holds {rows} rows of 10-minute data, more than the 1,000,000 rows one synthetic file may hold" in text
     assert "Where: --start, --end" in text and "choose an end no later than 11.01.2028 16:20:00 for this start" in text
     assert not (tmp_path / "syn.csv").exists()
+
+
+def test_fetch_file_that_is_a_folder_or_not_a_file_says_what_it_is_and_what_to_pass(tmp_path):
+    folder, cache = tmp_path / "downloads", tmp_path / "cache"
+    folder.mkdir()
+    done = run_cli("data", "fetch", "--data-dir", str(cache), "--file", str(folder), cwd=tmp_path,
+                   env={"COLUMNS": "250"})
+    message = " ".join(done.stderr.split())
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "--file is a directory, not the Jena file" in message and "no such file" not in message, message
+    assert f"--file {folder / 'jena_climate_2009_2016.csv.zip'}" in message, message
+    (folder / "jena_climate_2009_2016.csv").write_text("x")  # the file is in it: that is what to pass
+    message = " ".join(run_cli("data", "fetch", "--data-dir", str(cache), "--file", str(folder),
+                               cwd=tmp_path).stderr.split())
+    assert f"Fix: pass --file {folder / 'jena_climate_2009_2016.csv'}." in message, message
+    message = " ".join(run_cli("data", "fetch", "--data-dir", str(cache), "--file", os.devnull,
+                               cwd=tmp_path).stderr.split())
+    assert "--file is not a regular file" in message, message
+    assert not cache.exists()
+
+
+def test_an_empty_out_plots_or_file_is_refused_not_taken_as_the_current_folder(tmp_path):
+    for args in (("data", "synth", "--out", ""), ("data", "inspect", "x.csv", "--plots", ""),
+                 ("data", "fetch", "--file", "")):
+        done = run_cli(*args, cwd=tmp_path, env={"COLUMNS": "250"})
+        flag = args[-2]
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (args, done.stderr)
+        assert f"{flag} is empty" in done.stderr and f"give {flag} a path" in done.stderr, (args, done.stderr)
+    assert list(tmp_path.iterdir()) == []

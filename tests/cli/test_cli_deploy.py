@@ -106,3 +106,10 @@ def test_serve_options_are_checked_and_the_log_level_spelled_as_uvicorn_does():
     for bad in (MAX_BODY_MB * 1.001, 0.0009, float("-inf")):
         with pytest.raises(ForecastlabError, match="--max-body-mb must be a number from 0.001 to 1024"):
             check_serve_options(bad, "info")
+
+
+def test_export_refuses_an_empty_out(tmp_path):
+    # Path("") is ".": export said the artifact directory (the current folder) already exists.
+    text = clean_error(cli("export", tmp_path / "run", "--out", "", cwd=tmp_path), "--out is empty",
+                       "give --out a path")
+    assert "already exists" not in text and list(tmp_path.iterdir()) == []

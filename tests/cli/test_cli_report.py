@@ -4,6 +4,7 @@ one-paragraph errors in flags (exit 2, no traceback), and --data for a run whose
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 from forecastlab.cli import app
 from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
 from forecastlab.training.runner import run_recipe
-from run_helpers import clean_error, cli, strict_json, write_jena_csv
+from run_helpers import TESTS, clean_error, cli, strict_json, write_jena_csv
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,25 @@ def test_data_points_at_a_moved_file(root, monkeypatch):
         assert strict_json(done.stdout)["unavailable"] == {}
     finally:
         (root / "moved.csv").rename(root / "mini.csv")
+
+
+def test_report_json_of_a_classifier_names_its_model_and_folder(tmp_path):
+    sys.path.insert(0, str(TESTS / "tasks"))
+    from test_classification import frost_csv
+
+    frost_csv(tmp_path / "frost.csv")
+    done = CliRunner().invoke(app, ["classify", "--data", str(tmp_path / "frost.csv"), "--model", "fcn", "--param",
+                                    "filters=4", "--epochs", "1", "--max-steps", "3", "--batch-size", "64",
+                                    "--stride", "6", "--no-progress", "--out", str(tmp_path / "frost")])
+    assert done.exit_code == 0, done.output
+    done = cli("report", "frost", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = strict_json(done.stdout)
+    assert out["kind"] == "classifier" and out["report"] == "frost/report.html", out
+    assert out["model"] == "fcn" and out["run_dir"] == "frost", out
+
+
+def test_an_empty_out_is_refused_not_taken_as_the_current_folder(root):
+    before = sorted(p.name for p in root.iterdir())
+    clean_error(cli("report", "run", "--out", "", cwd=root), "--out is empty", "give --out a path, e.g. --out")
+    assert sorted(p.name for p in root.iterdir()) == before and not (root / "run" / "report.html").exists()

@@ -277,3 +277,11 @@ def test_resuming_a_finished_run_says_so_and_rewrites_nothing(tmp_path):
     as_json = run_cli("train", "--resume", tmp_path / "run", "--json", cwd=tmp_path)
     assert json.loads(as_json.stdout)["nothing_to_train"] is True
     assert state() == before
+
+
+def test_an_empty_out_is_refused_not_taken_as_the_current_folder(tmp_path, jena_csv):
+    # Path("") is "."; `train --out ""` trained into the current folder, and predict read it as a folder.
+    for args, example in ((("train", "dense", "--data", jena_csv, *WINDOW, "--epochs", "1", "--out", ""), "runs/"),
+                          (("predict", tmp_path / "run", "--out", ""), "forecast.csv")):
+        clean_error(_cli(*args, cwd=tmp_path), "--out is empty", f"give --out a path, e.g. --out {example}")
+    assert list(tmp_path.iterdir()) == []

@@ -120,6 +120,11 @@ def test_print_space_and_bad_options(workdir):
     with pytest.raises(ForecastlabError, match="not a database URL"):
         storage_url(workdir, "nowhere")
     clean_error(cli("sweep", "--out", workdir / "none", "--export-best", "x.toml", cwd=workdir), "no study.db")
+    # An empty --out or --export-best would be the current folder: refused before anything is made there.
+    before = sorted(p.name for p in workdir.iterdir())
+    clean_error(cli(*sweep_args("", 1), cwd=workdir), "--out is empty", "give --out a path")
+    clean_error(cli("sweep", "--out", workdir / "none", "--export-best", "", cwd=workdir), "--export-best is empty")
+    assert sorted(p.name for p in workdir.iterdir()) == before
 
 
 def test_a_failing_trial_is_marked_with_its_reason_and_the_sweep_goes_on(workdir):
@@ -132,14 +137,23 @@ def test_a_failing_trial_is_marked_with_its_reason_and_the_sweep_goes_on(workdir
     assert done.returncode == 0, done.stderr[-3000:]
     summary = strict_json(done.stdout)
     assert sum(summary["counts"].values()) == 4
-    assert summary["counts"].get("fail") and summary["counts"].get("complete"), summary["counts"]
+    # one word for the state everywhere: sweep.json's counts and rows, trial.json, the progress lines, the table
+    assert set(summary["counts"]) == {"failed", "complete"}, summary["counts"]
     for row in summary["trial_rows"]:
         record = json.loads((Path(row["run_dir"]) / "trial.json").read_text())
         if row["params"]["window.lookback"] == "1000d":
-            assert row["state"] == "fail" and record["state"] == "failed", row
+            assert row["state"] == "failed" and record["state"] == "failed", row
             assert "Fix:" in record["reason"] and row["reason"] == record["reason"]
         else:
             assert row["state"] == "complete"
+    assert json.loads((out / "sweep.json").read_text())["counts"] == summary["counts"]
+    # The same command once more, as a table: the study is done, so it only summarizes.
+    args.remove("--json")
+    table = cli(*args, cwd=workdir, timeout=300)
+    assert table.returncode == 0, table.stderr[-3000:]
+    assert f"{summary['counts']['failed']} failed" in table.stdout and " fail," not in table.stdout, table.stdout
+    failed = [line for line in table.stdout.splitlines() if "the series has" in line]
+    assert len(failed) == summary["counts"]["failed"] and all("│ failed: the series has" in line for line in failed)
 
 
 def test_one_worker_with_a_sampler_seed_repeats_itself(workdir):
@@ -161,8 +175,10 @@ def test_a_second_study_in_one_directory_and_impossible_options_are_refused_up_f
     done = cli(*sweep_args(out, 1), cwd=workdir, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     before = (out / "sweep.json").read_text()
-    clean_error(cli(*sweep_args(out, 1), "--study", "another", cwd=workdir),
-                "the sweep directory holds the study 'sweep-lstm'", "its own --out")
+    text = clean_error(cli(*sweep_args(out, 1), "--study", "another", cwd=workdir),
+                       "the sweep directory holds the study 'sweep-lstm'", "its own --out",
+                       "join 'sweep-lstm' with --study sweep-lstm")
+    assert "study=" not in text and "out=" not in text, text
     assert (out / "sweep.json").read_text() == before
     for flag, value in (("--epochs", "0"), ("--max-steps-per-epoch", "0"), ("--sampler-seed", "-1"),
                         ("--sampler-seed", str(2**32))):

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from forecastlab.cli.options import DataArgs, DataDirOpt, JsonOpt, print_json, with_data_options
+from forecastlab.cli.train import PATH_METAVAR, path_parser
 from forecastlab.console import console
 from forecastlab.errors import ForecastlabError, from_os_error
 
@@ -25,7 +26,8 @@ def fetch(
     url: Annotated[str | None, typer.Option("--url", help="Download from this URL instead of the mirrors.")] = None,
     sha256: Annotated[str | None, typer.Option("--sha256", help="Required sha256 of the downloaded file.")] = None,
     file: Annotated[Path | None, typer.Option(
-        "--file", help="Install a jena_climate_2009_2016.csv(.zip) you downloaded yourself (no network).")] = None,
+        "--file", help="Install a jena_climate_2009_2016.csv(.zip) you downloaded yourself (no network).",
+        parser=path_parser("--file", "jena_climate_2009_2016.csv.zip"), metavar=PATH_METAVAR)] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if a verified copy is cached.")] = False,
     timeout: Annotated[float, typer.Option(
         "--timeout", help="Seconds to wait per connect/read; the whole download may take at most 20 times that.")] = 30,
@@ -37,6 +39,8 @@ def fetch(
     if file is not None and (url or sha256):
         raise ForecastlabError("--file cannot be combined with --url or --sha256", where="command line",
                                fix="use --file for a local copy, or --url [--sha256] to download")
+    if file is not None:
+        _check_jena_file(file)
     cache = _check_cache_dir(data_dir)  # before any download: a cache that cannot exist fails at once
     try:
         if file is not None:
@@ -55,6 +59,26 @@ def fetch(
     typer.echo(f"Jena climate file ready: {path}")
     typer.echo(f"variant {meta.get('variant')}, {meta.get('rows', 0):,} rows, sha256 {meta.get('sha256')}")
     typer.echo(f"from {meta.get('source')} at {meta.get('fetched_at')}")
+
+
+def _check_jena_file(file: Path) -> None:
+    """--file must name the zip or CSV itself: a folder (say, where it was downloaded to) is refused by what it
+    is, with the file in it to pass where there is one; so are a device or a pipe, and a missing file."""
+    from forecastlab.data.jena import JENA_CSV, JENA_ZIP
+
+    path = Path(file).expanduser()
+    name = f"{JENA_ZIP} (or {JENA_CSV})"
+    if path.is_dir():
+        inside = next((path / n for n in (JENA_ZIP, JENA_CSV) if (path / n).is_file()), None)
+        raise ForecastlabError("--file is a directory, not the Jena file", where=f"--file {path}",
+                               fix=f"pass --file {inside}" if inside is not None else
+                               f"pass the path of the {name} file itself, e.g. --file {path / JENA_ZIP}")
+    if not path.exists():
+        raise ForecastlabError("--file does not exist", where=f"--file {path}",
+                               fix=f"check the path: give the {name} you downloaded")
+    if not path.is_file():
+        raise ForecastlabError("--file is not a regular file (a device, a pipe or a socket)", where=f"--file {path}",
+                               fix=f"give the {name} you downloaded, saved as a file")
 
 
 def _check_cache_dir(data_dir: Path | None) -> Path | None:
@@ -90,7 +114,8 @@ def _inside(filename, folder: Path | None) -> bool:
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.", parser=path_parser("--out", "synthetic.csv"),
+                                      metavar=PATH_METAVAR)],
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same numbers.")] = 0,
     start: Annotated[str, typer.Option("--start", help="First timestamp, dd.mm.yyyy HH:MM:SS.")] = DEFAULT_START,
     end: Annotated[str | None, typer.Option(
@@ -122,7 +147,8 @@ def inspect_cmd(
     plots: Annotated[Path, typer.Option(
         "--plots", help="Folder for the two temperature PNGs (created if needed). Their two files, "
         "temperature_whole_record.png and temperature_first_10_days.png, are replaced on every run without "
-        "asking; nothing else in the folder is touched.")] = DEFAULT_PLOTS,
+        "asking; nothing else in the folder is touched.", parser=path_parser("--plots", DEFAULT_PLOTS.name),
+        metavar=PATH_METAVAR)] = DEFAULT_PLOTS,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNGs.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

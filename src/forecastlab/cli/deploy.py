@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from forecastlab.cli.options import JsonOpt, print_json
+from forecastlab.cli.train import PATH_METAVAR, path_parser
 from forecastlab.errors import ForecastlabError
 
 MIN_BODY_MB, MAX_BODY_MB = 0.001, 1024.0  # --max-body-mb: 1 kB to 1 GiB, so the 413 limit always means something
@@ -21,7 +22,8 @@ def export_command(
                                             "classifier or event detector (classify / events --out).",
                                             show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="The artifact directory to write (must not exist).",
-                                      show_default=False)],
+                                      show_default=False, parser=path_parser("--out", "artifacts/my-model"),
+                                      metavar=PATH_METAVAR)],
     onnx: Annotated[bool, typer.Option("--onnx", help="Also write model.onnx (torch models; needs onnx), "
                                        "checked against torch with onnxruntime.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing artifact in --out.")] = False,

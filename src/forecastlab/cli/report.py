@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from forecastlab.cli.options import FLAGS, JsonOpt, print_json
+from forecastlab.cli.train import PATH_METAVAR, path_parser
 from forecastlab.errors import ForecastlabError, cli_spelling
 
 # write_report's argument names, as this command spells them (beside the CLI's own table, options.FLAGS).
@@ -20,7 +21,8 @@ def report_command(
         "or a classifier (forecastlab classify / events --out).",
         show_default=False)],
     out: Annotated[Path | None, typer.Option(
-        "--out", help="The HTML file to write (default: PATH/report.html).", show_default=False)] = None,
+        "--out", help="The HTML file to write (default: PATH/report.html).", show_default=False,
+        parser=path_parser("--out", "report.html"), metavar=PATH_METAVAR)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report file.")] = False,
     data: Annotated[str | None, typer.Option(
         "--data", help="Default: the run's own data, as config.json records it. Or a CSV/Parquet path (e.g. where "
@@ -39,7 +41,7 @@ def report_command(
     except ForecastlabError as err:  # the library's argument names, as this command's flags
         raise ForecastlabError(cli_spelling(err.what, _FLAGS), where=cli_spelling(err.where, _FLAGS),
                                fix=cli_spelling(err.fix, _FLAGS), arg=_FLAGS.get(err.arg, err.arg)) from None
-    summary = report.summary()
+    summary = _about(report.summary(), path)
     if json_out:
         print_json({"report": str(written), "sections": summary["sections"], "model": summary["model"],
                     "kind": summary["kind"], "run_dir": summary["run_dir"], "unavailable": summary["unavailable"]})
@@ -52,6 +54,20 @@ def report_command(
              f"{cli_spelling(why, FLAGS | _FLAGS)}")
     about = f"; per-run sections: {summary['model']} ({summary['run_dir']})" if summary["kind"] == "reproduce" else ""
     typer.echo(f"report written to {written} (sections: {', '.join(summary['sections'])}{about})")
+
+
+def _about(summary: dict, path: Path) -> dict:
+    """The summary with a classifier's model and folder filled in (the report leaves them None for one): the
+    model's registered name from classifier.json, and the classifier folder itself as its run directory."""
+    if summary["kind"] != "classifier":
+        return summary
+    from forecastlab.deploy.report_classifier import classifier_meta
+
+    model = summary["model"]
+    if model is None:
+        named = classifier_meta(Path(path)).get("model")
+        model = named.get("name") if isinstance(named, dict) else None
+    return summary | {"model": model, "run_dir": summary["run_dir"] or str(path)}
 
 
 def register(app: typer.Typer) -> None:

@@ -37,20 +37,28 @@ def show(
     model, window, training, data = config["model"], config["window"], config["training"], config.get("data", {})
     provenance = data.get("provenance") or {}
     horizons = window.get("horizons") or [window["horizon"]]
-    if training["optimizer"] == "none":  # an estimator: one fit, no optimizer; its size is known once fitted
-        fit = f"one fit (an estimator), learning rate {training['lr']:g}"
+    ensemble = (config.get("extra") or {}).get("ensemble")
+    members = None
+    if ensemble is not None or model["name"] == "ensemble":
+        # An ensemble trains nothing: of the training options only its members' loss and its intervals apply.
+        members, size = _ensemble_members(Path(run_dir), model, ensemble or {})
+        fit = f"none (it combines trained runs), loss {training['loss']} (its members')"
+    elif training["optimizer"] == "none":  # an estimator: one fit, no optimizer; its size is known once fitted
+        fit = (f"one fit (an estimator){_estimator_options(model, training, window)}, seed {training['seed']}, "
+               f"loss {training['loss']}, target {training['target_transform']}")
         size = f"{metrics['params']:,} fitted parameters" if metrics.get("params") is not None else "not fitted yet"
     else:
-        fit = f"{training['epochs']} epochs, {training['optimizer']} lr {training['lr']:g}"
-        size = f"{model.get('params')} weights"
+        fit = (f"{_torch_options(training)}, seed {training['seed']}, loss {training['loss']}, "
+               f"target {training['target_transform']}")
+        size = f"{_count(model.get('params'))} weights"
     lines = [
         f"run        {run_dir}  (format {config['format']}, created {config.get('created')})",
-        f"model      {model['name']}  {_params(model['config'])}  ({size})",
+        "  ".join(p for p in (f"model      {model['name']}", "" if members else _params(model["config"]), f"({size})")
+                  if p),
+        *([f"members    {members}"] if members else []),
         f"window     {window['sequence_length']} steps x {window['sampling_rate']} rows, horizons {horizons} steps "
         f"(delay {window['delay']} rows), batch {window.get('batch_size')}",
-        f"training   {fit}, "
-        f"seed {training['seed']}, loss {training['loss']}, target {training['target_transform']}, "
-        f"{training['interval_level']:.0%} intervals",
+        f"training   {fit}, {training['interval_level']:.0%} intervals",
         f"data       {provenance.get('path') or provenance.get('source')}  target {data.get('target')!r} "
         f"({data.get('target_unit')}), {len(data.get('columns') or [])} columns",
     ]
@@ -59,6 +67,67 @@ def show(
         lines.append(f"scores     val MAE {metrics['val_mae']:.3f}, test MAE {metrics['test_mae']:.3f} "
                      f"{metrics.get('unit') or ''}" + (f", test coverage {cover:.1%}" if cover is not None else ""))
     typer.echo("\n".join(lines))
+
+
+def _count(value) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
+
+
+def _torch_options(training: dict) -> str:
+    """The training options a torch run was trained with, those it has: epochs, optimizer, learning rate,
+    its schedule, weight decay, gradient clipping, the step cap and early stopping."""
+    parts = [f"{_plural(training['epochs'], 'epoch')}, {training['optimizer']} lr {training['lr']:g}"]
+    if training.get("lr_schedule"):
+        parts.append(f"lr schedule {training['lr_schedule']}")
+    if training.get("weight_decay"):
+        parts.append(f"weight decay {training['weight_decay']:g}")
+    if training.get("clip_norm"):
+        parts.append(f"gradients clipped to norm {training['clip_norm']:g}")
+    if training.get("max_steps_per_epoch"):
+        parts.append(f"at most {_plural(training['max_steps_per_epoch'], 'step')} per epoch")
+    if training.get("early_stopping"):
+        parts.append(f"early stopping after {_plural(training['early_stopping'], 'epoch')} without a better val loss")
+    return ", ".join(parts)
+
+
+def _estimator_options(model: dict, training: dict, window: dict) -> str:
+    """An estimator's options that apply to it: the learning rate only where the model has one (gradient
+    boosting; config.json records a placeholder 1 for the others), and the cap on its training windows."""
+    parts = []
+    if "learning_rate" in (model.get("config") or {}):
+        parts.append(f"learning rate {training['lr']:g}")
+    steps, batch = training.get("max_steps_per_epoch"), window.get("batch_size")
+    if steps and isinstance(batch, int):
+        parts.append(f"at most {steps * batch:,} training windows ({_plural(steps, 'batch', 'batches')} of {batch})")
+    elif steps:
+        parts.append(f"at most {_plural(steps, 'batch', 'batches')} of training windows")
+    return "".join(f", {p}" for p in parts)
+
+
+def _ensemble_members(run_dir: Path, model: dict, ensemble: dict) -> tuple[str, str]:
+    """(how an ensemble combines which runs, its size): its method, its weights (model/ensemble.json's,
+    normalized, when that file can be read; else the setting config.json records) and its members."""
+    from forecastlab.errors import ForecastlabError
+    from forecastlab.models.contract import read_json_object
+
+    config = model.get("config") or {}
+    method = ensemble.get("method") or config.get("method") or "mean"
+    members = [m for m in ensemble.get("members") or [] if isinstance(m, dict)]
+    try:
+        weights = read_json_object(run_dir / "model" / "ensemble.json").get("weights")
+    except (ForecastlabError, OSError):
+        weights = None
+    if isinstance(weights, list) and weights and all(isinstance(w, int | float) for w in weights):
+        how = "equal weights" if len(set(weights)) == 1 else "weights " + ", ".join(f"{w:.3g}" for w in weights)
+    else:
+        how = "equal weights" if config.get("weights") is None else f"weights {config['weights']}"
+    runs = "; ".join(f"{m.get('model')} {m.get('source')}" for m in members)
+    return (f"weighted {method} of {_plural(len(members), 'run')}, {how}" + (f": {runs}" if runs else ""),
+            f"{_count(model.get('params'))} weights in its members")
 
 
 def _artifact_kind(path: Path) -> str | None:

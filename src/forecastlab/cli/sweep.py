@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -17,11 +18,16 @@ from forecastlab.cli.options import (
     with_data_options,
     with_window_options,
 )
-from forecastlab.cli.train import Optimizer, ParamOpt, TargetTransform, parse_params
+from forecastlab.cli.train import PATH_METAVAR, Optimizer, ParamOpt, TargetTransform, parse_params, path_parser
 from forecastlab.data.book import BOOK_MODELS
-from forecastlab.errors import ForecastlabError
+from forecastlab.errors import ForecastlabError, cli_spelling
 
 STORAGE_ENV = "FORECASTLAB_SWEEP_STORAGE"  # a URL with a password stays out of the shell history
+
+# forecastlab.tuning.sweep's argument names, as this command spells them (beside the CLI's own table,
+# options.FLAGS, which the error printer applies after these): its `seed` is the sampler's, not training's.
+_FLAGS = {"study": "--study", "storage": "--storage", "trials": "--trials", "pruner": "--pruner",
+          "heartbeat": "--heartbeat", "space": "--space", "seed": "--sampler-seed", "out": "--out"}
 
 SweepModelArg = Annotated[str | None, typer.Argument(
     help=f"Model name: {', '.join(BOOK_MODELS)} or any registered one (forecastlab models); omit it with "
@@ -40,7 +46,8 @@ def sweep_command(
         rich_help_panel="Sweep", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Sweep directory: trials/, study.db, sweep.json, plots, best.toml (default: sweeps/MODEL).",
-        rich_help_panel="Sweep", show_default=False)] = None,
+        rich_help_panel="Sweep", show_default=False, parser=path_parser("--out", "sweeps/lstm"),
+        metavar=PATH_METAVAR)] = None,
     storage: Annotated[str | None, typer.Option(
         "--storage", envvar=STORAGE_ENV, help="Database URL shared by workers on several machines, e.g. "
         "postgresql://user@host:5432/optuna (default: OUT/study.db, SQLite, for the workers of this machine).",
@@ -63,7 +70,8 @@ def sweep_command(
         rich_help_panel="Sweep")] = False,
     export_best: Annotated[Path | None, typer.Option(
         "--export-best", help="Write the best trial's recipe to this TOML file (for `train --config`); without "
-        "--trials, from the existing sweep in --out.", rich_help_panel="Sweep", show_default=False)] = None,
+        "--trials, from the existing sweep in --out.", rich_help_panel="Sweep", show_default=False,
+        parser=path_parser("--export-best", "best.toml"), metavar=PATH_METAVAR)] = None,
     epochs: Annotated[int | None, typer.Option(
         "--epochs", help="Epochs per trial (default: the model's book epochs).", rich_help_panel="Training",
         min=1, show_default=False)] = None,
@@ -120,7 +128,8 @@ def sweep_command(
             raise ForecastlabError("--export-best without --trials reads an existing sweep: give its --out",
                                    where="--out", fix="pass --out SWEEP_DIR")
         _refuse_existing(export_best)
-        path = sw.export_best(out, export_best, storage=storage, study=study)
+        with _as_flags():
+            path = sw.export_best(out, export_best, storage=storage, study=study)
         if json_out:
             print_json({"best_recipe": str(path)})
         else:
@@ -144,14 +153,29 @@ def sweep_command(
         target_transform=str(target_transform) if target_transform is not None else None, device=device))
     out = out or Path("sweeps") / model
     say = None if no_progress or json_out else (lambda text: typer.echo(text, err=True))
-    summary = sw.sweep(recipe, trials=trials, out=out, storage=storage, study=study, space=space, pruner=pruner,
-                       seed=sampler_seed, heartbeat=heartbeat, progress=say)
-    if export_best is not None and summary["best"] is not None:
-        summary["best_recipe"] = str(sw.export_best(out, export_best, storage=storage, study=summary["study"]))
+    with _as_flags():
+        summary = sw.sweep(recipe, trials=trials, out=out, storage=storage, study=study, space=space, pruner=pruner,
+                           seed=sampler_seed, heartbeat=heartbeat, progress=say)
+        if export_best is not None and summary["best"] is not None:
+            summary["best_recipe"] = str(sw.export_best(out, export_best, storage=storage, study=summary["study"]))
     if json_out:
         print_json(summary)
         return
     _print_summary(summary, out)
+
+
+@contextlib.contextmanager
+def _as_flags():
+    """The library's errors with its argument names (study=, trials, ...) as this command's flags."""
+    try:
+        yield
+    except ForecastlabError as err:
+        what, arg = err.what, err.arg
+        if arg in _FLAGS and what.startswith(arg + " "):  # "trials must be ..." -> "--trials must be ..."
+            what = _FLAGS[arg] + what[len(arg):]
+        where = _FLAGS.get(err.where) or cli_spelling(err.where, _FLAGS)
+        raise ForecastlabError(cli_spelling(what, _FLAGS), where=where, fix=cli_spelling(err.fix, _FLAGS),
+                               arg=None if arg in _FLAGS else arg) from None
 
 
 def _refuse_existing(path: Path) -> None:
@@ -178,7 +202,7 @@ def _print_summary(summary: dict, out: Path) -> None:
     for r in summary["trial_rows"]:
         params = ", ".join(f"{k.split('.')[-1]}={v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
                            for k, v in r["params"].items())
-        state = r["state"] + (f": {r['reason'].splitlines()[0][:60]}" if r["state"] == "fail" and r["reason"] else "")
+        state = r["state"] + (f": {r['reason'].splitlines()[0][:60]}" if r["state"] == "failed" and r["reason"] else "")
         table.add_row(str(r["number"]), state, num(r["val_mae"]), num(r["test_mae"]), num(r["epochs_run"], "d"),
                       num(r["seconds"], ".1f"), params, style="bold" if r["number"] == best else None)
     console = Console(highlight=False, markup=False, emoji=False, width=max(100, _columns()))

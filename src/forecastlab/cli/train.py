@@ -31,6 +31,22 @@ from forecastlab.errors import ForecastlabError
 from forecastlab.training.recipe import DATA_KEYWORDS
 
 
+def path_parser(flag: str, example: str):
+    """A typer `parser=` for a path option that refuses an empty value: Path("") is ".", so `--out ""` (an
+    unset shell variable, say) would otherwise mean the current folder. Use it with metavar=PATH_METAVAR."""
+
+    def parse(value):
+        if isinstance(value, str) and not value.strip():
+            raise ForecastlabError(f"{flag} is empty (an empty path would mean the current folder)", where=flag,
+                                   fix=f"give {flag} a path, e.g. {flag} {example}")
+        return Path(value) if isinstance(value, str) else value
+
+    return parse
+
+
+PATH_METAVAR = "<path>"  # what --help shows for a path option; with parser= it would show the parser's type
+
+
 class Optimizer(StrEnum):
     rmsprop = "rmsprop"
     adam = "adam"
@@ -70,7 +86,8 @@ def train_command(
     optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="rmsprop is the book's.")] = Optimizer.rmsprop,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for weights, dropout and shuffling.")] = 0,
     params: ParamOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: runs/MODEL-TIME).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: runs/MODEL-TIME).",
+                                             parser=path_parser("--out", "runs/my-run"), metavar=PATH_METAVAR)] = None,
     resume: Annotated[Path | None, typer.Option(
         "--resume", help="Continue this run directory with its own settings (only --epochs and --device may be given)."
     )] = None,
@@ -679,7 +696,8 @@ def predict_command(
         "--input", help="Fresh data: a CSV or Parquet file in the training format; the forecast is from its last "
         "rows (the origin is its last row).", show_default=False)] = None,
     last: Annotated[int, typer.Option("--last", help="Predict from the last N windows (without --input).")] = 1,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the predictions to this CSV.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the predictions to this CSV.",
+                                             parser=path_parser("--out", "forecast.csv"), metavar=PATH_METAVAR)] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also draw a fan chart (recent history and the "
                                               "forecast with its interval) to this PNG.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing --out / --plot files.")] = False,

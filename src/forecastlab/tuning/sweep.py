@@ -462,6 +462,13 @@ def _value(trial) -> float | None:
     return float(mae) if mae is not None else None
 
 
+def state_name(state) -> str:
+    """A trial state as sweep.json, trial.json, the progress lines and the CLI's table all spell it: complete,
+    pruned, failed, running or waiting (Optuna's TrialState names, but "failed" for its FAIL)."""
+    name = state.name.lower()
+    return "failed" if name == "fail" else name
+
+
 def _write_trial_file(run_dir: Path, frozen, state: str, reason: str | None) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / TRIAL_FILE, {
@@ -499,11 +506,12 @@ def load_study(out: str | Path, storage: str | None = None, study: str | None = 
 
 
 def summarize(study, out: str | Path | None = None) -> dict:
-    """The study as a dict: counts by state, the best trial (by validation MAE), and every trial."""
+    """The study as a dict: counts by state (state_name's words), the best trial (by validation MAE), and every
+    trial."""
     plan = study.user_attrs.get("forecastlab") or {}
     rows = []
     for t in study.get_trials(deepcopy=False):
-        rows.append({"number": t.number, "state": t.state.name.lower(), "value": _value(t),
+        rows.append({"number": t.number, "state": state_name(t.state), "value": _value(t),
                      "val_mae": t.user_attrs.get("val_mae"), "test_mae": t.user_attrs.get("test_mae"),
                      "epochs_run": t.user_attrs.get("epochs_run"), "seconds": t.user_attrs.get("seconds"),
                      "params": t.params, "run_dir": t.user_attrs.get("run_dir"),
