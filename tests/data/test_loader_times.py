@@ -211,3 +211,27 @@ def test_a_text_column_of_dates_wins_over_unix_like_numbers_in_a_time_named_colu
         s = load_series(path, target="temp")
     assert s.quality["format"]["time_column"] == "Datum" and s.timestamps[0] == np.datetime64("2016-01-01T00:00")
     assert "runtime" in s.columns and not any("Unix time" in str(w.message) for w in said)
+
+
+@pytest.mark.parametrize("other", ["update_count", "downtime (min)"])
+def test_a_time_word_inside_another_word_is_no_time_and_the_unix_column_is_found(tmp_path, other):
+    # 'update' holds 'date' and 'downtime' holds 'time': before, the first was taken as the time column and
+    # refused ("holds whole numbers (0, ...), not dates"), though 'timestamp' beside it is Unix time.
+    seconds = 1451606400 + 3600 * np.arange(600)
+    path = tmp_path / "counts.csv"
+    pd.DataFrame({other: np.arange(600) % 7, "timestamp": seconds, "kw": np.arange(600.0)}).to_csv(path, index=False)
+    with pytest.warns(DataQualityWarning, match="Unix time in seconds"):
+        s = load_series(path, target="kw")
+    assert s.quality["format"]["time_column"] == "timestamp" and other in s.columns
+    assert s.timestamps[0] == np.datetime64("2016-01-01T00:00")
+
+
+def test_one_value_outside_the_unix_unit_is_named_with_its_line(tmp_path):
+    seconds = 1451606400 + 3600 * np.arange(600)
+    seconds[500] = 0
+    path = tmp_path / "zero.csv"
+    pd.DataFrame({"timestamp": seconds, "kw": np.arange(600.0)}).to_csv(path, index=False)
+    with pytest.raises(ForecastlabError) as err:
+        load_series(path, target="kw")
+    assert "holds Unix time in seconds since 1970, except the value 0" in err.value.what
+    assert err.value.where == f"{path}, line 502, column 'timestamp'" and "correct or remove that row" in err.value.fix

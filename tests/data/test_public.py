@@ -284,3 +284,14 @@ def test_every_entry_documents_what_a_benchmark_needs(elec, tmy, sandpoint, miam
         assert {"description", "license", "source", "frequency", "target", "tasks", "caveats"} <= set(info), name
         assert info["target"] == loaded[name].target and len(loaded[name]) == info["rows"]
         assert all(task["target"] in loaded[name].columns for task in info["tasks"].values())
+
+
+def test_a_gap_policy_is_refused_for_a_public_record_not_recorded_and_ignored():
+    # Before: nyc-jfk was read with its fixed interpolate:6 whatever gaps= said, and a run recorded gaps='drop'.
+    for name in ("nyc-jfk", "tmy3"):
+        with pytest.raises(ForecastlabError, match="gaps= does not apply to the public dataset") as err:
+            load_series(name, gaps="drop")
+        assert err.value.arg == "gaps" and "leave out gaps=" in err.value.fix
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        assert len(load_series("nyc-jfk", gaps="interpolate:6")) == 8_678  # the fixed policy itself is fine

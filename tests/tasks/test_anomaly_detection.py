@@ -91,3 +91,23 @@ def test_the_autoencoder_flags_a_spike_and_repeats_itself_with_its_seed(trained)
     result = detect_anomalies(faulty, autoencoder=True, rules=False, autoencoder_steps=200)
     assert result.detectors == ["autoencoder"]
     assert any(e.kind == "reconstruction" and e.start <= 6000 <= e.end for e in result.events)
+
+
+def test_no_residual_is_scored_for_a_window_that_reads_across_a_break(trained, tmp_path):
+    """A hole in the time grid (here 200 rows cut out of the file) is a break: a window whose rows up to its
+    target's cross it would compare a forecast with a reading not `delay` steps on. Such windows get no
+    forecast (training drops them too); every other row is forecast as before."""
+    import pandas as pd
+
+    csv, run = trained
+    frame = pd.read_csv(csv)
+    frame.drop(index=range(5000, 5200)).to_csv(tmp_path / "holed.csv", index=False)
+    holed = load_series(str(tmp_path / "holed.csv"), clean=False)
+    assert holed.breaks.tolist() == [5000]
+    delay = run.spec.delays[0]
+    scores = residual_scores(run, holed)
+    starts = np.arange(len(holed)) - delay  # the window whose target is each row
+    crossing = (starts >= 0) & (starts < 5000) & (starts + delay >= 5000)
+    assert crossing.sum() == delay and np.isnan(scores["forecast"][crossing]).all()
+    fine = (starts >= 0) & ~crossing  # every window that does not cross is scored
+    assert np.isfinite(scores["forecast"][fine]).all()

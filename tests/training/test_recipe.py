@@ -164,3 +164,32 @@ def test_a_horizon_below_one_step_is_named_as_horizon():
         with pytest.raises(ForecastlabError) as err:
             WindowRecipe(horizon=bad).spec()
         assert err.value.arg == "horizon" and "1 or more" in err.value.what
+
+
+def test_a_public_record_run_reads_other_data_with_the_target_it_was_trained_on(tmp_path):
+    """A run on a public record names no target (the record's default): evaluate, anomalies and backtest with
+    --data FILE read the file through run_series, which must use the run's target instead of refusing with
+    'it is not clear which column to forecast'."""
+    import warnings
+
+    import pandas as pd
+
+    from forecastlab.data import load_series
+    from forecastlab.errors import DataQualityWarning
+    from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+    from forecastlab.training.runner import run_recipe, run_series
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        run_recipe(Recipe(ModelRecipe("dense", {"units": 4}), DataRecipe("nyc-jfk"), WindowRecipe(lookback="1d"),
+                          TrainingRecipe(epochs=1, max_steps_per_epoch=2, seed=0)), out_dir=tmp_path / "run",
+                   progress=False)
+        series = load_series("nyc-jfk")
+    run = load_run(tmp_path / "run")
+    assert run.recipe.data.target is None
+    recent = pd.DataFrame(series.values[-200:], columns=series.columns)
+    recent.insert(0, "time", pd.to_datetime(series.timestamps[-200:]).tz_localize("UTC"))
+    recent.to_csv(tmp_path / "recent.csv", index=False)
+    again = run_series(run, data=str(tmp_path / "recent.csv"))
+    assert again.target == "Temperature (degC)" and len(again) == 200
+    assert run_series(run, data=str(tmp_path / "recent.csv"), target="Dew point (degC)").target == "Dew point (degC)"

@@ -91,7 +91,7 @@ def load_series(
     """
     policy = GapPolicy.parse(gaps)
     if is_public(data):
-        _refuse_public_options(str(data), time_col=time_col, freq=freq)
+        _refuse_public_options(str(data), time_col=time_col, freq=freq, gaps=policy)
         return load_public(str(data), target=target, features=features, build=build_series)
     if isinstance(data, str) and data.strip().lower().startswith("ucr:"):
         # A labelled UCR anomaly series from the pinned aeon wheel (forecastlab.data.ucr): one column 'value'.
@@ -122,9 +122,15 @@ def load_bytes(raw: bytes, name: str, *, time_col: str | None = None, target: st
                         features=features, freq=freq, policy=policy, clean=clean, day_first=day_first)
 
 
-def _refuse_public_options(name: str, *, time_col: str | None, freq: str | None) -> None:
+def _refuse_public_options(name: str, *, time_col: str | None, freq: str | None,
+                           gaps: GapPolicy | None = None) -> None:
     """A public record comes with its own regular time index: there is no time column to pick, and
-    resampling it would move the tmy3 month-boundary breaks."""
+    resampling it would move the tmy3 month-boundary breaks. Its gap policy is fixed too (nyc-jfk's is
+    the default, the others have no holes): another gaps= would be recorded in a run and never applied."""
+    if gaps is not None and gaps != GapPolicy.parse("interpolate"):
+        raise ForecastlabError(f"gaps= does not apply to the public dataset {name.strip()!r}, whose gap policy is "
+                               "fixed (forecastlab.data.public: the default, interpolate:6)", arg="gaps",
+                               fix="leave out gaps=, or export the series to a CSV file and load that")
     for arg, value in (("time_col", time_col), ("freq", freq)):
         if value is not None:
             raise ForecastlabError(f"{arg}= does not apply to the public dataset {name.strip()!r}, whose time index "
@@ -135,7 +141,8 @@ def _refuse_public_options(name: str, *, time_col: str | None, freq: str | None)
 # Unix time: a whole-number time column, in seconds (or ms, us, ns) since 1970-01-01 00:00 UTC. Read only from
 # a column named like a time (or the one time_col= names) whose every value lies in 1973-03-03..2100-01-01 in
 # one unit: those ranges do not overlap, so the unit is never a guess; any other whole numbers are no time.
-_TIME_LIKE = re.compile(r"date|time|epoch|unix|posix|stamp|^ts$|^ds$|^dt$|^when$", re.IGNORECASE)
+# A word of the name, not inside another ('update_count', 'downtime (min)' are no times).
+_TIME_LIKE = re.compile(r"(?<![a-z])(?:date|time|epoch|unix|posix|stamp)|^ts$|^ds$|^dt$|^when$", re.IGNORECASE)
 EPOCH_SECONDS = (100_000_000, 4_102_444_800)  # 1973-03-03 09:46:40 and 2100-01-01 00:00:00 UTC
 EPOCH_UNITS = (("s", "seconds", 1), ("ms", "milliseconds", 10**3), ("us", "microseconds", 10**6),
                ("ns", "nanoseconds", 10**9))
@@ -159,7 +166,9 @@ def _read_epoch_times(table: Table, time_col: str | None) -> tuple[Table, dict |
         if any(pd.api.types.is_datetime64_any_dtype(frame[c]) or (_TIME_LIKE.search(str(c)) and not _numeric(frame[c]))
                for c in frame.columns):
             return table, None
-        name = next((c for c in frame.columns if _TIME_LIKE.search(str(c)) and _numeric(frame[c])), None)
+        candidates = [c for c in frame.columns if _TIME_LIKE.search(str(c)) and _numeric(frame[c])]
+        # the first that holds Unix time in some unit, else the first (refused below, saying what it holds)
+        name = next((c for c in candidates if _epoch_unit(frame[c]) is not None), candidates[0] if candidates else None)
         if name is None or any(_looks_like_dates(frame[c]) for c in frame.columns if not _numeric(frame[c])):
             return table, None  # a text column of dates (named 'Datum', say) is the time: find_time_column's
     s = frame[name]
@@ -195,12 +204,45 @@ def _read_epoch_times(table: Table, time_col: str | None) -> tuple[Table, dict |
     if time_col is None and any(not _numeric(frame[c]) for c in frame.columns):
         return table, None  # the dates may be in a text column: find_time_column looks there
     kind = "whole numbers" if whole else "numbers"
+    odd = _odd_one_out(s)
+    if odd is not None:  # most of the column is Unix time in one unit: name the value that is not
+        row, value, word = odd
+        raise ForecastlabError(
+            f"the time column {shorten(name)!r} holds Unix time in {word} since 1970, except the value {value}, "
+            f"which is not in that unit between 1973 and 2100", where=table.where(row, name),
+            fix=f"correct or remove that row, so that every time is Unix {word} (or a date like 2016-01-01 00:00:00)")
     raise ForecastlabError(
         f"the time column {shorten(name)!r} holds {kind} ({shown}, ...), not dates, and they are not Unix time in "
         "seconds or milliseconds since 1970 between 1973 and 2100, which would read like " + _EPOCH_EXAMPLE,
         where=where,
         fix="write the times as dates like 2016-01-01 00:00:00 (from Unix seconds: pd.to_datetime(column, unit='s', "
         "utc=True))" + (", or pass time_col= with the column that holds the dates" if time_col is not None else ""))
+
+
+def _epoch_unit(s: pd.Series) -> str | None:
+    """The unit ('s', 'ms', 'us', 'ns') in whose Unix-time range every number of `s` lies, or None."""
+    x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    x = x[~np.isnan(x)]
+    if not len(x) or not np.isfinite(x).all():
+        return None
+    lo, hi = x.min(), x.max()
+    return next((unit for unit, _word, per in EPOCH_UNITS
+                 if EPOCH_SECONDS[0] * per <= lo and hi <= EPOCH_SECONDS[1] * per), None)
+
+
+def _odd_one_out(s: pd.Series) -> tuple[int, str, str] | None:
+    """(row, value, unit word) of the first number outside the Unix-time unit that most of `s` is in (at
+    least 90% of its numbers), or None when no unit holds most of them."""
+    x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = ~np.isnan(x)
+    for _unit, word, per in EPOCH_UNITS:
+        with np.errstate(invalid="ignore"):
+            inside = present & (x >= EPOCH_SECONDS[0] * per) & (x <= EPOCH_SECONDS[1] * per)
+        if present.sum() and inside.sum() >= 0.9 * present.sum():
+            row = int(np.flatnonzero(present & ~inside)[0])
+            value = s.iloc[row]
+            return row, (f"{int(value)}" if float(value).is_integer() else repr(float(value))), word
+    return None
 
 
 def _looks_like_dates(s: pd.Series) -> bool:

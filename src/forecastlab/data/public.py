@@ -426,8 +426,9 @@ def _load_nyc(raw: bytes, path: Path, key: str, *, target: str, features: list[s
     frame = pd.DataFrame({"time": pd.to_datetime(station["time_hour"], utc=True).reset_index(drop=True)})
     for column, (name, convert) in NYC_COLUMNS.items():
         frame[name] = convert(station[column].to_numpy(dtype=np.float64))
-    table = Table(frame=frame, path=path, kind="public", compression="xz", delimiter=None,
-                  sha256=PUBLIC_DATASETS[key]["sha256"])
+    # Messages point at a row among the station's rows (the file holds three airports'), said so in the name.
+    table = Table(frame=frame, path=Path(f"{path} (its {NYC_STATION} rows)"), kind="public", compression="xz",
+                  delimiter=None, sha256=PUBLIC_DATASETS[key]["sha256"])
     provenance = Provenance(source="public", path=str(path), sha256=PUBLIC_DATASETS[key]["sha256"], variant=key)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")

@@ -132,6 +132,15 @@ def residual_scores(run, series, *, window_hours: float = WINDOW_HOURS) -> dict:
     forecasts = predict(run, values, times=series.timestamps)
     rows = np.arange(len(forecasts)) + delay  # the row each window's first-horizon forecast is for
     keep = rows < n
+    # A window whose rows, up to its target's, straddle a break (a hole in the time grid, a dropped run of
+    # rows) reads across it and is scored against a row that is not `delay` steps on: no residual, as
+    # training drops such windows (forecastlab.windows, drop_gap_windows).
+    breaks = np.asarray(series.breaks, dtype=np.int64)
+    if len(breaks):
+        starts = np.arange(len(forecasts))
+        after = np.searchsorted(breaks, starts, side="right")  # the first break after each window's start
+        crossing = (after < len(breaks)) & (breaks[np.minimum(after, len(breaks) - 1)] <= starts + delay)
+        keep &= ~crossing
     forecast = np.full(n, np.nan)
     forecast[rows[keep]] = point_forecast(run, forecasts)[keep, 0]
     forecast[~np.isfinite(forecast)] = np.nan  # an overflowing input gives no residual, never an infinite one

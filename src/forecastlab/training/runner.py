@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from forecastlab.data.public import is_public
 from forecastlab.errors import ForecastlabError
 from forecastlab.training.recipe import DataRecipe, Recipe, recipe_of
 
@@ -51,7 +52,12 @@ def run_series(run, **overrides):
                 "hand)", where=str(Path(run.run_dir) / "config.json"),
                 fix="pass the data: run_series(run, data='file.csv'), or --data on the command line")
         return DataRecipe(**overrides).load()
-    return dataclasses.replace(recipe.data, **overrides).load()
+    data = recipe.data
+    if "data" in overrides and data.target is None and "target" not in overrides and is_public(data.data):
+        # A run on a public record names no target (the record's default was used): other data is read with
+        # the target the run was trained on, not left to guess which column to forecast.
+        overrides = overrides | {"target": (run.config.get("data") or {}).get("target")}
+    return dataclasses.replace(data, **overrides).load()
 
 
 def _book_epochs(name: str) -> int:
