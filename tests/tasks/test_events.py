@@ -199,6 +199,49 @@ def test_a_lookback_longer_than_the_record_holds_names_the_events_option(tmp_pat
     assert "--sequence-length" not in said and "--sampling-rate" not in said and "--horizon" not in said
 
 
+@pytest.mark.filterwarnings("ignore::forecastlab.errors.DataQualityWarning")
+@pytest.mark.parametrize("lookback", [2, 3, 24, 100])
+def test_a_too_long_lookback_is_told_a_lookback_and_a_record_length_that_fit(lookback):
+    # Before: a record too short for even the shortest lookback (most < 2) was told `lookback_hours=2 or less`,
+    # which check_event_options takes and this check refuses again, and the record length needed was not said.
+    # Now both numbers are checked against the real code: the window datasets the task builds.
+    import re
+
+    from forecastlab.tasks.events import check_lookback_fits
+    from forecastlab.windows import WindowSpec, make_datasets_from_series
+
+    def fits(n, hours):
+        try:
+            check_lookback_fits(weather(n=n), hours)
+        except ForecastlabError:
+            return False
+        sets = make_datasets_from_series(weather(n=n), WindowSpec(hours, 1, 1), batch_size=8)
+        assert min(sets.train.num_windows, sets.val.num_windows, sets.test.num_windows) >= 1  # it really fits
+        return True
+
+    refused = 0
+    for n in range(1, 4 * lookback + 40):
+        try:
+            check_lookback_fits(weather(n=n), lookback)
+            continue
+        except ForecastlabError as err:
+            fix, said = err.fix, str(err)
+        refused += 1
+        assert "sequence_length" not in fix and "horizon" not in fix, fix
+        told = re.search(r"pass lookback_hours=(\d+) or less", fix)
+        if told:
+            hours = int(told.group(1))
+            assert 2 <= hours < lookback and fits(n, hours), (n, fix)
+        else:  # only a longer record helps: no lookback the option takes fits
+            assert not fits(n, 2), (n, fix)
+        rows = int(re.search(r"needs a record of at least ([\d,]+) hourly rows", said).group(1).replace(",", ""))
+        if not told:
+            assert f"use a record of at least {rows:,} hourly rows" in fix, (n, fix)
+        assert rows > n and not fits(rows - 1, lookback), (n, fix)  # the fewest from which every count fits
+        assert all(fits(m, lookback) for m in range(rows, rows + 8)), (n, fix)
+    assert refused
+
+
 def test_a_pressure_column_dropped_as_constant_is_named_as_the_reason():
     series = load_series("tmy3-sandpoint")
     assert series.quality["cleaning"]["constant_columns_dropped"] == ["Pressure (mbar)"]

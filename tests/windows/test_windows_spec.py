@@ -354,6 +354,27 @@ def test_the_too_few_rows_advice_can_name_other_knobs_and_survives_pickling():
     assert isinstance(again, TooFewRowsError) and again.rows_needed == 189 and again.fix == err.value.fix
 
 
+def test_a_fixed_window_is_advised_rows_only_and_advise_keeps_that():
+    # A saved run's window (backtest RUN_DIR, train --resume) cannot be lowered there: before, the CLI's
+    # advise() always reworded the fix to "or lower --lookback or --horizons", flags those commands refuse.
+    import pickle
+
+    from forecastlab.cli.options import FLAGS, _window_advice
+    from forecastlab.training.recipe import WindowRecipe
+    from forecastlab.windows.spec import TooFewRowsError
+
+    with pytest.raises(TooFewRowsError) as err:
+        WindowSpec(24, 1, 1).check_rows(188, chronological_split(188))
+    fixed = err.value.fixed_window("the run's window needs them")
+    assert fixed is err.value and fixed.fix == "use at least 189 rows (the run's window needs them)"
+    assert fixed.advise(("lookback=", "horizons=")).fix == fixed.fix
+    _window_advice(fixed, WindowRecipe())  # what the CLI does with every command's TooFewRowsError
+    assert fixed.paragraph(FLAGS).endswith("Fix: use at least 189 rows (the run's window needs them).")
+    assert str(fixed).endswith("Fix: use at least 189 rows (the run's window needs them).")
+    again = pickle.loads(pickle.dumps(fixed))
+    assert again.fix == fixed.fix and again.advise(("lookback=",)).fix == fixed.fix
+
+
 def test_a_stride_thins_the_train_windows_only_and_is_recorded():
     values = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
     every = WindowSpec(10, 2, 3).make_datasets(values, values[:, 0], batch_size=32, shuffle_train=False)

@@ -55,6 +55,7 @@ FRONT_DEFAULTS = {"model": "gru_stacked", "model_params": {"units": 16}, "epochs
 MAX_TOLERANCE_HOURS = 24
 MAX_WARN_HOURS = 168
 MAX_LOOKBACK_HOURS = 720
+LOOKBACK_HOURS_MIN = 2  # the shortest lookback the head takes (check_event_options)
 
 
 def check_event_options(*, warn_hours: int = FRONT_DEFAULTS["warn_hours"],
@@ -66,8 +67,8 @@ def check_event_options(*, warn_hours: int = FRONT_DEFAULTS["warn_hours"],
             ("warn_hours", warn_hours, 0, MAX_WARN_HOURS, 6, "a front warning is hours ahead, not weeks"),
             ("tolerance_hours", tolerance_hours, 0, MAX_TOLERANCE_HOURS, 3, "a wider tolerance widens every "
              "front's zone until flagging every hour ('trivial: always') scores F1 near 1"),
-            ("lookback_hours", lookback_hours, 2, MAX_LOOKBACK_HOURS, 24, "30 days of hourly history per window "
-             "is the most the head reads")):
+            ("lookback_hours", lookback_hours, LOOKBACK_HOURS_MIN, MAX_LOOKBACK_HOURS, 24, "30 days of hourly "
+             "history per window is the most the head reads")):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or not low <= value <= high:
             raise ForecastlabError(f"{name} must be a whole number of hours from {low} to {high}, got {value!r}: "
                                    f"{why}", arg=name,
@@ -76,19 +77,34 @@ def check_event_options(*, warn_hours: int = FRONT_DEFAULTS["warn_hours"],
 
 def check_lookback_fits(series, lookback_hours: int) -> None:
     """Refuse a lookback longer than each split of `series` can hold one window of (the book's 50/25/25
-    chronological split; the test split needs the window and as many rows again), naming the events option."""
+    chronological split; the test split needs the window and as many rows again), naming the events option.
+
+    The bound is the window check's own (WindowSpec.check_rows of the head's window, lookback_hours steps of
+    one row predicting one row ahead): a lookback is accepted here exactly when that check accepts it. The
+    advice is true: the lookback it names fits this record (and is one the option takes, 2 or more), and the
+    record length it names is WindowSpec.min_rows, from which every longer record fits too (a record too short
+    for even the shortest lookback is advised a record length only)."""
+    from forecastlab.windows import WindowSpec
     from forecastlab.windows.split import chronological_split
 
     sizes = chronological_split(len(series))
     most = min(sizes[0], sizes[1], sizes[2] // 2)
     if lookback_hours > most:
+        need = WindowSpec(sequence_length=lookback_hours, sampling_rate=1, horizon=1).min_rows()
+        if most >= LOOKBACK_HOURS_MIN:
+            fix = (f"pass lookback_hours={most} or less (the default is {FRONT_DEFAULTS['lookback_hours']}), "
+                   "or use a longer record")
+        else:  # not even the shortest lookback fits: only a longer record helps
+            shortest = WindowSpec(sequence_length=LOOKBACK_HOURS_MIN, sampling_rate=1, horizon=1).min_rows()
+            fix = f"use a record of at least {need:,} hourly rows" + (
+                f" ({shortest:,} with lookback_hours={LOOKBACK_HOURS_MIN}, the shortest)"
+                if lookback_hours > LOOKBACK_HOURS_MIN else "")
         raise ForecastlabError(
             f"lookback_hours={lookback_hours} is longer than this record allows: every split needs a window of "
             f"that many hourly rows (the test split twice that), and its {len(series):,} hourly rows split "
-            f"{sizes[0]:,}/{sizes[1]:,}/{sizes[2]:,} hold windows of at most {most:,}",
-            where=_where(series), arg="lookback_hours",
-            fix=f"pass lookback_hours={max(2, most)} or less (the default is {FRONT_DEFAULTS['lookback_hours']}), "
-            "or use a longer record")
+            f"{sizes[0]:,}/{sizes[1]:,}/{sizes[2]:,} hold windows of at most {most:,}; that lookback needs a "
+            f"record of at least {need:,} hourly rows",
+            where=_where(series), arg="lookback_hours", fix=fix)
 
 
 def _column(series, *names: str) -> int:

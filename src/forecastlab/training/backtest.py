@@ -36,6 +36,7 @@ from forecastlab.evaluation.intervals import coverage
 from forecastlab.evaluation.metrics import EVAL_BATCH, forecast_dataset
 from forecastlab.windows import Normalizer, WindowSpec
 from forecastlab.windows.dataset import timeseries_dataset_from_array
+from forecastlab.windows.spec import TooFewRowsError
 from forecastlab.windows.split import chronological_split
 
 MAX_FOLDS = 100
@@ -113,7 +114,12 @@ def backtest(source, series, *, folds: int = 5, refit: bool = False, spec: Windo
         raise ForecastlabError(f"cannot backtest {type(source).__name__}", arg="source",
                                fix="pass a run directory, a LoadedRun, or a registered model name")
     sizes = sizes or chronological_split(len(series), (0.5, 0.25, 0.25))
-    spec.check_rows(len(series), sizes, series.provenance.path or series.provenance.source)
+    try:
+        spec.check_rows(len(series), sizes, series.provenance.path or series.provenance.source)
+    except TooFewRowsError as err:
+        if run is not None:  # a run's window comes with it (the CLI refuses window flags with a run): rows only
+            err.fixed_window("the run's window needs them")
+        raise
     if normalizer is None:
         normalizer = Normalizer().fit(series.values, end=sizes[0], columns=list(series.columns))
     windows = _all_windows(series, spec, normalizer, batch_size, seed)

@@ -100,10 +100,19 @@ class _State:
     best_weights: dict | None = None  # in-memory copy when there is no run directory
     elapsed: float = 0.0
     stopped_early: bool = False
+    # Not saved; what an interrupt's message says (_interrupted_message): the epoch being run; the checkpoint
+    # on disk (its epoch, best epoch and stopped_early); and what the call is doing outside an epoch: "" inside
+    # one, BETWEEN_EPOCHS after one, else what it does before or after its epochs.
+    running: int = 0
+    saved: tuple[int, int, bool] = (0, 0, False)
+    stage: str = "setting up the run"
 
     @property
     def epoch(self) -> int:
         return len(self.history)
+
+
+BETWEEN_EPOCHS = "between epochs"
 
 
 @seeded_torch
@@ -226,6 +235,7 @@ def train(
     config_pending = resume
     try:
         if resume:
+            state.stage = f"reading {rd.LAST} to resume"
             state, saved = _restore(run_dir, config, model, opt, scheduler)
             config["created"] = saved.get("created", config["created"])
         elif run is not None:
@@ -238,6 +248,7 @@ def train(
             while state.epoch < epochs and not state.stopped_early:
                 _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps_per_epoch, head, clip_norm,
                            shards)
+                state.stage = BETWEEN_EPOCHS
                 state.stopped_early = should_stop(state.epoch, state.best_epoch, early_stopping)
                 stop_asked = False
                 state.elapsed += _lap(started)
@@ -249,6 +260,7 @@ def train(
                         # A resumed run rewrites best.pt too the first time: a format-1 run gets its sidecar.
                         _save_last(run_dir, state, model, opt, scheduler, with_best=config_pending)
                         config_pending = _commit(run, config, config_pending)
+                        state.saved = (state.epoch, state.best_epoch, state.stopped_early)
                 if on_epoch is not None:
                     stop_asked = bool(on_epoch(dict(state.history[-1]))) and not state.stopped_early \
                         and state.epoch < epochs
@@ -261,6 +273,7 @@ def train(
                          interval_level)
         result.total_seconds = state.elapsed + _lap(started)
         if run is not None:
+            state.stage = f"writing {rd.METRICS} and {rd.CURVES}"
             _commit(run, config, config_pending)
             _write_outputs(run_dir, result)
     except KeyboardInterrupt as err:
@@ -285,14 +298,38 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _interrupted_message(run, state: _State, epochs: int, undone: str | None) -> str:
+    """What an interrupted train() says: when it stopped (in which epoch of `epochs`, or what it was doing
+    before or after its epochs: never an epoch past the last), what was kept (`undone`: what abandoning a new
+    run did) and how to go on."""
+    when = _when_stopped(state, epochs)
     if run is None:
-        return (f"training stopped during epoch {state.epoch + 1} of {epochs}; it had no run directory, so "
-                "nothing was kept")
-    if undone is not None:
+        return f"training stopped {when}; it had no run directory, so nothing was kept"
+    if undone is not None:  # a new run (a resumed one is kept from the start) that saved no epoch
         return f"training stopped before its first epoch was saved, so there is nothing to resume; {undone}"
-    return (f"training stopped during epoch {state.epoch + 1} of {epochs}; kept {run.path} with {state.epoch} "
-            f"completed epoch{'s' if state.epoch != 1 else ''} (best: epoch {state.best_epoch}); continue it with "
-            f"`forecastlab train --resume {run.path}` (Python: train(..., out_dir=..., resume=True))")
+    done, best, stopped_early = state.saved
+    resume = f"`forecastlab train --resume {run.path}` (Python: train(..., out_dir=..., resume=True))"
+    if not done:  # a resumed run stopped before its checkpoint was read: its files are as they were
+        return f"training stopped {when}; kept {run.path} as it was; continue it with {resume}"
+    kept = f"kept {run.path} with {done} completed epoch{'s' if done != 1 else ''} (best: epoch {best})"
+    if done >= epochs or stopped_early:  # a resume trains no more epochs
+        return (f"training stopped {when}; {kept}, but not its test scores: finish it (no more epochs, only the "
+                f"scores and {rd.METRICS}) with {resume}")
+    return f"training stopped {when}; {kept}; continue it with {resume}"
+
+
+def _when_stopped(state: _State, epochs: int) -> str:
+    """When training stopped: "during epoch 3 of 4", or what it was doing (state.stage) before its epochs or
+    after one of them, never naming an epoch past `epochs`."""
+    if not state.stage:
+        return f"during epoch {state.running} of {epochs}"
+    if not state.history:
+        return f"while {state.stage}"
+    doing = "" if state.stage == BETWEEN_EPOCHS else f", while {state.stage}"
+    if state.epoch >= epochs:
+        return f"after the last epoch ({state.epoch} of {epochs}){doing}"
+    if state.stopped_early:
+        return f"after stopping early at epoch {state.epoch} of {epochs}{doing}"
+    return f"after epoch {state.epoch} of {epochs}{doing}"
 
 
 def _commit(run: rd.RunDirectory, config: dict, config_pending: bool) -> bool:
@@ -310,6 +347,7 @@ def _commit(run: rd.RunDirectory, config: dict, config_pending: bool) -> bool:
 def _run_epoch(state, model, opt, scheduler, datasets, dev, bar, max_steps, head, clip_norm=None,
                shards=None) -> None:
     epoch = state.epoch + 1
+    state.running, state.stage = epoch, ""
     t0 = time.perf_counter()
     if hasattr(datasets.train, "set_epoch"):
         # The shuffle order depends on the epoch number, not on how many times the data was read,
@@ -502,6 +540,7 @@ def _restore(run_dir: Path, config: dict, model, opt, scheduler) -> tuple[_State
         best_weights=ckpt["best_model"],
         elapsed=float(ckpt["elapsed"]),
         stopped_early=ckpt["stopped_early"],
+        saved=(ckpt["epoch"], ckpt["best_epoch"], ckpt["stopped_early"]),
     )
     return state, saved
 
@@ -541,6 +580,7 @@ def _finish(state: _State, model, datasets, dev, run_dir, config, head: Head, le
             "no epoch was trained, so there is no model to report", arg="epochs",
             fix="train for at least one epoch",
         )
+    state.stage = "scoring the best weights on the validation split"
     model.load_state_dict(state.best_weights)
     model.eval()
     val_pred, val_y = forecast_dataset(model, datasets.val, head, dev)
@@ -551,8 +591,10 @@ def _finish(state: _State, model, datasets, dev, run_dir, config, head: Head, le
                "mae_by_horizon": [best["val_mae"]], "mse_by_horizon": [best["val_loss"]]}
     else:
         val = point_scores(val_pred[..., head.loss.median_index], val_y)
+    state.stage = "scoring the best weights on the test split"
     test = evaluate(model, datasets.test, dev, split="test", head=head)
     test_pred, test_y = forecast_dataset(model, datasets.test, head, dev)
+    state.stage = "calibrating the prediction intervals"
     intervals = interval_summary(head, val_pred, val_y, test_pred, test_y, level)
     from forecastlab.training.config import count_params
 

@@ -19,28 +19,44 @@ class TooFewRowsError(ForecastlabError):
     """WindowSpec.check_rows's refusal: the series has fewer rows than `rows_needed` (WindowSpec.min_rows, the
     fewest from which every count holds one window per split). Its fix advises that many rows or a smaller
     window, naming the window's settings as `knobs` (argument spellings, lowered to shrink the window); the
-    CLI words it again with the options the user set the window with (`advise`)."""
+    CLI words it again with the options the user set the window with (`advise`).
+
+    A window the caller cannot change (a saved run's: backtest or resume it, and its window comes with it)
+    is `fixed_window(why)`: the fix then asks for rows only, and `advise` keeps it so."""
 
     KNOBS = ("sequence_length=", "sampling_rate=", "horizon=")
 
     def __init__(self, what: str, *, where: str | None = None, fix: str | None = None, arg: str | None = None,
                  rows_needed: int | None = None, knobs: tuple[str, ...] = KNOBS):
         self.rows_needed = rows_needed
+        self.window_fixed: str | None = None  # why the window cannot be lowered, once fixed_window() said so
         super().__init__(what, where=where, fix=fix if fix is not None else self._fix(rows_needed, knobs), arg=arg)
 
     @staticmethod
-    def _fix(rows_needed: int | None, knobs: tuple[str, ...]) -> str | None:
+    def _fix(rows_needed: int | None, knobs: tuple[str, ...], why: str | None = None) -> str | None:
         if rows_needed is None:
             return None
+        if why is not None:
+            return f"use at least {rows_needed} rows ({why})"
         if not knobs:
             return f"use at least {rows_needed} rows"
         listed = knobs[0] if len(knobs) == 1 else f"{', '.join(knobs[:-1])} or {knobs[-1]}"
         return f"use at least {rows_needed} rows, or lower {listed}"
 
     def advise(self, knobs: tuple[str, ...]) -> TooFewRowsError:
-        """This error (itself) with the fix naming `knobs` instead: e.g. ('lookback=', 'horizons=')."""
-        if self.rows_needed is not None:
+        """This error (itself) with the fix naming `knobs` instead: e.g. ('lookback=', 'horizons='). A fixed
+        window's error (fixed_window) is left as it is: there is no setting to lower."""
+        if self.rows_needed is not None and self.window_fixed is None:
             self.fix = self._fix(self.rows_needed, tuple(knobs))
+            self.args = (self.paragraph(),)
+        return self
+
+    def fixed_window(self, why: str = "the run's window needs them") -> TooFewRowsError:
+        """This error (itself) for a window that cannot be changed where it was used (a saved run's): the fix
+        asks for `rows_needed` rows only, saying `why`, and a later `advise` keeps it."""
+        self.window_fixed = why
+        if self.rows_needed is not None:
+            self.fix = self._fix(self.rows_needed, (), why)
             self.args = (self.paragraph(),)
         return self
 
