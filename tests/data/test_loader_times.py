@@ -235,3 +235,30 @@ def test_one_value_outside_the_unix_unit_is_named_with_its_line(tmp_path):
         load_series(path, target="kw")
     assert "holds Unix time in seconds since 1970, except the value 0" in err.value.what
     assert err.value.where == f"{path}, line 502, column 'timestamp'" and "correct or remove that row" in err.value.fix
+
+
+def test_a_repeated_time_with_different_readings_is_said_and_named_as_the_autumn_hour(tmp_path):
+    # Before: "1 repeated timestamps (kept the first...; dropped 1)" in the report only, though a reading was lost.
+    t = list(pd.date_range("2016-10-29 00:00", "2016-10-31 23:00", freq="h").strftime("%Y-%m-%d %H:%M"))
+    t.insert(t.index("2016-10-30 02:00") + 1, "2016-10-30 02:00")  # a naive Berlin clock's autumn hour
+    path = tmp_path / "autumn.csv"
+    pd.DataFrame({"time": t, "kw": np.arange(len(t), dtype=float)}).to_csv(path, index=False)
+    with pytest.warns(DataQualityWarning, match="appear twice with different readings") as said:
+        s = load_series(path, target="kw")
+    text = " ".join(str(w.message) for w in said)
+    assert "hour repeated when daylight saving time ended" in text and "Europe/Berlin" in text
+    assert f"{path}, line 29, column 'time'" in text and s.quality["time"]["conflicting_duplicates"]["count"] == 1
+    # In June a repeated time is no clock change: said, without daylight saving.
+    june = list(pd.date_range("2016-06-01", periods=60, freq="h").strftime("%Y-%m-%d %H:%M"))
+    june.insert(11, june[10])
+    pd.DataFrame({"time": june, "kw": np.arange(61.0)}).to_csv(tmp_path / "june.csv", index=False)
+    with pytest.warns(DataQualityWarning, match="appear twice with different readings") as said:
+        load_series(tmp_path / "june.csv", target="kw")
+    assert not any("daylight" in str(w.message) for w in said)
+    # Identical repeats lose nothing: no warning.
+    same = pd.DataFrame({"time": june, "kw": [float(i if i != 11 else 10) for i in range(61)]})
+    same.to_csv(tmp_path / "same.csv", index=False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_series(tmp_path / "same.csv", target="kw")
+    assert not any("appear twice" in str(w.message) for w in said)

@@ -37,6 +37,7 @@ from forecastlab.data.public import is_public, load_public
 from forecastlab.data.quality import (
     HOUR_NS,
     LISTED,
+    SPRING_FORWARD_ZONES,
     GapPolicy,
     apply_gap_policy,
     breaks_from,
@@ -353,6 +354,8 @@ def build_series(
     if not faithful:
         keep = np.concatenate(([True], np.diff(ts.view(np.int64)) != 0))
         quality["time"]["conflicting_duplicates"] = _conflicting(ts, values, keep)
+        _warn_conflicting(table, time_name, quality["time"]["conflicting_duplicates"], zoned=cols.has_zones(
+            table, time_name))
         ts, values, source_rows, duplicates_dropped = ts[keep], values[keep], np.flatnonzero(keep), (~keep).sum()
     # Stamps with zones are on one UTC axis from here on; a forecast says its times are UTC.
     quality["time"]["utc"] = cols.has_zones(table, time_name)
@@ -614,7 +617,35 @@ def _conflicting(ts: np.ndarray, values: np.ndarray, keep: np.ndarray) -> dict:
     a, b = values[dropped], values[first_row[dropped]]
     differ = ~((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
     rows = dropped[differ]
-    return {"count": int(len(rows)), "first": stamp(ts[rows[0]]) if len(rows) else None}
+    return {"count": int(len(rows)), "first": stamp(ts[rows[0]]) if len(rows) else None,
+            "first_row": int(rows[0]) if len(rows) else None}
+
+
+def _warn_conflicting(table: Table, time_name: str, conflicts: dict, *, zoned: bool) -> None:
+    """A repeated time whose rows disagree: the first row is kept and a reading is discarded, said once, and
+    named as daylight saving's repeated autumn hour when a naive time is one that a common zone's clock
+    shows twice."""
+    n = conflicts.get("count") or 0
+    if not n:
+        return
+    first = pd.Timestamp(conflicts["first"])
+    zones = [] if zoned else [zone for zone in SPRING_FORWARD_ZONES if _ambiguous(first, zone)]
+    why = (f"; it looks like the hour repeated when daylight saving time ended (as clocks did on {first:%Y-%m-%d} "
+           f"in {zones[0]}), in local times written without their UTC offset" if zones else "")
+    warnings.warn(
+        f"{n:,} timestamp(s) appear twice with different readings, first {conflicts['first']}: the first row of "
+        f"each was kept and the other's readings were dropped{why} ({table.where(conflicts['first_row'], time_name)}). "
+        + ("Write the times with their UTC offset (+02:00, then +01:00) or in UTC to keep both hours."
+           if zones else "Keep one row per time, or average the readings first, to choose which are used."),
+        DataQualityWarning, stacklevel=3)
+
+
+def _ambiguous(t: pd.Timestamp, zone: str) -> bool:
+    try:
+        t.tz_localize(zone, ambiguous="raise", nonexistent="NaT")
+    except Exception as err:  # noqa: BLE001 - pytz/zoneinfo's AmbiguousTimeError, or a zone the system lacks
+        return "ambiguous" in type(err).__name__.lower() or "ambiguous" in str(err).lower()
+    return False
 
 
 def _warn_irregular(time: dict, step: int | None, ts: np.ndarray) -> None:
