@@ -190,3 +190,24 @@ def test_derived_columns_are_not_judged_and_a_vector_component_is_no_wind_speed(
     assert not [e for e in every if e.kind == "physics"], [e.reason for e in every if e.kind == "physics"][:3]
     with pytest.raises(ForecastlabError, match="no column 'wd' to check"):
         sensor_faults(derived, columns=["wd"])
+
+
+def test_a_spike_is_judged_against_its_own_side_of_a_break(tmp_path):
+    """nyc-jfk's pressure fell 8 mbar over 8 dropped hours, and the first reading after them was flagged as a
+    spike against the readings before the hole. Neighbours across a break are hours away and are not used:
+    here the reading after the hole has no judged neighbour on its side (the next three are blank)."""
+    t = pd.date_range("2016-01-01", periods=400, freq="h")
+    p = 1015.0 + 0.05 * np.sin(np.arange(400) / 5)
+    p[200:] -= 8.0  # the level after the hole
+    frame = pd.DataFrame({"time": t, "p (mbar)": p})
+    frame.loc[201:203, "p (mbar)"] = np.nan  # blank readings: filled, marked missing, never neighbours
+    holed = frame.drop(index=range(192, 200))  # 8 hours not written: a break before row 200's reading
+    holed.to_csv(tmp_path / "holed.csv", index=False)
+    series = load_series(tmp_path / "holed.csv", clean=False)
+    assert len(series.breaks) == 1
+    assert not [e for e in sensor_faults(series) if e.kind == "spike"]
+    # The same readings with no hole between them: the step is a spike against the neighbours before it.
+    holed.assign(time=pd.date_range("2016-01-01", periods=len(holed), freq="h")).to_csv(tmp_path / "joined.csv",
+                                                                                      index=False)
+    joined = load_series(tmp_path / "joined.csv", clean=False)
+    assert len(joined.breaks) == 0 and [e for e in sensor_faults(joined) if e.kind == "spike"]

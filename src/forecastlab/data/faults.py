@@ -233,7 +233,11 @@ def _spikes(series, x, bad, channel, scales, half, *, circular: bool = False) ->
     if n < 2 * half + 1:
         return []
     filled = np.where(bad, np.nan, x)
-    diffs = np.abs(_wrap(np.diff(filled)) if circular else np.diff(filled))
+    breaks = np.asarray(series.breaks, dtype=np.int64)
+    breaks = breaks[(breaks > 0) & (breaks < n)]
+    steps = np.diff(filled)
+    steps[breaks - 1] = np.nan  # a step across a break (a hole, dropped rows) is no step of the signal
+    diffs = np.abs(_wrap(steps) if circular else steps)
     diffs = diffs[np.isfinite(diffs)]
     if len(diffs) and np.count_nonzero(diffs) > 0 and np.median(diffs) == 0:
         diffs = diffs[diffs > 0]  # a mostly-zero column (rain, night-time sun): its typical step when it moves
@@ -241,8 +245,14 @@ def _spikes(series, x, bad, channel, scales, half, *, circular: bool = False) ->
     floor = max(typical, 1e-6)
     padded = np.pad(filled, half, mode="constant", constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    # The rows on each side, not the row itself: a spike must not pull its own reference.
+    # The rows on each side, not the row itself: a spike must not pull its own reference; and only those on
+    # the row's side of a break (after a hole, the rows before it are hours away).
     around = np.delete(windows, half, axis=1)
+    if len(breaks):
+        segment = np.searchsorted(breaks, np.arange(n), side="right").astype(np.float64)
+        padded_segment = np.pad(segment, half, mode="constant", constant_values=np.nan)
+        sides = np.delete(np.lib.stride_tricks.sliding_window_view(padded_segment, 2 * half + 1), half, axis=1)
+        around = np.where(sides == segment[:, None], around, np.nan)
     with np.errstate(all="ignore"), _quiet():
         if circular:
             # Unwrapped about the neighbours' circular mean, so that 350 and 10 are 20 degrees apart, not 340.
