@@ -61,3 +61,20 @@ def test_a_series_cut_by_hand_forgets_rather_than_misplaces(holed):
     series = load_series(str(holed))
     cut = dataclasses.replace(series, timestamps=series.timestamps[5:], values=series.values[5:])
     assert cut.missing.size == 0
+
+
+def test_a_blank_wind_direction_is_filled_the_short_way_round_the_circle(tmp_path):
+    # Before: linear interpolation between 350 and 10 degrees gave 180 (a southerly wind in a northerly hour),
+    # and the weather feature set then made reversed wind vectors of it.
+    t = pd.date_range("2016-01-01", periods=48, freq="h")
+    frame = pd.DataFrame({"time": t, "T (degC)": np.linspace(0, 5, 48), "wd (deg)": 350.0,
+                          "Wind direction (deg)": 20.0, "load (deg)": 350.0})
+    frame.loc[24:, ["wd (deg)", "load (deg)"]] = 10.0
+    frame.loc[23, ["wd (deg)", "Wind direction (deg)", "load (deg)"]] = np.nan
+    frame.loc[24, "Wind direction (deg)"] = 340.0
+    frame.to_csv(tmp_path / "wind.csv", index=False)
+    s = load_series(tmp_path / "wind.csv", target="T (degC)")
+    assert s.column("wd (deg)")[23] == pytest.approx(360.0, abs=1e-3)  # halfway from 350 to 10, via north
+    assert s.column("Wind direction (deg)")[23] == pytest.approx(360.0, abs=1e-3)  # 20 and 340: north too
+    assert s.column("load (deg)")[23] == pytest.approx(180.0)  # not a wind direction: a straight line
+    assert s.missing[23, s.columns.index("wd (deg)")]

@@ -13,6 +13,7 @@ Gap policy (`--gaps`):
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -148,6 +149,16 @@ def _runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
+# A wind direction in degrees, by name (Jena's 'wd (deg)', TMY's and nyc-jfk's 'Wind direction (deg)').
+_BEARING = re.compile(r"^\s*(wd|wind[ _]?dir(ection)?)\b.*\((deg|degrees|°)\)\s*$", re.IGNORECASE)
+
+
+def is_bearing(column: str) -> bool:
+    """Whether a column is a compass bearing in degrees, which is interpolated on the circle (350 to 10 passes
+    north, not south)."""
+    return _BEARING.match(str(column)) is not None
+
+
 def apply_gap_policy(
     values: np.ndarray, ts: np.ndarray, columns: list[str], policy: GapPolicy, where
 ) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray]:
@@ -181,7 +192,13 @@ def apply_gap_policy(
                 if not ok:
                     runs.append((int(s), int(e), columns[j]))
             ok_rows = ~missing[:, j]
-            if fill.any():  # np.interp raises on no known points even with nothing to fill
+            if fill.any() and is_bearing(columns[j]):  # a wind direction: the short way round the circle
+                angle = np.deg2rad(values[ok_rows, j].astype(np.float64))
+                sin = np.interp(x[fill], x[ok_rows], np.sin(angle))
+                cos = np.interp(x[fill], x[ok_rows], np.cos(angle))
+                degrees = np.round(np.rad2deg(np.arctan2(sin, cos)), 6) % 360.0
+                values[fill, j] = np.where(degrees == 0.0, 360.0, degrees)  # north is 360 (0: calm, in TMY files)
+            elif fill.any():  # np.interp raises on no known points even with nothing to fill
                 values[fill, j] = np.interp(x[fill], x[ok_rows], values[ok_rows, j])
             report["interpolated"] += int(fill.sum())
         runs.sort()
