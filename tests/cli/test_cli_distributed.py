@@ -55,11 +55,12 @@ def test_two_processes_match_one_with_the_same_global_batch_and_only_rank_0_writ
                                                                           .read_text())["training"]
 
 
-def start(root, out, total_epochs: int = 4):
+def start(root, out, total_epochs: int = 4, data: str = "j.csv"):
     """`train --nproc 2` in a session of its own (like a terminal's job), once history.csv holds 2 epochs.
     Its stderr goes to out.err (a file: a pipe nobody reads could fill up and block it)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="250")  # unwrapped messages
-    cmd = [sys.executable, "-m", "forecastlab", "train", *ARGS, "--epochs", str(total_epochs), "--max-steps-per-epoch",
+    args = [data if a == "j.csv" else a for a in ARGS]
+    cmd = [sys.executable, "-m", "forecastlab", "train", *args, "--epochs", str(total_epochs), "--max-steps-per-epoch",
            "20", "--out", str(out), "--nproc", "2"]
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL,
                             stderr=out.with_suffix(".err").open("w"), start_new_session=True)
@@ -120,7 +121,10 @@ def test_a_run_killed_mid_epoch_resumes_exactly_with_the_same_nproc(root, two):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers die with their parent on Linux")
 def test_sigterm_to_the_command_stops_every_worker_cleanly(root):
     out = root / "terminated"
-    proc = start(root, out, total_epochs=12)  # epochs take ~0.3 s here: a clean stop may still finish one or two
+    lines = (root / "j.csv").read_text().splitlines(keepends=True)
+    (root / "holed.csv").write_text("".join(lines[:1000] + lines[1006:]))  # a hole: a gaps warning, from each rank
+    # epochs take ~0.3 s here: a clean stop may still finish one or two
+    proc = start(root, out, total_epochs=12, data="holed.csv")
     proc.send_signal(signal.SIGTERM)  # the command alone: it passes the signal on, once, through torchrun
     proc.wait(timeout=120)
     stderr = out.with_suffix(".err").read_text()
@@ -129,6 +133,9 @@ def test_sigterm_to_the_command_stops_every_worker_cleanly(root):
     assert proc.returncode == 143, stderr[-4000:]
     assert "Traceback" not in stderr, stderr[-4000:]
     assert f"kept {out} with {kept} completed epochs" in " ".join(stderr.split()), stderr[-4000:]
+    # rank 0 alone speaks: rank 1 once said "it had no run directory, so nothing was kept", and repeated warnings
+    assert stderr.count("interrupted:") == 1 and "no run directory" not in stderr, stderr[-4000:]
+    assert stderr.count("gaps:") == 1, stderr[-4000:]
 
 
 def cli_ok(root, *args) -> str:
@@ -139,3 +146,17 @@ def cli_ok(root, *args) -> str:
 
 def test_nproc_with_seeds_is_refused(root):
     clean_error(cli("train", *ARGS, "--nproc", "2", "--seeds", "2", cwd=root), "--nproc trains one run")
+
+
+def test_ctrl_c_while_torchrun_still_imports_torch_exits_130_without_a_traceback(tmp_path):
+    """The launcher's torchrun bootstrap (_AGENT), interrupted while it imports torch (here a stand-in torch
+    that interrupts itself on import): before, a ~30-line KeyboardInterrupt traceback and no clean exit."""
+    from forecastlab.cli.distributed import _AGENT, PARENT_ENV
+
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), **{PARENT_ENV: str(os.getpid())})
+    done = subprocess.run([sys.executable, "-c", _AGENT, "--standalone"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr

@@ -89,3 +89,22 @@ def test_an_interrupted_reproduce_says_what_it_kept_and_how_to_go_on(tmp_path):
                            timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "r/models/dense" in json.loads((tmp_path / "r" / "leaderboard.json").read_text())["reused_runs"]
+
+
+@pytest.mark.parametrize(("rank", "speaks"), [("0", True), ("1", False), ("3", False)])
+def test_only_rank_0_of_a_data_parallel_run_says_what_was_kept(monkeypatch, capsys, rank, speaks):
+    """train --nproc N: every rank is interrupted, but rank 0 alone writes the run and says what it kept; another
+    rank exits with the same code in silence (it once added "it had no run directory, so nothing was kept")."""
+    from forecastlab.cli import distributed, interrupts
+
+    monkeypatch.setenv(distributed.CHILD_ENV, "4")  # a torchrun worker of `train --nproc 4`, as launch() starts it
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", rank)
+    assert distributed.is_worker() and distributed.rank() == int(rank)
+    interrupt = interrupts.Terminated()
+    interrupt.message = "training stopped during epoch 2 of 9; it had no run directory, so nothing was kept"
+    with pytest.raises(SystemExit) as done:
+        interrupts.exit_interrupted(interrupt)
+    assert done.value.code == 143
+    err = capsys.readouterr().err
+    assert ("interrupted:" in err and "nothing was kept" in err) if speaks else err == "", err

@@ -285,3 +285,24 @@ def test_an_empty_out_is_refused_not_taken_as_the_current_folder(tmp_path, jena_
                           (("predict", tmp_path / "run", "--out", ""), "forecast.csv")):
         clean_error(_cli(*args, cwd=tmp_path), "--out is empty", f"give --out a path, e.g. --out {example}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_input_refusals_name_input_and_never_data_s_keywords(relative_run, tmp_path):
+    """A bad --input is refused as --input (before the model loads), never with --data's advice ("--data also
+    takes 'jena', 'synthetic' or 'auto'"): --input is a file, so one named `synthetic` is that file."""
+    home, run = relative_run
+    (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "pipe")
+    for given, what in (("missing.csv", "--input does not exist"), ("folder", "--input is a directory, not a file"),
+                        (os.devnull, "--input is not a regular file (it is a character device)"),
+                        ("pipe", "--input is not a regular file (it is a named pipe)"),
+                        ("synthetic", "--input does not exist")):  # no such file here: not the built-in data
+        text = clean_error(_cli("predict", run, "--input", given, cwd=tmp_path), what, f"Where: --input {given}.")
+        assert "--data" not in text and "'jena'" not in text, text
+    recent = pd.read_csv(home / "mini.csv").tail(300)
+    recent.to_csv(tmp_path / "recent.csv", index=False)
+    recent.to_csv(tmp_path / "synthetic", index=False)
+    want = _cli("predict", run, "--input", "recent.csv", "--json", cwd=tmp_path)
+    got = _cli("predict", run, "--input", "synthetic", "--json", cwd=tmp_path)
+    assert want.returncode == 0 and got.returncode == 0, (want.stderr, got.stderr)
+    assert json.loads(got.stdout)["forecasts"] == json.loads(want.stdout)["forecasts"]  # the file, as recent.csv

@@ -381,3 +381,27 @@ def test_progress_bar_is_driven_by_the_bounded_downloader(hostile, files, tmp_pa
     path = jena.fetch_jena(tmp_path, url=hostile.url("/good" + NAME), progress=True)
     assert path.read_bytes() == files["csv"].read_bytes()
     assert "downloading jena_climate_2009_2016.csv.zip" in capsys.readouterr().err
+
+
+def test_import_jena_file_says_what_a_path_that_is_no_file_is(tmp_path):
+    """A folder, /dev/null and a named pipe are each refused by what they are (not 'no such file'), a folder that
+    holds the file with that file to pass; only a missing path is 'no such file'; nothing goes in the cache."""
+    cache = tmp_path / "cache"
+
+    def refusal(path):
+        with pytest.raises(ForecastlabError) as err:
+            jena.import_jena_file(path, cache)
+        assert err.value.where == str(path)
+        return err.value
+
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    err = refusal(folder)
+    assert err.what == "the Jena file path is a directory, not a file" and jena.JENA_ZIP in err.fix
+    (folder / jena.JENA_ZIP).write_bytes(b"")
+    assert refusal(folder).fix == f"give the file in it, {folder / jena.JENA_ZIP}"
+    assert refusal(os.devnull).what == "the Jena file path is not a regular file (it is a character device)"
+    os.mkfifo(tmp_path / "pipe")
+    assert refusal(tmp_path / "pipe").what == "the Jena file path is not a regular file (it is a named pipe)"
+    assert refusal(tmp_path / "nope.zip").what == "no such file"
+    assert not cache.exists()

@@ -4,6 +4,7 @@ what is needed (rows and spacing, columns and their order, a missing value insid
 
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 
@@ -517,3 +518,47 @@ def test_predict_on_a_run_of_zoned_data_says_its_times_are_utc(tmp_path):
                 "the input's times have no time zone (like 2023-11-21 10:00:00), but the run was trained on times "
                 "with a UTC offset (+02:00, +01:00)", f"{tmp_path / 'bare.csv'}, column 'time'",
                 "write every time with its UTC offset, as the training file did")
+
+
+def test_an_input_lacking_a_chosen_column_is_told_the_training_columns_not_to_choose_another(tmp_path):
+    """A run trained with target= and features= given: an input without one of them is refused as an input that
+    lacks it, with the training columns to send, not with the loader's "choose from" (advice for target= or
+    features=, which the input, read with the run's own options, cannot change)."""
+    from forecastlab.training.recipe import DataRecipe, ModelRecipe, Recipe, TrainingRecipe, WindowRecipe
+    from forecastlab.training.runner import run_recipe
+
+    hours = pd.date_range("2020-01-01", periods=400, freq="h")
+    t = np.arange(400)
+    frame = pd.DataFrame({"time": hours.strftime("%Y-%m-%d %H:%M:%S"), "load": (50 + 5 * np.sin(t / 4)).round(2),
+                          "temp": (10 + np.cos(t / 6)).round(2), "wind": (3 + np.sin(t / 9)).round(2)})
+    csv = _write(frame, tmp_path / "h.csv")
+    recipe = Recipe(ModelRecipe("dense", {"units": 4}), DataRecipe(str(csv), target="load", features="load,temp"),
+                    WindowRecipe(sequence_length=12, sampling_rate=1, horizon=2),
+                    TrainingRecipe(epochs=1, max_steps_per_epoch=2, seed=0))
+    run_recipe(recipe, out_dir=tmp_path / "run", progress=False)
+    run = load_run(tmp_path / "run")
+    for dropped in ("load", "temp"):
+        with pytest.raises(ForecastlabError) as err:
+            forecast_fresh(run, _write(frame.tail(30).drop(columns=[dropped]), tmp_path / "x.csv"))
+        assert err.value.what == f"the input lacks the column(s) '{dropped}'"
+        assert err.value.fix == "send the training columns, in this order: load, temp", err.value.fix
+        assert err.value.where == f"{tmp_path / 'x.csv'}, header"
+
+
+def test_an_input_path_is_a_file_never_a_data_keyword_and_is_refused_as_the_input(tmp_path, monkeypatch):
+    """input_path: 'synthetic', 'jena', 'tmy3', 'ucr:X' name files (load_series would read them as built-in or
+    public data); a missing path, a folder and a device are refused as the input, without data='s keywords."""
+    from forecastlab.deploy.fresh import input_path
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("synthetic", "JENA", "tmy3", "ucr:GunPoint", "recent.csv"):
+        (tmp_path / name).write_text("x\n")
+    assert [input_path(n) for n in ("synthetic", "JENA", "tmy3", "ucr:GunPoint", "recent.csv")] == [
+        os.path.join(".", "synthetic"), os.path.join(".", "JENA"), os.path.join(".", "tmy3"),
+        os.path.join(".", "ucr:GunPoint"), "recent.csv"]
+    assert input_path(tmp_path / "synthetic") == str(tmp_path / "synthetic")
+    for bad, what in (("auto", "the input file does not exist"), (".", "the input is a directory, not a file"),
+                      (os.devnull, "the input is not a regular file (it is a character device)")):
+        with pytest.raises(ForecastlabError) as err:
+            input_path(bad)
+        assert err.value.what == what and "data=" not in (err.value.fix or ""), err.value

@@ -200,3 +200,27 @@ def test_a_reproduce_directory_without_its_best_run_still_reports_the_leaderboar
     parsed, text = parse(again.html())
     # leaderboard.png, the other model's curves, the two stored data plots
     assert len(parsed.images) == 4 and "keep the reproduce directory whole" in text
+
+
+def test_a_classifier_report_names_its_model_and_folder(tmp_path):
+    """gather_report of a saved classifier (forecastlab classify --out) and of its artifact: the model is the
+    registered one classifier.json names, the run directory the folder itself, as for a forecasting run."""
+    import sys
+
+    from forecastlab.data import load_series
+    from forecastlab.deploy.artifact import export_classifier
+    from forecastlab.tasks.classification import classify_frost
+    from run_helpers import TESTS
+
+    sys.path.insert(0, str(TESTS / "tasks"))
+    from test_classification import frost_csv
+
+    series = load_series(frost_csv(tmp_path / "frost.csv"))
+    classify_frost(series, model="fcn", model_params={"filters": 4}, epochs=1, max_steps=3, batch_size=64,
+                   stride=6).classifier.save(tmp_path / "frost")
+    export_classifier(tmp_path / "frost", tmp_path / "art")
+    for folder in (tmp_path / "frost", tmp_path / "art"):
+        report = gather_report(folder)
+        assert (report.kind, report.model, report.run_dir) == ("classifier", "fcn", folder)
+        summary = report.summary()
+        assert summary["model"] == "fcn" and summary["run_dir"] == str(folder), summary

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import JsonOpt, print_json
+from forecastlab.cli.options import PATH_METAVAR, JsonOpt, path_parser, print_json
 from forecastlab.errors import ForecastlabError
 
 # What a task file (--config) may set; --overwrite, --limit and --json stay on the command line.
@@ -24,7 +24,8 @@ def anomalies_command(
                                       show_default=False)] = "",
     run: Annotated[Path | None, typer.Option(
         "--run", help="A trained run (or artifact's run) whose forecast residuals are scored too; without it "
-        "only the sensor-fault rules run.", show_default=False)] = None,
+        "only the sensor-fault rules run.", show_default=False, parser=path_parser("--run", "runs/my-run"),
+        metavar=PATH_METAVAR)] = None,
     target: Annotated[str | None, typer.Option("--target", help="The column scored by the residual detector "
                                                "(default: the run's, or the data's).", show_default=False)] = None,
     threshold: Annotated[float, typer.Option("--threshold",
@@ -46,19 +47,21 @@ def anomalies_command(
         "still finds it (default: 6 with --inject; 100, the UCR archive's, on a labelled series such as "
         "ucr:InternalBleeding16, whose rows are hours).", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the events to this file (.csv or .json).",
-                                             show_default=False)] = None,
+                                             show_default=False, parser=path_parser("--out", "events.csv"),
+                                             metavar=PATH_METAVAR)] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw the target, the flagged rows and the residual "
-                                              "z-score to this PNG.", show_default=False)] = None,
+                                              "z-score to this PNG.", show_default=False,
+                                              parser=path_parser("--plot", "events.png"), metavar=PATH_METAVAR)] = None,
     report: Annotated[Path | None, typer.Option(
         "--report", help="Write one self-contained HTML page: the scan, the plot, the benchmark's scores and the "
-        "events.", show_default=False)] = None,
+        "events.", show_default=False, parser=path_parser("--report", "scan.html"), metavar=PATH_METAVAR)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing --out / --plot / --report "
                                             "files.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Events shown in the table (all are written).")] = 20,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML task file: these options' names with underscores as keys (window_hours = 72), "
         "or a recipe with \\[task] kind = \"anomalies\"; the command line wins where both set one.",
-        show_default=False)] = None,
+        show_default=False, parser=path_parser("--config", "scan.toml"), metavar=PATH_METAVAR)] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Flag anomalies in every timestep, unsupervised: sensor-fault rules (sentinels, missing, stuck, spikes,

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import JsonOpt, print_json, task_config
+from forecastlab.cli.options import PATH_METAVAR, JsonOpt, path_parser, print_json, task_config
 from forecastlab.errors import ForecastlabError
 
 # What a task file (--config) may set: the training's options; --run, --predictions and the output's
@@ -37,7 +37,7 @@ def classify_command(
         "(GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions).")] = "synthetic",
     run_dir: Annotated[Path | None, typer.Option(
         "--run", help="A saved classifier (--out of an earlier classify): predict with it instead of training.",
-        show_default=False)] = None,
+        show_default=False, parser=path_parser("--run", "runs/frost"), metavar=PATH_METAVAR)] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="A registered torch model (forecastlab models), one logit per class. Default: frost "
         "gru_stacked (units=32), UCR fcn.",
@@ -72,10 +72,11 @@ def classify_command(
                                       help="Seed of the model's initial weights and batch order.")] = 0,
     ucr_wheel: Annotated[Path | None, typer.Option(
         "--ucr-wheel", help="ucr:NAME: the pinned aeon wheel that holds the files (default: cached, else fetched "
-        "from the package registry).", show_default=False)] = None,
+        "from the package registry).", show_default=False,
+        parser=path_parser("--ucr-wheel", "aeon-1.6.0-py3-none-any.whl"), metavar=PATH_METAVAR)] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Save the trained classifier in this folder (classifier.json, weights.safetensors).",
-        show_default=False)] = None,
+        show_default=False, parser=path_parser("--out", "runs/frost"), metavar=PATH_METAVAR)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a classifier (or an interrupted "
                                             "training) already in --out.")] = False,
     resume: Annotated[bool, typer.Option(
@@ -83,11 +84,12 @@ def classify_command(
         "every epoch), with the same options; it ends with the weights an uninterrupted run reaches.")] = False,
     predictions: Annotated[Path | None, typer.Option(
         "--predictions", help="With --run and ucr:NAME: write each test case's class probabilities to this CSV.",
-        show_default=False)] = None,
+        show_default=False, parser=path_parser("--predictions", "p.csv"), metavar=PATH_METAVAR)] = None,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML task file: these options' names with underscores as keys (max_steps = 150), "
         "\\[params] for the model; the command line wins where both set one. The saved classifier records "
-        "the options it was trained with.", show_default=False)] = None,
+        "the options it was trained with.", show_default=False, parser=path_parser("--config", "frost.toml"),
+        metavar=PATH_METAVAR)] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No epoch lines.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

@@ -9,8 +9,15 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import DataArgs, DataDirOpt, JsonOpt, print_json, with_data_options
-from forecastlab.cli.train import PATH_METAVAR, path_parser
+from forecastlab.cli.options import (
+    PATH_METAVAR,
+    DataArgs,
+    DataDirOpt,
+    JsonOpt,
+    path_parser,
+    print_json,
+    with_data_options,
+)
 from forecastlab.console import console
 from forecastlab.errors import ForecastlabError, from_os_error
 

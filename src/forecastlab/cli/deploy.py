@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import JsonOpt, print_json
-from forecastlab.cli.train import PATH_METAVAR, path_parser
+from forecastlab.cli.options import PATH_METAVAR, JsonOpt, path_parser, print_json
 from forecastlab.errors import ForecastlabError
 
 MIN_BODY_MB, MAX_BODY_MB = 0.001, 1024.0  # --max-body-mb: 1 kB to 1 GiB, so the 413 limit always means something

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import DataArgs, JsonOpt, print_json, with_run_data_options
+from forecastlab.cli.options import PATH_METAVAR, DataArgs, JsonOpt, path_parser, print_json, with_run_data_options
 from forecastlab.cli.train import _load_run_series, given_options
 from forecastlab.errors import ForecastlabError, cli_spelling
 
@@ -29,7 +29,8 @@ def ensemble_command(
     run_dirs: Annotated[list[Path], typer.Argument(
         metavar="RUN_DIR", help="Two or more finished runs (any kind) trained on the same data and window.",
         show_default=False)],
-    out: Annotated[Path, typer.Option("--out", help="The ensemble's run directory.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="The ensemble's run directory.", show_default=False,
+                                      parser=path_parser("--out", "runs/ensemble"), metavar=PATH_METAVAR)],
     method: Annotated[Method, typer.Option("--method", help="Combine the forecasts (each quantile on its own) by "
                                            "their weighted mean or weighted median.")] = Method.mean,
     weights: Annotated[str | None, typer.Option(

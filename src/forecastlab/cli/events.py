@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import JsonOpt, print_json
+from forecastlab.cli.options import PATH_METAVAR, JsonOpt, path_parser, print_json
 from forecastlab.errors import ForecastlabError
 
 CONFIG_KEYS = ("data", "model", "params", "epochs", "max_steps", "warn_hours", "tolerance_hours", "lookback_hours",
@@ -28,7 +28,7 @@ def events_command(
     ] = "synthetic",
     run_dir: Annotated[Path | None, typer.Option(
         "--run", help="A saved detector (--out of an earlier events): P(front ahead) at the last row of --data.",
-        show_default=False)] = None,
+        show_default=False, parser=path_parser("--run", "runs/fronts"), metavar=PATH_METAVAR)] = None,
     model: Annotated[str | None, typer.Option("--model", help="A registered torch model (default gru_stacked).",
                                               show_default=False)] = None,
     params: Annotated[list[str] | None, typer.Option("--param", help="A model parameter KEY=VALUE (repeatable).",
@@ -48,8 +48,8 @@ def events_command(
     turn: Annotated[float, typer.Option("--turn", min=0.0, max=180.0,
                                         help="Rule: wind turn (degrees) from the 3 h before to the 3 h after.")] = 60.0,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the initial weights and batch order.")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", help="Save the detector in this folder.", show_default=False)
-                   ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Save the detector in this folder.", show_default=False,
+                                             parser=path_parser("--out", "runs/fronts"), metavar=PATH_METAVAR)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a detector (or an interrupted training) "
                                             "already in --out.")] = False,
     resume: Annotated[bool, typer.Option(
@@ -57,10 +57,11 @@ def events_command(
     ] = False,
     events_out: Annotated[Path | None, typer.Option(
         "--events", help="Write the labelled fronts of the whole record (start, end) to this CSV.",
-        show_default=False)] = None,
+        show_default=False, parser=path_parser("--events", "fronts.csv"), metavar=PATH_METAVAR)] = None,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML task file: these options' names with underscores as keys (warn_hours = 6), "
-        "\\[params] for the model; the command line wins where both set one.", show_default=False)] = None,
+        "\\[params] for the model; the command line wins where both set one.", show_default=False,
+        parser=path_parser("--config", "fronts.toml"), metavar=PATH_METAVAR)] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No epoch lines.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from forecastlab.cli.options import (
+    PATH_METAVAR,
     DataArgs,
     JsonOpt,
     WindowArgs,
+    path_parser,
     print_json,
     with_data_options,
     with_window_options,
@@ -62,7 +64,9 @@ def reproduce(
         "best: the book's models (quick budget) beside our best recipes.",
     )] = "quick",
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/reproduce-...).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/reproduce-...).",
+                                             parser=path_parser("--out", "runs/reproduce"),
+                                             metavar=PATH_METAVAR)] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="The first seed (with --seeds N: seed, seed+1, ...).")] = 0,
     seeds: Annotated[int, typer.Option(
         "--seeds", min=1, max=100,
@@ -121,7 +125,8 @@ def bench(
     profile: Annotated[Profile, typer.Option("--profile", help="As for reproduce; best by default.")] = Profile.best,
     seeds: Annotated[int, typer.Option("--seeds", min=1, max=100, help="Seeds per model (mean and spread).")] = 3,
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated subset of models.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/bench-NAME-...).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output dir (default: runs/bench-NAME-...).",
+                                             parser=path_parser("--out", "runs/bench"), metavar=PATH_METAVAR)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace results in an existing --out.")] = False,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue an interrupted run in --out: finished model runs are read back.")] = False,

@@ -41,8 +41,13 @@ def install() -> None:
 
 
 def exit_interrupted(interrupt: KeyboardInterrupt) -> None:
-    """Say in one line what an interrupted command kept, then exit 128 + the signal (130 Ctrl-C, 143 TERM)."""
-    from forecastlab.console import warn
+    """Say in one line what an interrupted command kept, then exit 128 + the signal (130 Ctrl-C, 143 TERM).
+    A data-parallel worker other than rank 0 (train --nproc) exits with the same code and says nothing: rank 0,
+    which writes the run, says what was kept; another rank has no run directory of its own to speak of."""
+    from forecastlab.cli import distributed
 
-    warn(getattr(interrupt, "message", None) or "interrupted", label="interrupted:")
+    if distributed.rank() == 0:
+        from forecastlab.console import warn
+
+        warn(getattr(interrupt, "message", None) or "interrupted", label="interrupted:")
     sys.exit(128 + int(getattr(interrupt, "signum", signal.SIGINT)))

@@ -16,6 +16,23 @@ import typer
 from forecastlab.errors import ForecastlabError, from_os_error
 from forecastlab.training.recipe import DataRecipe, WindowRecipe
 
+
+def path_parser(flag: str, example: str):
+    """A typer `parser=` for a path option that refuses an empty value: Path("") is ".", so `--out ""` (an
+    unset shell variable, say) would otherwise mean the current folder. Use it with metavar=PATH_METAVAR."""
+
+    def parse(value):
+        if isinstance(value, str) and not value.strip():
+            raise ForecastlabError(f"{flag} is empty (an empty path would mean the current folder)", where=flag,
+                                   fix=f"give {flag} a path, e.g. {flag} {example}")
+        return Path(value) if isinstance(value, str) else value
+
+    return parse
+
+
+PATH_METAVAR = "<path>"  # what --help shows for a path option; with parser= it would show the parser's type
+
+
 DataOpt = Annotated[
     str,
     typer.Option(
@@ -49,7 +66,8 @@ NoCleanOpt = Annotated[
 ]
 DataDirOpt = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Cache directory (default: per-user; env FORECASTLAB_DATA_DIR)."),
+    typer.Option("--data-dir", help="Cache directory (default: per-user; env FORECASTLAB_DATA_DIR).",
+                 parser=path_parser("--data-dir", "~/forecastlab-data"), metavar=PATH_METAVAR),
 ]
 FeatureSetOpt = Annotated[str | None, typer.Option(
     "--feature-set", show_default=False,
@@ -268,6 +286,9 @@ def task_config(path: Path, given: set[str], values: dict[str, Any], *, keys: tu
         if key == "params":
             value = [f"{k}={json.dumps(v)}" for k, v in value.items()]
         elif OPTION_TYPES[name][key][0] == "path":
+            if not value.strip():  # as path_parser refuses `--out ""`: Path("") would be the current folder
+                raise ForecastlabError(f"{key} is empty (an empty path would mean the current folder)", where=where,
+                                       fix=f"give {key} a path, or leave the key out")
             value = Path(value)
         set_now.add(key)
         if key not in given:
@@ -325,8 +346,8 @@ def check_out_file(out: Path, overwrite: bool, flag: str = "--out") -> None:
     written, before the slow part."""
     image = flag == "--plot"  # a matplotlib figure: its format follows the name's suffix
     if out.is_dir():
-        raise ForecastlabError(f"{flag} is a directory", where=str(out),
-                               fix=f"give a file name, e.g. {'plot.png' if image else 'forecast.csv'}")
+        example = "plot.png" if image else "report.html" if flag == "--report" else "forecast.csv"
+        raise ForecastlabError(f"{flag} is a directory", where=str(out), fix=f"give a file name, e.g. {example}")
     if image and out.suffix.lower() not in IMAGE_SUFFIXES:
         raise ForecastlabError(f"{flag} writes an image, and {out.name!r} does not end like one", where=str(out),
                                fix=f"give it one of these suffixes: {', '.join(IMAGE_SUFFIXES)}")

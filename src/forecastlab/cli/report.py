@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from forecastlab.cli.options import FLAGS, JsonOpt, print_json
-from forecastlab.cli.train import PATH_METAVAR, path_parser
+from forecastlab.cli.options import FLAGS, PATH_METAVAR, JsonOpt, path_parser, print_json
 from forecastlab.errors import ForecastlabError, cli_spelling
 
 # write_report's argument names, as this command spells them (beside the CLI's own table, options.FLAGS).
@@ -41,7 +40,7 @@ def report_command(
     except ForecastlabError as err:  # the library's argument names, as this command's flags
         raise ForecastlabError(cli_spelling(err.what, _FLAGS), where=cli_spelling(err.where, _FLAGS),
                                fix=cli_spelling(err.fix, _FLAGS), arg=_FLAGS.get(err.arg, err.arg)) from None
-    summary = _about(report.summary(), path)
+    summary = report.summary()
     if json_out:
         print_json({"report": str(written), "sections": summary["sections"], "model": summary["model"],
                     "kind": summary["kind"], "run_dir": summary["run_dir"], "unavailable": summary["unavailable"]})
@@ -54,20 +53,6 @@ def report_command(
              f"{cli_spelling(why, FLAGS | _FLAGS)}")
     about = f"; per-run sections: {summary['model']} ({summary['run_dir']})" if summary["kind"] == "reproduce" else ""
     typer.echo(f"report written to {written} (sections: {', '.join(summary['sections'])}{about})")
-
-
-def _about(summary: dict, path: Path) -> dict:
-    """The summary with a classifier's model and folder filled in (the report leaves them None for one): the
-    model's registered name from classifier.json, and the classifier folder itself as its run directory."""
-    if summary["kind"] != "classifier":
-        return summary
-    from forecastlab.deploy.report_classifier import classifier_meta
-
-    model = summary["model"]
-    if model is None:
-        named = classifier_meta(Path(path)).get("model")
-        model = named.get("name") if isinstance(named, dict) else None
-    return summary | {"model": model, "run_dir": summary["run_dir"] or str(path)}
 
 
 def register(app: typer.Typer) -> None:

@@ -10,15 +10,17 @@ from typing import Annotated
 import typer
 
 from forecastlab.cli.options import (
+    PATH_METAVAR,
     DataArgs,
     JsonOpt,
     WindowArgs,
     check_model_params,
+    path_parser,
     print_json,
     with_data_options,
     with_window_options,
 )
-from forecastlab.cli.train import PATH_METAVAR, Optimizer, ParamOpt, TargetTransform, parse_params, path_parser
+from forecastlab.cli.train import Optimizer, ParamOpt, TargetTransform, parse_params
 from forecastlab.data.book import BOOK_MODELS
 from forecastlab.errors import ForecastlabError, cli_spelling
 

@@ -13,12 +13,14 @@ from typing import Annotated
 import typer
 
 from forecastlab.cli.options import (  # given_options, parse_params, _check_out_file: used here and re-exported
+    PATH_METAVAR,
     DataArgs,
     JsonOpt,
     WindowArgs,
     check_model_params,
     given_options,
     parse_params,
+    path_parser,
     print_json,
     with_data_options,
     with_run_data_options,
@@ -29,22 +31,6 @@ from forecastlab.console import console
 from forecastlab.data.book import BOOK_MODELS
 from forecastlab.errors import ForecastlabError
 from forecastlab.training.recipe import DATA_KEYWORDS
-
-
-def path_parser(flag: str, example: str):
-    """A typer `parser=` for a path option that refuses an empty value: Path("") is ".", so `--out ""` (an
-    unset shell variable, say) would otherwise mean the current folder. Use it with metavar=PATH_METAVAR."""
-
-    def parse(value):
-        if isinstance(value, str) and not value.strip():
-            raise ForecastlabError(f"{flag} is empty (an empty path would mean the current folder)", where=flag,
-                                   fix=f"give {flag} a path, e.g. {flag} {example}")
-        return Path(value) if isinstance(value, str) else value
-
-    return parse
-
-
-PATH_METAVAR = "<path>"  # what --help shows for a path option; with parser= it would show the parser's type
 
 
 class Optimizer(StrEnum):
@@ -89,8 +75,8 @@ def train_command(
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: runs/MODEL-TIME).",
                                              parser=path_parser("--out", "runs/my-run"), metavar=PATH_METAVAR)] = None,
     resume: Annotated[Path | None, typer.Option(
-        "--resume", help="Continue this run directory with its own settings (only --epochs and --device may be given)."
-    )] = None,
+        "--resume", help="Continue this run directory with its own settings (only --epochs and --device may be given).",
+        parser=path_parser("--resume", "runs/my-run"), metavar=PATH_METAVAR)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results in --out.")] = False,
     early_stopping: Annotated[
         int | None, typer.Option("--early-stopping", help="Stop after N epochs without a better val loss.")
@@ -128,7 +114,7 @@ def train_command(
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="A TOML recipe with these options (the command line wins where both set one); a recipe "
         "whose \\[task] kind is classify, events or anomalies runs that command with the file.",
-        show_default=False)] = None,
+        show_default=False, parser=path_parser("--config", "recipe.toml"), metavar=PATH_METAVAR)] = None,
     nproc: Annotated[int, typer.Option(
         "--nproc", help="Data-parallel processes on this machine (torchrun + DistributedDataParallel: gloo on "
         "CPU, NCCL on GPU); each trains on its part of every batch, rank 0 writes. Give the same N to resume.",
@@ -153,6 +139,12 @@ def train_command(
                                    where="--nproc, --seeds", fix="give one of them")
         raise typer.Exit(distributed.launch(nproc))
     if distributed.is_worker():
+        if distributed.rank() > 0:  # every rank reads the same data: rank 0's warnings say it once
+            import warnings
+
+            from forecastlab.errors import ForecastlabWarning
+
+            warnings.simplefilter("ignore", ForecastlabWarning)
         distributed.join_group(device)
         try:
             _train(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, params, out, resume, overwrite,
@@ -694,12 +686,15 @@ def predict_command(
                                             "run directory written by `forecastlab train`.")],
     input_file: Annotated[Path | None, typer.Option(
         "--input", help="Fresh data: a CSV or Parquet file in the training format; the forecast is from its last "
-        "rows (the origin is its last row).", show_default=False)] = None,
+        "rows (the origin is its last row).", show_default=False, parser=path_parser("--input", "recent.csv"),
+        metavar=PATH_METAVAR)] = None,
     last: Annotated[int, typer.Option("--last", help="Predict from the last N windows (without --input).")] = 1,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the predictions to this CSV.",
                                              parser=path_parser("--out", "forecast.csv"), metavar=PATH_METAVAR)] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also draw a fan chart (recent history and the "
-                                              "forecast with its interval) to this PNG.")] = None,
+                                              "forecast with its interval) to this PNG.",
+                                              parser=path_parser("--plot", "forecast.png"),
+                                              metavar=PATH_METAVAR)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing --out / --plot files.")] = False,
     device: DeviceOpt = None,
     json_out: JsonOpt = False,
@@ -720,6 +715,8 @@ def predict_command(
         raise ForecastlabError("--input is read with the run's own data options; they cannot be changed with it",
                                arg="input", fix="leave out --data, --features, --target, --time-col, --freq, --gaps "
                                "and --no-clean")
+    if input_file is not None:
+        _check_input(input_file)  # before the model loads, so a refusal is immediate
     run = load_model(run_dir, device=device)
     if input_file is not None:
         _predict_fresh(run, input_file, out=out, plot=plot, json_out=json_out)
@@ -740,6 +737,20 @@ def predict_command(
     typer.echo(table.to_string(index=False))
     if utc:
         typer.echo("(times in UTC: the data's time zones converted)")
+
+
+def _check_input(input_file: Path) -> None:
+    """--input names a file that exists and is one (deploy.fresh.input_path), refused as --input: not as the data
+    file of --data, whose keywords ('jena', 'synthetic') --input never takes."""
+    import re
+
+    from forecastlab.deploy.fresh import input_path
+
+    try:
+        input_path(input_file)
+    except ForecastlabError as err:
+        raise ForecastlabError(re.sub(r"^the input( file)?", "--input", err.what), where=f"--input {err.where}",
+                               fix=err.fix) from None
 
 
 def _predict_fresh(run, input_file: Path, *, out, plot, json_out: bool) -> None:

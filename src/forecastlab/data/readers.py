@@ -107,12 +107,34 @@ class Table:
                 "decimal": self.decimal, "encoding": self.encoding}
 
 
+def special_kind(path: str | Path) -> str:
+    """What a path that exists but is neither a regular file nor a folder is, in words: 'a character device'
+    (/dev/null), 'a block device', 'a named pipe' (a fifo), 'a socket'."""
+    import stat
+
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return "not readable"
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
 def read_table(path: str | Path) -> Table:
     """Read `path` (CSV, CSV in gzip or zip, or Parquet) with every failure as a ForecastlabError."""
     path = Path(path).expanduser()
     if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "does not exist"
-        raise ForecastlabError(f"the data file {what}", where=str(path),
+        if path.is_dir():
+            raise ForecastlabError("the data file is a directory, not a file", where=str(path),
+                                   fix="give the CSV or Parquet file itself (a path inside that folder)")
+        if path.exists():  # /dev/null, a pipe, a socket: nothing a table can be read from (or read twice)
+            raise ForecastlabError(f"the data file is not a regular file (it is {special_kind(path)})",
+                                   where=str(path), fix="give a CSV or Parquet file; to read a stream, save it to "
+                                   "a file first")
+        raise ForecastlabError("the data file does not exist", where=str(path),
                                fix="check the path; data= also takes 'jena', 'synthetic' or 'auto'")
     limit = max_input_bytes()
     if (size := path.stat().st_size) > limit:

@@ -19,6 +19,7 @@ origin; got 100".
 from __future__ import annotations
 
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,8 +133,12 @@ class FreshForecaster:
         try:
             series = self._read(source, name, kwargs)
         except ForecastlabError as err:
-            if self._implied_target and err.what.startswith("the target column"):  # said as any missing column
-                raise ForecastlabError(f"the input lacks the column(s) {self._implied_target!r}", where=err.where,
+            missing = _MISSING_COLUMN.fullmatch(err.what)
+            if missing or (self._implied_target and err.what.startswith("the target column")):
+                # said as any missing column: the input is read with the run's columns, none of them chosen here
+                # (the loader's "choose from" advises target= or features=, which an input cannot change)
+                lacks = missing[1] if missing else repr(self._implied_target)
+                raise ForecastlabError(f"the input lacks the column(s) {lacks}", where=err.where,
                                        fix=f"send the training columns, in this order: "
                                        f"{', '.join(self.need['columns'])}") from None
             if "time_col=" not in (err.fix or ""):
@@ -155,7 +160,7 @@ class FreshForecaster:
         from forecastlab.data.loader import load_bytes, load_series
 
         if isinstance(source, str | Path):
-            series = load_series(str(Path(source).expanduser()), **kwargs, download=False)
+            series = load_series(input_path(source), **kwargs, download=False)
         elif isinstance(source, bytes):
             series = load_bytes(source, name or "request", **kwargs)
         else:  # JSON records: their keys have no order, so they are put in the training order
@@ -271,6 +276,41 @@ class FreshForecaster:
 
 _UNTOLD = object()  # the training's time zone is not known yet (None is naive, not unknown)
 _NAIVE = "naive"
+
+
+# The loader's refusal of a target or feature column the file lacks (forecastlab.data.columns.select_columns).
+_MISSING_COLUMN = re.compile(r"the (?:target|feature) column (.+) is not in the file")
+
+
+def input_path(source: str | os.PathLike) -> str:
+    """The path of a fresh input file, checked (a file that exists, not a folder, a device or a pipe), as
+    load_series is to read it: always as a file, so an input called `synthetic`, `jena`, `tmy3` or `ucr:...`
+    is that file, never the built-in data of that name. Its refusals speak of the input, not of data=."""
+    from forecastlab.data.readers import special_kind
+
+    path = Path(source).expanduser()
+    if path.is_dir():
+        raise ForecastlabError("the input is a directory, not a file", where=str(path),
+                               fix="give the CSV or Parquet file itself (a path inside that folder)")
+    if not path.exists():
+        raise ForecastlabError("the input file does not exist", where=str(path),
+                               fix="check the path: the input is a CSV or Parquet file in the training format")
+    if not path.is_file():
+        raise ForecastlabError(f"the input is not a regular file (it is {special_kind(path)})", where=str(path),
+                               fix="give a CSV or Parquet file; to read a stream, save it to a file first")
+    text = str(path)
+    if not path.is_absolute() and os.sep not in text and _data_keyword(text):
+        text = os.path.join(os.curdir, text)  # './synthetic': a path to load_series, not its data keyword
+    return text
+
+
+def _data_keyword(text: str) -> bool:
+    """Whether load_series would read `text` as built-in or public data rather than as a file name."""
+    from forecastlab.data.public import is_public
+    from forecastlab.training.recipe import DATA_KEYWORDS
+
+    key = text.strip().lower()
+    return key in DATA_KEYWORDS or key.startswith("ucr:") or is_public(key)
 
 
 def trained_time_zone(run):

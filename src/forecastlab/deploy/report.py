@@ -163,8 +163,11 @@ def gather_report(path: str | Path, *, data: str | None = None) -> Report:
 
         if is_artifact(path):  # an exported classifier: its files are checked against the manifest first
             verify(path)
-        title, subtitle, sections = classifier_sections(classifier_meta(path))
-        return Report(path, "classifier", title, sections, subtitle=subtitle)
+        meta = classifier_meta(path)
+        title, subtitle, sections = classifier_sections(meta)
+        named = meta.get("model")  # the registered model's name, as classifier.json records it; the folder is the run
+        model = named.get("name") if isinstance(named, dict) and isinstance(named.get("name"), str) else None
+        return Report(path, "classifier", title, sections, model, path, subtitle=subtitle)
     return _run_report(path, data) if kind == "run" else _reproduce_report(path, data)
 
 
