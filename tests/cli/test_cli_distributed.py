@@ -160,3 +160,17 @@ def test_ctrl_c_while_torchrun_still_imports_torch_exits_130_without_a_traceback
     done = subprocess.run([sys.executable, "-c", _AGENT, "--standalone"], env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_ctrl_c_while_torchrun_still_imports_torch_exits_130_without_a_traceback(tmp_path):
+    """The launcher's torchrun bootstrap (_AGENT), interrupted while it imports torch (here a stand-in torch
+    that interrupts itself on import): before, a ~30-line KeyboardInterrupt traceback and no clean exit."""
+    from forecastlab.cli.distributed import _AGENT, PARENT_ENV
+
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), **{PARENT_ENV: str(os.getpid())})
+    done = subprocess.run([sys.executable, "-c", _AGENT, "--standalone"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr

@@ -56,12 +56,17 @@ if sys.platform.startswith("linux"):
 if str(os.getppid()) != os.environ.get("{PARENT_ENV}"):
     sys.exit(1)  # the command is gone already
 os.environ["{PARENT_ENV}"] = str(os.getpid())
-from torch.distributed.elastic.multiprocessing.api import SignalException
-from torch.distributed.run import main
+try:
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.run import main
+except KeyboardInterrupt:  # Ctrl-C while torch is still being imported: no worker yet, no traceback
+    sys.exit(130)
 try:
     main(sys.argv[1:])
 except SignalException as stop:  # Ctrl-C or SIGTERM, passed on to the workers, who have stopped: no traceback
     sys.exit(128 + int(stop.sigval))
+except KeyboardInterrupt:  # before the workers were started (torchrun's handlers not yet installed)
+    sys.exit(130)
 """
 
 
