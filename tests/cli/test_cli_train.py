@@ -306,3 +306,22 @@ def test_predict_input_refusals_name_input_and_never_data_s_keywords(relative_ru
     got = _cli("predict", run, "--input", "synthetic", "--json", cwd=tmp_path)
     assert want.returncode == 0 and got.returncode == 0, (want.stderr, got.stderr)
     assert json.loads(got.stdout)["forecasts"] == json.loads(want.stdout)["forecasts"]  # the file, as recent.csv
+
+
+def test_a_resume_on_data_too_short_for_the_run_advises_rows_only(tmp_path):
+    """A resumed run's window is the run's own (--resume refuses window flags): its too-few-rows advice asks
+    for rows alone, not 'or lower --sequence-length ...' (reached here with a shortened file whose recorded
+    sha256 was removed, as an older run's config.json has none)."""
+    data = write_jena_csv(tmp_path / "j.csv")
+    done = _cli("train", "dense", "--data", data, *WINDOW, "--epochs", "1", "--max-steps-per-epoch", "2",
+                "--out", tmp_path / "run", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    config["data"]["provenance"].pop("sha256", None)
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))
+    lines = data.read_text().splitlines(keepends=True)
+    data.write_text("".join(lines[:600]))  # 599 rows: too few for a 24 x 6 window and its horizon
+    done = _cli("train", "--resume", tmp_path / "run", "--epochs", "2", "--no-progress", cwd=tmp_path)
+    assert done.returncode != 0 and "too few for one window per split" in done.stderr, done.stderr
+    fix = " ".join(done.stderr.split()).split("Fix:")[1]
+    assert "(the run's window needs them)" in fix and "lower" not in fix, fix

@@ -133,6 +133,8 @@ def train_command(
             _run_other_task(ctx, config_file, kind, out=out, overwrite=overwrite, no_progress=no_progress,
                             json_out=json_out)
             return
+    if resume is not None and not distributed.is_worker() and "nproc" not in given_options(ctx):
+        nproc = _saved_nproc(resume) or nproc  # a data-parallel run resumes on its own number of processes
     if nproc > 1 and not distributed.is_worker():
         if seeds > 1:
             raise ForecastlabError("--nproc trains one run on several processes; --seeds trains several runs",
@@ -249,6 +251,7 @@ def _train_run(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, 
         _refuse_changed_data(config, series, resume)
     from forecastlab.cli.interrupts import exit_interrupted
     from forecastlab.training import Interrupted
+    from forecastlab.windows.spec import TooFewRowsError
 
     try:
         # A failed or interrupted new run removes only what it created (forecastlab.training.run_dir).
@@ -256,6 +259,10 @@ def _train_run(ctx, data_args, window_args, model, epochs, lr, optimizer, seed, 
                             series=series)
     except Interrupted as interrupt:
         exit_interrupted(interrupt)
+    except TooFewRowsError as err:  # a resumed run's window is its own: advise rows, not window flags
+        if resume is not None:
+            err.fixed_window("the run's window needs them")
+        raise
     if quiet:  # a data-parallel rank other than 0: rank 0 reports
         return
     metrics = result.metrics()
@@ -553,6 +560,18 @@ def _check_not_fewer_epochs(run_dir: Path, epochs: int) -> None:
 # -- what the user typed, and what a resumed run must keep ---------------------------------------------
 
 # Options a resumed run may take freely; every other explicitly given option must match the run.
+def _saved_nproc(run_dir) -> int | None:
+    """The processes a run was trained on (config.json's training.nproc), or None when it cannot be read
+    (the resume then says why) or was one process."""
+    from forecastlab.training.run_dir import read_config
+
+    try:
+        saved = (read_config(run_dir).get("training") or {}).get("nproc")
+    except ForecastlabError:
+        return None
+    return saved if isinstance(saved, int) and not isinstance(saved, bool) and saved > 1 else None
+
+
 _FREE_ON_RESUME = {"resume", "epochs", "device", "no_progress", "json_out", "config_file", "nproc"}
 
 
