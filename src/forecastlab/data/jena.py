@@ -236,19 +236,14 @@ def set_aside(broken: BrokenCachedFile) -> Path:
 def import_jena_file(path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Path:
     """Verify a Jena zip or CSV you downloaded yourself and install it in the cache (`data fetch --file`)."""
     path = Path(path).expanduser()
-    if path.is_dir():
-        inside = next((path / n for n in (JENA_ZIP, JENA_CSV) if (path / n).is_file()), None)
-        raise ForecastlabError("the Jena file path is a directory, not a file", where=str(path),
-                               fix=f"give the file in it, {inside}" if inside is not None else
-                               f"give the path of the {JENA_ZIP} (or {JENA_CSV}) itself, not of its folder")
-    if path.exists() and not path.is_file():  # /dev/null, a fifo: nothing a zip or a CSV can be read from
-        from forecastlab.data.readers import special_kind
+    from forecastlab.data.readers import require_file
 
-        raise ForecastlabError(f"the Jena file path is not a regular file (it is {special_kind(path)})",
-                               where=str(path), fix=f"give the {JENA_ZIP} (or {JENA_CSV}) you downloaded, saved "
-                               "as a file")
-    if not path.is_file():
-        raise ForecastlabError("no such file", where=str(path), fix="give the path of the .csv.zip or .csv")
+    inside = next((path / n for n in (JENA_ZIP, JENA_CSV) if (path / n).is_file()), None) if path.is_dir() else None
+    require_file(path, "the Jena file path", missing="no such file",
+                 missing_fix="give the path of the .csv.zip or .csv",
+                 dir_fix=f"give the file in it, {inside}" if inside is not None else
+                 f"give the path of the {JENA_ZIP} (or {JENA_CSV}) itself, not of its folder",
+                 special_fix=f"give the {JENA_ZIP} (or {JENA_CSV}) you downloaded, saved as a file")
     directory = cache_dir(data_dir)
     remove_stale_temp(directory)
     with tempfile.TemporaryDirectory(dir=directory, prefix=temp_prefix("import")) as tmp:

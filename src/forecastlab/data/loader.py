@@ -184,24 +184,22 @@ def _read_epoch_times(table: Table, time_col: str | None) -> tuple[Table, dict |
     shown = f"{int(first)}" if whole else repr(float(first))
     if whole:
         _refuse_digit_dates(s, name, where)
-    if finite:
-        lo, hi = present.min(), present.max()
-        for unit, word, per_second in EPOCH_UNITS:
-            if EPOCH_SECONDS[0] * per_second <= lo and hi <= EPOCH_SECONDS[1] * per_second:
-                # whole numbers with blanks (a float column) as Int64: float64 would round nanoseconds
-                exact = pd.array(s, dtype="Int64") if whole and s.dtype.kind == "f" else s
-                converted = pd.Series(pd.to_datetime(exact, unit=unit, utc=True), index=frame.index)
-                as_date = f"{converted.loc[s.notna()].iloc[0]:%Y-%m-%d %H:%M:%S} UTC"
-                epoch = {"column": str(name), "unit": word, "example": f"{shown} is {as_date}"}
-                warnings.warn(DataQualityWarning(
-                    f"the time column {shorten(name)!r} holds {'whole ' if whole else ''}numbers, read as Unix "
-                    f"time in {word} since "
-                    f"1970-01-01 00:00 UTC ({shown} is {as_date}; their range settles the unit): the times are in "
-                    f"UTC. If they are something else, write the times as dates like 2016-01-01 00:00:00 ({where})"),
-                    stacklevel=4)
-                frame = frame.copy(deep=False)
-                frame[name] = converted
-                return dataclasses.replace(table, frame=frame), epoch
+    unit = _epoch_unit(s)
+    if unit is not None:
+        word = next(w for u, w, _per in EPOCH_UNITS if u == unit)
+        # whole numbers with blanks (a float column) as Int64: float64 would round nanoseconds
+        exact = pd.array(s, dtype="Int64") if whole and s.dtype.kind == "f" else s
+        converted = pd.Series(pd.to_datetime(exact, unit=unit, utc=True), index=frame.index)
+        as_date = f"{converted.loc[s.notna()].iloc[0]:%Y-%m-%d %H:%M:%S} UTC"
+        epoch = {"column": str(name), "unit": word, "example": f"{shown} is {as_date}"}
+        warnings.warn(DataQualityWarning(
+            f"the time column {shorten(name)!r} holds {'whole ' if whole else ''}numbers, read as Unix time in "
+            f"{word} since 1970-01-01 00:00 UTC ({shown} is {as_date}; their range settles the unit): the times "
+            f"are in UTC. If they are something else, write the times as dates like 2016-01-01 00:00:00 ({where})"),
+            stacklevel=4)
+        frame = frame.copy(deep=False)
+        frame[name] = converted
+        return dataclasses.replace(table, frame=frame), epoch
     if time_col is None and any(not _numeric(frame[c]) for c in frame.columns):
         return table, None  # the dates may be in a text column: find_time_column looks there
     kind = "whole numbers" if whole else "numbers"
@@ -226,9 +224,13 @@ def _epoch_unit(s: pd.Series) -> str | None:
     x = x[~np.isnan(x)]
     if not len(x) or not np.isfinite(x).all():
         return None
-    lo, hi = x.min(), x.max()
-    return next((unit for unit, _word, per in EPOCH_UNITS
-                 if EPOCH_SECONDS[0] * per <= lo and hi <= EPOCH_SECONDS[1] * per), None)
+    return next((unit for unit, _word, per in EPOCH_UNITS if _in_epoch_range(x, per).all()), None)
+
+
+def _in_epoch_range(x: np.ndarray, per_second: int) -> np.ndarray:
+    """Which numbers lie in the Unix-time range (EPOCH_SECONDS) of the unit with `per_second` per second."""
+    with np.errstate(invalid="ignore"):
+        return (x >= EPOCH_SECONDS[0] * per_second) & (x <= EPOCH_SECONDS[1] * per_second)
 
 
 def _odd_one_out(s: pd.Series) -> tuple[int, str, str] | None:
@@ -237,8 +239,7 @@ def _odd_one_out(s: pd.Series) -> tuple[int, str, str] | None:
     x = s.to_numpy(dtype=np.float64, na_value=np.nan)
     present = ~np.isnan(x)
     for _unit, word, per in EPOCH_UNITS:
-        with np.errstate(invalid="ignore"):
-            inside = present & (x >= EPOCH_SECONDS[0] * per) & (x <= EPOCH_SECONDS[1] * per)
+        inside = present & _in_epoch_range(x, per)
         if present.sum() and inside.sum() >= 0.9 * present.sum():
             row = int(np.flatnonzero(present & ~inside)[0])
             value = s.iloc[row]

@@ -123,19 +123,29 @@ def special_kind(path: str | Path) -> str:
     return "a special file"
 
 
+STREAM_FIX = "give a CSV or Parquet file; to read a stream, save it to a file first"
+
+
+def require_file(path: Path, name: str, *, missing_fix: str, dir_fix: str, special_fix: str = STREAM_FIX,
+                 missing: str | None = None) -> None:
+    """Refuse `path` unless it is a regular file, saying what it is instead: "{name} is a directory, not a
+    file", "{name} is not a regular file (it is a named pipe)" (/dev/null, a fifo: nothing a table can be read
+    from, or read twice), or `missing` (default "{name} does not exist"), each with its fix."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise ForecastlabError(f"{name} is a directory, not a file", where=str(path), fix=dir_fix)
+    if path.exists():
+        raise ForecastlabError(f"{name} is not a regular file (it is {special_kind(path)})", where=str(path),
+                               fix=special_fix)
+    raise ForecastlabError(missing or f"{name} does not exist", where=str(path), fix=missing_fix)
+
+
 def read_table(path: str | Path) -> Table:
     """Read `path` (CSV, CSV in gzip or zip, or Parquet) with every failure as a ForecastlabError."""
     path = Path(path).expanduser()
-    if not path.is_file():
-        if path.is_dir():
-            raise ForecastlabError("the data file is a directory, not a file", where=str(path),
-                                   fix="give the CSV or Parquet file itself (a path inside that folder)")
-        if path.exists():  # /dev/null, a pipe, a socket: nothing a table can be read from (or read twice)
-            raise ForecastlabError(f"the data file is not a regular file (it is {special_kind(path)})",
-                                   where=str(path), fix="give a CSV or Parquet file; to read a stream, save it to "
-                                   "a file first")
-        raise ForecastlabError("the data file does not exist", where=str(path),
-                               fix="check the path; data= also takes 'jena', 'synthetic' or 'auto'")
+    require_file(path, "the data file", missing_fix="check the path; data= also takes 'jena', 'synthetic' or 'auto'",
+                 dir_fix="give the CSV or Parquet file itself (a path inside that folder)")
     limit = max_input_bytes()
     if (size := path.stat().st_size) > limit:
         raise ForecastlabError(f"the file is {_mib(size)}, more than the {_mib(limit)} input limit", where=str(path),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forecastlab.data.cache import data_dir as cache_dir
+from forecastlab.data.readers import require_file
 from forecastlab.data.series import Provenance
 from forecastlab.errors import ForecastlabError, SyntheticDataWarning
 
@@ -31,32 +32,10 @@ def resolve_source(data: str | os.PathLike, *, data_dir=None, download: bool = T
     if key.lower() == "auto":
         return _auto(data_dir, download)
     path = Path(key).expanduser()
-    if not path.exists():
-        raise ForecastlabError("the data file does not exist", where=str(path),
-                               fix="check the path; data= also takes 'jena', 'synthetic' or 'auto'")
-    if path.is_dir():
-        raise ForecastlabError("the data file is a directory, not a file", where=str(path),
-                               fix="give the CSV or Parquet file itself (a path inside that folder); data= also "
-                               "takes 'jena', 'synthetic' or 'auto'")
-    if not path.is_file():  # /dev/null, a pipe, a socket: nothing a table can be read from, or read twice
-        raise ForecastlabError(f"the data file is not a regular file (it is {_special_kind(path)})", where=str(path),
-                               fix="give a CSV or Parquet file; to read a stream, save it to a file first")
+    require_file(path, "the data file", missing_fix="check the path; data= also takes 'jena', 'synthetic' or 'auto'",
+                 dir_fix="give the CSV or Parquet file itself (a path inside that folder); data= also takes 'jena', "
+                 "'synthetic' or 'auto'")
     return Source(path, Provenance(source="file", path=str(path)))
-
-
-def _special_kind(path: Path) -> str:
-    """What a path that exists but is neither a file nor a folder is, in words."""
-    import stat
-
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return "not readable"
-    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "a special file"
 
 
 def _jena_source(path: Path, data_dir) -> Source:

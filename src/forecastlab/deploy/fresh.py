@@ -286,18 +286,12 @@ def input_path(source: str | os.PathLike) -> str:
     """The path of a fresh input file, checked (a file that exists, not a folder, a device or a pipe), as
     load_series is to read it: always as a file, so an input called `synthetic`, `jena`, `tmy3` or `ucr:...`
     is that file, never the built-in data of that name. Its refusals speak of the input, not of data=."""
-    from forecastlab.data.readers import special_kind
+    from forecastlab.data.readers import require_file
 
     path = Path(source).expanduser()
-    if path.is_dir():
-        raise ForecastlabError("the input is a directory, not a file", where=str(path),
-                               fix="give the CSV or Parquet file itself (a path inside that folder)")
-    if not path.exists():
-        raise ForecastlabError("the input file does not exist", where=str(path),
-                               fix="check the path: the input is a CSV or Parquet file in the training format")
-    if not path.is_file():
-        raise ForecastlabError(f"the input is not a regular file (it is {special_kind(path)})", where=str(path),
-                               fix="give a CSV or Parquet file; to read a stream, save it to a file first")
+    require_file(path, "the input", missing="the input file does not exist",
+                 missing_fix="check the path: the input is a CSV or Parquet file in the training format",
+                 dir_fix="give the CSV or Parquet file itself (a path inside that folder)")
     text = str(path)
     if not path.is_absolute() and os.sep not in text and _data_keyword(text):
         text = os.path.join(os.curdir, text)  # './synthetic': a path to load_series, not its data keyword
